@@ -1,0 +1,220 @@
+package conformance
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Status is the outcome of one case.
+type Status string
+
+const (
+	Pass Status = "pass"
+	Fail Status = "fail"
+	Skip Status = "skip"
+)
+
+// Result is one case's outcome.
+type Result struct {
+	ID       string        `json:"id"`
+	Group    string        `json:"group"`
+	Title    string        `json:"title"`
+	Spec     []string      `json:"spec"`
+	Level    Level         `json:"level"`
+	Status   Status        `json:"status"`
+	Detail   string        `json:"detail,omitempty"`
+	Duration time.Duration `json:"duration_ns"`
+	Log      []string      `json:"log,omitempty"` // bytes sent and received, notes
+}
+
+// Report is a whole run.
+type Report struct {
+	Target   string    `json:"target"`
+	Identity string    `json:"identity,omitempty"`
+	Versions string    `json:"versions"`
+	Started  time.Time `json:"started"`
+	Elapsed  float64   `json:"elapsed_seconds"`
+	Results  []Result  `json:"results"`
+}
+
+// Counts tallies results by level and status.
+func (r *Report) Counts() map[Level]map[Status]int {
+	out := map[Level]map[Status]int{}
+	for _, res := range r.Results {
+		if out[res.Level] == nil {
+			out[res.Level] = map[Status]int{}
+		}
+		out[res.Level][res.Status]++
+	}
+	return out
+}
+
+// Passed reports whether every selected MUST case passed (skips allowed).
+func (r *Report) Passed() bool {
+	for _, res := range r.Results {
+		if res.Level == MUST && res.Status == Fail {
+			return false
+		}
+	}
+	return true
+}
+
+// WriteText writes a human summary: failures with detail, then a table.
+func (r *Report) WriteText(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "smp-conform: %s (versions %s)\n", r.Target, r.Versions)
+	for _, res := range r.Results {
+		if res.Status != Fail {
+			continue
+		}
+		fmt.Fprintf(&b, "\nFAIL %s [%s %s] %s\n", res.ID, res.Level, strings.Join(res.Spec, ","), res.Title)
+		for _, l := range strings.Split(res.Detail, "\n") {
+			fmt.Fprintf(&b, "    %s\n", l)
+		}
+		for _, l := range res.Log {
+			fmt.Fprintf(&b, "    | %s\n", l)
+		}
+	}
+	type row struct{ pass, fail, skip int }
+	byGroup := map[string]*row{}
+	for _, res := range r.Results {
+		g := byGroup[res.Group]
+		if g == nil {
+			g = &row{}
+			byGroup[res.Group] = g
+		}
+		switch res.Status {
+		case Pass:
+			g.pass++
+		case Fail:
+			g.fail++
+		case Skip:
+			g.skip++
+		}
+	}
+	names := make([]string, 0, len(byGroup))
+	for n := range byGroup {
+		names = append(names, n)
+	}
+	sort.Slice(names, func(i, j int) bool { return groupOrder(names[i]) < groupOrder(names[j]) })
+	fmt.Fprintf(&b, "\n%-16s %6s %6s %6s\n", "group", "pass", "fail", "skip")
+	var tot row
+	for _, n := range names {
+		g := byGroup[n]
+		fmt.Fprintf(&b, "%-16s %6d %6d %6d\n", n, g.pass, g.fail, g.skip)
+		tot.pass, tot.fail, tot.skip = tot.pass+g.pass, tot.fail+g.fail, tot.skip+g.skip
+	}
+	fmt.Fprintf(&b, "%-16s %6d %6d %6d\n", "total", tot.pass, tot.fail, tot.skip)
+	verdict := "PASS: every selected MUST case passed"
+	if !r.Passed() {
+		verdict = "FAIL: at least one MUST case failed"
+	}
+	fmt.Fprintf(&b, "\n%s (%.1fs)\n", verdict, r.Elapsed)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// WriteJSON writes the report as one JSON object.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+type junitSuites struct {
+	XMLName xml.Name     `xml:"testsuites"`
+	Suites  []junitSuite `xml:"testsuite"`
+}
+
+type junitSuite struct {
+	Name     string      `xml:"name,attr"`
+	Tests    int         `xml:"tests,attr"`
+	Failures int         `xml:"failures,attr"`
+	Skipped  int         `xml:"skipped,attr"`
+	Time     float64     `xml:"time,attr"`
+	Cases    []junitCase `xml:"testcase"`
+}
+
+type junitCase struct {
+	Name      string      `xml:"name,attr"`
+	Classname string      `xml:"classname,attr"`
+	Time      float64     `xml:"time,attr"`
+	Failure   *junitMsg   `xml:"failure,omitempty"`
+	Skipped   *junitMsg   `xml:"skipped,omitempty"`
+	Props     *junitProps `xml:"properties,omitempty"`
+}
+
+type junitMsg struct {
+	Message string `xml:"message,attr"`
+	Body    string `xml:",chardata"`
+}
+
+type junitProps struct {
+	Props []junitProp `xml:"property"`
+}
+
+type junitProp struct {
+	Name  string `xml:"name,attr"`
+	Value string `xml:"value,attr"`
+}
+
+// WriteJUnit writes the report as JUnit XML, one test suite per group.
+func (r *Report) WriteJUnit(w io.Writer) error {
+	idx := map[string]int{}
+	var out junitSuites
+	for _, res := range r.Results {
+		i, ok := idx[res.Group]
+		if !ok {
+			i = len(out.Suites)
+			idx[res.Group] = i
+			out.Suites = append(out.Suites, junitSuite{Name: "smp-conform/" + res.Group})
+		}
+		s := &out.Suites[i]
+		c := junitCase{
+			Name:      res.ID + " " + res.Title,
+			Classname: "smp-conform." + res.Group,
+			Time:      res.Duration.Seconds(),
+			Props: &junitProps{Props: []junitProp{
+				{Name: "level", Value: string(res.Level)},
+				{Name: "spec", Value: strings.Join(res.Spec, " ")},
+			}},
+		}
+		body := res.Detail
+		if len(res.Log) > 0 {
+			body += "\n" + strings.Join(res.Log, "\n")
+		}
+		switch res.Status {
+		case Fail:
+			c.Failure = &junitMsg{Message: firstLine(res.Detail), Body: body}
+			s.Failures++
+		case Skip:
+			c.Skipped = &junitMsg{Message: firstLine(res.Detail)}
+			s.Skipped++
+		}
+		s.Tests++
+		s.Time += c.Time
+		s.Cases = append(s.Cases, c)
+	}
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return err
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(out); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}

@@ -1,0 +1,149 @@
+package conformance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/smpkit/smpkit/reference/smp"
+	"github.com/smpkit/smpkit/reference/transport"
+)
+
+// Target is the relay under test.
+type Target struct {
+	// HostPort is the TCP address dialled, e.g. "127.0.0.1:5223".
+	HostPort string
+	// KeyHash is the relay identity from its address.
+	KeyHash []byte
+	// Password is the relay's basic auth for NEW and PRXY, if it has one.
+	Password string
+	// Display names the target in reports (its smp:// address).
+	Display string
+}
+
+// Options select and shape a run.
+type Options struct {
+	// Run selects cases by id; nil runs every case.
+	Run *regexp.Regexp
+	// Versions limits the SMP versions tested; zero means smp.SupportedRange.
+	Versions smp.VersionRange
+	// CaseTimeout bounds one case; zero means 20 s.
+	CaseTimeout time.Duration
+	// Progress, if set, receives one line as each case ends.
+	Progress io.Writer
+	// Seed makes randomised cases (state machine, fuzzing) reproducible.
+	Seed uint64
+}
+
+// T is what a running case uses to reach the relay and to log evidence.
+type T struct {
+	Target  Target
+	Options Options
+	log     []string
+	closers []io.Closer
+}
+
+// Logf records a line of evidence (bytes sent or received, what was seen).
+func (t *T) Logf(format string, args ...any) { t.log = append(t.log, fmt.Sprintf(format, args...)) }
+
+// Cleanup closes c when the case ends.
+func (t *T) Cleanup(c io.Closer) { t.closers = append(t.closers, c) }
+
+// DialTLS opens a TLS connection to the relay, checking its identity, with
+// or without the smp/1 ALPN. The connection is closed when the case ends.
+func (t *T) DialTLS(ctx context.Context, noALPN bool) (*transport.TLSConn, error) {
+	var d net.Dialer
+	raw, err := d.DialContext(ctx, "tcp", t.Target.HostPort)
+	if err != nil {
+		return nil, fmt.Errorf("dial %s: %w", t.Target.HostPort, err)
+	}
+	c := transport.TLSClient(raw, transport.ClientTLSConfig(t.Target.KeyHash, noALPN, nil))
+	t.Cleanup(c)
+	if err := c.Handshake(ctx); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Run executes the selected cases against target, one after another.
+func Run(ctx context.Context, target Target, opts Options) *Report {
+	if opts.Versions == (smp.VersionRange{}) {
+		opts.Versions = smp.SupportedRange
+	}
+	if opts.CaseTimeout == 0 {
+		opts.CaseTimeout = 20 * time.Second
+	}
+	rep := &Report{Target: target.Display, Versions: opts.Versions.String(), Started: time.Now()}
+	for _, c := range Select(opts.Run) {
+		res := runCase(ctx, c, target, opts)
+		rep.Results = append(rep.Results, res)
+		if opts.Progress != nil {
+			fmt.Fprintf(opts.Progress, "%-4s %-28s %s\n", strings.ToUpper(string(res.Status)), c.ID, c.Title)
+		}
+	}
+	rep.Elapsed = time.Since(rep.Started).Seconds()
+	return rep
+}
+
+func runCase(ctx context.Context, c *Case, target Target, opts Options) (res Result) {
+	res = Result{ID: c.ID, Group: c.Group, Title: c.Title, Spec: c.Spec, Level: c.Level}
+	if _, ok := c.Versions.Intersect(opts.Versions); !ok {
+		res.Status, res.Detail = Skip, fmt.Sprintf("applies to versions %s only", c.Versions)
+		return res
+	}
+	t := &T{Target: target, Options: opts}
+	ctx, cancel := context.WithTimeout(ctx, opts.CaseTimeout)
+	start := time.Now()
+	defer func() {
+		if p := recover(); p != nil {
+			res.Status, res.Detail = Fail, fmt.Sprintf("case panicked: %v", p)
+		}
+		cancel()
+		for i := len(t.closers) - 1; i >= 0; i-- {
+			t.closers[i].Close()
+		}
+		res.Duration = time.Since(start)
+		res.Log = t.log
+	}()
+	err := c.Run(ctx, t)
+	switch {
+	case err == nil:
+		res.Status = Pass
+	case errors.Is(err, ErrSkip):
+		res.Status, res.Detail = Skip, err.Error()
+	default:
+		res.Status, res.Detail = Fail, err.Error()
+	}
+	return res
+}
+
+// TestRelay runs the catalogue against a relay as subtests of t, one per
+// case, named by case id. A failing MUST case fails its subtest; a failing
+// SHOULD or robustness case is logged.
+func TestRelay(t *testing.T, target Target, opts Options) {
+	t.Helper()
+	for _, c := range Select(opts.Run) {
+		t.Run(c.ID, func(t *testing.T) {
+			res := runCase(context.Background(), c, target, opts)
+			for _, l := range res.Log {
+				t.Log(l)
+			}
+			switch res.Status {
+			case Skip:
+				t.Skip(res.Detail)
+			case Fail:
+				if c.Level == MUST {
+					t.Errorf("%s [%s]: %s", c.Title, strings.Join(c.Spec, ","), res.Detail)
+				} else {
+					t.Logf("%s %s [%s]: %s", c.Level, c.Title, strings.Join(c.Spec, ","), res.Detail)
+				}
+			}
+		})
+	}
+}
