@@ -22,7 +22,11 @@ type Config struct {
 	Password string
 	// HandshakeTimeout bounds TLS plus the SMP handshake; zero means 60 s.
 	HandshakeTimeout time.Duration
-	Logger           *slog.Logger
+	// MaxConnections and MaxConnectionsPerIP refuse connections beyond
+	// these counts (closed at once, before TLS); zero means no limit.
+	MaxConnections      int
+	MaxConnectionsPerIP int
+	Logger              *slog.Logger
 }
 
 // Relay serves SMP on the listeners given to Serve.
@@ -32,8 +36,10 @@ type Relay struct {
 	mu     sync.Mutex
 	lns    []net.Listener
 	conns  map[net.Conn]struct{}
+	perIP  map[string]int
 	closed bool
 	wg     sync.WaitGroup
+	stats  stats
 }
 
 // New returns a relay; it serves nothing until Serve is called.
@@ -48,7 +54,7 @@ func New(cfg Config) (*Relay, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Relay{cfg: cfg, log: log, conns: map[net.Conn]struct{}{}}, nil
+	return &Relay{cfg: cfg, log: log, conns: map[net.Conn]struct{}{}, perIP: map[string]int{}}, nil
 }
 
 // Serve accepts connections on ln until Close. It returns nil after Close.
@@ -90,18 +96,41 @@ func (r *Relay) Serve(ln net.Listener) error {
 	}
 }
 
+// track adds or removes a connection, applying the connection limits.
 func (r *Relay) track(c net.Conn, add bool) bool {
+	ip := remoteIP(c)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if add {
-		if r.closed {
-			return false
-		}
-		r.conns[c] = struct{}{}
-	} else {
+	if !add {
 		delete(r.conns, c)
+		if r.perIP[ip]--; r.perIP[ip] <= 0 {
+			delete(r.perIP, ip)
+		}
+		r.stats.connections.Add(-1)
+		return true
 	}
+	switch {
+	case r.closed:
+		return false
+	case r.cfg.MaxConnections > 0 && len(r.conns) >= r.cfg.MaxConnections,
+		r.cfg.MaxConnectionsPerIP > 0 && r.perIP[ip] >= r.cfg.MaxConnectionsPerIP:
+		r.stats.refused.Add(1)
+		r.log.Debug("connection refused by limit", "remote", ip)
+		return false
+	}
+	r.conns[c] = struct{}{}
+	r.perIP[ip]++
+	r.stats.connections.Add(1)
+	r.stats.accepted.Add(1)
 	return true
+}
+
+func remoteIP(c net.Conn) string {
+	host, _, err := net.SplitHostPort(c.RemoteAddr().String())
+	if err != nil {
+		return c.RemoteAddr().String()
+	}
+	return host
 }
 
 func (r *Relay) serveConn(raw net.Conn, tlsCfg *tlsConfig) {
@@ -109,7 +138,8 @@ func (r *Relay) serveConn(raw net.Conn, tlsCfg *tlsConfig) {
 	defer cancel()
 	c := transport.TLSServer(raw, tlsCfg)
 	if err := c.Handshake(ctx); err != nil {
-		r.log.Debug("tls handshake failed", "remote", raw.RemoteAddr(), "err", err)
+		r.stats.tlsFailures.Add(1)
+		r.log.Debug("tls handshake failed", "remote", remoteIP(raw), "err", err)
 		return
 	}
 	r.serveSMP(c)
