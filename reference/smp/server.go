@@ -81,31 +81,3 @@ func validPort(port string) error {
 	return nil
 }
 
-// ValidHost checks a host string: IPv4 dotted quad, IPv6 (bracketed or not),
-// an .onion name, or a domain name without ":#,;/ " and control characters.
-// PLACEHOLDER: the framing helper tightens this to the rules of spec §SMP-ADDR.
-func ValidHost(h string) error {
-	if h == "" {
-		return fmt.Errorf("empty host")
-	}
-	for i := 0; i < len(h); i++ {
-		switch c := h[i]; c {
-		case ':', '#', ',', ';', '/', ' ', '\n', '\r', '\t':
-			if c == ':' && (h[0] == '[' || isHexColon(h)) {
-				continue
-			}
-			return fmt.Errorf("host %q: character %q not allowed", h, c)
-		}
-	}
-	return nil
-}
-
-func isHexColon(h string) bool {
-	for i := 0; i < len(h); i++ {
-		c := h[i]
-		if !(c == ':' || c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-			return false
-		}
-	}
-	return true
-}

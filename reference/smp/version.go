@@ -80,3 +80,6 @@ func MaxMessageLength(v Version) int {
 		return 16088
 	}
 }
+
+// String returns "v" and the number, as versions are named in the spec.
+func (v Version) String() string { return fmt.Sprintf("v%d", uint16(v)) }
