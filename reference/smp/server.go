@@ -80,4 +80,3 @@ func validPort(port string) error {
 	}
 	return nil
 }
-
