@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -379,6 +380,53 @@ func BenchmarkRestart100k(b *testing.B) {
 		if rec.Queues != 100_000 {
 			b.Fatalf("%d queues", rec.Queues)
 		}
+		s.Close()
+	}
+}
+
+// BenchmarkRestart1M is the figure issue #4 asks for: Open of a store with
+// one million queues (one message each). Run it alone:
+//
+//	go test ./reference/store -run XXX -bench Restart1M -benchtime 1x
+func BenchmarkRestart1M(b *testing.B) {
+	dir := fill(b, 1_000_000)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s, rec, err := Open(dir, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if rec.Queues != 1_000_000 {
+			b.Fatalf("%d queues", rec.Queues)
+		}
+		b.ReportMetric(rec.Elapsed.Seconds(), "s/restart")
+		s.Close()
+	}
+}
+
+// BenchmarkIdleQueueRAM reports the heap held per idle queue (an unsecured
+// queue, no messages), measured over 200k
+// queues after a GC.
+func BenchmarkIdleQueueRAM(b *testing.B) {
+	const n = 200_000
+	for i := 0; i < b.N; i++ {
+		dir := b.TempDir()
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		s, _, err := Open(dir, Options{Sync: SyncNever})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for j := 0; j < n; j++ {
+			q := testQueue(j)
+			if err := s.CreateQueue(q); err != nil {
+				b.Fatal(err)
+			}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "B/queue")
 		s.Close()
 	}
 }
