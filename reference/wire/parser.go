@@ -243,3 +243,12 @@ func (p *Parser) Finish() error {
 	p.End()
 	return p.err
 }
+
+// Rest returns the unconsumed input without consuming it (nil after an
+// error). The slice aliases the input.
+func (p *Parser) Rest() []byte {
+	if p.err != nil {
+		return nil
+	}
+	return p.data[p.off:]
+}
