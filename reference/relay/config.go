@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"sort"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/smpkit/smpkit/reference/store"
+	"github.com/smpkit/smpkit/reference/transport"
 )
 
 // Settings are what an operator configures in smp-server.ini. Key names
@@ -300,4 +302,25 @@ listen = %s
 		onOff(s.DisconnectInactive), int(s.InactiveTTL.Seconds()), int(s.InactiveCheck.Seconds()),
 		s.MsgQueueQuota, s.MetricsListen)
 	return err
+}
+
+// ConfigFromSettings builds a relay configuration from operator settings,
+// credentials and an open store (nil when the store is disabled).
+func ConfigFromSettings(s Settings, creds *transport.Credentials, st *store.Store, log *slog.Logger) Config {
+	cfg := Config{
+		Credentials:         creds,
+		Store:               st,
+		Password:            s.CreatePassword,
+		NoNewQueues:         !s.NewQueues,
+		Quota:               s.MsgQueueQuota,
+		MessageTTL:          time.Duration(s.ExpireMessagesDays) * 24 * time.Hour,
+		HandshakeTimeout:    s.HandshakeTimeout,
+		MaxConnections:      s.MaxConnections,
+		MaxConnectionsPerIP: s.MaxConnectionsPerIP,
+		Logger:              log,
+	}
+	if s.DisconnectInactive {
+		cfg.IdleTimeout = s.InactiveTTL
+	}
+	return cfg
 }

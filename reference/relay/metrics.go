@@ -16,6 +16,11 @@ type stats struct {
 	commands    atomic.Int64
 	messagesIn  atomic.Int64
 	messagesOut atomic.Int64
+
+	messagesAcked, notifications  atomic.Int64
+	queuesCreated, queuesDeleted  atomic.Int64
+	commandErrors, authFailures   atomic.Int64
+	proxyConnects, proxyForwarded atomic.Int64
 }
 
 // MetricsHandler serves the counters in the Prometheus text format.
@@ -32,5 +37,13 @@ func (r *Relay) MetricsHandler() http.Handler {
 		metric("smp_commands_total", "counter", "SMP commands processed.", r.stats.commands.Load())
 		metric("smp_messages_received_total", "counter", "Messages accepted by SEND.", r.stats.messagesIn.Load())
 		metric("smp_messages_delivered_total", "counter", "Messages delivered by MSG.", r.stats.messagesOut.Load())
+		metric("smp_messages_acknowledged_total", "counter", "Messages deleted by ACK.", r.stats.messagesAcked.Load())
+		metric("smp_notifications_total", "counter", "NMSG notifications delivered.", r.stats.notifications.Load())
+		metric("smp_queues_created_total", "counter", "Queues created by NEW.", r.stats.queuesCreated.Load())
+		metric("smp_queues_deleted_total", "counter", "Queues deleted by DEL.", r.stats.queuesDeleted.Load())
+		metric("smp_command_errors_total", "counter", "Transmissions rejected before execution.", r.stats.commandErrors.Load())
+		metric("smp_auth_failures_total", "counter", "Transmissions that failed verification.", r.stats.authFailures.Load())
+		metric("smp_proxy_sessions_total", "counter", "PRXY requests answered with PKEY.", r.stats.proxyConnects.Load())
+		metric("smp_proxy_forwarded_total", "counter", "PFWD commands forwarded.", r.stats.proxyForwarded.Load())
 	})
 }

@@ -324,6 +324,7 @@ func (s *Session) checkServerKey(ck *smp.CertKey, keyHash []byte) error {
 	}
 	s.ServerKey = sk.Key
 	s.ServerChain = ck.Chain
+	s.ServerSignedKey = ck.SignedKey
 	return nil
 }
 

@@ -28,6 +28,9 @@ type Session struct {
 	// if the hello had none) and the chain it came with.
 	ServerKey   smpcrypto.PublicKey
 	ServerChain [][]byte
+	// ServerSignedKey is the signed key object exactly as the hello carried
+	// it; a sending proxy passes it on in PKEY (SMP-RSP-PKEY-1).
+	ServerSignedKey []byte
 	// Relay side: the per-session X25519 private key and the client's key
 	// (zero if the client sent none).
 	serverPriv smpcrypto.PrivateKey

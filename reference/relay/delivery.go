@@ -1,0 +1,180 @@
+package relay
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+
+	"github.com/smpkit/smpkit/reference/smp"
+	"github.com/smpkit/smpkit/reference/store"
+)
+
+// Subscription and delivery state (spec §9.3-9.5). Everything here runs
+// under r.qmu, which orders the store updates and the subscription maps of
+// one queue; lock order is r.qmu, then the store's own lock.
+
+// newID returns a fresh 24-byte id from the relay's CSPRNG (SMP-ID-1, ID-2).
+func (r *Relay) newID() ([]byte, error) {
+	id := make([]byte, 24)
+	if _, err := io.ReadFull(r.cfg.Rand, id); err != nil {
+		return nil, fmt.Errorf("relay: random id: %w", err)
+	}
+	return id, nil
+}
+
+// protoErr is an SMP error from the delivery functions.
+func protoErr(t smp.ErrorType) error { return smp.Errorf(t, "%s", t.String()) }
+
+// subscribe makes c the queue's subscriber (SMP-SUBS-1..3) and returns the
+// head message to deliver, if any, marking it in flight. The previous
+// subscriber, if another connection, loses the subscription and gets END.
+func (r *Relay) subscribe(c *conn, q *store.Queue) (*store.Message, error) {
+	rid := string(q.RecipientID)
+	s := c.queues[rid]
+	if s != nil && s.get {
+		return nil, protoErr(smp.CMDProhibited)
+	}
+	if s == nil {
+		s = &qsub{}
+		c.queues[rid] = s
+	}
+	if old := r.subs[rid]; old != nil && old != c {
+		if os := old.queues[rid]; os != nil {
+			delete(old.queues, rid)
+		}
+		old.event(old.encodeTx(nil, q.RecipientID, smp.RspEND{}))
+	}
+	r.subs[rid] = c
+	s.delivered = nil
+	m, ok := r.store.Head(q.RecipientID)
+	if !ok {
+		return nil, nil
+	}
+	s.delivered = m.ID
+	return &m, nil
+}
+
+// get implements GET (SMP-DLV-5): the head, in flight, or nil.
+func (r *Relay) get(c *conn, q *store.Queue) (*store.Message, error) {
+	rid := string(q.RecipientID)
+	s := c.queues[rid]
+	if s != nil && !s.get {
+		return nil, protoErr(smp.CMDProhibited)
+	}
+	if s == nil {
+		s = &qsub{get: true}
+		c.queues[rid] = s
+	}
+	s.delivered = nil
+	m, ok := r.store.Head(q.RecipientID)
+	if !ok {
+		return nil, nil
+	}
+	s.delivered = m.ID
+	return &m, nil
+}
+
+// ack implements ACK (SMP-DLV-3, DLV-4, DLV-5). It returns the next message
+// to deliver in subscription use (nil for OK).
+func (r *Relay) ack(c *conn, q *store.Queue, msgID []byte) (*store.Message, error) {
+	rid := string(q.RecipientID)
+	s := c.queues[rid]
+	if s == nil || s.delivered == nil || (len(msgID) > 0 && !bytes.Equal(msgID, s.delivered)) {
+		return nil, protoErr(smp.ErrorType{Kind: smp.ErrNOMSG})
+	}
+	s.delivered = nil
+	if len(msgID) > 0 {
+		if _, err := r.store.DeleteHead(q.RecipientID, msgID); err != nil {
+			r.log.Error("delete message", "err", err)
+			return nil, protoErr(smp.ErrorType{Kind: smp.ErrSTORE, Store: "delete"})
+		}
+		r.stats.messagesAcked.Add(1)
+	}
+	if s.get {
+		return nil, nil
+	}
+	m, ok := r.store.Head(q.RecipientID)
+	if !ok {
+		return nil, nil
+	}
+	s.delivered = m.ID
+	return &m, nil
+}
+
+// store writes a message or, at the quota, the QUOTA marker (SMP-QUOTA-1..3),
+// and returns the message that must be pushed to the subscriber, if any
+// (SMP-DLV-2), with that subscriber.
+func (r *Relay) storeMessage(q *store.Queue, notify bool, body []byte) (*store.Message, *conn, error) {
+	n, quotaLast := r.store.Size(q.RecipientID)
+	if quotaLast {
+		return nil, nil, protoErr(smp.ErrorType{Kind: smp.ErrQUOTA})
+	}
+	id, err := r.newID()
+	if err != nil {
+		return nil, nil, protoErr(smp.ErrorType{Kind: smp.ErrINTERNAL})
+	}
+	m := store.Message{ID: id, Timestamp: r.cfg.Now().Unix()}
+	full := n >= r.cfg.Quota
+	if full {
+		m.Quota = true
+	} else {
+		m.Notify, m.Body = notify, body
+	}
+	if err := r.store.AddMessage(q.RecipientID, m); err != nil {
+		r.log.Error("store message", "err", err)
+		return nil, nil, protoErr(smp.ErrorType{Kind: smp.ErrSTORE, Store: "write"})
+	}
+	var push *store.Message
+	var to *conn
+	if n == 0 {
+		if sub := r.subs[string(q.RecipientID)]; sub != nil {
+			if s := sub.queues[string(q.RecipientID)]; s != nil && s.delivered == nil {
+				s.delivered = m.ID
+				push, to = &m, sub
+			}
+		}
+	}
+	if full {
+		return push, to, protoErr(smp.ErrorType{Kind: smp.ErrQUOTA})
+	}
+	r.stats.messagesIn.Add(1)
+	return push, to, nil
+}
+
+// endQueue removes every subscription to a deleted queue: the deleting
+// connection's silently, others' with DELD (END below v10) (SMP-SUBS-7).
+func (r *Relay) endQueue(by *conn, q *store.Queue) {
+	rid := string(q.RecipientID)
+	if sub := r.subs[rid]; sub != nil {
+		delete(r.subs, rid)
+		if sub != by {
+			sub.event(sub.encodeTx(nil, q.RecipientID, sub.deletedEvent()))
+		}
+	}
+	delete(by.queues, rid)
+	if q.Notifier != nil {
+		r.endNotifier(by, q.Notifier.ID)
+	}
+}
+
+// endNotifier drops a notifier's subscription and pending notifications,
+// sending DELD to its subscriber if that is another connection (SMP-SUBS-7,
+// SMP-NTF-4).
+func (r *Relay) endNotifier(by *conn, nid []byte) {
+	delete(r.ntfs, string(nid))
+	if sub := r.nsubs[string(nid)]; sub != nil {
+		delete(r.nsubs, string(nid))
+		delete(sub.ntfs, string(nid))
+		if sub != by {
+			sub.event(sub.encodeTx(nil, nid, sub.deletedEvent()))
+		}
+	}
+}
+
+// deletedEvent is DELD, or END for clients below v10.
+func (c *conn) deletedEvent() smp.Response {
+	if c.v < smp.VersionDeletedEvent {
+		return smp.RspEND{}
+	}
+	return smp.RspDELD{}
+}

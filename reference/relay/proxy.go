@@ -1,0 +1,336 @@
+package relay
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/smpkit/smpkit/reference/client"
+	"github.com/smpkit/smpkit/reference/smp"
+	"github.com/smpkit/smpkit/reference/smpcrypto"
+	"github.com/smpkit/smpkit/reference/transport"
+)
+
+// ProxyConfig configures the sending proxy (spec §10).
+type ProxyConfig struct {
+	// Disabled refuses PRXY with ERR PROXY BASIC_AUTH (SMP-PROXY-1).
+	Disabled bool
+	// Client configures the connections to destination relays; ProxyServer
+	// is always set (SMP-PROXY-11).
+	Client client.Config
+	// Timeout bounds connecting to a destination relay and each forwarded
+	// command (default 30 s).
+	Timeout time.Duration
+}
+
+// proxiedRange is what PKEY offers at most: v8 (the first version with
+// proxying) to v17, so that clients upgrading at different times look the
+// same to the destination relay (SMP-PROXY-2).
+var proxiedRange = smp.VersionRange{Min: smp.VersionSendingProxy, Max: 17}
+
+// failedReuse is how long a failed connection attempt is reported again
+// without a new attempt.
+const failedReuse = 30 * time.Second
+
+// proxies holds the relay's connections to destination relays, one per
+// address, shared by all its clients (SMP-PROXY-11).
+type proxies struct {
+	mu     sync.Mutex
+	byAddr map[string]*dest
+	bySess map[string]*dest
+}
+
+// dest is one destination relay connection, or the failure to make it.
+type dest struct {
+	ready chan struct{} // closed when cl or err is set
+	cl    *client.Client
+	err   smp.ErrorType
+	at    time.Time
+}
+
+func (r *Relay) proxyConfig() ProxyConfig {
+	var pc ProxyConfig
+	if r.cfg.Proxy != nil {
+		pc = *r.cfg.Proxy
+	}
+	if pc.Timeout <= 0 {
+		pc.Timeout = 30 * time.Second
+	}
+	pc.Client.ProxyServer = true
+	if pc.Client.Logger == nil {
+		pc.Client.Logger = r.log
+	}
+	return pc
+}
+
+func proxyErr(p smp.ProxyError) smp.Response {
+	return smp.RspERR{Err: smp.ErrorType{Kind: smp.ErrPROXY, Proxy: &p}}
+}
+
+func brokerErr(b smp.BrokerError) smp.ErrorType {
+	return smp.ErrorType{Kind: smp.ErrPROXY, Proxy: &smp.ProxyError{Kind: smp.ProxyBROKER, Broker: b}}
+}
+
+func transportErr(kind string) smp.ErrorType {
+	return brokerErr(smp.BrokerError{Kind: smp.BrokerTRANSPORT, Transport: smp.TransportError{Kind: kind}})
+}
+
+// connectErr maps a failure to reach a destination relay (SMP-PROXY-12).
+func connectErr(err error) smp.ErrorType {
+	var he *transport.HandshakeError
+	var ne net.Error
+	switch {
+	case errors.As(err, &he):
+		switch he.Kind {
+		case "VERSION", "SESSION", "BLOCK":
+			return transportErr(he.Kind)
+		}
+		const prefix = "HANDSHAKE "
+		if len(he.Kind) > len(prefix) {
+			return brokerErr(smp.BrokerError{Kind: smp.BrokerTRANSPORT,
+				Transport: smp.TransportError{Kind: "HANDSHAKE", Handshake: he.Kind[len(prefix):]}})
+		}
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return brokerErr(smp.BrokerError{Kind: smp.BrokerTIMEOUT})
+	}
+	return brokerErr(smp.BrokerError{Kind: smp.BrokerNETWORK})
+}
+
+// destination returns the shared connection to a relay, connecting when
+// there is none (SMP-PROXY-1).
+func (r *Relay) destination(srv smp.Server) (*client.Client, *smp.ErrorType) {
+	key := srv.String()
+	r.px.mu.Lock()
+	d := r.px.byAddr[key]
+	if d != nil {
+		select {
+		case <-d.ready:
+			if d.cl != nil {
+				select {
+				case <-d.cl.Done():
+					d = nil // closed: connect again
+				default:
+				}
+			} else if time.Since(d.at) > failedReuse {
+				d = nil
+			}
+		default:
+		}
+	}
+	mine := d == nil
+	if mine {
+		d = &dest{ready: make(chan struct{})}
+		r.px.byAddr[key] = d
+	}
+	r.px.mu.Unlock()
+	if mine {
+		r.connectDest(srv, d)
+	}
+	<-d.ready
+	if d.cl == nil {
+		return nil, &d.err
+	}
+	return d.cl, nil
+}
+
+func (r *Relay) connectDest(srv smp.Server, d *dest) {
+	defer close(d.ready)
+	pc := r.proxyConfig()
+	ctx, cancel := context.WithTimeout(context.Background(), pc.Timeout)
+	defer cancel()
+	go func() {
+		select {
+		case <-r.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	cl, err := client.Dial(ctx, srv, pc.Client)
+	d.at = time.Now()
+	if err != nil {
+		r.log.Debug("proxy: destination unreachable", "err", err)
+		d.err = connectErr(err)
+		return
+	}
+	d.cl = cl
+	r.px.mu.Lock()
+	r.px.bySess[string(cl.Session().SessionID)] = d
+	r.px.mu.Unlock()
+	r.bg.Add(1)
+	go func() {
+		// Destination relays send nothing unasked to a proxy; drain
+		// anything so the client's reader never blocks, and forget the
+		// connection when it ends.
+		defer r.bg.Done()
+		defer func() {
+			r.px.mu.Lock()
+			delete(r.px.bySess, string(cl.Session().SessionID))
+			r.px.mu.Unlock()
+		}()
+		for {
+			select {
+			case <-cl.Events():
+			case <-cl.Done():
+				return
+			case <-r.stop:
+				cl.Close()
+				return
+			}
+		}
+	}()
+}
+
+// proxyConnect executes PRXY (SMP-PROXY-1, PROXY-2).
+func (r *Relay) proxyConnect(cmd smp.CmdPRXY) smp.Response {
+	pc := r.proxyConfig()
+	if pc.Disabled || (r.cfg.Password != "" && (cmd.BasicAuth == nil || *cmd.BasicAuth != r.cfg.Password)) {
+		return proxyErr(smp.ProxyError{Kind: smp.ProxyBASICAUTH})
+	}
+	cl, e := r.destination(cmd.Server)
+	if e != nil {
+		return smp.RspERR{Err: *e}
+	}
+	sess := cl.Session()
+	vr, ok := sess.Offered.Intersect(proxiedRange)
+	if sess.Version < smp.VersionSendingProxy || !ok {
+		return smp.RspERR{Err: transportErr("VERSION")}
+	}
+	if sess.ServerSignedKey == nil {
+		return smp.RspERR{Err: transportErr("NO_AUTH")}
+	}
+	r.stats.proxyConnects.Add(1)
+	return smp.RspPKEY{SessionID: sess.SessionID, Versions: vr,
+		Key: smp.CertKey{Chain: sess.ServerChain, SignedKey: sess.ServerSignedKey}}
+}
+
+// proxyForward executes PFWD (SMP-PROXY-5, PROXY-6, PROXY-10).
+func (r *Relay) proxyForward(t smp.Transmission, cmd smp.CmdPFWD) smp.Response {
+	r.px.mu.Lock()
+	d := r.px.bySess[string(t.EntityID)]
+	r.px.mu.Unlock()
+	if d == nil || d.cl == nil {
+		return proxyErr(smp.ProxyError{Kind: smp.ProxyNOSESSION})
+	}
+	sess := d.cl.Session()
+	if sess.Version < smp.VersionSendingProxy {
+		return smp.RspERR{Err: transportErr("VERSION")}
+	}
+	if sess.Secret == nil {
+		return smp.RspERR{Err: transportErr("NO_AUTH")}
+	}
+	fwd, err := smp.EncodeFwdTransmission(smp.FwdTransmission{CorrID: t.CorrID, Version: cmd.Version, Key: cmd.Key, EncTx: cmd.EncTx})
+	if err != nil {
+		return smp.RspERR{Err: smp.ErrorType{Kind: smp.ErrINTERNAL}}
+	}
+	p := make([]byte, smpcrypto.NonceSize)
+	if _, err := io.ReadFull(rand.Reader, p); err != nil {
+		return smp.RspERR{Err: smp.ErrorType{Kind: smp.ErrINTERNAL}}
+	}
+	pn := smpcrypto.NonceFromID(p)
+	enc, err := smpcrypto.Seal(sess.Secret, pn, fwd)
+	if err != nil {
+		return smp.RspERR{Err: smp.ErrorType{Kind: smp.ErrCRYPTO}}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), r.proxyConfig().Timeout)
+	defer cancel()
+	rsp, err := d.cl.Do(ctx, client.Request{CorrID: p, Command: smp.CmdRFWD{EncTx: enc}})
+	var se *client.ServerError
+	switch {
+	case errors.As(err, &se):
+		e := se.Err
+		return proxyErr(smp.ProxyError{Kind: smp.ProxyPROTOCOL, Protocol: &e})
+	case errors.Is(err, context.DeadlineExceeded):
+		return smp.RspERR{Err: brokerErr(smp.BrokerError{Kind: smp.BrokerTIMEOUT})}
+	case err != nil:
+		return smp.RspERR{Err: brokerErr(smp.BrokerError{Kind: smp.BrokerNETWORK})}
+	}
+	rres, ok := rsp.(smp.RspRRES)
+	if !ok {
+		return smp.RspERR{Err: brokerErr(smp.BrokerError{Kind: smp.BrokerUNEXPECTED, Text: rsp.Tag()})}
+	}
+	plain, err := smpcrypto.Open(sess.Secret, pn.Reversed(), rres.Enc)
+	if err != nil {
+		return smp.RspERR{Err: smp.ErrorType{Kind: smp.ErrCRYPTO}}
+	}
+	fr, err := smp.ParseFwdResponse(plain)
+	if err != nil {
+		return smp.RspERR{Err: brokerErr(smp.BrokerError{Kind: smp.BrokerRESPONSE, Text: "RRES"})}
+	}
+	r.stats.proxyForwarded.Add(1)
+	return smp.RspPRES{Enc: fr.Enc}
+}
+
+// forwarded executes RFWD on the destination relay (SMP-PROXY-7..9).
+func (c *conn) forwarded(t smp.Transmission, cmd smp.CmdRFWD) smp.Response {
+	fail := func(e smp.ErrorType) smp.Response { return smp.RspERR{Err: e} }
+	if c.sess.Secret == nil {
+		return fail(smp.ErrorType{Kind: smp.ErrPROXY, Proxy: &smp.ProxyError{Kind: smp.ProxyBROKER,
+			Broker: smp.BrokerError{Kind: smp.BrokerTRANSPORT, Transport: smp.TransportError{Kind: "NO_AUTH"}}}})
+	}
+	pn := smpcrypto.NonceFromID(t.CorrID)
+	plain, err := smpcrypto.Open(c.sess.Secret, pn, cmd.EncTx)
+	if err != nil {
+		return fail(smp.ErrorType{Kind: smp.ErrCRYPTO})
+	}
+	ft, err := smp.ParseFwdTransmission(plain)
+	if err != nil || !smp.SupportedRange.Contains(ft.Version) {
+		return fail(smp.CMDSyntax)
+	}
+	priv := c.sess.ServerPrivateKey()
+	clientSecret, err := priv.DH(ft.Key)
+	if err != nil {
+		return fail(smp.ErrorType{Kind: smp.ErrCRYPTO})
+	}
+	cn := smpcrypto.NonceFromID(ft.CorrID)
+	content, err := smp.OpenProxied(clientSecret, cn, ft.EncTx)
+	if err != nil {
+		return fail(smp.ErrorType{Kind: smp.ErrCRYPTO})
+	}
+	env := &cmdEnv{v: ft.Version, sessionID: c.sess.SessionID, serverDH: priv, forwarded: true}
+	var o out
+	txs, err := smp.ParseBlockContent(content)
+	switch {
+	case err != nil:
+		o = errOut(nil, nil, smp.BLOCK)
+	case len(txs) != 1:
+		return fail(smp.BLOCK)
+	default:
+		rc, failed := c.r.receive(env, txs[0])
+		if failed != nil {
+			o = *failed
+		} else if outs := c.exec(env, rc); len(outs) > 0 {
+			o = outs[0]
+		} else {
+			o = errOut(rc.t.CorrID, rc.t.EntityID, smp.ErrorType{Kind: smp.ErrINTERNAL})
+		}
+	}
+	body, err := smp.EncodeResponse(ft.Version, o.rsp)
+	if err != nil {
+		return fail(smp.BLOCK)
+	}
+	tx, err := smp.EncodeTransmission(ft.Version, smp.Transmission{SessionID: c.sess.SessionID, CorrID: o.corrID, EntityID: o.entityID, Command: body})
+	if err != nil {
+		return fail(smp.BLOCK)
+	}
+	inner, err := smp.EncodeBlockContent([][]byte{tx})
+	if err != nil {
+		return fail(smp.BLOCK)
+	}
+	r2, err := smp.SealProxied(clientSecret, cn.Reversed(), inner)
+	if err != nil {
+		return fail(smp.BLOCK)
+	}
+	fr, err := smp.EncodeFwdResponse(smp.FwdResponse{CorrID: ft.CorrID, Enc: r2})
+	if err != nil {
+		return fail(smp.BLOCK)
+	}
+	enc, err := smpcrypto.Seal(c.sess.Secret, pn.Reversed(), fr)
+	if err != nil {
+		return fail(smp.BLOCK)
+	}
+	return smp.RspRRES{Enc: enc}
+}
