@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -45,6 +46,13 @@ type Options struct {
 type T struct {
 	Target  Target
 	Options Options
+	// V is the version a case uses by default: the highest version both
+	// the case and the run's range allow.
+	V smp.Version
+	// Range is the intersection of the case's and the run's versions.
+	Range   smp.VersionRange
+	ctx     context.Context
+	quiet   bool // Do logs nothing (tight loops)
 	log     []string
 	closers []io.Closer
 }
@@ -73,12 +81,7 @@ func (t *T) DialTLS(ctx context.Context, noALPN bool) (*transport.TLSConn, error
 
 // Run executes the selected cases against target, one after another.
 func Run(ctx context.Context, target Target, opts Options) *Report {
-	if opts.Versions == (smp.VersionRange{}) {
-		opts.Versions = smp.SupportedRange
-	}
-	if opts.CaseTimeout == 0 {
-		opts.CaseTimeout = 20 * time.Second
-	}
+	opts = opts.withDefaults()
 	rep := &Report{Target: target.Display, Versions: opts.Versions.String(), Started: time.Now()}
 	for _, c := range Select(opts.Run) {
 		res := runCase(ctx, c, target, opts)
@@ -91,18 +94,36 @@ func Run(ctx context.Context, target Target, opts Options) *Report {
 	return rep
 }
 
+func (opts Options) withDefaults() Options {
+	if opts.Versions == (smp.VersionRange{}) {
+		opts.Versions = smp.SupportedRange
+	}
+	if opts.CaseTimeout == 0 {
+		opts.CaseTimeout = 20 * time.Second
+	}
+	return opts
+}
+
 func runCase(ctx context.Context, c *Case, target Target, opts Options) (res Result) {
 	res = Result{ID: c.ID, Group: c.Group, Title: c.Title, Spec: c.Spec, Level: c.Level}
-	if _, ok := c.Versions.Intersect(opts.Versions); !ok {
+	vr, ok := c.Versions.Intersect(opts.Versions)
+	if !ok {
 		res.Status, res.Detail = Skip, fmt.Sprintf("applies to versions %s only", c.Versions)
 		return res
 	}
-	t := &T{Target: target, Options: opts}
 	ctx, cancel := context.WithTimeout(ctx, opts.CaseTimeout)
+	t := &T{Target: target, Options: opts, V: vr.Max, Range: vr, ctx: ctx}
 	start := time.Now()
 	defer func() {
 		if p := recover(); p != nil {
-			res.Status, res.Detail = Fail, fmt.Sprintf("case panicked: %v", p)
+			switch p := p.(type) {
+			case failure:
+				res.Status, res.Detail = Fail, p.msg
+			case skipped:
+				res.Status, res.Detail = Skip, p.msg
+			default:
+				res.Status, res.Detail = Fail, fmt.Sprintf("case panicked: %v\n%s", p, debug.Stack())
+			}
 		}
 		cancel()
 		for i := len(t.closers) - 1; i >= 0; i-- {
@@ -128,6 +149,7 @@ func runCase(ctx context.Context, c *Case, target Target, opts Options) (res Res
 // SHOULD or robustness case is logged.
 func TestRelay(t *testing.T, target Target, opts Options) {
 	t.Helper()
+	opts = opts.withDefaults()
 	for _, c := range Select(opts.Run) {
 		t.Run(c.ID, func(t *testing.T) {
 			res := runCase(context.Background(), c, target, opts)

@@ -94,7 +94,8 @@ func (r *Relay) receive(env *cmdEnv, raw []byte) (received, *out) {
 		return &o
 	}
 	if err := t.CheckSession(env.v, env.sessionID); err != nil {
-		return received{}, fail(err) // SMP-TX-4
+		o := errOut(t.CorrID, nil, smp.SESSION) // SMP-TX-4
+		return received{}, &o
 	}
 	if _, err := smp.AuthKindOf(t.Auth); err != nil {
 		o := errOut(t.CorrID, nil, smp.BLOCK) // SMP-AUTH-3

@@ -101,10 +101,11 @@ func (r *Relay) ack(c *conn, q *store.Queue, msgID []byte) (*store.Message, erro
 	return &m, nil
 }
 
-// store writes a message or, at the quota, the QUOTA marker (SMP-QUOTA-1..3),
-// and returns the message that must be pushed to the subscriber, if any
-// (SMP-DLV-2), with that subscriber.
-func (r *Relay) storeMessage(q *store.Queue, notify bool, body []byte) (*store.Message, *conn, error) {
+// storeMessage writes a message or, at the quota, the QUOTA marker
+// (SMP-QUOTA-1..3). It returns what was stored and the subscriber it must
+// be pushed to now, if any (SMP-DLV-2); err is ERR QUOTA when the message
+// was refused, with or without a marker stored.
+func (r *Relay) storeMessage(q *store.Queue, notify bool, body []byte) (stored *store.Message, to *conn, err error) {
 	n, quotaLast := r.store.Size(q.RecipientID)
 	if quotaLast {
 		return nil, nil, protoErr(smp.ErrorType{Kind: smp.ErrQUOTA})
@@ -124,21 +125,19 @@ func (r *Relay) storeMessage(q *store.Queue, notify bool, body []byte) (*store.M
 		r.log.Error("store message", "err", err)
 		return nil, nil, protoErr(smp.ErrorType{Kind: smp.ErrSTORE, Store: "write"})
 	}
-	var push *store.Message
-	var to *conn
 	if n == 0 {
 		if sub := r.subs[string(q.RecipientID)]; sub != nil {
 			if s := sub.queues[string(q.RecipientID)]; s != nil && s.delivered == nil {
 				s.delivered = m.ID
-				push, to = &m, sub
+				to = sub
 			}
 		}
 	}
 	if full {
-		return push, to, protoErr(smp.ErrorType{Kind: smp.ErrQUOTA})
+		return &m, to, protoErr(smp.ErrorType{Kind: smp.ErrQUOTA})
 	}
 	r.stats.messagesIn.Add(1)
-	return push, to, nil
+	return &m, to, nil
 }
 
 // endQueue removes every subscription to a deleted queue: the deleting

@@ -388,3 +388,32 @@ func leafKey(cert *x509.Certificate) (smpcrypto.PublicKey, error) {
 	}
 	return smpcrypto.NewPublicKey(smpcrypto.Ed25519, k)
 }
+
+// VerifyCertKey checks a relay's certificate chain and signed session key
+// received outside its own handshake, as in PKEY (SMP-PROXY-3): the chain as
+// in TLS (VerifyChain) and the key signed by the chain's leaf, X25519. It
+// returns the session key.
+func VerifyCertKey(ck smp.CertKey, keyHash []byte) (smpcrypto.PublicKey, error) {
+	if err := VerifyChain(ck.Chain, keyHash); err != nil {
+		return smpcrypto.PublicKey{}, err
+	}
+	leafCert, err := x509.ParseCertificate(ck.Chain[0])
+	if err != nil {
+		return smpcrypto.PublicKey{}, fmt.Errorf("leaf certificate: %w", err)
+	}
+	leaf, err := leafKey(leafCert)
+	if err != nil {
+		return smpcrypto.PublicKey{}, err
+	}
+	sk, err := smpcrypto.ParseSignedKey(ck.SignedKey)
+	if err != nil {
+		return smpcrypto.PublicKey{}, err
+	}
+	if err := sk.Verify(leaf); err != nil {
+		return smpcrypto.PublicKey{}, err
+	}
+	if sk.Key.Alg != smpcrypto.X25519 {
+		return smpcrypto.PublicKey{}, fmt.Errorf("session key is %v, want x25519", sk.Key.Alg)
+	}
+	return sk.Key, nil
+}

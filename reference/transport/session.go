@@ -172,3 +172,7 @@ func (s *Session) ReadTransmissions() ([][]byte, error) {
 	}
 	return smp.ParseBlockContent(c)
 }
+
+// RawSession returns a session over c that reads and writes plain blocks,
+// without the SMP handshake: for probes that send hellos of their own.
+func RawSession(c *TLSConn) *Session { return &Session{conn: c, SessionID: c.SessionID()} }

@@ -1,0 +1,176 @@
+package conformance
+
+import (
+	"bytes"
+	"context"
+
+	"github.com/smpkit/smpkit/reference/client"
+	"github.com/smpkit/smpkit/reference/smp"
+	"github.com/smpkit/smpkit/reference/smpcrypto"
+)
+
+// notifier is the notification side of a queue.
+type notifier struct {
+	key    smpcrypto.PrivateKey
+	id     []byte
+	secret []byte
+}
+
+func (t *T) enableNtf(cl *client.Client, q *Queue) *notifier {
+	n := &notifier{key: t.Key(smpcrypto.Ed25519)}
+	dh := t.Key(smpcrypto.X25519)
+	nid := t.Want(cl, q.Rcv(smp.CmdNKEY{NotifierKey: n.key.Public(), DHKey: dh.Public()}), "NID").(smp.RspNID)
+	n.id = nid.NotifierID
+	var err error
+	n.secret, err = dh.DH(nid.DHKey)
+	t.Check(err, "NID key")
+	return n
+}
+
+func (n *notifier) sub() client.Request {
+	return client.Request{Key: n.key, EntityID: n.id, Command: smp.CmdNSUB{}}
+}
+
+// wantNMSG waits for a notification and checks it names msgID.
+func (t *T) wantNMSG(cl *client.Client, n *notifier, msgID []byte) {
+	rsp := t.WantEvent(cl, "NMSG", n.id).(smp.RspNMSG)
+	meta, err := smp.OpenNtfMeta(n.secret, rsp.Nonce, rsp.EncMeta)
+	if err != nil {
+		t.Failf("NMSG metadata does not decrypt (SMP-NMSG-1): %v", err)
+	}
+	if len(rsp.EncMeta) != smpcrypto.TagSize+smp.NtfMetaPadded {
+		t.Failf("NMSG metadata of %d bytes", len(rsp.EncMeta))
+	}
+	if !bytes.Equal(meta.MsgID, msgID) {
+		t.Failf("NMSG for message %x, want %x", meta.MsgID, msgID)
+	}
+}
+
+func init() {
+	register(
+		mk("NTF-NMSG", "notifications", MUST, allVersions, "SMP-NTF-1 SMP-NTF-2 SMP-NMSG-1 SMP-RSP-NMSG-1 SMP-CMD-NSUB-2",
+			"a SEND with the notification flag produces an NMSG for the notifier's subscriber; without the flag none",
+			func(t *T) {
+				rc, nc := t.Client(t.V), t.Client(t.V)
+				q := t.NewQueue(rc, NewOpts{})
+				n := t.enableNtf(rc, q)
+				t.WantOK(nc, n.sub())
+				t.WantOK(rc, client.Request{EntityID: q.IDS.SndID, Command: smp.CmdSEND{Notify: true, Body: []byte("n")}})
+				id := q.WantMsg(t.WantEvent(rc, "MSG", q.IDS.RcvID), "n")
+				t.wantNMSG(nc, n, id)
+				t.Want(rc, q.Rcv(smp.CmdACK{MsgID: id}), "OK")
+				t.WantOK(rc, client.Request{EntityID: q.IDS.SndID, Command: smp.CmdSEND{Body: []byte("quiet")}})
+				t.Quiet(nc)
+			}),
+		mk("NTF-PENDING", "notifications", MUST, allVersions, "SMP-NTF-1 SMP-NTF-2",
+			"notifications wait for a subscriber and are delivered oldest first when it subscribes",
+			func(t *T) {
+				rc := t.Client(t.V)
+				q := t.NewQueue(rc, NewOpts{SubMode: smp.SubModeOnlyCreate})
+				n := t.enableNtf(rc, q)
+				for _, b := range []string{"a", "b"} {
+					t.WantOK(rc, client.Request{EntityID: q.IDS.SndID, Command: smp.CmdSEND{Notify: true, Body: []byte(b)}})
+				}
+				r2 := t.Client(t.V)
+				t.WantOK(r2, q.Rcv(smp.CmdSUB{}))
+				id1 := q.WantMsg(t.WantEvent(r2, "MSG", q.IDS.RcvID), "a")
+				id2 := q.WantMsg(t.Want(r2, q.Rcv(smp.CmdACK{MsgID: id1}), "MSG"), "b")
+				nc := t.Client(t.V)
+				t.WantOK(nc, n.sub())
+				t.wantNMSG(nc, n, id1)
+				t.wantNMSG(nc, n, id2)
+			}),
+		mk("NTF-TAKEOVER", "notifications", MUST, allVersions, "SMP-NTF-3",
+			"NSUB from another connection sends END to the previous notifier subscriber",
+			func(t *T) {
+				rc, a, b := t.Client(t.V), t.Client(t.V), t.Client(t.V)
+				q := t.NewQueue(rc, NewOpts{})
+				n := t.enableNtf(rc, q)
+				t.WantOK(a, n.sub())
+				t.WantOK(a, n.sub())
+				t.Quiet(a)
+				t.WantOK(b, n.sub())
+				t.WantEvent(a, "END", n.id)
+			}),
+		mk("NTF-NDEL", "notifications", MUST, allVersions, "SMP-CMD-NDEL-2 SMP-SUBS-7 SMP-NTF-4",
+			"NDEL sends DELD (END below v10) to the notifier subscriber; the notifier id is then unknown",
+			func(t *T) {
+				rc, nc := t.Client(t.V), t.Client(t.V)
+				q := t.NewQueue(rc, NewOpts{})
+				n := t.enableNtf(rc, q)
+				t.WantOK(nc, n.sub())
+				t.Want(rc, q.Rcv(smp.CmdNDEL{}), "OK")
+				want := "DELD"
+				if t.V < smp.VersionDeletedEvent {
+					want = "END"
+				}
+				t.WantEvent(nc, want, n.id)
+				t.WantErr(nc, n.sub(), smp.AUTH)
+			}),
+		mk("NTF-NEW-CREDS", "notifications", MUST, from(smp.VersionNewNtfCreds), "SMP-NTFCRED-1 SMP-RSP-IDS-1",
+			"NEW with notifier credentials returns a notifier id and key in IDS that work for NSUB",
+			func(t *T) {
+				rc, nc := t.Client(t.V), t.Client(t.V)
+				n := &notifier{key: t.Key(smpcrypto.Ed25519)}
+				dh := t.Key(smpcrypto.X25519)
+				q := t.NewQueue(rc, NewOpts{Ntf: &smp.NewNtfCreds{AuthKey: n.key.Public(), DHKey: dh.Public()}})
+				if q.IDS.NtfCreds == nil {
+					t.Failf("IDS without notifier credentials")
+				}
+				n.id = q.IDS.NtfCreds.NotifierID
+				var err error
+				n.secret, err = dh.DH(q.IDS.NtfCreds.DHKey)
+				t.Check(err, "IDS notifier key")
+				t.WantOK(nc, n.sub())
+				t.WantOK(rc, client.Request{EntityID: q.IDS.SndID, Command: smp.CmdSEND{Notify: true, Body: []byte("n")}})
+				id := q.WantMsg(t.WantEvent(rc, "MSG", q.IDS.RcvID), "n")
+				t.wantNMSG(nc, n, id)
+			}),
+	)
+	v8 := from(smp.VersionSendingProxy)
+	register(
+		mk("PRX-PKEY", "proxy", MUST, v8, "SMP-PROXY-1 SMP-PROXY-2 SMP-PROXY-3 SMP-RSP-PKEY-1",
+			"PRXY to the relay itself is answered PKEY with a valid chain and signed key and a range within 8..17",
+			func(t *T) {
+				cl := t.Client(t.V)
+				p, err := cl.ProxyTo(t.ctx, t.server(), t.password(), smp.VersionRange{})
+				t.Check(err, "PRXY")
+				t.Logf("proxied session at v%d", p.Version)
+				if p.Version < 8 || p.Version > 17 {
+					t.Failf("proxied version %d outside 8..17", p.Version)
+				}
+			}),
+		mk("PRX-SEND", "proxy", MUST, v8, "SMP-PROXY-4 SMP-PROXY-5 SMP-PROXY-6 SMP-PROXY-7 SMP-PROXY-9 SMP-PROXY-10 SMP-CMD-PFWD-1 SMP-CMD-RFWD-1",
+			"a SEND forwarded through the relay to itself is delivered and answered OK inside PRES",
+			func(t *T) {
+				rc, pc := t.Client(t.V), t.Client(t.V)
+				q := t.NewQueue(rc, NewOpts{})
+				p, err := pc.ProxyTo(t.ctx, t.server(), t.password(), smp.VersionRange{})
+				t.Check(err, "PRXY")
+				ctx, cancel := context.WithTimeout(t.ctx, eventWait)
+				defer cancel()
+				rsp, err := p.Do(ctx, q.Send("proxied"))
+				t.Check(err, "proxied SEND")
+				if rsp.Tag() != "OK" {
+					t.Failf("proxied SEND got %s", describe(rsp))
+				}
+				q.WantMsg(t.WantEvent(rc, "MSG", q.IDS.RcvID), "proxied")
+				_, err = p.Do(ctx, q.Rcv(smp.CmdSUB{}))
+				t.wantServerErr(err, smp.CMDProhibited)
+			}),
+		mk("PRX-NO-SESSION", "proxy", MUST, v8, "SMP-PROXY-5 SMP-PROXY-12",
+			"PFWD naming no proxy session is answered ERR PROXY NO_SESSION",
+			func(t *T) {
+				cl := t.Client(t.V)
+				cmd := smp.CmdPFWD{Version: t.V, Key: t.Key(smpcrypto.X25519).Public(), EncTx: make([]byte, smp.ProxiedSize)}
+				t.WantErr(cl, client.Request{EntityID: corrID(), Command: cmd},
+					smp.ErrorType{Kind: smp.ErrPROXY, Proxy: &smp.ProxyError{Kind: smp.ProxyNOSESSION}})
+			}),
+		mk("PRX-RFWD-CRYPTO", "proxy", MUST, v8, "SMP-PROXY-7",
+			"RFWD that does not decrypt with the session secret is answered ERR CRYPTO",
+			func(t *T) {
+				cl := t.Client(t.V)
+				t.WantErr(cl, client.Request{Command: smp.CmdRFWD{EncTx: make([]byte, 100)}}, smp.ErrorType{Kind: smp.ErrCRYPTO})
+			}),
+	)
+}
