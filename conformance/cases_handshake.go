@@ -125,7 +125,7 @@ func badHello(t *T, mutate func(*smp.ClientHello)) {
 	raw, err := smp.EncodeClientHello(h)
 	t.Check(err, "encode hello")
 	t.Check(sess.WriteBlock(raw), "write hello")
-	tc.SetReadDeadline(time.Now().Add(eventWait))
+	tc.SetReadDeadline(time.Now().Add(t.wait()))
 	block := make([]byte, smp.BlockSize)
 	n, err := tc.Read(block)
 	if err == nil {

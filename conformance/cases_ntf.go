@@ -147,7 +147,7 @@ func init() {
 				q := t.NewQueue(rc, NewOpts{})
 				p, err := pc.ProxyTo(t.ctx, t.server(), t.password(), smp.VersionRange{})
 				t.Check(err, "PRXY")
-				ctx, cancel := context.WithTimeout(t.ctx, eventWait)
+				ctx, cancel := context.WithTimeout(t.ctx, t.wait())
 				defer cancel()
 				rsp, err := p.Do(ctx, q.Send("proxied"))
 				t.Check(err, "proxied SEND")

@@ -40,12 +40,11 @@ func (t *T) Check(err error, what string) {
 	}
 }
 
-// eventWait is how long a case waits for an event it expects, and
-// quietWait how long it listens to be sure none comes.
-const (
-	eventWait = 5 * time.Second
-	quietWait = 300 * time.Millisecond
-)
+// quietWait is how long a case listens to be sure no event comes.
+const quietWait = 300 * time.Millisecond
+
+// wait is how long a case waits for a response or an event it expects.
+func (t *T) wait() time.Duration { return t.Options.Wait }
 
 // Client connects to the relay speaking exactly version v.
 func (t *T) Client(v smp.Version) *client.Client {
@@ -85,7 +84,7 @@ func (t *T) Key(alg smpcrypto.Alg) smpcrypto.PrivateKey {
 
 // Do sends one command and returns the response or the relay's error.
 func (t *T) Do(cl *client.Client, req client.Request) (smp.Response, error) {
-	ctx, cancel := context.WithTimeout(t.ctx, eventWait)
+	ctx, cancel := context.WithTimeout(t.ctx, t.wait())
 	defer cancel()
 	rsp, err := cl.Do(ctx, req)
 	var se *client.ServerError
@@ -148,8 +147,8 @@ func (t *T) Event(cl *client.Client) client.Event {
 		}
 		t.Logf("event %s", ev.Response.Tag())
 		return ev
-	case <-time.After(eventWait):
-		t.Failf("no event within %v", eventWait)
+	case <-time.After(t.wait()):
+		t.Failf("no event within %v", t.wait())
 	case <-t.ctx.Done():
 		t.Failf("case timed out waiting for an event")
 	}
@@ -351,9 +350,9 @@ func (r *Raw) Read() (smp.Transmission, smp.Response) {
 				r.t.Failf("empty batch")
 			}
 			r.pending = x.txs
-		case <-time.After(eventWait):
+		case <-time.After(r.t.wait()):
 			r.Sess.Close()
-			r.t.Failf("no answer within %v", eventWait)
+			r.t.Failf("no answer within %v", r.t.wait())
 		}
 	}
 	raw := r.pending[0]

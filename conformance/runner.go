@@ -38,6 +38,8 @@ type Options struct {
 	CaseTimeout time.Duration
 	// Progress, if set, receives one line as each case ends.
 	Progress io.Writer
+	// Wait bounds each wait for a response or event; zero means 5 s.
+	Wait time.Duration
 	// Seed makes randomised cases (state machine, fuzzing) reproducible.
 	Seed uint64
 }
@@ -100,6 +102,9 @@ func (opts Options) withDefaults() Options {
 	}
 	if opts.CaseTimeout == 0 {
 		opts.CaseTimeout = 20 * time.Second
+	}
+	if opts.Wait == 0 {
+		opts.Wait = 5 * time.Second
 	}
 	return opts
 }

@@ -3,6 +3,7 @@ package relay
 import (
 	"bytes"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,16 @@ import (
 	"github.com/smpkit/smpkit/reference/smpcrypto"
 	"github.com/smpkit/smpkit/reference/store"
 )
+
+// hooks let tests change the relay at a few points, to build the faulty
+// relays that prove the conformance suite finds faults. Relays made by New
+// have none; the faults themselves live in test files.
+type hooks struct {
+	tls    func(*tls.Config)
+	verify func(r *Relay, env *cmdEnv, t smp.Transmission, cmd smp.Command, q *store.Queue, err error) (*store.Queue, error)
+	exec   func(c *conn, env *cmdEnv, rc *received) ([]out, bool)
+	reply  func(c *conn, corrID, entityID []byte, rsp smp.Response) smp.Response
+}
 
 // cmdEnv is what a command is checked and executed against: the
 // connection's own session, or the proxy–relay session with the version a
@@ -112,6 +123,9 @@ func (r *Relay) receive(env *cmdEnv, raw []byte) (received, *out) {
 		return received{}, fail(smp.Errorf(smp.CMDProhibited, "%s cannot be forwarded", cmd.Tag())) // SMP-PROXY-8
 	}
 	q, err := r.verify(env, t, cmd)
+	if r.hooks != nil && r.hooks.verify != nil {
+		q, err = r.hooks.verify(r, env, t, cmd, q, err)
+	}
 	if err != nil {
 		r.stats.authFailures.Add(1)
 		return received{}, fail(err)
@@ -362,6 +376,11 @@ func (c *conn) exec(env *cmdEnv, rc received) []out {
 	}
 	c.r.qmu.Lock()
 	defer c.r.qmu.Unlock()
+	if h := c.r.hooks; h != nil && h.exec != nil {
+		if outs, handled := h.exec(c, env, &rc); handled {
+			return outs
+		}
+	}
 	outs, err := c.execLocked(env, rc)
 	if err != nil {
 		e, ok := smp.ErrorTypeOf(err)
@@ -413,6 +432,11 @@ func (c *conn) execLocked(env *cmdEnv, rc received) ([]out, error) {
 		return nil, smp.Errorf(smp.CMDProhibited, "SUBS is reserved") // SMP-CMD-SUBS-2
 	case smp.CmdNSUBS:
 		return reply(smp.RspSOKS{Count: r.subscribeService(c, env.svc)}), nil
+	}
+	if q == nil {
+		return nil, smp.Errorf(smp.ErrorType{Kind: smp.ErrINTERNAL}, "%s without a queue", rc.cmd.Tag())
+	}
+	switch cmd := rc.cmd.(type) {
 	case smp.CmdOFF:
 		if err := update(func(q *store.Queue) error { q.Status = store.Off; return nil }); err != nil {
 			return nil, err

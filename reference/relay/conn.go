@@ -150,6 +150,9 @@ func (c *conn) reader() {
 
 // encodeTx frames an unauthorized response or event (SMP-TX-3).
 func (c *conn) encodeTx(corrID, entityID []byte, rsp smp.Response) []byte {
+	if h := c.r.hooks; h != nil && h.reply != nil {
+		rsp = h.reply(c, corrID, entityID, rsp)
+	}
 	if _, isMsg := rsp.(smp.RspMSG); isMsg {
 		c.r.stats.messagesOut.Add(1)
 	}

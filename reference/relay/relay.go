@@ -88,6 +88,7 @@ type Relay struct {
 
 	dummy dummyKeys
 	px    *proxies
+	hooks *hooks // nil except in tests
 
 	stop chan struct{}
 	bg   sync.WaitGroup
@@ -166,6 +167,9 @@ func (r *Relay) Serve(ln net.Listener) error {
 	r.lns = append(r.lns, ln)
 	r.mu.Unlock()
 	tlsCfg := transport.ServerTLSConfig(r.cfg.Credentials)
+	if r.hooks != nil && r.hooks.tls != nil {
+		r.hooks.tls(tlsCfg)
+	}
 	for {
 		c, err := ln.Accept()
 		if err != nil {
