@@ -37,7 +37,7 @@ func init() {
 				t.WantErr(cl, client.Request{Key: q.RcvKey, EntityID: q.IDS.SndID, Command: smp.CmdSUB{}}, smp.AUTH)
 				t.WantErr(cl, client.Request{EntityID: q.IDS.RcvID, Command: smp.CmdSEND{Body: []byte("x")}}, smp.AUTH)
 			}),
-		mk("AUTH-ED448", "authorization", MUST, allVersions, "SMP-SIG-1 SMP-AUTH-3",
+		mk("AUTH-ED448", "authorization", MUST, allVersions, "SMP-SIG-1 SMP-AUTH-3 SMP-KEY-1",
 			"queues whose recipient key is Ed448 work with 114-byte signatures",
 			func(t *T) {
 				cl := t.Client(t.V)
@@ -48,7 +48,7 @@ func init() {
 				t.WantOK(cl, q.Send("ed448"))
 				q.WantMsg(t.WantEvent(cl, "MSG", q.IDS.RcvID), "ed448")
 			}),
-		mk("AUTH-X25519", "authorization", MUST, from(smp.VersionAuthCmds), "SMP-AUTH-2 SMP-AUTH-3 SMP-HS-10",
+		mk("AUTH-X25519", "authorization", MUST, from(smp.VersionAuthCmds), "SMP-AUTH-2 SMP-AUTH-3 SMP-HS-10 SMP-KEY-1",
 			"queues whose keys are X25519 work with 80-byte authenticators over the session key",
 			func(t *T) {
 				cl := t.Client(t.V)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"strings"
+	"time"
 
 	"github.com/smpkit/smpkit/reference/client"
 	"github.com/smpkit/smpkit/reference/smp"
@@ -12,7 +13,7 @@ import (
 
 func init() {
 	register(
-		mk("CMD-NEW-EVERY-VERSION", "commands", MUST, allVersions, "SMP-CMD-NEW-1 SMP-CMD-NEW-4 SMP-RSP-IDS-1 SMP-ID-1 SMP-MSG-2",
+		mk("CMD-NEW-EVERY-VERSION", "commands", MUST, allVersions, "SMP-CMD-NEW-1 SMP-CMD-NEW-4 SMP-RSP-IDS-1 SMP-ID-1 SMP-MSG-2 SMP-BOX-1 SMP-BOX-3 SMP-NONCE-1",
 			"NEW works at every version: 24-byte distinct ids, a relay DH key whose secret decrypts MSG",
 			func(t *T) {
 				for v := t.Range.Min; v <= t.Range.Max; v++ {
@@ -82,7 +83,7 @@ func init() {
 					t.Want(cl, q.Rcv(smp.CmdSUB{}), want)
 				}
 			}),
-		mk("CMD-KEY", "commands", MUST, allVersions, "SMP-CMD-KEY-2 SMP-QSTATE-1",
+		mk("CMD-KEY", "commands", MUST, allVersions, "SMP-CMD-KEY-2 SMP-QSTATE-1 SMP-TX-2",
 			"KEY secures the queue; the same key again is OK, another key ERR AUTH; then only signed SEND is accepted",
 			func(t *T) {
 				cl := t.Client(t.V)
@@ -117,7 +118,7 @@ func init() {
 				k := t.Key(smpcrypto.Ed25519)
 				t.WantErr(cl, client.Request{Key: k, EntityID: q.IDS.SndID, Command: smp.CmdSKEY{SenderKey: k.Public()}}, smp.AUTH)
 			}),
-		mk("CMD-OFF", "commands", MUST, allVersions, "SMP-CMD-OFF-2 SMP-QSTATE-2",
+		mk("CMD-OFF", "commands", MUST, allVersions, "SMP-CMD-OFF-2 SMP-QSTATE-2 SMP-CMD-SEND-3",
 			"after OFF, SEND is ERR AUTH while recipient commands still work",
 			func(t *T) {
 				cl := t.Client(t.V)
@@ -125,6 +126,8 @@ func init() {
 				t.Want(cl, q.Rcv(smp.CmdOFF{}), "OK")
 				t.Want(cl, q.Rcv(smp.CmdOFF{}), "OK")
 				t.WantErr(cl, q.Send("x"), smp.AUTH)
+				// The length check comes before the status check.
+				t.WantErr(cl, q.Send(strings.Repeat("x", smp.MaxMessageLength(t.V)+1)), smp.ErrorType{Kind: smp.ErrLARGEMSG})
 				t.WantOK(cl, q.Rcv(smp.CmdSUB{}))
 			}),
 		mk("CMD-DEL", "commands", MUST, allVersions, "SMP-CMD-DEL-2 SMP-DEL-1 SMP-DEL-2",
@@ -164,15 +167,18 @@ func init() {
 				}
 				q.WantMsg(m, strings.Repeat("y", max))
 			}),
-		mk("CMD-SEND-EMPTY", "commands", MUST, allVersions, "SMP-CMD-SEND-1 SMP-MSG-1",
+		mk("CMD-SEND-EMPTY", "commands", MUST, allVersions, "SMP-CMD-SEND-1 SMP-MSG-1 SMP-MSG-4 SMP-ID-3",
 			"an empty body is accepted and delivered with its notification flag and timestamp",
 			func(t *T) {
 				cl := t.Client(t.V)
 				q := t.NewQueue(cl, NewOpts{})
 				t.WantOK(cl, client.Request{EntityID: q.IDS.SndID, Command: smp.CmdSEND{Notify: true}})
 				b := q.Open(t.WantEvent(cl, "MSG", q.IDS.RcvID))
-				if len(b.Body) != 0 || !b.Notify || b.Timestamp <= 0 {
+				if len(b.Body) != 0 || !b.Notify {
 					t.Failf("delivered %+v", b)
+				}
+				if d := time.Since(time.Unix(b.Timestamp, 0)); d < -10*time.Minute || d > 10*time.Minute {
+					t.Failf("message timestamp %v is %v away from now", time.Unix(b.Timestamp, 0).UTC(), d)
 				}
 			}),
 		mk("CMD-NKEY-NDEL", "commands", MUST, allVersions, "SMP-CMD-NKEY-2 SMP-RSP-NID-1 SMP-CMD-NDEL-2",

@@ -141,7 +141,7 @@ func init() {
 				t.WantEvent(b, want, q.IDS.RcvID)
 				t.Quiet(a)
 			}),
-		mk("DLV-QUOTA", "delivery", MUST, allVersions, "SMP-QUOTA-1 SMP-QUOTA-2 SMP-QUOTA-3 SMP-MSG-3",
+		mk("DLV-QUOTA", "delivery", MUST, allVersions, "SMP-QUOTA-1 SMP-QUOTA-2 SMP-QUOTA-3 SMP-MSG-3 SMP-ID-2",
 			"a full queue answers ERR QUOTA, delivers a quota marker last, and accepts messages again only when drained",
 			func(t *T) {
 				rc, sc := t.Client(t.V), t.Client(t.V)
@@ -161,8 +161,13 @@ func init() {
 				t.WantErr(sc, q.Send("refused"), smp.ErrorType{Kind: smp.ErrQUOTA})
 				t.WantOK(rc, q.Rcv(smp.CmdSUB{}))
 				rsp := t.WantEvent(rc, "MSG", q.IDS.RcvID)
+				seen := map[string]bool{}
 				for i := 0; i < n; i++ {
 					id := q.WantMsg(rsp, fmt.Sprint("q", i))
+					if seen[string(id)] {
+						t.Failf("message id %x used twice in one queue", id)
+					}
+					seen[string(id)] = true
 					if i == n/2 {
 						t.WantErr(sc, q.Send("still full"), smp.ErrorType{Kind: smp.ErrQUOTA})
 					}

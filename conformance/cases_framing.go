@@ -11,7 +11,7 @@ import (
 
 func init() {
 	register(
-		mk("FR-BAD-PADDING", "framing", MUST, allVersions, "SMP-BLOCK-2 SMP-PAD-2",
+		mk("FR-BAD-PADDING", "framing", MUST, allVersions, "SMP-BLOCK-2 SMP-PAD-2 SMP-PAD-3",
 			"a block whose padding length exceeds the block is answered ERR BLOCK and the connection goes on",
 			func(t *T) {
 				r := t.PlainSession(t.V)
@@ -60,7 +60,7 @@ func init() {
 			func(t *T) {
 				r := t.RawSession(t.V)
 				t.Check(r.Sess.WriteTransmissions([][]byte{{0x00, 0x30}}), "write")
-				r.WantErr(nil, smp.BLOCK)
+				r.WantErrFor(nil, nil, smp.BLOCK)
 				r.Alive()
 			}),
 		mk("FR-AUTH-LENGTH", "framing", MUST, allVersions, "SMP-AUTH-3",
@@ -71,7 +71,7 @@ func init() {
 				tx, err := smp.EncodeTransmission(r.Sess.Version, smp.Transmission{Auth: make([]byte, 10), SessionID: r.Sess.SessionID, CorrID: corr, EntityID: make([]byte, 24), Command: []byte("SUB")})
 				t.Check(err, "encode")
 				t.Check(r.Sess.WriteTransmissions([][]byte{tx}), "write")
-				r.WantErr(corr, smp.BLOCK)
+				r.WantErrFor(corr, nil, smp.BLOCK)
 			}),
 		mk("FR-V6-SESSION", "framing", MUST, smp.VersionRange{Min: 6, Max: 6}, "SMP-TX-4 SMP-TX-1",
 			"in v6 a transmission naming another session is answered ERR SESSION",
@@ -81,9 +81,9 @@ func init() {
 				tx, err := smp.EncodeTransmission(6, smp.Transmission{SessionID: make([]byte, 32), CorrID: corr, Command: []byte("PING")})
 				t.Check(err, "encode")
 				t.Check(r.Sess.WriteTransmissions([][]byte{tx}), "write")
-				r.WantErr(corr, smp.SESSION)
+				r.WantErrFor(corr, nil, smp.SESSION)
 			}),
-		mk("FR-CMD-UNKNOWN", "framing", MUST, allVersions, "SMP-PARSE-1",
+		mk("FR-CMD-UNKNOWN", "framing", MUST, allVersions, "SMP-PARSE-1 SMP-ERR-1 SMP-RSP-ERR-1 SMP-ERR-4",
 			"an unknown tag, and a response tag sent as a command, are answered ERR CMD UNKNOWN",
 			func(t *T) {
 				r := t.RawSession(t.V)
@@ -93,17 +93,18 @@ func init() {
 					r.WantErr(corr, smp.CMDUnknown)
 				}
 			}),
-		mk("FR-CMD-SYNTAX", "framing", MUST, allVersions, "SMP-PARSE-2",
+		mk("FR-CMD-SYNTAX", "framing", MUST, allVersions, "SMP-PARSE-2 SMP-PARSE-3",
 			"known tags with bad parameters are answered ERR CMD SYNTAX",
 			func(t *T) {
 				r := t.RawSession(t.V)
 				for _, cmd := range []string{"SEND", "SEND T", "ACK", "KEY \x03abc", "PING x", "NEW"} {
 					corr := corrID()
-					t.Check(r.Sess.WriteTransmissions([][]byte{r.Tx(corr, make([]byte, 24), []byte(cmd))}), "write")
-					r.WantErr(corr, smp.CMDSyntax)
+					ent := corrID()
+					t.Check(r.Sess.WriteTransmissions([][]byte{r.Tx(corr, ent, []byte(cmd))}), "write")
+					r.WantErrFor(corr, ent, smp.CMDSyntax)
 				}
 			}),
-		mk("FR-BATCH-MANY", "framing", MUST, allVersions, "SMP-BATCH-2 SMP-BATCH-3 SMP-ORDER-1",
+		mk("FR-BATCH-MANY", "framing", MUST, allVersions, "SMP-BATCH-2 SMP-BATCH-3 SMP-ORDER-1 SMP-BLOCK-1 SMP-PAD-1 SMP-TX-3 SMP-TX-6 SMP-ENC-4 SMP-ENC-5",
 			"every transmission of a batch of 40 is answered with its correlation id",
 			func(t *T) {
 				r := t.RawSession(t.V)

@@ -21,7 +21,7 @@ func from(v smp.Version) smp.VersionRange { return smp.VersionRange{Min: v, Max:
 
 func init() {
 	register(
-		mk("HS-EVERY-VERSION", "handshake", MUST, allVersions, "SMP-VER-1 SMP-HS-1 SMP-HS-2 SMP-HS-5 SMP-CMD-PING-1",
+		mk("HS-EVERY-VERSION", "handshake", MUST, allVersions, "SMP-VER-1 SMP-HS-1 SMP-HS-2 SMP-HS-5 SMP-CMD-PING-1 SMP-HS-9 SMP-VER-2",
 			"a client pinned to each version of the range connects at that version and is answered",
 			func(t *T) {
 				for v := t.Range.Min; v <= t.Range.Max; v++ {
@@ -49,7 +49,7 @@ func init() {
 				}
 				t.Want(cl, client.Request{Command: smp.CmdPING{}}, "PONG")
 			}),
-		mk("HS-SIGNED-KEY", "handshake", MUST, from(7), "SMP-HS-1 SMP-HS-6 SMP-SIGNED-1 SMP-HS-10",
+		mk("HS-SIGNED-KEY", "handshake", MUST, from(7), "SMP-HS-1 SMP-HS-6 SMP-SIGNED-1 SMP-HS-10 SMP-SIGNED-3",
 			"the server hello carries the TLS chain and an X25519 session key signed by the TLS leaf, fresh per connection",
 			func(t *T) {
 				a := t.Client(t.V).Session()
@@ -77,7 +77,7 @@ func init() {
 		mk("HS-VERSION-NOT-OFFERED", "handshake", MUST, allVersions, "SMP-HS-7 SMP-HS-5",
 			"a client hello proposing a version outside the offered range gets the connection closed",
 			func(t *T) { badHello(t, func(h *smp.ClientHello) { h.Version = 200 }) }),
-		mk("HS-BLOCK-ENCRYPTION", "handshake", MUST, from(smp.VersionEncryptedBlock), "SMP-CHAIN-1 SMP-CHAIN-2 SMP-CHAIN-3 SMP-CHAIN-4",
+		mk("HS-BLOCK-ENCRYPTION", "handshake", MUST, from(smp.VersionEncryptedBlock), "SMP-CHAIN-1 SMP-CHAIN-2 SMP-CHAIN-3 SMP-CHAIN-4 SMP-BOX-2",
 			"from v11 blocks are encrypted when the client sends a key, and plain when it does not",
 			func(t *T) {
 				enc := t.Client(t.V)

@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"bytes"
+	"strings"
 
 	"golang.org/x/crypto/sha3"
 
@@ -50,7 +51,7 @@ func wantLNK(t *T, rsp smp.Response, q *Queue, fixed, user string) {
 func init() {
 	v15 := from(smp.VersionShortLinks)
 	register(
-		mk("LNK-INVITATION", "links", MUST, v15, "SMP-LINK-2 SMP-CMD-LKEY-2 SMP-CMD-SEND-4 SMP-RSP-LNK-1 SMP-CMD-NEW-4",
+		mk("LNK-INVITATION", "links", MUST, v15, "SMP-LINK-2 SMP-CMD-LKEY-2 SMP-CMD-SEND-4 SMP-RSP-LNK-1 SMP-CMD-NEW-4 SMP-CMD-LKEY-1",
 			"a one-time link: LKEY secures the queue and returns the data; the first message consumes the link",
 			func(t *T) {
 				rc, sc := t.Client(t.V), t.Client(t.V)
@@ -73,15 +74,16 @@ func init() {
 				_, err := t.TryNewQueue(cl, NewOpts{QueueReq: &smp.QueueReq{Mode: smp.QueueMessaging, Link: link}})
 				t.wantServerErr(err, smp.CMDProhibited)
 			}),
-		mk("LNK-CONTACT", "links", MUST, v15, "SMP-LINK-3 SMP-CMD-LGET-2 SMP-CMD-LSET-2 SMP-CMD-LDEL-2",
+		mk("LNK-CONTACT", "links", MUST, v15, "SMP-LINK-3 SMP-CMD-LGET-2 SMP-CMD-LSET-2 SMP-CMD-LDEL-2 SMP-LINK-4",
 			"a contact link is read with LGET; LSET changes only user data; LDEL removes it",
 			func(t *T) {
 				rc, sc := t.Client(t.V), t.Client(t.V)
 				q, lnk := t.linkQueue(rc, smp.QueueContact, "fixed", "user")
 				lget := client.Request{EntityID: lnk, Command: smp.CmdLGET{}}
 				wantLNK(t, t.Want(sc, lget, "LNK"), q, "fixed", "user")
-				t.Want(rc, q.Rcv(smp.CmdLSET{LinkID: lnk, Fixed: []byte("fixed"), User: []byte("new")}), "OK")
-				wantLNK(t, t.Want(sc, lget, "LNK"), q, "fixed", "new")
+				big := strings.Repeat("u", 8000) // link data is opaque, any size that fits
+				t.Want(rc, q.Rcv(smp.CmdLSET{LinkID: lnk, Fixed: []byte("fixed"), User: []byte(big)}), "OK")
+				wantLNK(t, t.Want(sc, lget, "LNK"), q, "fixed", big)
 				t.WantErr(rc, q.Rcv(smp.CmdLSET{LinkID: lnk, Fixed: []byte("other"), User: []byte("new")}), smp.AUTH)
 				t.WantErr(rc, q.Rcv(smp.CmdLSET{LinkID: corrID(), Fixed: []byte("fixed"), User: []byte("new")}), smp.AUTH)
 				t.Want(rc, q.Rcv(smp.CmdLDEL{}), "OK")

@@ -31,7 +31,7 @@ func init() {
 		&Case{
 			ID: "TLS-ALPN", Group: "transport", Level: MUST, Versions: allVersions,
 			Title: "ALPN smp/1 is accepted",
-			Spec:  []string{"SMP-TLS-2"},
+			Spec:  []string{"SMP-TLS-3"},
 			Run: func(ctx context.Context, t *T) error {
 				c, err := t.DialTLS(ctx, false)
 				if err != nil {
@@ -46,7 +46,7 @@ func init() {
 		&Case{
 			ID: "TLS-NO-ALPN", Group: "transport", Level: MUST, Versions: allVersions,
 			Title: "a client offering no ALPN can connect",
-			Spec:  []string{"SMP-TLS-2"},
+			Spec:  []string{"SMP-TLS-3"},
 			Run: func(ctx context.Context, t *T) error {
 				_, err := t.DialTLS(ctx, true)
 				return err
@@ -55,7 +55,7 @@ func init() {
 		&Case{
 			ID: "TLS-IDENTITY", Group: "transport", Level: MUST, Versions: allVersions,
 			Title: "the chain has 2-4 certificates and the second one's SHA-256 is the address identity",
-			Spec:  []string{"SMP-TLS-3"},
+			Spec:  []string{"SMP-TLS-5", "SMP-TLS-6", "SMP-TLS-2"},
 			Run: func(ctx context.Context, t *T) error {
 				c, err := t.DialTLS(ctx, false)
 				if err != nil {
@@ -68,7 +68,7 @@ func init() {
 		&Case{
 			ID: "TLS-SESSION-ID", Group: "transport", Level: MUST, Versions: allVersions,
 			Title: "tls-unique (client Finished verify_data) is available to bind the session",
-			Spec:  []string{"SMP-TLS-4"},
+			Spec:  []string{"SMP-TLS-7"},
 			Run: func(ctx context.Context, t *T) error {
 				c, err := t.DialTLS(ctx, false)
 				if err != nil {

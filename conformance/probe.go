@@ -91,6 +91,9 @@ func (t *T) Do(cl *client.Client, req client.Request) (smp.Response, error) {
 	if err != nil && !errors.As(err, &se) {
 		t.Failf("%s: no response: %v", req.Command.Tag(), err)
 	}
+	if se != nil && (se.Err.Kind == smp.ErrEXPIRED || se.Err.Kind == smp.ErrDUPLICATE_) {
+		t.Failf("%s: relay sent ERR %s, which relays never send (SMP-ERR-4)", req.Command.Tag(), se.Err)
+	}
 	switch {
 	case t.quiet:
 	case err != nil:
@@ -368,8 +371,18 @@ func (r *Raw) Read() (smp.Transmission, smp.Response) {
 }
 
 // WantErr reads the next transmission and requires ERR e with corrID.
-func (r *Raw) WantErr(corrID []byte, e smp.ErrorType) {
+func (r *Raw) WantErr(corrID []byte, e smp.ErrorType) { r.wantErr(corrID, nil, false, e) }
+
+// WantErrFor is WantErr that also requires the entity id (nil: empty).
+func (r *Raw) WantErrFor(corrID, entityID []byte, e smp.ErrorType) {
+	r.wantErr(corrID, entityID, true, e)
+}
+
+func (r *Raw) wantErr(corrID, entityID []byte, checkEntity bool, e smp.ErrorType) {
 	tx, rsp := r.Read()
+	if checkEntity && !bytes.Equal(tx.EntityID, entityID) {
+		r.t.Failf("ERR %s with entity id %x, want %x", e, tx.EntityID, entityID)
+	}
 	er, ok := rsp.(smp.RspERR)
 	if !ok || !er.Err.Equal(e) {
 		r.t.Failf("got %s, want ERR %s", describe(rsp), e)

@@ -40,6 +40,11 @@ type Options struct {
 	Progress io.Writer
 	// Wait bounds each wait for a response or event; zero means 5 s.
 	Wait time.Duration
+	// ModelChecks is how many random sequences the state-machine case
+	// tries; zero means 15.
+	ModelChecks int
+	// FuzzTime is how long the network fuzzing case runs; zero means 3 s.
+	FuzzTime time.Duration
 	// Seed makes randomised cases (state machine, fuzzing) reproducible.
 	Seed uint64
 }
@@ -102,6 +107,12 @@ func (opts Options) withDefaults() Options {
 	}
 	if opts.CaseTimeout == 0 {
 		opts.CaseTimeout = 20 * time.Second
+	}
+	if opts.ModelChecks == 0 {
+		opts.ModelChecks = 15
+	}
+	if opts.FuzzTime == 0 {
+		opts.FuzzTime = 3 * time.Second
 	}
 	if opts.Wait == 0 {
 		opts.Wait = 5 * time.Second

@@ -1,0 +1,71 @@
+package conformance
+
+import (
+	"github.com/smpkit/smpkit/spec"
+)
+
+// CoverageRow says how one requirement of spec/smp.md is checked.
+type CoverageRow struct {
+	spec.Requirement
+	Cases  []string // ids of the cases citing it
+	Reason string   // why no black-box case can check it, when Cases is empty
+}
+
+// Coverage maps every requirement of spec/smp.md to the cases citing it,
+// or to the reason it is not testable against a relay over the network.
+func Coverage() []CoverageRow {
+	by := map[string][]string{}
+	for _, c := range Catalog() {
+		for _, id := range c.Spec {
+			by[id] = append(by[id], c.ID)
+		}
+	}
+	var out []CoverageRow
+	for _, r := range spec.Requirements() {
+		out = append(out, CoverageRow{Requirement: r, Cases: by[r.ID], Reason: untestable[r.ID]})
+	}
+	return out
+}
+
+// untestable lists requirements that a black-box relay test cannot check,
+// with the reason. The coverage test fails for any MUST requirement that
+// has neither a case nor an entry here.
+var untestable = map[string]string{
+	// Obligations of clients, not relays.
+	"SMP-VER-3":    "client obligation: what a client sends at the agreed version",
+	"SMP-VER-4":    "documentation rule on version spaces; nothing on the relay wire",
+	"SMP-AUTH-5":   "client obligation: when a client may send an authenticator",
+	"SMP-TLS-4":    "client obligation: no SNI (the runner's client sends none)",
+	"SMP-EVT-2":    "client obligation: entity ids a client expects per response",
+	"SMP-ENV-1":    "client envelope inside SEND: opaque to relays; checked by vectors/smp/msg-body.json",
+	"SMP-ERR-3":    "parser leniency of clients; checked by the codec vectors",
+	"SMP-ORDER-2":  "client obligation: no reliance on execution order within a block",
+	"SMP-SIGNED-2": "parser leniency of clients for the relay's signed key; checked by vectors/crypto/signed-key.json",
+	"SMP-ENC-9":    "relays parse no version range from clients (PFWD carries one version); codec vectors",
+	"SMP-ENC-11":   "relays parse no UTF-8 text from clients except the password, a short string; codec vectors",
+	"SMP-ADDR-1":   "text address form: used by tools, never on the relay wire; vectors/smp/uri.json",
+	"SMP-ADDR-3":   "host syntax of the text address form; vectors/smp/uri.json",
+	"SMP-URI-1":    "queue URI text form: exchanged out of band; vectors/smp/uri.json",
+	// Operator actions and long timers no network client can trigger.
+	"SMP-QSTATE-3": "needs a queue blocked by the operator; no protocol command blocks one (reference relay: TestBlockedQueue)",
+	"SMP-ERR-2":    "ERR BLOCKED needs an operator-blocked queue (reference relay: TestBlockedQueue)",
+	"SMP-NOTICE-1": "ERR BLOCKED notices need an operator-blocked queue (reference relay: TestBlockedQueue)",
+	"SMP-EXP-1":    "message time to live is days; not observable in a test run (reference relay: TestExpiry)",
+	"SMP-EXP-3":    "notification time to live is hours; not observable in a test run (reference relay: TestExpiry)",
+	"SMP-EXP-4":    "idle timeout is hours and optional",
+	// Service sessions: the runner has no service client yet.
+	"SMP-AUTH-4":      "not yet covered: needs a service client with a TLS client certificate",
+	"SMP-TLS-8":       "not yet covered: needs a service client with a TLS client certificate",
+	"SMP-HS-4":        "not yet covered: needs a service client with a TLS client certificate",
+	"SMP-CMD-SUBS-2":  "not yet covered: needs a service client with a TLS client certificate",
+	"SMP-CMD-NSUBS-2": "not yet covered: needs a service client with a TLS client certificate",
+	"SMP-RSP-SOKS-1":  "not yet covered: needs a service client with a TLS client certificate",
+	"SMP-RSP-ENDS-1":  "not yet covered: needs a service client with a TLS client certificate",
+	"SMP-SUBS-8":      "not yet covered: needs a service client with a TLS client certificate",
+	"SMP-SVC-1":       "client obligation of service clients",
+	"SMP-SVC-2":       "not yet covered: needs a service client with a TLS client certificate",
+	"SMP-SVC-5":       "not yet covered: needs a service client with a TLS client certificate",
+	"SMP-SVC-6":       "not yet covered: needs a service client with a TLS client certificate",
+	"SMP-SVC-7":       "not yet covered: needs a service client with a TLS client certificate",
+	"SMP-SVC-8":       "not yet covered: needs a service client with a TLS client certificate",
+}

@@ -1,0 +1,38 @@
+package spec
+
+import (
+	"regexp"
+	"testing"
+)
+
+// Every id defined in the text is in the index and the reverse.
+func TestIndexMatchesDefinitions(t *testing.T) {
+	defined := map[string]bool{}
+	for _, m := range defn.FindAllStringSubmatch(SMP, -1) {
+		if defined[m[1]] {
+			t.Errorf("%s defined twice", m[1])
+		}
+		defined[m[1]] = true
+	}
+	indexed := map[string]bool{}
+	for _, r := range Requirements() {
+		indexed[r.ID] = true
+		if !defined[r.ID] {
+			t.Errorf("%s indexed but not defined", r.ID)
+		}
+		if r.Level == "" {
+			t.Errorf("%s has no level", r.ID)
+		}
+	}
+	for id := range defined {
+		if !indexed[id] {
+			t.Errorf("%s defined but not in the index", id)
+		}
+	}
+	cited := regexp.MustCompile(`SMP-[A-Z]+(?:-[A-Z]+)*-[0-9]+`)
+	for _, id := range cited.FindAllString(SMP, -1) {
+		if !defined[id] {
+			t.Errorf("%s cited but never defined", id)
+		}
+	}
+}
