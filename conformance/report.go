@@ -17,6 +17,10 @@ const (
 	Pass Status = "pass"
 	Fail Status = "fail"
 	Skip Status = "skip"
+	// XFail and XPass are failures and passes of cases listed in
+	// Options.ExpectFail.
+	XFail Status = "xfail"
+	XPass Status = "xpass"
 )
 
 // Result is one case's outcome.
@@ -80,7 +84,12 @@ func (r *Report) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "    | %s\n", l)
 		}
 	}
-	type row struct{ pass, fail, skip int }
+	for _, res := range r.Results {
+		if res.Status == XFail || res.Status == XPass {
+			fmt.Fprintf(&b, "\n%s %s: %s\n", strings.ToUpper(string(res.Status)), res.ID, firstLine(res.Detail))
+		}
+	}
+	type row struct{ pass, fail, skip, xfail int }
 	byGroup := map[string]*row{}
 	for _, res := range r.Results {
 		g := byGroup[res.Group]
@@ -95,6 +104,10 @@ func (r *Report) WriteText(w io.Writer) error {
 			g.fail++
 		case Skip:
 			g.skip++
+		case XFail:
+			g.xfail++
+		case XPass:
+			g.pass++
 		}
 	}
 	names := make([]string, 0, len(byGroup))
@@ -102,14 +115,17 @@ func (r *Report) WriteText(w io.Writer) error {
 		names = append(names, n)
 	}
 	sort.Slice(names, func(i, j int) bool { return groupOrder(names[i]) < groupOrder(names[j]) })
-	fmt.Fprintf(&b, "\n%-16s %6s %6s %6s\n", "group", "pass", "fail", "skip")
+	fmt.Fprintf(&b, "\n%-16s %6s %6s %6s %6s\n", "group", "pass", "fail", "skip", "xfail")
 	var tot row
 	for _, n := range names {
 		g := byGroup[n]
-		fmt.Fprintf(&b, "%-16s %6d %6d %6d\n", n, g.pass, g.fail, g.skip)
-		tot.pass, tot.fail, tot.skip = tot.pass+g.pass, tot.fail+g.fail, tot.skip+g.skip
+		fmt.Fprintf(&b, "%-16s %6d %6d %6d %6d\n", n, g.pass, g.fail, g.skip, g.xfail)
+		tot.pass, tot.fail, tot.skip, tot.xfail = tot.pass+g.pass, tot.fail+g.fail, tot.skip+g.skip, tot.xfail+g.xfail
 	}
-	fmt.Fprintf(&b, "%-16s %6d %6d %6d\n", "total", tot.pass, tot.fail, tot.skip)
+	fmt.Fprintf(&b, "%-16s %6d %6d %6d %6d\n", "total", tot.pass, tot.fail, tot.skip, tot.xfail)
+	c := r.Counts()
+	fmt.Fprintf(&b, "\nMUST: %d pass, %d fail; SHOULD: %d pass, %d fail; robustness: %d pass, %d fail\n",
+		c[MUST][Pass], c[MUST][Fail], c[SHOULD][Pass], c[SHOULD][Fail], c[Robustness][Pass], c[Robustness][Fail])
 	verdict := "PASS: every selected MUST case passed"
 	if !r.Passed() {
 		verdict = "FAIL: at least one MUST case failed"
@@ -192,7 +208,7 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 		case Fail:
 			c.Failure = &junitMsg{Message: firstLine(res.Detail), Body: body}
 			s.Failures++
-		case Skip:
+		case Skip, XFail:
 			c.Skipped = &junitMsg{Message: firstLine(res.Detail)}
 			s.Skipped++
 		}

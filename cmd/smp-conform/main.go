@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/smpkit/smpkit/conformance"
 	flag "github.com/spf13/pflag"
@@ -27,6 +28,7 @@ Usage:
   smp-conform relay ADDRESS [flags]   certify the relay at ADDRESS
                                       (smp://IDENTITY[:PASSWORD]@HOST[,HOST2][:PORT])
   smp-conform list [flags]            print every case: id, level, spec ids, title
+                                      (--coverage: every spec requirement and its cases)
 
 The exit status is 0 only when every selected MUST case passed.
 
@@ -34,12 +36,19 @@ Flags:
 `
 
 type flags struct {
-	run      string
-	password string
-	jsonOut  string
-	junitOut string
-	quiet    bool
-	seed     uint64
+	run        string
+	password   string
+	versions   string
+	jsonOut    string
+	junitOut   string
+	htmlOut    string
+	expectFail string
+	quiet      bool
+	seed       uint64
+	fuzzTime   time.Duration
+	checks     int
+	wait       time.Duration
+	coverage   bool
 }
 
 func main() {
@@ -52,10 +61,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var f flags
 	fs.StringVar(&f.run, "run", "", "run only the cases whose id matches this regular expression")
 	fs.StringVar(&f.password, "password", "", "the relay's basic-auth password for NEW and PRXY")
+	fs.StringVar(&f.versions, "versions", "6-18", "SMP versions to test: N or MIN-MAX")
 	fs.StringVar(&f.jsonOut, "json", "", "write the report as JSON to this file (- for stdout)")
 	fs.StringVar(&f.junitOut, "junit", "", "write the report as JUnit XML to this file")
+	fs.StringVar(&f.htmlOut, "html", "", "write the report as one self-contained HTML page to this file")
+	fs.StringVar(&f.expectFail, "expect-fail", "", "file of known deviations: one case id per line, then an optional reason; # comments")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress lines, only the summary")
-	fs.Uint64Var(&f.seed, "seed", 1, "seed for randomised cases (replays a failure)")
+	fs.Uint64Var(&f.seed, "seed", 1, "seed for randomised cases: the state machine and network fuzzing (replays a failure)")
+	fs.DurationVar(&f.fuzzTime, "fuzz-time", 3*time.Second, "how long the network fuzzing case runs")
+	fs.IntVar(&f.checks, "model-checks", 15, "random command sequences the state-machine case tries")
+	fs.DurationVar(&f.wait, "wait", 5*time.Second, "how long to wait for each response or event")
+	fs.BoolVar(&f.coverage, "coverage", false, "list: print every spec requirement with the cases that check it")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usage)
 		fs.PrintDefaults()
@@ -78,7 +94,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
-	opts := conformance.Options{Run: re, Seed: f.seed}
+	vr, err := parseVersions(f.versions)
+	if err != nil {
+		fmt.Fprintf(stderr, "smp-conform: --versions: %v\n", err)
+		return 2
+	}
+	opts := conformance.Options{Run: re, Seed: f.seed, Versions: vr, FuzzTime: f.fuzzTime, ModelChecks: f.checks, Wait: f.wait}
+	if f.expectFail != "" {
+		if opts.ExpectFail, err = readExpectFail(f.expectFail); err != nil {
+			fmt.Fprintf(stderr, "smp-conform: --expect-fail: %v\n", err)
+			return 2
+		}
+	}
 	if !f.quiet {
 		opts.Progress = stderr
 	}
@@ -87,13 +114,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	switch cmd := fs.Arg(0); cmd {
 	case "list":
+		if f.coverage {
+			return coverage(stdout)
+		}
 		return list(stdout, re)
 	case "self":
 		if fs.NArg() != 1 {
 			fmt.Fprintln(stderr, "smp-conform: self takes no arguments")
 			return 2
 		}
-		relay, err := startSelf(f.password)
+		password := f.password
+		if password == "" {
+			// A password lets the password cases run; it is random so that
+			// nothing depends on it.
+			password = randomPassword()
+		}
+		relay, err := startSelf(password)
 		if err != nil {
 			fmt.Fprintf(stderr, "smp-conform: start the reference relay: %v\n", err)
 			return 1
@@ -158,6 +194,10 @@ func certify(ctx context.Context, target conformance.Target, opts conformance.Op
 	}
 	if err := write(f.junitOut, rep.WriteJUnit); err != nil {
 		fmt.Fprintln(stderr, "smp-conform: write JUnit report:", err)
+		return 1
+	}
+	if err := write(f.htmlOut, rep.WriteHTML); err != nil {
+		fmt.Fprintln(stderr, "smp-conform: write HTML report:", err)
 		return 1
 	}
 	if !rep.Passed() {

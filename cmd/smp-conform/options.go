@@ -1,0 +1,98 @@
+package main
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/smpkit/smpkit/conformance"
+	"github.com/smpkit/smpkit/reference/smp"
+)
+
+// parseVersions reads "N" or "MIN-MAX".
+func parseVersions(s string) (smp.VersionRange, error) {
+	lo, hi, found := strings.Cut(s, "-")
+	if !found {
+		hi = lo
+	}
+	a, err1 := strconv.Atoi(strings.TrimSpace(lo))
+	b, err2 := strconv.Atoi(strings.TrimSpace(hi))
+	if err1 != nil || err2 != nil || a > b {
+		return smp.VersionRange{}, fmt.Errorf("%q is not N or MIN-MAX", s)
+	}
+	vr := smp.VersionRange{Min: smp.Version(a), Max: smp.Version(b)}
+	if !smp.SupportedRange.Contains(vr.Min) || !smp.SupportedRange.Contains(vr.Max) {
+		return smp.VersionRange{}, fmt.Errorf("%v is outside %v", vr, smp.SupportedRange)
+	}
+	return vr, nil
+}
+
+// readExpectFail reads lines "CASE-ID [reason...]"; blank lines and lines
+// starting with # are ignored. Unknown case ids are an error.
+func readExpectFail(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	known := map[string]bool{}
+	for _, c := range conformance.Catalog() {
+		known[c.ID] = true
+	}
+	out := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		id, reason, _ := strings.Cut(line, " ")
+		if !known[id] {
+			return nil, fmt.Errorf("%s:%d: no case %q", path, n, id)
+		}
+		if reason = strings.TrimSpace(reason); reason == "" {
+			reason = "known deviation"
+		}
+		out[id] = reason
+	}
+	return out, sc.Err()
+}
+
+func randomPassword() string {
+	b := make([]byte, 12)
+	rand.Read(b)
+	return "conform-" + hex.EncodeToString(b)
+}
+
+// coverage prints every requirement of spec/smp.md with the cases citing
+// it, and the MUST coverage figure.
+func coverage(w io.Writer) int {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "REQUIREMENT\tLEVEL\t§\tCASES / REASON")
+	must, covered, listed := 0, 0, 0
+	for _, row := range conformance.Coverage() {
+		what := strings.Join(row.Cases, " ")
+		if what == "" {
+			what = "— " + row.Reason
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", row.ID, row.Level, row.Section, what)
+		if row.Level == "MUST" {
+			must++
+			if len(row.Cases) > 0 {
+				covered++
+			} else if row.Reason != "" {
+				listed++
+			}
+		}
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\nMUST requirements: %d; checked by cases: %d (%.0f%%); listed as not testable here: %d\n",
+		must, covered, 100*float64(covered)/float64(must), listed)
+	return 0
+}
