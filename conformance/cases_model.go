@@ -211,7 +211,7 @@ func (r rapidTB) Failed() bool                      { return false }
 
 // setRapidFlags configures rapid through its flags, which it reads from
 // the standard flag set, also outside tests.
-func setRapidFlags(seed uint64, checks, steps int) {
+func setRapidFlags(seed uint64, checks, steps int, shrink time.Duration) {
 	rapidFlags.Do(func() {
 		if !flag.Parsed() {
 			testing.Init()
@@ -222,6 +222,7 @@ func setRapidFlags(seed uint64, checks, steps int) {
 	flag.Set("rapid.checks", fmt.Sprint(checks))
 	flag.Set("rapid.steps", fmt.Sprint(steps))
 	flag.Set("rapid.nofailfile", "true")
+	flag.Set("rapid.shrinktime", shrink.String())
 }
 
 // rapidMu serialises rapid runs: its settings are global.
@@ -238,7 +239,7 @@ func init() {
 			if seed == 0 {
 				seed = 1
 			}
-			setRapidFlags(seed, t.Options.ModelChecks, 40)
+			setRapidFlags(seed, t.Options.ModelChecks, 40, t.Options.ModelShrink)
 			t.quiet = true
 			rapid.Check(rapidTB{t: t, name: "SM-DELIVERY-MODEL"}, func(rt *rapid.T) {
 				m := &machine{t: t, sc: t.Client(t.V)}

@@ -43,6 +43,9 @@ type Options struct {
 	// ModelChecks is how many random sequences the state-machine case
 	// tries; zero means 15.
 	ModelChecks int
+	// ModelShrink bounds the time spent shrinking a failing sequence;
+	// zero means 10 s.
+	ModelShrink time.Duration
 	// FuzzTime is how long the network fuzzing case runs; zero means 3 s.
 	FuzzTime time.Duration
 	// ExpectFail maps case ids to the reason a failure is known and
@@ -115,6 +118,9 @@ func (opts Options) withDefaults() Options {
 	}
 	if opts.ModelChecks == 0 {
 		opts.ModelChecks = 15
+	}
+	if opts.ModelShrink == 0 {
+		opts.ModelShrink = 10 * time.Second
 	}
 	if opts.FuzzTime == 0 {
 		opts.FuzzTime = 3 * time.Second

@@ -240,7 +240,7 @@ func TestMutantsAreCaught(t *testing.T) {
 			target := startMutant(t, m.hooks())
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 			defer cancel()
-			rep := conformance.Run(ctx, target, conformance.Options{Wait: time.Second, CaseTimeout: 15 * time.Second})
+			rep := conformance.Run(ctx, target, conformance.Options{Wait: time.Second, CaseTimeout: 15 * time.Second, FuzzTime: 300 * time.Millisecond, ModelChecks: 8, ModelShrink: 300 * time.Millisecond})
 			var killers []string
 			for _, r := range rep.Results {
 				if r.Level == conformance.MUST && r.Status == conformance.Fail {
