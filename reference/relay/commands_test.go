@@ -18,12 +18,12 @@ import (
 
 // testRelay is a reference relay on loopback with its address.
 type testRelay struct {
-	t   *testing.T
+	t   testing.TB
 	r   *relay.Relay
 	srv smp.Server
 }
 
-func startRelay(t *testing.T, cfg relay.Config) *testRelay {
+func startRelay(t testing.TB, cfg relay.Config) *testRelay {
 	t.Helper()
 	creds, err := transport.GenerateCredentials("localhost", rand.Reader)
 	if err != nil {

@@ -1,0 +1,261 @@
+package fuzz
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/smpkit/smpkit/reference/smp"
+	"github.com/smpkit/smpkit/reference/smpcrypto"
+	"github.com/smpkit/smpkit/reference/wire"
+)
+
+// Every parser of the wire format has a target here, seeded from the
+// vector files. A target fails on a panic, and where the format allows,
+// when a value that parsed does not survive an encode/parse round trip.
+
+func FuzzTransmission(f *testing.F) {
+	for _, c := range vectorCases(f, "smp/transmissions.json") {
+		if b, ok := hexField(c, "transmission"); ok {
+			v, _ := intField(c, "version")
+			f.Add(uint16(v), b)
+		}
+	}
+	f.Fuzz(func(t *testing.T, v uint16, data []byte) {
+		ver := smp.Version(6 + v%13)
+		tx, err := smp.ParseTransmission(ver, data)
+		if err != nil {
+			if _, ok := smp.ErrorTypeOf(err); !ok {
+				t.Fatalf("untyped error %v", err)
+			}
+			return
+		}
+		smp.AuthKindOf(tx.Auth)
+		if len(tx.ServiceSig) > 0 && len(tx.Auth) == 0 {
+			t.Fatal("service signature without authorization")
+		}
+		again, err := smp.EncodeTransmission(ver, tx)
+		if err != nil {
+			return // e.g. an over-long session id in v6 cannot come back
+		}
+		if !bytes.Equal(again, data) {
+			t.Fatalf("round trip:\n%x\n%x", data, again)
+		}
+	})
+}
+
+func FuzzCommand(f *testing.F) {
+	for _, c := range vectorCases(f, "smp/commands.json") {
+		if c["kind"] == "command" {
+			b, _ := hexField(c, "bytes")
+			v, _ := intField(c, "version")
+			f.Add(uint16(v), b)
+		}
+	}
+	f.Fuzz(func(t *testing.T, v uint16, data []byte) {
+		ver := smp.Version(6 + v%13)
+		cmd, err := smp.ParseCommand(ver, data)
+		if err != nil {
+			e, ok := smp.ErrorTypeOf(err)
+			if !ok || (!e.Equal(smp.CMDUnknown) && !e.Equal(smp.CMDSyntax)) {
+				t.Fatalf("error %v is not CMD UNKNOWN or CMD SYNTAX", err)
+			}
+			return
+		}
+		enc, err := smp.EncodeCommand(ver, cmd)
+		if err != nil {
+			t.Fatalf("parsed %#v does not encode: %v", cmd, err)
+		}
+		back, err := smp.ParseCommand(ver, enc)
+		if err != nil {
+			t.Fatalf("re-encoded command does not parse: %v", err)
+		}
+		if again, _ := smp.EncodeCommand(ver, back); !bytes.Equal(again, enc) {
+			t.Fatalf("encoding is not stable:\n%x\n%x", enc, again)
+		}
+	})
+}
+
+func FuzzResponse(f *testing.F) {
+	for _, c := range vectorCases(f, "smp/commands.json") {
+		if c["kind"] == "response" {
+			b, _ := hexField(c, "bytes")
+			v, _ := intField(c, "version")
+			f.Add(uint16(v), b)
+		}
+	}
+	f.Fuzz(func(t *testing.T, v uint16, data []byte) {
+		ver := smp.Version(6 + v%13)
+		rsp, err := smp.ParseResponse(ver, data)
+		if err != nil {
+			return
+		}
+		enc, err := smp.EncodeResponse(ver, rsp)
+		if err != nil {
+			return // parsers are lenient where encoders are strict (NO_QUEUE, NETWORK detail)
+		}
+		back, err := smp.ParseResponse(ver, enc)
+		if err != nil {
+			t.Fatalf("re-encoded %s does not parse: %v", rsp.Tag(), err)
+		}
+		if again, _ := smp.EncodeResponse(ver, back); !bytes.Equal(again, enc) {
+			t.Fatalf("encoding is not stable:\n%x\n%x", enc, again)
+		}
+	})
+}
+
+func FuzzBlock(f *testing.F) {
+	for _, c := range vectorCases(f, "smp/batch.json") {
+		if cs, ok := c["contents"].([]any); ok && len(cs) > 0 {
+			if s, ok := cs[0].(string); ok {
+				b, _ := hexField(map[string]any{"x": s}, "x")
+				f.Add(b)
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, content []byte) {
+		txs, err := smp.ParseBlockContent(content)
+		if err != nil {
+			return
+		}
+		again, err := smp.EncodeBlockContent(txs)
+		if err != nil || !bytes.Equal(again, content) {
+			t.Fatalf("round trip: %v", err)
+		}
+		if block, err := wire.Pad(content, smp.BlockSize); err == nil {
+			if _, err := smp.ParseBlock(block); err != nil {
+				t.Fatalf("padded content does not parse: %v", err)
+			}
+		}
+	})
+}
+
+func FuzzHello(f *testing.F) {
+	for _, c := range vectorCases(f, "smp/hello.json") {
+		if b, ok := hexField(c, "bytes"); ok {
+			f.Add(b)
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if h, err := smp.ParseServerHello(data); err == nil {
+			if _, err := smp.EncodeServerHello(h); err != nil {
+				t.Fatalf("server hello parsed but does not encode: %v", err)
+			}
+		}
+		if h, err := smp.ParseClientHello(data); err == nil {
+			enc, err := smp.EncodeClientHello(h)
+			if err != nil {
+				t.Fatalf("client hello parsed but does not encode: %v", err)
+			}
+			if !bytes.HasPrefix(data, enc) {
+				t.Fatalf("client hello round trip:\n%x\n%x", data, enc)
+			}
+		}
+		smp.ParseServiceReply(data)
+	})
+}
+
+func FuzzKeys(f *testing.F) {
+	seedBytes(f, "crypto/keys.json", "spki")
+	seedBytes(f, "crypto/signed-key.json", "signed", "dh_public")
+	f.Fuzz(func(t *testing.T, der []byte) {
+		if k, err := smpcrypto.ParseSPKI(der); err == nil && !bytes.Equal(k.SPKI(), der) {
+			t.Fatalf("SPKI is not canonical:\n%x\n%x", der, k.SPKI())
+		}
+		if sk, err := smpcrypto.ParseSignedKey(der); err == nil {
+			sk.Verify(sk.Key)
+		}
+	})
+}
+
+func FuzzPadding(f *testing.F) {
+	seedBytes(f, "smp/padding.json", "padded")
+	f.Fuzz(func(t *testing.T, p []byte) {
+		m, err := wire.Unpad(p)
+		if err != nil {
+			return
+		}
+		again, err := wire.Pad(m, len(p))
+		if err != nil || len(again) != len(p) || !bytes.Equal(again[:2+len(m)], p[:2+len(m)]) {
+			t.Fatalf("pad(unpad(p)) differs: %v", err)
+		}
+	})
+}
+
+func FuzzAddress(f *testing.F) {
+	for _, c := range vectorCases(f, "smp/uri.json") {
+		if s, ok := c["text"].(string); ok {
+			f.Add(s)
+		}
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if sa, err := smp.ParseServerWithAuth(s); err == nil {
+			back, err := smp.ParseServerWithAuth(sa.String())
+			if err != nil || back.String() != sa.String() {
+				t.Fatalf("%q prints as %q, which parses to %q (%v)", s, sa.String(), back.String(), err)
+			}
+			b := wire.NewBuilder(nil)
+			sa.Server.AppendBinary(b)
+			if bin, err := b.Bytes(); err == nil {
+				p := wire.NewParser(bin)
+				if got := smp.ParseServerBinary(p); p.Finish() != nil || got.String() != sa.Server.String() {
+					t.Fatalf("binary form of %q does not parse back", s)
+				}
+			}
+		}
+		if q, err := smp.ParseQueueURI(s); err == nil {
+			back, err := smp.ParseQueueURI(q.String())
+			if err != nil || back.String() != q.String() {
+				t.Fatalf("%q prints as %q, which does not parse back (%v)", s, q.String(), err)
+			}
+		}
+	})
+}
+
+func FuzzMessageBody(f *testing.F) {
+	seedBytes(f, "smp/msg-body.json", "plaintext", "bytes")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if m, err := smp.ParseRcvMessageBody(data); err == nil {
+			b := wire.NewBuilder(nil)
+			smp.AppendRcvMessageBody(b, m)
+			enc, err := b.Bytes()
+			if err != nil {
+				t.Fatal(err)
+			}
+			back, err := smp.ParseRcvMessageBody(enc)
+			if err != nil || back.Timestamp != m.Timestamp || back.Quota != m.Quota || !bytes.Equal(back.Body, m.Body) {
+				t.Fatalf("message body round trip: %v", err)
+			}
+		}
+		if e, err := smp.ParseClientMsgEnvelope(data); err == nil {
+			if _, err := smp.EncodeClientMsgEnvelope(e); err != nil {
+				t.Fatalf("envelope parsed but does not encode: %v", err)
+			}
+		}
+		if fw, err := smp.ParseFwdTransmission(data); err == nil {
+			if _, err := smp.EncodeFwdTransmission(fw); err != nil {
+				t.Fatalf("forwarded transmission parsed but does not encode: %v", err)
+			}
+		}
+		smp.ParseFwdResponse(data)
+	})
+}
+
+func FuzzPrimitives(f *testing.F) {
+	seedBytes(f, "smp/primitives.json", "bytes")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p := wire.NewParser(data)
+		p.Word16()
+		p.Maybe()
+		p.Bool()
+		p.Short()
+		p.Large()
+		smp.ParseVersionRange(p)
+		n := p.Count(false)
+		for i := 0; i < n && p.Err() == nil; i++ {
+			p.Short()
+		}
+		p.Int64()
+		p.Tail()
+		p.Finish()
+	})
+}
