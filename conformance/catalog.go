@@ -70,7 +70,7 @@ func Catalog() []*Case {
 	return out
 }
 
-var groups = []string{"transport", "handshake", "framing", "commands", "delivery", "authorization", "links", "notifications", "proxy", "state-machine", "fuzz"}
+var groups = []string{"transport", "handshake", "framing", "commands", "delivery", "authorization", "links", "notifications", "services", "proxy", "state-machine", "fuzz"}
 
 func groupOrder(g string) int {
 	for i, n := range groups {

@@ -36,6 +36,9 @@ type Config struct {
 	NoDHKey bool
 	// Certificate is a service certificate offered in TLS, if any.
 	Certificate *tls.Certificate
+	// Service makes the client a service (v ≥ 16); Certificate must hold
+	// the same chain.
+	Service *transport.ServiceCredentials
 	// Dial opens the TCP connection (default: net.Dialer).
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// ConnectTimeout bounds TLS and the SMP handshake (default 30 s).
@@ -137,6 +140,7 @@ func Handshake(ctx context.Context, raw net.Conn, keyHash []byte, cfg Config) (*
 		Versions:    cfg.Versions,
 		ProxyServer: cfg.ProxyServer,
 		NoDHKey:     cfg.NoDHKey,
+		Service:     cfg.Service,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("client: %w", err)
@@ -230,6 +234,9 @@ type Request struct {
 	// CorrID is the correlation id to use; nil means 24 random bytes. Some
 	// commands bind to it (NEW with a client sender id, PFWD, RFWD).
 	CorrID []byte
+	// NoServiceSig leaves out the service signature a service session adds
+	// to NEW, SUB and NSUB (for tests of relays).
+	NoServiceSig bool
 }
 
 // Do sends one command and waits for its response. An ERR response is
@@ -322,7 +329,16 @@ func (c *Client) encode(r Request, corr []byte) ([]byte, error) {
 			serverKey = c.sess.ServerKey
 		}
 		auth := smp.Authorized(c.sess.SessionID, corr, r.EntityID, cmd)
-		if t.Auth, err = smp.Authorize(r.Key, serverKey, corr, auth); err != nil {
+		entityMsg := auth
+		if c.sess.ServiceKey.Alg != 0 && smp.UsesServiceAuth(r.Command) && !r.NoServiceSig {
+			// SMP-AUTH-4: the service key signs the authorized bytes, the
+			// entity key the fingerprint and the authorized bytes.
+			if t.ServiceSig, err = c.sess.ServiceKey.Sign(auth); err != nil {
+				return nil, err
+			}
+			entityMsg = smp.ServiceAuthorized(c.sess.ServiceFingerprint, auth)
+		}
+		if t.Auth, err = smp.Authorize(r.Key, serverKey, corr, entityMsg); err != nil {
 			return nil, fmt.Errorf("client: authorize %s: %w", r.Command.Tag(), err)
 		}
 	}

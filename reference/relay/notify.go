@@ -154,6 +154,12 @@ func (r *Relay) subscribeService(c *conn, svc *service) int64 {
 	}
 	r.svcSubs[sid] = c
 	for _, nid := range nids {
+		// The service subscription replaces single subscriptions that
+		// other connections of the service made with NSUB.
+		if old := r.nsubs[nid]; old != nil && old != c {
+			delete(old.ntfs, nid)
+			delete(r.nsubs, nid)
+		}
 		if r.nsubs[nid] == nil {
 			r.flushNtfs(nid, c)
 		}

@@ -204,7 +204,9 @@ func (s *Session) acceptService(hs *smp.HelloService, cfg ServerConfig) error {
 	if err := s.WriteBlock(reply); err != nil {
 		return err
 	}
-	s.Service = hs
+	// hs aliases the read buffer, which the next block reuses.
+	svc := &smp.HelloService{Role: hs.Role, Key: smp.CertKey{Chain: chain, SignedKey: bytes.Clone(hs.Key.SignedKey)}}
+	s.Service = svc
 	s.ServiceID = sid
 	return nil
 }
@@ -220,6 +222,9 @@ type ClientConfig struct {
 	// NoDHKey leaves the X25519 key out of the client hello (v ≥ 7); without
 	// it there is no block encryption and no X25519 authenticator.
 	NoDHKey bool
+	// Service makes the client a service (v ≥ 16, §11.2). Its chain must be
+	// the one the client presented in TLS.
+	Service *ServiceCredentials
 	// Rand is the randomness for the per-session key (default crypto/rand).
 	Rand io.Reader
 }
@@ -280,6 +285,22 @@ func ClientHandshake(ctx context.Context, c *TLSConn, cfg ClientConfig) (*Sessio
 	if ch.Version >= smp.VersionProxyServerHello {
 		ch.ProxyServer = cfg.ProxyServer
 	}
+	var svcKey smpcrypto.PrivateKey
+	if cfg.Service != nil && ch.Version >= smp.VersionServiceCerts {
+		// SMP-SVC-1: a fresh Ed25519 session key signed by the TLS leaf.
+		rnd := cfg.Rand
+		if rnd == nil {
+			rnd = rand.Reader
+		}
+		if svcKey, err = smpcrypto.GenerateKey(smpcrypto.Ed25519, rnd); err != nil {
+			return nil, err
+		}
+		signed, err := smpcrypto.SignKey(cfg.Service.Leaf, svcKey.Public())
+		if err != nil {
+			return nil, err
+		}
+		ch.Service = &smp.HelloService{Role: cfg.Service.Role, Key: smp.CertKey{Chain: cfg.Service.Chain, SignedKey: signed}}
+	}
 	s.ProxyClient = ch.ProxyServer
 	s.Version = ch.Version
 	if err := s.writeHello(smp.EncodeClientHello(ch)); err != nil {
@@ -290,8 +311,43 @@ func ClientHandshake(ctx context.Context, c *TLSConn, cfg ClientConfig) (*Sessio
 			return nil, hsErr(ErrBadAuth, "relay key: %v", err)
 		}
 	}
+	if ch.Service != nil {
+		// SMP-HS-4: the relay answers a service with a third block.
+		b, err := s.ReadBlock()
+		if err != nil {
+			return nil, readErr(err)
+		}
+		r, err := smp.ParseServiceReply(b)
+		if err != nil {
+			return nil, hsErr(ErrParse, "service reply: %v", err)
+		}
+		if r.Err != "" {
+			return nil, &HandshakeError{Kind: r.Err, Err: errors.New("relay refused the service")}
+		}
+		s.Service, s.ServiceID, s.ServiceKey = ch.Service, bytes.Clone(r.ServiceID), svcKey
+		s.ServiceFingerprint = cfg.Service.Fingerprint()
+	}
 	s.startEncryption(true)
 	return s, nil
+}
+
+// ServiceCredentials identify a service client (§11.2): its role, its TLS
+// chain (leaf first, 1 to 4 certificates) and the leaf's Ed25519 key.
+type ServiceCredentials struct {
+	Role  smp.ServiceRole
+	Chain [][]byte
+	Leaf  smpcrypto.PrivateKey
+}
+
+// Fingerprint is the SHA-256 of the service identity certificate: the
+// only certificate of a 1-chain, else the second (SMP-SVC-2).
+func (c *ServiceCredentials) Fingerprint() []byte {
+	id := c.Chain[0]
+	if len(c.Chain) > 1 {
+		id = c.Chain[1]
+	}
+	fp := sha256.Sum256(id)
+	return fp[:]
 }
 
 // checkServerKey verifies the relay's chain and signed session key from its
@@ -322,9 +378,13 @@ func (s *Session) checkServerKey(ck *smp.CertKey, keyHash []byte) error {
 	if sk.Key.Alg != smpcrypto.X25519 {
 		return hsErr(ErrBadAuth, "session key is %v, want x25519", sk.Key.Alg)
 	}
+	// The hello aliases the read buffer, which the next block reuses.
 	s.ServerKey = sk.Key
-	s.ServerChain = ck.Chain
-	s.ServerSignedKey = ck.SignedKey
+	s.ServerChain = make([][]byte, len(ck.Chain))
+	for i, c := range ck.Chain {
+		s.ServerChain[i] = bytes.Clone(c)
+	}
+	s.ServerSignedKey = bytes.Clone(ck.SignedKey)
 	return nil
 }
 

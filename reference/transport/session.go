@@ -46,6 +46,10 @@ type Session struct {
 	// the id the relay gave it; both empty for ordinary clients.
 	Service   *smp.HelloService
 	ServiceID []byte
+	// Client side of a service session: the per-session Ed25519 key that
+	// makes service signatures, and the service fingerprint.
+	ServiceKey         smpcrypto.PrivateKey
+	ServiceFingerprint []byte
 
 	rmu, wmu sync.Mutex
 	snd, rcv *smpcrypto.ChainKey // nil when block encryption is off
