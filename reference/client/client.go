@@ -81,9 +81,12 @@ type Client struct {
 
 	mu      sync.Mutex
 	pending map[string]chan reply
-	err     error // why the connection ended
-	last    time.Time
-	closeMu sync.Once
+	// abandoned holds correlation ids of calls whose context ended before
+	// the response came: a late response is dropped, not made an event.
+	abandoned map[string]struct{}
+	err       error // why the connection ended
+	last      time.Time
+	closeMu   sync.Once
 }
 
 type reply struct {
@@ -162,14 +165,15 @@ func New(sess *transport.Session, server smp.Server, cfg Config) *Client {
 		log = slog.New(slog.DiscardHandler)
 	}
 	c := &Client{
-		server:  server,
-		sess:    sess,
-		log:     log,
-		events:  make(chan Event, n),
-		done:    make(chan struct{}),
-		pending: map[string]chan reply{},
-		pingInt: cfg.PingInterval,
-		last:    time.Now(),
+		server:    server,
+		sess:      sess,
+		log:       log,
+		events:    make(chan Event, n),
+		done:      make(chan struct{}),
+		pending:   map[string]chan reply{},
+		abandoned: map[string]struct{}{},
+		pingInt:   cfg.PingInterval,
+		last:      time.Now(),
 	}
 	go c.readLoop()
 	if c.pingInt > 0 {
@@ -287,9 +291,16 @@ func (c *Client) DoBatch(ctx context.Context, reqs []Request) ([]Result, error) 
 	}
 	c.last = time.Now()
 	c.mu.Unlock()
+	answered := 0
 	defer func() {
 		c.mu.Lock()
-		for _, k := range corrs {
+		for i, k := range corrs {
+			if _, waiting := c.pending[k]; waiting && i >= answered {
+				if len(c.abandoned) > 4096 {
+					clear(c.abandoned) // the relay never answered those
+				}
+				c.abandoned[k] = struct{}{}
+			}
 			delete(c.pending, k)
 		}
 		c.mu.Unlock()
@@ -302,6 +313,7 @@ func (c *Client) DoBatch(ctx context.Context, reqs []Request) ([]Result, error) 
 	for i, ch := range chans {
 		select {
 		case r := <-ch:
+			answered = i + 1
 			out[i] = Result{Response: r.resp, Err: r.err}
 			if r.err == nil {
 				if e, ok := r.resp.(smp.RspERR); ok {
@@ -379,6 +391,11 @@ func (c *Client) dispatch(raw []byte) {
 	ch := c.pending[string(t.CorrID)]
 	if ch != nil {
 		delete(c.pending, string(t.CorrID))
+	}
+	if _, late := c.abandoned[string(t.CorrID)]; late && len(t.CorrID) > 0 {
+		delete(c.abandoned, string(t.CorrID))
+		c.mu.Unlock()
+		return
 	}
 	c.last = time.Now()
 	c.mu.Unlock()
