@@ -27,6 +27,9 @@ type cmdCase struct {
 	VersionMax int             `json:"version_max,omitempty"`
 	Fields     json.RawMessage `json:"fields,omitempty"`
 	Bytes      Hex             `json:"bytes"`
+	// Canonical, when set, is what encoding the decoded fields gives:
+	// parsers accept bytes, encoders write canonical (SMP-ERR-3).
+	Canonical Hex `json:"canonical,omitempty"`
 }
 
 // toFields renders a decoded command or response as JSON the way the file
@@ -246,6 +249,39 @@ func genCommands() (any, error) {
 		{"err-proxy-no-session", "SMP-ERR-1", "", smp.RspERR{Err: smp.ErrorType{Kind: smp.ErrPROXY, Proxy: &smp.ProxyError{Kind: smp.ProxyNOSESSION}}}},
 		{"err-large-msg", "SMP-ERR-1", "", smp.RspERR{Err: smp.ErrorType{Kind: smp.ErrLARGEMSG}}},
 	}
+	simple := func(k smp.ErrKind) smp.ErrorType { return smp.ErrorType{Kind: k} }
+	proxy := func(p smp.ProxyError) smp.ErrorType { return smp.ErrorType{Kind: smp.ErrPROXY, Proxy: &p} }
+	broker := func(b smp.BrokerError) smp.ErrorType {
+		return proxy(smp.ProxyError{Kind: smp.ProxyBROKER, Broker: b})
+	}
+	transport := func(kind, hs string) smp.ErrorType {
+		return broker(smp.BrokerError{Kind: smp.BrokerTRANSPORT, Transport: smp.TransportError{Kind: kind, Handshake: hs}})
+	}
+	for _, e := range []struct {
+		id string
+		e  smp.ErrorType
+	}{
+		{"block", smp.BLOCK}, {"session", smp.SESSION}, {"cmd-unknown", smp.CMDUnknown}, {"cmd-prohibited", smp.CMDProhibited},
+		{"cmd-no-auth", smp.CMDNoAuth}, {"cmd-has-auth", smp.CMDHasAuth}, {"service", simple(smp.ErrSERVICE)},
+		{"crypto", simple(smp.ErrCRYPTO)}, {"quota", simple(smp.ErrQUOTA)}, {"no-msg", simple(smp.ErrNOMSG)},
+		{"expired", simple(smp.ErrEXPIRED)}, {"internal", simple(smp.ErrINTERNAL)}, {"duplicate", simple(smp.ErrDUPLICATE_)},
+		{"proxy-basic-auth", proxy(smp.ProxyError{Kind: smp.ProxyBASICAUTH})},
+		{"proxy-broker-response", broker(smp.BrokerError{Kind: smp.BrokerRESPONSE, Text: "bad"})},
+		{"proxy-broker-unexpected", broker(smp.BrokerError{Kind: smp.BrokerUNEXPECTED, Text: "IDS"})},
+		{"proxy-broker-timeout", broker(smp.BrokerError{Kind: smp.BrokerTIMEOUT})},
+		{"proxy-broker-host", broker(smp.BrokerError{Kind: smp.BrokerHOST})},
+		{"proxy-broker-no-service", broker(smp.BrokerError{Kind: smp.BrokerNOSERVICE})},
+		{"proxy-transport-block", transport("BLOCK", "")}, {"proxy-transport-version", transport("VERSION", "")},
+		{"proxy-transport-large-msg", transport("LARGE_MSG", "")}, {"proxy-transport-session", transport("SESSION", "")},
+		{"proxy-transport-no-auth", transport("NO_AUTH", "")}, {"proxy-handshake-parse", transport("HANDSHAKE", "PARSE")},
+		{"proxy-handshake-bad-auth", transport("HANDSHAKE", "BAD_AUTH")}, {"proxy-handshake-bad-service", transport("HANDSHAKE", "BAD_SERVICE")},
+		{"proxy-protocol-nested", proxy(smp.ProxyError{Kind: smp.ProxyPROTOCOL, Protocol: &smp.ErrorType{Kind: smp.ErrQUOTA}})},
+	} {
+		responses = append(responses, struct {
+			id, spec, comment string
+			r                 smp.Response
+		}{"err-" + e.id, "SMP-ERR-1", "", smp.RspERR{Err: e.e}})
+	}
 	emit := func(kind, id, spec, comment string, val any) error {
 		var groupStart smp.Version
 		var groupBytes []byte
@@ -288,6 +324,24 @@ func genCommands() (any, error) {
 		if err := emit("response", r.id, r.spec, r.comment, r.r); err != nil {
 			return nil, err
 		}
+	}
+	// Parser leniency (SMP-ERR-3): accepted, re-encoded canonically.
+	for _, l := range []struct{ id, in, out string }{
+		{"err-no-queue", "ERR CMD NO_QUEUE", "ERR CMD NO_ENTITY"},
+		{"err-network-detail", "ERR PROXY BROKER NETWORK TIMEOUT", "ERR PROXY BROKER NETWORK"},
+		{"err-network-connect", "ERR PROXY BROKER NETWORK CONNECT \x07refused", "ERR PROXY BROKER NETWORK"},
+	} {
+		in := []byte(l.in)
+		parsed, err := smp.ParseResponse(18, in)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", l.id, err)
+		}
+		enc, err := smp.EncodeResponse(18, parsed)
+		if err != nil || string(enc) != l.out {
+			return nil, fmt.Errorf("%s: re-encodes as %q (%v), the rules say %q", l.id, enc, err, l.out)
+		}
+		f.Cases = append(f.Cases, cmdCase{Case: Case{ID: l.id, Spec: "SMP-ERR-3", Valid: true, Version: 6, Comment: "parsers accept it; encoders write canonical"},
+			Kind: "response", Tag: "ERR", VersionMax: 18, Fields: rawJSON(toFields(parsed)), Bytes: in, Canonical: enc})
 	}
 	// Invalid commands: the error a relay answers.
 	short := func(b []byte) []byte { return append([]byte{byte(len(b))}, b...) }
@@ -411,7 +465,11 @@ func verifyCommands(data []byte) error {
 				return fmt.Errorf("v%d: tag %s", v, tagOf(got))
 			}
 			enc, err := encodeAny(c.Kind, v, got)
-			if err != nil || !bytes.Equal(enc, c.Bytes) {
+			want := c.Bytes
+			if c.Canonical != nil {
+				want = c.Canonical
+			}
+			if err != nil || !bytes.Equal(enc, want) {
 				return fmt.Errorf("v%d: re-encoded %x (%v)", v, enc, err)
 			}
 		}
