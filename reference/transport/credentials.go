@@ -237,9 +237,11 @@ func LoadCredentials(dir string) (*Credentials, error) {
 // session resumption.
 func ServerTLSConfig(c *Credentials) *tls.Config {
 	return &tls.Config{
-		Certificates:           []tls.Certificate{c.TLSCertificate()},
-		MinVersion:             tls.VersionTLS12,
-		NextProtos:             []string{ALPN},
+		Certificates: []tls.Certificate{c.TLSCertificate()},
+		MinVersion:   tls.VersionTLS12,
+		// Clients may offer h2 or http/1.1 to look like HTTPS; SMP is spoken
+		// all the same and any negotiated protocol offers the full range.
+		NextProtos:             []string{ALPN, "h2", "http/1.1"},
 		ClientAuth:             tls.RequestClientCert,
 		SessionTicketsDisabled: true,
 		CipherSuites:           []uint16{tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256},
