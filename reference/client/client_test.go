@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"net"
 	"testing"
 	"time"
 
@@ -17,23 +16,12 @@ import (
 
 func startRelay(t *testing.T, cfg relay.Config) smp.Server {
 	t.Helper()
-	creds, err := transport.GenerateCredentials("localhost", rand.Reader)
+	l, err := relay.StartLoopback(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Credentials = creds
-	r, err := relay.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go r.Serve(ln)
-	t.Cleanup(func() { r.Close() })
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	return smp.Server{Hosts: []string{"127.0.0.1"}, Port: port, KeyHash: creds.Identity()}
+	t.Cleanup(func() { l.Close() })
+	return l.Server
 }
 
 func dial(t *testing.T, srv smp.Server, cfg client.Config) *client.Client {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"net"
 	"testing"
 	"time"
 
@@ -13,7 +12,6 @@ import (
 	"github.com/smpkit/smpkit/reference/relay"
 	"github.com/smpkit/smpkit/reference/smp"
 	"github.com/smpkit/smpkit/reference/smpcrypto"
-	"github.com/smpkit/smpkit/reference/transport"
 )
 
 // testRelay is a reference relay on loopback with its address.
@@ -25,23 +23,12 @@ type testRelay struct {
 
 func startRelay(t testing.TB, cfg relay.Config) *testRelay {
 	t.Helper()
-	creds, err := transport.GenerateCredentials("localhost", rand.Reader)
+	l, err := relay.StartLoopback(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Credentials = creds
-	r, err := relay.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go r.Serve(ln)
-	t.Cleanup(func() { r.Close() })
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	return &testRelay{t: t, r: r, srv: smp.Server{Hosts: []string{"127.0.0.1"}, Port: port, KeyHash: creds.Identity()}}
+	t.Cleanup(func() { l.Close() })
+	return &testRelay{t: t, r: l.Relay, srv: l.Server}
 }
 
 func (tr *testRelay) dial(v smp.Version) *client.Client {

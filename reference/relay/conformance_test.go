@@ -3,13 +3,16 @@ package relay_test
 import (
 	"net"
 	"testing"
+	"time"
 
 	"github.com/smpkit/smpkit/conformance"
 	"github.com/smpkit/smpkit/reference/relay"
+	"github.com/smpkit/smpkit/reference/smp"
 )
 
-// TestConformance certifies the reference relay with the whole catalogue,
-// at the top version and at the lowest.
+// TestConformance certifies the reference relay with the whole catalogue
+// over the full range (cases run at their highest version) and pinned to a
+// few older versions, where the encodings differ.
 func TestConformance(t *testing.T) {
 	tr := startRelay(t, relay.Config{Password: "conformance-test"})
 	target := conformance.Target{
@@ -18,5 +21,9 @@ func TestConformance(t *testing.T) {
 		Password: "conformance-test",
 		Display:  "reference relay",
 	}
-	conformance.TestRelay(t, target, conformance.Options{})
+	for _, vr := range []smp.VersionRange{smp.SupportedRange, {Min: 6, Max: 6}, {Min: 9, Max: 9}, {Min: 11, Max: 11}, {Min: 15, Max: 15}} {
+		t.Run(vr.String(), func(t *testing.T) {
+			conformance.TestRelay(t, target, conformance.Options{Versions: vr, FuzzTime: 500 * time.Millisecond})
+		})
+	}
 }
