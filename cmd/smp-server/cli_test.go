@@ -36,7 +36,10 @@ func TestCLI(t *testing.T) {
 	if code := runCmd("cert", "--dir", dir); code != 0 || strings.TrimSpace(out.String()) != addr {
 		t.Fatalf("cert rotation changed the address or failed: %d %q %s", code, out.String(), errb.String())
 	}
-	for _, c := range []string{"init", "start", "cert", "address", "delete"} {
+	if code := runCmd("block", "--dir", dir, "--id", "AAAA"); code != 1 || !strings.Contains(errb.String(), "no queue") {
+		t.Errorf("block of an unknown id: %d %q", code, errb.String())
+	}
+	for _, c := range []string{"init", "start", "cert", "address", "delete", "block"} {
 		if code := runCmd(c, "--help"); code != 0 || !strings.Contains(errb.String(), "Usage: smp-server "+c) {
 			t.Errorf("%s --help: %d %q", c, code, errb.String())
 		}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -149,7 +150,7 @@ func TestCrashLosesNoAcceptedMessage(t *testing.T) {
 	cl.Close()
 	t.Logf("%d messages answered OK before the kill", len(oked))
 
-	startChild(t, dir, port)
+	child = startChild(t, dir, port)
 	cl, err = client.Dial(ctx, addr, client.Config{PingInterval: -1})
 	if err != nil {
 		t.Fatal(err)
@@ -187,4 +188,24 @@ func TestCrashLosesNoAcceptedMessage(t *testing.T) {
 		}
 	}
 	t.Logf("%d messages delivered after restart", len(got))
+
+	// The operator blocks the queue (relay stopped): clients get ERR BLOCKED.
+	cl.Close()
+	child.Process.Kill()
+	child.Wait()
+	if code := run([]string{"block", "--dir", dir, "--id", smp.EncodeB64(ids.SndID), "--reason", "content"}, os.Stdout, os.Stderr); code != 0 {
+		t.Fatalf("block exited %d", code)
+	}
+	startChild(t, dir, port)
+	cl, err = client.Dial(ctx, addr, client.Config{PingInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	_, err = cl.Do(ctx, client.Request{Key: rk, EntityID: ids.RcvID, Command: smp.CmdSUB{}})
+	var se *client.ServerError
+	want := smp.ErrorType{Kind: smp.ErrBLOCKED, Blocked: &smp.BlockingInfo{Reason: "content"}}
+	if !errors.As(err, &se) || !se.Err.Equal(want) {
+		t.Fatalf("SUB on a blocked queue: %v", err)
+	}
 }

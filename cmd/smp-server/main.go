@@ -38,6 +38,7 @@ Usage:
   smp-server cert [flags]      replace the online TLS certificate (the CA key must be in --dir)
   smp-server address [flags]   print the relay address
   smp-server delete [flags]    remove --dir with its configuration, certificates and data
+  smp-server block [flags]     block (or --unblock) a queue by any of its ids; run it while the relay is stopped
 
 Files in --dir: smp-server.ini, ca.crt, ca.key, server.crt, server.key, and the
 store (queues.log, messages.log). Keep ca.key offline once the relay runs: only
@@ -61,7 +62,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	cmds := map[string]func([]string, io.Writer, io.Writer) error{
-		"init": cmdInit, "start": cmdStart, "cert": cmdCert, "address": cmdAddress, "delete": cmdDelete,
+		"init": cmdInit, "start": cmdStart, "cert": cmdCert, "address": cmdAddress, "delete": cmdDelete, "block": cmdBlock,
 	}
 	f, ok := cmds[args[0]]
 	if !ok {
@@ -310,4 +311,54 @@ func cmdStart(args []string, stdout, stderr io.Writer) error {
 	}
 	r.Close()
 	return err
+}
+
+// cmdBlock sets a queue's status to blocked (or back to active): its
+// commands are then answered ERR BLOCKED (SMP-QSTATE-3). The store has one
+// writer, so the relay must be stopped.
+func cmdBlock(args []string, stdout, stderr io.Writer) error {
+	fs, dir := newFlags("block", "Block a queue, or unblock it, by its recipient, sender, notifier or link id.\nRun it while the relay is stopped.", stderr)
+	id := fs.String("id", "", "the queue id, base64url as clients show it (required)")
+	reason := fs.String("reason", "spam", "blocking reason sent to clients: spam or content")
+	unblock := fs.Bool("unblock", false, "make a blocked queue active again")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *reason != "spam" && *reason != "content" {
+		return usageError{fmt.Errorf("--reason must be spam or content, not %q", *reason)}
+	}
+	raw, err := smp.DecodeB64(*id)
+	if err != nil || len(raw) == 0 {
+		return usageError{fmt.Errorf("--id: not a base64url id: %q", *id)}
+	}
+	st, _, err := store.Open(*dir, store.Options{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	var q *store.Queue
+	for _, kind := range []store.IDKind{store.ByRecipient, store.BySender, store.ByNotifier, store.ByLink} {
+		if q, err = st.Queue(kind, raw); err == nil {
+			break
+		}
+	}
+	if q == nil {
+		return fmt.Errorf("no queue has the id %s", *id)
+	}
+	if _, err := st.UpdateQueue(q.RecipientID, func(q *store.Queue) error {
+		if *unblock {
+			q.Status, q.BlockInfo = store.Active, ""
+		} else {
+			q.Status, q.BlockInfo = store.Blocked, *reason
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if *unblock {
+		fmt.Fprintln(stderr, "queue unblocked")
+	} else {
+		fmt.Fprintf(stderr, "queue blocked (reason=%s)\n", *reason)
+	}
+	return nil
 }
