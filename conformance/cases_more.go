@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"io"
 	"time"
 
 	"github.com/smpkit/smpkit/reference/client"
@@ -69,6 +70,25 @@ func init() {
 				corr := corrID()
 				t.Check(r.Sess.WriteTransmissions([][]byte{r.Tx(corr, nil, newCmd(auth, dh, newTail()))}), "write")
 				r.WantErr(corr, smp.CMDNoAuth)
+			}),
+		mk("FR-PAD-FILL", "framing", MUST, allVersions, "SMP-PAD-1 SMP-BLOCK-1",
+			"an unencrypted block from the relay is 16384 bytes: length, content, then '#' fill",
+			func(t *T) {
+				r := t.PlainSession(t.V)
+				t.Check(r.Sess.WriteTransmissions([][]byte{r.Tx(corrID(), nil, []byte("PING"))}), "write")
+				block := make([]byte, smp.BlockSize)
+				r.Sess.Conn().SetReadDeadline(time.Now().Add(t.wait()))
+				_, err := io.ReadFull(r.Sess.Conn(), block)
+				t.Check(err, "read block")
+				n := int(block[0])<<8 | int(block[1])
+				if n > smp.BlockSize-2 {
+					t.Failf("content length %d", n)
+				}
+				for i, c := range block[2+n:] {
+					if c != '#' {
+						t.Failf("fill byte %d after the content is %#02x, want '#'", i, c)
+					}
+				}
 			}),
 		mk("FR-SPLIT-BLOCK", "framing", MUST, allVersions, "SMP-BLOCK-3",
 			"a block written in many small TLS records is read as one block",
