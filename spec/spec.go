@@ -13,6 +13,11 @@ import (
 //go:embed smp.md
 var SMP string
 
+// GraphChat is spec/graph-chat.md.
+//
+//go:embed graph-chat.md
+var GraphChat string
+
 // Requirement is one requirement id of a specification.
 type Requirement struct {
 	ID      string
@@ -23,21 +28,26 @@ type Requirement struct {
 }
 
 var (
-	indexRow = regexp.MustCompile(`(?m)^\| (SMP-[A-Z0-9-]+) \| ([0-9.A-Z]+) \| (.*) \|$`)
-	defn     = regexp.MustCompile(`(?m)^- \*\*(SMP-[A-Z0-9-]+)\*\*`)
+	indexRow = regexp.MustCompile(`(?m)^\| ((?:SMP|GC)-[A-Z0-9-]+) \| ([0-9.A-Z]+) \| (.*) \|$`)
+	defn     = regexp.MustCompile(`(?m)^- \*\*((?:SMP|GC)-[A-Z0-9-]+)\*\*`)
 )
 
-// Requirements returns every requirement of SMP in index order.
-func Requirements() []Requirement {
+// Requirements returns every requirement of spec/smp.md in index order.
+func Requirements() []Requirement { return requirements(SMP) }
+
+// GraphChatRequirements returns every requirement of spec/graph-chat.md.
+func GraphChatRequirements() []Requirement { return requirements(GraphChat) }
+
+func requirements(doc string) []Requirement {
 	levels := map[string]string{}
-	locs := defn.FindAllStringSubmatchIndex(SMP, -1)
+	locs := defn.FindAllStringSubmatchIndex(doc, -1)
 	for i, loc := range locs {
-		id := SMP[loc[2]:loc[3]]
-		end := len(SMP)
+		id := doc[loc[2]:loc[3]]
+		end := len(doc)
 		if i+1 < len(locs) {
 			end = locs[i+1][0]
 		}
-		para := SMP[loc[0]:end]
+		para := doc[loc[0]:end]
 		if j := strings.Index(para, "\n\n"); j >= 0 {
 			para = para[:j]
 		}
@@ -51,7 +61,7 @@ func Requirements() []Requirement {
 		}
 	}
 	var out []Requirement
-	for _, m := range indexRow.FindAllStringSubmatch(SMP, -1) {
+	for _, m := range indexRow.FindAllStringSubmatch(doc, -1) {
 		out = append(out, Requirement{ID: m[1], Section: m[2], Summary: m[3], Level: levels[m[1]]})
 	}
 	return out
