@@ -8,7 +8,9 @@ import (
 // Every id defined in the text is in the index and the reverse.
 func TestIndexMatchesDefinitions(t *testing.T) {
 	t.Run("smp", func(t *testing.T) { checkIndex(t, SMP, Requirements(), `SMP-[A-Z]+(?:-[A-Z]+)*-[0-9]+`) })
-	t.Run("graph-chat", func(t *testing.T) { checkIndex(t, GraphChat, GraphChatRequirements(), `GC-[A-Z0-9]+(?:-[A-Z]+)*-[0-9]+`) })
+	t.Run("graph-chat", func(t *testing.T) {
+		checkIndex(t, GraphChat, GraphChatRequirements(), `GC-[A-Z0-9]+(?:-[A-Z]+)*-[0-9]+`)
+	})
 }
 
 func checkIndex(t *testing.T, doc string, reqs []Requirement, idPattern string) {
