@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"testing"
 
+	"github.com/smpkit/smpkit/reference/agent"
 	"github.com/smpkit/smpkit/reference/ratchet"
 	"github.com/smpkit/smpkit/reference/smp"
 	"github.com/smpkit/smpkit/reference/smpcrypto"
@@ -324,4 +325,24 @@ func ratchetPair(tb testing.TB) (*ratchet.State, *ratchet.State) {
 		tb.Fatal(err)
 	}
 	return j, i
+}
+
+func FuzzAgentEnvelope(f *testing.F) {
+	seedBytes(f, "graph-chat/envelopes.json", "bytes")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if e, err := agent.ParseEnvelope(data); err == nil {
+			enc, err := agent.EncodeEnvelope(e)
+			if err != nil {
+				t.Fatalf("envelope parsed but does not encode: %v", err)
+			}
+			if _, err := agent.ParseEnvelope(enc); err != nil {
+				t.Fatalf("re-encoded envelope does not parse: %v", err)
+			}
+		}
+		if m, err := agent.ParseAgentMessage(data); err == nil {
+			if _, err := agent.EncodeAgentMessage(m); err != nil {
+				t.Fatalf("agent message parsed but does not encode: %v", err)
+			}
+		}
+	})
 }

@@ -1,0 +1,155 @@
+package vectors
+
+import (
+	"bytes"
+	"fmt"
+	"reflect"
+
+	"github.com/smpkit/smpkit/reference/agent"
+	"github.com/smpkit/smpkit/reference/ratchet"
+	"github.com/smpkit/smpkit/reference/smp"
+	"github.com/smpkit/smpkit/reference/smpcrypto"
+)
+
+func init() {
+	Register(Topic{Path: "graph-chat/envelopes.json", Generate: genEnvelopes, Verify: verifyEnvelopes})
+}
+
+type envCase struct {
+	Case
+	Kind   string `json:"kind"` // envelope | agent_message
+	Type   string `json:"type"`
+	Fields any    `json:"fields,omitempty"`
+	Bytes  Hex    `json:"bytes"`
+}
+
+func genEnvelopes() (any, error) {
+	f := File[envCase]{
+		Topic: "graph-chat agent envelopes and agent messages",
+		Description: "Valid: parsing bytes gives fields (byte strings hex, keys as SPKI hex, servers as addresses, modes as " +
+			"characters) and encoding them gives bytes. envelope is what the per-queue layer carries (GC-ENV-1); " +
+			"agent_message is the ratchet plaintext (GC-ENV-2..4). Invalid cases must fail to parse.",
+		Spec: "spec/graph-chat.md §6",
+	}
+	x448 := func(l string) smpcrypto.PublicKey {
+		k, _ := smpcrypto.GenerateKey(smpcrypto.X448, Rand("env "+l))
+		return k.Public()
+	}
+	x25519 := func(l string) smpcrypto.PublicKey {
+		k, _ := smpcrypto.GenerateKey(smpcrypto.X25519, Rand("env "+l))
+		return k.Public()
+	}
+	ed := func(l string) smpcrypto.PublicKey {
+		k, _ := smpcrypto.GenerateKey(smpcrypto.Ed25519, Rand("env "+l))
+		return k.Public()
+	}
+	srv := smp.Server{Hosts: []string{"smp1.example.com", "abcdefghij234567.onion"}, Port: "5223", KeyHash: RandBytes("env key hash", 32)}
+	sid := RandBytes("env sender id", 24)
+	mode := func(m smp.QueueMode) *smp.QueueMode { return &m }
+	params := &ratchet.Params{Version: 3, Key1: x448("k1"), Key2: x448("k2")}
+	qi := func(v uint16, m *smp.QueueMode) agent.QueueInfo {
+		return agent.QueueInfo{ClientVersion: v, Server: srv, SenderID: sid, DHKey: x25519("queue dh"), Mode: m}
+	}
+	addr := agent.SndQAddr{Server: srv, SenderID: sid}
+	uri := smp.QueueURI{Server: srv, SenderID: sid, Versions: smp.VersionRange{Min: 1, Max: 4}, DHKey: x25519("queue dh"), Mode: mode(smp.QueueMessaging)}
+	envs := []struct {
+		id, spec string
+		e        agent.Envelope
+	}{
+		{"confirmation", "GC-ENV-1", agent.EnvConfirmation{AgentVersion: 7, E2E: params, EncConnInfo: RandBytes("env conninfo", 40)}},
+		{"confirmation-v2-params", "GC-ENV-1", agent.EnvConfirmation{AgentVersion: 2, E2E: &ratchet.Params{Version: 2, Key1: params.Key1, Key2: params.Key2}, EncConnInfo: []byte("ct")}},
+		{"confirmation-no-params", "GC-ENV-1", agent.EnvConfirmation{AgentVersion: 7, EncConnInfo: []byte("ct")}},
+		{"message", "GC-ENV-1", agent.EnvMessage{AgentVersion: 7, EncMessage: RandBytes("env msg", 40)}},
+		{"invitation", "GC-ENV-1", agent.EnvInvitation{AgentVersion: 7, ConnReq: "simplex:/invitation#/?v=2-7&smp=...", ConnInfo: []byte(`{"profile":{}}`)}},
+		{"ratchet-key", "GC-ENV-1", agent.EnvRatchetKey{AgentVersion: 7, E2E: *params, Info: []byte("info")}},
+	}
+	for _, e := range envs {
+		b, err := agent.EncodeEnvelope(e.e)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", e.id, err)
+		}
+		f.Cases = append(f.Cases, envCase{Case: Case{ID: "env-" + e.id, Spec: e.spec, Valid: true}, Kind: "envelope",
+			Type: reflect.TypeOf(e.e).Name(), Fields: toFields(e.e), Bytes: b})
+	}
+	msgs := []struct {
+		id, spec string
+		m        agent.AgentMessage
+	}{
+		{"conn-info", "GC-ENV-2", agent.ConnInfo{Info: []byte(`{"v":"1-18"}`)}},
+		{"conn-info-reply-v4", "GC-ENV-5", agent.ConnInfoReply{Queues: []agent.QueueInfo{qi(4, mode(smp.QueueMessaging))}, Info: []byte("{}")}},
+		{"conn-info-reply-v3", "GC-ENV-5", agent.ConnInfoReply{Queues: []agent.QueueInfo{qi(3, mode(smp.QueueMessaging)), qi(2, nil)}, Info: []byte("{}")}},
+		{"conn-info-reply-v1", "GC-ENV-5", agent.ConnInfoReply{Queues: []agent.QueueInfo{{ClientVersion: 1, Server: smp.Server{Hosts: []string{"smp1.example.com"}, Port: "5223", KeyHash: srv.KeyHash}, SenderID: sid, DHKey: x25519("queue dh")}}, Info: []byte("{}")}},
+		{"ratchet-info", "GC-ENV-2", agent.RatchetInfo{Info: []byte("info")}},
+		{"hello", "GC-ENV-4", agent.Message{SndMsgID: 1, PrevMsgHash: []byte{}, Msg: agent.Hello{}}},
+		{"a-msg", "GC-ENV-4", agent.Message{SndMsgID: 2, PrevMsgHash: RandBytes("env hash 1", 32), Msg: agent.AMsg{Body: []byte(`{"event":"x.msg.new"}`)}}},
+		{"a-rcvd", "GC-ENV-4", agent.Message{SndMsgID: 3, PrevMsgHash: RandBytes("env hash 2", 32), Msg: agent.ARcvd{Receipts: []agent.Receipt{{AgentMsgID: 2, MsgHash: RandBytes("env hash 1", 32), Info: []byte{}}}}}},
+		{"a-qcont", "GC-ENV-4", agent.Message{SndMsgID: 4, PrevMsgHash: []byte{}, Msg: agent.AQCont{Addr: addr}}},
+		{"qadd", "GC-ENV-4", agent.Message{SndMsgID: 5, PrevMsgHash: []byte{}, Msg: agent.QAdd{Queues: []agent.QAddEntry{{URI: uri, Replaced: &addr}}}}},
+		{"qkey", "GC-ENV-4", agent.Message{SndMsgID: 6, PrevMsgHash: []byte{}, Msg: agent.QKey{Queues: []agent.QKeyEntry{{Info: qi(4, mode(smp.QueueMessaging)), SenderKey: ed("sender")}}}}},
+		{"quse", "GC-ENV-4", agent.Message{SndMsgID: 7, PrevMsgHash: []byte{}, Msg: agent.QUse{Queues: []agent.QUseEntry{{Addr: addr, Ready: true}}}}},
+		{"qtest", "GC-ENV-4", agent.Message{SndMsgID: 8, PrevMsgHash: []byte{}, Msg: agent.QTest{Addrs: []agent.SndQAddr{addr}}}},
+		{"eready", "GC-ENV-4", agent.Message{SndMsgID: 9, PrevMsgHash: []byte{}, Msg: agent.EReady{LastMsgID: 41}}},
+	}
+	for _, m := range msgs {
+		b, err := agent.EncodeAgentMessage(m.m)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", m.id, err)
+		}
+		typ := reflect.TypeOf(m.m).Name()
+		if mm, ok := m.m.(agent.Message); ok {
+			typ += "/" + reflect.TypeOf(mm.Msg).Name()
+		}
+		f.Cases = append(f.Cases, envCase{Case: Case{ID: "msg-" + m.id, Spec: m.spec, Valid: true}, Kind: "agent_message",
+			Type: typ, Fields: toFields(m.m), Bytes: b})
+	}
+	for _, b := range []struct {
+		id, kind string
+		b        []byte
+	}{
+		{"env-bad-tag", "envelope", []byte("\x00\x07X")},
+		{"env-short", "envelope", []byte("\x00")},
+		{"env-bad-params", "envelope", []byte("\x00\x07C1\x00\x03")},
+		{"msg-bad-tag", "agent_message", []byte("Z")},
+		{"msg-empty-reply-queues", "agent_message", []byte("D\x00{}")},
+		{"msg-bad-amsg", "agent_message", append([]byte("M\x00\x00\x00\x00\x00\x00\x00\x01\x00"), "QZ"...)},
+		{"msg-truncated-header", "agent_message", []byte("M\x00\x00\x00")},
+	} {
+		f.Cases = append(f.Cases, envCase{Case: Case{ID: "bad-" + b.id, Spec: "GC-ENV-1", Error: "parse"}, Kind: b.kind, Bytes: b.b})
+	}
+	return f, nil
+}
+
+func verifyEnvelopes(data []byte) error {
+	return Check(data, func(c envCase) string { return c.ID }, func(c envCase) error {
+		var got any
+		var err error
+		var enc func(any) ([]byte, error)
+		switch c.Kind {
+		case "envelope":
+			got, err = agent.ParseEnvelope(c.Bytes)
+			enc = func(x any) ([]byte, error) { return agent.EncodeEnvelope(x.(agent.Envelope)) }
+		case "agent_message":
+			got, err = agent.ParseAgentMessage(c.Bytes)
+			enc = func(x any) ([]byte, error) { return agent.EncodeAgentMessage(x.(agent.AgentMessage)) }
+		default:
+			return fmt.Errorf("kind %q", c.Kind)
+		}
+		if !c.Valid {
+			if err == nil {
+				return fmt.Errorf("parsed as %T", got)
+			}
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if g, w := normJSON(rawJSON(toFields(got))), normJSON(rawJSON(c.Fields)); g != w {
+			return fmt.Errorf("fields %s, want %s", g, w)
+		}
+		again, err := enc(got)
+		if err != nil || !bytes.Equal(again, c.Bytes) {
+			return fmt.Errorf("re-encoded %x (%v)", again, err)
+		}
+		return nil
+	})
+}
