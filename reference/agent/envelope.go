@@ -278,9 +278,9 @@ type AMessage interface{ tag() string }
 
 // AMessage types.
 type (
-	Hello struct{}
-	AMsg  struct{ Body []byte }
-	ARcvd struct{ Receipts []Receipt } // non-empty
+	Hello  struct{}
+	AMsg   struct{ Body []byte }
+	ARcvd  struct{ Receipts []Receipt } // non-empty
 	AQCont struct{ Addr SndQAddr }
 	QAdd   struct{ Queues []QAddEntry }
 	QKey   struct{ Queues []QKeyEntry }
