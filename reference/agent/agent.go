@@ -1,0 +1,724 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/smpkit/smpkit/reference/client"
+	"github.com/smpkit/smpkit/reference/ratchet"
+	"github.com/smpkit/smpkit/reference/smp"
+	"github.com/smpkit/smpkit/reference/smpcrypto"
+	"github.com/smpkit/smpkit/reference/wire"
+)
+
+// Per-queue layer sizes and versions (GC-QUEUE-3).
+const (
+	confirmationPadded = 15904
+	messagePadded      = 16000
+	connInfoPadded     = 14832 // ratchet body of a confirmation (GC-RATCHET-6)
+	agentMsgPadded     = 15840 // ratchet body of a message
+	clientVersion      = 4     // SMP client version of our queues
+)
+
+// Config configures an agent.
+type Config struct {
+	// Dir holds the agent's state file; it survives restarts.
+	Dir string
+	// Relay is where the agent creates its receiving queues.
+	Relay smp.Server
+	// Client options for relay connections.
+	Client client.Config
+	// Rand is the randomness (default crypto/rand).
+	Rand io.Reader
+	// Drop, if set, is asked about every received message before it is
+	// processed; true drops it (acknowledged to the relay, never seen by
+	// the agent). Tests use it to lose messages in transit.
+	Drop func(connID string, body []byte) bool
+}
+
+// Event is something the agent tells its user.
+type Event struct {
+	ConnID string
+	Kind   string // CONF, INFO, CON, MSG, RCVD, ERR
+	MsgID  int64  // MSG: the sender's message id; RCVD: our message id
+	Body   []byte // CONF, INFO: the peer's connection info; MSG: the message
+	Err    error  // ERR
+}
+
+// Agent manages graph-chat connections.
+type Agent struct {
+	cfg    Config
+	events chan Event
+
+	mu      sync.Mutex
+	st      *state
+	clients map[string]*client.Client
+	closed  bool
+	wg      sync.WaitGroup
+}
+
+// state is everything persisted (GC-RATCHET-2).
+type state struct {
+	Conns map[string]*Conn `json:"conns"`
+}
+
+// Conn is one connection's persisted state.
+type Conn struct {
+	ID       string `json:"id"`
+	Role     string `json:"role"`   // initiator | joiner
+	Status   string `json:"status"` // new, joined, confirmed, allowed, ready
+	Version  uint16 `json:"agent_version"`
+	E2EVer   uint16 `json:"e2e_version"`
+	X3DH1    []byte `json:"x3dh1,omitempty"` // initiator's X448 scalars until the confirmation
+	X3DH2    []byte `json:"x3dh2,omitempty"`
+	Rcv      *RcvQueue
+	Snd      *SndQueue
+	Ratchet  *ratchet.State
+	Skipped  map[string]map[uint32]ratchet.MessageKey `json:"skipped"` // header key in hex
+	SndMsgID int64                                    `json:"snd_msg_id"`
+	PrevHash []byte                                   `json:"prev_hash"`
+	Hello    struct{ Sent, Got bool }
+	Received map[int64][]byte `json:"received"` // message id → hash, until acknowledged
+}
+
+// RcvQueue is a queue the agent receives on.
+type RcvQueue struct {
+	Server    smp.Server
+	RcvID     []byte
+	SndID     []byte
+	RcvKey    smpcrypto.PrivateKey // Ed25519, authorizes recipient commands
+	RcvSecret []byte               // rcvDhSecret, opens MSG bodies
+	E2E       smpcrypto.PrivateKey // X25519 of the per-queue layer
+	E2ESecret []byte               // set by the first confirmation
+}
+
+// SndQueue is a queue the agent sends to.
+type SndQueue struct {
+	Server    smp.Server
+	SndID     []byte
+	SndKey    smpcrypto.PrivateKey // Ed25519, set with SKEY
+	E2E       smpcrypto.PrivateKey // our X25519 key for this queue
+	PeerE2E   smpcrypto.PublicKey  // the recipient's key from the link or queue info
+	Version   uint16               // SMP client version
+	Confirmed bool                 // the first envelope (with our key) was sent
+}
+
+// ErrClosed is returned after Close.
+var ErrClosed = errors.New("agent: closed")
+
+// New starts an agent with the state in cfg.Dir and subscribes its queues.
+func New(ctx context.Context, cfg Config) (*Agent, error) {
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Reader
+	}
+	if cfg.Client.PingInterval == 0 {
+		cfg.Client.PingInterval = -1
+	}
+	a := &Agent{cfg: cfg, events: make(chan Event, 4096), clients: map[string]*client.Client{}, st: &state{Conns: map[string]*Conn{}}}
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(a.path())
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return nil, err
+	default:
+		if err := json.Unmarshal(b, a.st); err != nil {
+			return nil, fmt.Errorf("agent: state file: %w", err)
+		}
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, c := range a.st.Conns {
+		if c.Rcv != nil {
+			if err := a.subscribe(ctx, c.Rcv); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return a, nil
+}
+
+func (a *Agent) path() string { return filepath.Join(a.cfg.Dir, "agent-state.json") }
+
+// save writes the state atomically: a crash leaves the old or the new file.
+func (a *Agent) save() error {
+	b, err := json.Marshal(a.st)
+	if err != nil {
+		return err
+	}
+	tmp := a.path() + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, a.path())
+}
+
+// Events delivers the agent's events.
+func (a *Agent) Events() <-chan Event { return a.events }
+
+// Close disconnects from the relays; the state stays on disk.
+func (a *Agent) Close() error {
+	a.mu.Lock()
+	a.closed = true
+	for _, cl := range a.clients {
+		cl.Close()
+	}
+	a.mu.Unlock()
+	a.wg.Wait()
+	return nil
+}
+
+func (a *Agent) emit(e Event) {
+	select {
+	case a.events <- e:
+	default: // a user that does not read events loses them, not the agent
+	}
+}
+
+// relay returns the connection to a relay, dialling it and starting its
+// event loop on first use. Called with a.mu held.
+func (a *Agent) relay(ctx context.Context, srv smp.Server) (*client.Client, error) {
+	if a.closed {
+		return nil, ErrClosed
+	}
+	key := srv.String()
+	if cl := a.clients[key]; cl != nil {
+		select {
+		case <-cl.Done():
+		default:
+			return cl, nil
+		}
+	}
+	cl, err := client.Dial(ctx, srv, a.cfg.Client)
+	if err != nil {
+		return nil, err
+	}
+	a.clients[key] = cl
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		for ev := range cl.Events() {
+			if m, ok := ev.Response.(smp.RspMSG); ok {
+				a.receive(srv, ev.EntityID, m)
+			}
+		}
+	}()
+	return cl, nil
+}
+
+func (a *Agent) do(ctx context.Context, srv smp.Server, req client.Request) (smp.Response, error) {
+	cl, err := a.relay(ctx, srv)
+	if err != nil {
+		return nil, err
+	}
+	return cl.Do(ctx, req)
+}
+
+func (a *Agent) subscribe(ctx context.Context, q *RcvQueue) error {
+	_, err := a.do(ctx, q.Server, client.Request{Key: q.RcvKey, EntityID: q.RcvID, Command: smp.CmdSUB{}})
+	return err
+}
+
+func (a *Agent) key(alg smpcrypto.Alg) (smpcrypto.PrivateKey, error) {
+	return smpcrypto.GenerateKey(alg, a.cfg.Rand)
+}
+
+func (a *Agent) newID() string {
+	b := make([]byte, 12)
+	io.ReadFull(a.cfg.Rand, b)
+	return hex.EncodeToString(b)
+}
+
+// newRcvQueue creates a messaging queue on the agent's relay (NEW).
+func (a *Agent) newRcvQueue(ctx context.Context) (*RcvQueue, smp.QueueURI, error) {
+	rk, err := a.key(smpcrypto.Ed25519)
+	if err != nil {
+		return nil, smp.QueueURI{}, err
+	}
+	dh, _ := a.key(smpcrypto.X25519)
+	e2e, _ := a.key(smpcrypto.X25519)
+	rsp, err := a.do(ctx, a.cfg.Relay, client.Request{Key: rk, Command: smp.CmdNEW{RcvAuthKey: rk.Public(), RcvDHKey: dh.Public(),
+		SubMode: smp.SubModeSubscribe, QueueReq: &smp.QueueReq{Mode: smp.QueueMessaging}}})
+	if err != nil {
+		return nil, smp.QueueURI{}, fmt.Errorf("agent: create queue: %w", err)
+	}
+	ids, ok := rsp.(smp.RspIDS)
+	if !ok {
+		return nil, smp.QueueURI{}, fmt.Errorf("agent: NEW answered %s", rsp.Tag())
+	}
+	secret, err := dh.DH(ids.RcvDHKey)
+	if err != nil {
+		return nil, smp.QueueURI{}, err
+	}
+	q := &RcvQueue{Server: a.cfg.Relay, RcvID: ids.RcvID, SndID: ids.SndID, RcvKey: rk, RcvSecret: secret, E2E: e2e}
+	m := smp.QueueMessaging
+	uri := smp.QueueURI{Server: a.cfg.Relay, SenderID: ids.SndID, Versions: smp.VersionRange{Min: 1, Max: clientVersion}, DHKey: e2e.Public(), Mode: &m}
+	return q, uri, nil
+}
+
+// CreateInvitation makes a connection and its one-time link (GC-LINK-1).
+func (a *Agent) CreateInvitation(ctx context.Context) (connID, link string, err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	q, uri, err := a.newRcvQueue(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	k1, _ := a.key(smpcrypto.X448)
+	k2, _ := a.key(smpcrypto.X448)
+	c := &Conn{ID: a.newID(), Role: "initiator", Status: "new", X3DH1: k1.Raw, X3DH2: k2.Raw, Rcv: q}
+	a.st.Conns[c.ID] = c
+	if err := a.save(); err != nil {
+		return "", "", err
+	}
+	inv := Invitation{Scheme: "simplex:", AgentVersions: smp.VersionRange{Min: AgentVersionMin, Max: AgentVersionMax}, Queues: []smp.QueueURI{uri},
+		E2EVersions: smp.VersionRange{Min: smp.Version(ratchet.VersionMin), Max: smp.Version(ratchet.VersionMax)}, E2EKey1: k1.Public(), E2EKey2: k2.Public()}
+	return c.ID, inv.String(), nil
+}
+
+// Join accepts an invitation link: it secures the initiator's queue, creates
+// a reply queue and sends the confirmation with info (standard procedure
+// with sender-secured queues, agent v6+).
+func (a *Agent) Join(ctx context.Context, link string, info []byte) (string, error) {
+	inv, err := ParseInvitation(link)
+	if err != nil {
+		return "", err
+	}
+	av, ok := inv.AgentVersions.Intersect(smp.VersionRange{Min: AgentVersionSndAuthKey, Max: AgentVersionMax})
+	if !ok {
+		return "", fmt.Errorf("agent: link offers agent versions %v", inv.AgentVersions)
+	}
+	ev, ok := inv.E2EVersions.Intersect(smp.VersionRange{Min: smp.Version(ratchet.VersionMin), Max: smp.Version(ratchet.VersionMax)})
+	if !ok {
+		return "", fmt.Errorf("agent: link offers ratchet versions %v", inv.E2EVersions)
+	}
+	uri := inv.Queues[0]
+	if uri.Mode == nil || *uri.Mode != smp.QueueMessaging {
+		return "", errors.New("agent: the link's queue is not secured by its sender")
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	c := &Conn{ID: a.newID(), Role: "joiner", Status: "joined", Version: uint16(av.Max), E2EVer: uint16(ev.Max)}
+	// Ratchet (GC-X3DH-2, GC-RATCHET-1).
+	j1, _ := a.key(smpcrypto.X448)
+	j2, _ := a.key(smpcrypto.X448)
+	dhrs, _ := a.key(smpcrypto.X448)
+	init, err := ratchet.X3DHJoin(j1, j2, inv.params(c.E2EVer))
+	if err != nil {
+		return "", err
+	}
+	if c.Ratchet, err = ratchet.InitJoin(c.E2EVer, ratchet.VersionMax, inv.E2EKey2, dhrs, init); err != nil {
+		return "", err
+	}
+	// Sending queue: secure it (SKEY), then confirm.
+	sk, _ := a.key(smpcrypto.Ed25519)
+	e2e, _ := a.key(smpcrypto.X25519)
+	c.Snd = &SndQueue{Server: uri.Server, SndID: uri.SenderID, SndKey: sk, E2E: e2e, PeerE2E: uri.DHKey, Version: min(clientVersion, uint16(uri.Versions.Max))}
+	if _, err := a.do(ctx, uri.Server, client.Request{Key: sk, EntityID: uri.SenderID, Command: smp.CmdSKEY{SenderKey: sk.Public()}}); err != nil {
+		return "", fmt.Errorf("agent: secure the initiator's queue: %w", err)
+	}
+	q, ruri, err := a.newRcvQueue(ctx)
+	if err != nil {
+		return "", err
+	}
+	c.Rcv = q
+	a.st.Conns[c.ID] = c
+	reply := ConnInfoReply{Queues: []QueueInfo{{ClientVersion: clientVersion, Server: ruri.Server, SenderID: ruri.SenderID, DHKey: ruri.DHKey, Mode: ruri.Mode}}, Info: info}
+	jp := ratchet.Params{Version: c.E2EVer, Key1: j1.Public(), Key2: j2.Public()}
+	if err := a.sendConfirmation(ctx, c, reply, &jp); err != nil {
+		return "", err
+	}
+	return c.ID, nil
+}
+
+// Allow answers a CONF: the initiator secures the joiner's reply queue and
+// sends its own connection info.
+func (a *Agent) Allow(ctx context.Context, connID string, info []byte) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	c := a.st.Conns[connID]
+	if c == nil || c.Status != "confirmed" {
+		return fmt.Errorf("agent: connection %s is not waiting for approval", connID)
+	}
+	if _, err := a.do(ctx, c.Snd.Server, client.Request{Key: c.Snd.SndKey, EntityID: c.Snd.SndID, Command: smp.CmdSKEY{SenderKey: c.Snd.SndKey.Public()}}); err != nil {
+		return fmt.Errorf("agent: secure the reply queue: %w", err)
+	}
+	c.Status = "allowed"
+	return a.sendConfirmation(ctx, c, ConnInfo{Info: info}, nil)
+}
+
+// sendConfirmation ratchet-encrypts an agent message into a confirmation
+// envelope and sends it with the per-queue key (GC-ENV-1, GC-QUEUE-1).
+func (a *Agent) sendConfirmation(ctx context.Context, c *Conn, m AgentMessage, params *ratchet.Params) error {
+	body, err := EncodeAgentMessage(m)
+	if err != nil {
+		return err
+	}
+	c.SndMsgID++
+	c.PrevHash = hash(body)
+	enc, err := c.Ratchet.Encrypt(body, connInfoPadded)
+	if err != nil {
+		return err
+	}
+	env, err := EncodeEnvelope(EnvConfirmation{AgentVersion: c.Version, E2E: params, EncConnInfo: enc})
+	if err != nil {
+		return err
+	}
+	if err := a.save(); err != nil {
+		return err
+	}
+	return a.sendEnvelope(ctx, c, env)
+}
+
+// Send sends a message on a ready connection; it returns its message id,
+// which the peer's receipt names.
+func (a *Agent) Send(ctx context.Context, connID string, body []byte) (int64, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	c := a.st.Conns[connID]
+	if c == nil || c.Status != "ready" {
+		return 0, fmt.Errorf("agent: connection %s is not ready", connID)
+	}
+	return a.sendMessage(ctx, c, AMsg{Body: body})
+}
+
+// Ack acknowledges a received message: the agent sends a receipt.
+func (a *Agent) Ack(ctx context.Context, connID string, msgID int64) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	c := a.st.Conns[connID]
+	if c == nil {
+		return fmt.Errorf("agent: no connection %s", connID)
+	}
+	h, ok := c.Received[msgID]
+	if !ok {
+		return fmt.Errorf("agent: no message %d to acknowledge", msgID)
+	}
+	delete(c.Received, msgID)
+	_, err := a.sendMessage(ctx, c, ARcvd{Receipts: []Receipt{{AgentMsgID: msgID, MsgHash: h, Info: []byte{}}}})
+	return err
+}
+
+func hash(b []byte) []byte {
+	h := sha256.Sum256(b)
+	return h[:]
+}
+
+// sendMessage numbers, chains, encrypts and sends an agent message
+// (GC-ENV-3). Called with a.mu held.
+func (a *Agent) sendMessage(ctx context.Context, c *Conn, m AMessage) (int64, error) {
+	c.SndMsgID++
+	msg := Message{SndMsgID: c.SndMsgID, PrevMsgHash: c.PrevHash, Msg: m}
+	body, err := EncodeAgentMessage(msg)
+	if err != nil {
+		return 0, err
+	}
+	c.PrevHash = hash(body)
+	enc, err := c.Ratchet.Encrypt(body, agentMsgPadded)
+	if err != nil {
+		return 0, err
+	}
+	env, err := EncodeEnvelope(EnvMessage{AgentVersion: c.Version, EncMessage: enc})
+	if err != nil {
+		return 0, err
+	}
+	if err := a.save(); err != nil {
+		return 0, err
+	}
+	return msg.SndMsgID, a.sendEnvelope(ctx, c, env)
+}
+
+// sendEnvelope applies the per-queue layer and sends (GC-QUEUE-1..3). The
+// first envelope on a queue carries our key and the confirmation padding.
+func (a *Agent) sendEnvelope(ctx context.Context, c *Conn, env []byte) error {
+	q := c.Snd
+	secret, err := q.E2E.DH(q.PeerE2E)
+	if err != nil {
+		return err
+	}
+	var nonce smpcrypto.Nonce
+	if _, err := io.ReadFull(a.cfg.Rand, nonce[:]); err != nil {
+		return err
+	}
+	ce := smp.ClientMsgEnvelope{Version: q.Version, Nonce: nonce}
+	pad := messagePadded
+	if !q.Confirmed {
+		k := q.E2E.Public()
+		ce.DHKey = &k
+		pad = confirmationPadded
+	}
+	plain := append([]byte{'_'}, env...) // private header: queue secured by its sender
+	if ce.Body, err = smpcrypto.SealPadded(secret, nonce, plain, pad); err != nil {
+		return err
+	}
+	body, err := smp.EncodeClientMsgEnvelope(ce)
+	if err != nil {
+		return err
+	}
+	for attempt := 0; ; attempt++ {
+		_, err = a.do(ctx, q.Server, client.Request{Key: q.SndKey, EntityID: q.SndID, Command: smp.CmdSEND{Notify: true, Body: body}})
+		var se *client.ServerError
+		if errors.As(err, &se) && se.Err.Kind == smp.ErrQUOTA && attempt < 200 {
+			// The recipient is behind; upstream waits for A_QCONT, this
+			// agent retries.
+			a.mu.Unlock()
+			time.Sleep(50 * time.Millisecond)
+			a.mu.Lock()
+			continue
+		}
+		break
+	}
+	if err != nil {
+		return fmt.Errorf("agent: send: %w", err)
+	}
+	if !q.Confirmed {
+		q.Confirmed = true
+		return a.save()
+	}
+	return nil
+}
+
+// receive processes one MSG and acknowledges it to the relay.
+func (a *Agent) receive(srv smp.Server, rcvID []byte, m smp.RspMSG) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var c *Conn
+	for _, x := range a.st.Conns {
+		if x.Rcv != nil && bytes.Equal(x.Rcv.RcvID, rcvID) && x.Rcv.Server.String() == srv.String() {
+			c = x
+		}
+	}
+	if c == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for {
+		if err := a.process(ctx, c, m); err != nil {
+			a.emit(Event{ConnID: c.ID, Kind: "ERR", Err: err})
+		}
+		// The answer to ACK is the next message, if the queue has one.
+		rsp, err := a.do(ctx, c.Rcv.Server, client.Request{Key: c.Rcv.RcvKey, EntityID: c.Rcv.RcvID, Command: smp.CmdACK{MsgID: m.MsgID}})
+		next, ok := rsp.(smp.RspMSG)
+		if err != nil || !ok {
+			return
+		}
+		m = next
+	}
+}
+
+func (c *Conn) skipped() ratchet.Skipped {
+	s := ratchet.Skipped{}
+	for hk, keys := range c.Skipped {
+		k, _ := hex.DecodeString(hk)
+		s[string(k)] = keys
+	}
+	return s
+}
+
+func (c *Conn) setSkipped(s ratchet.Skipped) {
+	c.Skipped = map[string]map[uint32]ratchet.MessageKey{}
+	for hk, keys := range s {
+		c.Skipped[hex.EncodeToString([]byte(hk))] = keys
+	}
+}
+
+// process opens the layers of a message and acts on it.
+func (a *Agent) process(ctx context.Context, c *Conn, m smp.RspMSG) error {
+	rb, err := smp.OpenMsgBody(c.Rcv.RcvSecret, m.MsgID, m.Body)
+	if err != nil {
+		return fmt.Errorf("agent: relay layer: %w", err)
+	}
+	if rb.Quota {
+		return nil
+	}
+	if a.cfg.Drop != nil && a.cfg.Drop(c.ID, rb.Body) {
+		return nil
+	}
+	ce, err := smp.ParseClientMsgEnvelope(rb.Body)
+	if err != nil {
+		return err
+	}
+	if ce.DHKey != nil {
+		secret, err := c.Rcv.E2E.DH(*ce.DHKey)
+		if err != nil {
+			return err
+		}
+		if c.Rcv.E2ESecret != nil && !bytes.Equal(secret, c.Rcv.E2ESecret) {
+			return errors.New("agent: a second confirmation key on the queue (GC-QUEUE-4)")
+		}
+		c.Rcv.E2ESecret = secret
+	}
+	if c.Rcv.E2ESecret == nil {
+		return errors.New("agent: message before the confirmation")
+	}
+	plain, err := smpcrypto.OpenPadded(c.Rcv.E2ESecret, ce.Nonce, ce.Body)
+	if err != nil {
+		return fmt.Errorf("agent: per-queue layer: %w", err)
+	}
+	if len(plain) == 0 || (plain[0] != '_' && plain[0] != 'K') {
+		return errors.New("agent: private header")
+	}
+	envBytes := plain[1:]
+	if plain[0] == 'K' {
+		p := wire.NewParser(envBytes)
+		p.Short()
+		if p.Err() != nil {
+			return p.Err()
+		}
+		envBytes = p.Rest()
+	}
+	env, err := ParseEnvelope(envBytes)
+	if err != nil {
+		return err
+	}
+	switch e := env.(type) {
+	case EnvConfirmation:
+		return a.onConfirmation(ctx, c, e)
+	case EnvMessage:
+		return a.onMessage(ctx, c, e)
+	}
+	return fmt.Errorf("agent: unexpected %T", env)
+}
+
+func (a *Agent) decrypt(c *Conn, enc []byte) (AgentMessage, []byte, error) {
+	sk := c.skipped()
+	body, err := c.Ratchet.Decrypt(a.cfg.Rand, sk, enc)
+	if err != nil {
+		return nil, nil, err
+	}
+	c.setSkipped(sk)
+	m, err := ParseAgentMessage(body)
+	return m, body, err
+}
+
+func (a *Agent) onConfirmation(ctx context.Context, c *Conn, e EnvConfirmation) error {
+	switch {
+	case c.Role == "initiator" && c.Status == "new":
+		if e.E2E == nil {
+			return errors.New("agent: confirmation without ratchet parameters")
+		}
+		k1, err1 := smpcrypto.NewPrivateKey(smpcrypto.X448, c.X3DH1)
+		k2, err2 := smpcrypto.NewPrivateKey(smpcrypto.X448, c.X3DH2)
+		if err := errors.Join(err1, err2); err != nil {
+			return err
+		}
+		init, err := ratchet.X3DHInit(k1, k2, *e.E2E)
+		if err != nil {
+			return err
+		}
+		rc := ratchet.InitInitiator(e.E2E.Version, ratchet.VersionMax, k2, init)
+		old := c.Ratchet
+		c.Ratchet = rc
+		m, _, err := a.decrypt(c, e.EncConnInfo)
+		if err != nil {
+			c.Ratchet = old
+			return err
+		}
+		reply, ok := m.(ConnInfoReply)
+		if !ok || len(reply.Queues) == 0 {
+			c.Ratchet = old
+			return fmt.Errorf("agent: confirmation holds %T", m)
+		}
+		qi := reply.Queues[0]
+		sk, _ := a.key(smpcrypto.Ed25519)
+		e2e, _ := a.key(smpcrypto.X25519)
+		c.Snd = &SndQueue{Server: qi.Server, SndID: qi.SenderID, SndKey: sk, E2E: e2e, PeerE2E: qi.DHKey, Version: min(clientVersion, qi.ClientVersion)}
+		c.Version, c.E2EVer = e.AgentVersion, e.E2E.Version
+		c.X3DH1, c.X3DH2 = nil, nil
+		c.Status = "confirmed"
+		if err := a.save(); err != nil {
+			return err
+		}
+		a.emit(Event{ConnID: c.ID, Kind: "CONF", Body: reply.Info})
+		return nil
+	case c.Role == "joiner" && c.Status == "joined":
+		m, _, err := a.decrypt(c, e.EncConnInfo)
+		if err != nil {
+			return err
+		}
+		info, ok := m.(ConnInfo)
+		if !ok {
+			return fmt.Errorf("agent: confirmation holds %T", m)
+		}
+		c.Status = "allowed"
+		a.emit(Event{ConnID: c.ID, Kind: "INFO", Body: info.Info})
+		c.Hello.Sent = true
+		_, err = a.sendMessage(ctx, c, Hello{})
+		return err
+	}
+	return errors.New("agent: unexpected confirmation")
+}
+
+func (a *Agent) onMessage(ctx context.Context, c *Conn, e EnvMessage) error {
+	if c.Ratchet == nil {
+		return errors.New("agent: message before the ratchet")
+	}
+	m, body, err := a.decrypt(c, e.EncMessage)
+	if err != nil {
+		return err
+	}
+	msg, ok := m.(Message)
+	if !ok {
+		return fmt.Errorf("agent: unexpected %T", m)
+	}
+	switch b := msg.Msg.(type) {
+	case Hello:
+		c.Hello.Got = true
+		if !c.Hello.Sent {
+			c.Hello.Sent = true
+			if _, err := a.sendMessage(ctx, c, Hello{}); err != nil {
+				return err
+			}
+		}
+		c.Status = "ready"
+		if err := a.save(); err != nil {
+			return err
+		}
+		a.emit(Event{ConnID: c.ID, Kind: "CON"})
+	case AMsg:
+		if c.Received == nil {
+			c.Received = map[int64][]byte{}
+		}
+		c.Received[msg.SndMsgID] = hash(body)
+		if err := a.save(); err != nil {
+			return err
+		}
+		a.emit(Event{ConnID: c.ID, Kind: "MSG", MsgID: msg.SndMsgID, Body: b.Body})
+	case ARcvd:
+		if err := a.save(); err != nil {
+			return err
+		}
+		for _, r := range b.Receipts {
+			a.emit(Event{ConnID: c.ID, Kind: "RCVD", MsgID: r.AgentMsgID})
+		}
+	default:
+		return a.save()
+	}
+	return nil
+}

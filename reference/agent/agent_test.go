@@ -1,0 +1,312 @@
+package agent_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/smpkit/smpkit/reference/agent"
+	"github.com/smpkit/smpkit/reference/client"
+	"github.com/smpkit/smpkit/reference/relay"
+	"github.com/smpkit/smpkit/reference/smp"
+	"github.com/smpkit/smpkit/reference/smpcrypto"
+)
+
+func startRelay(t *testing.T) smp.Server {
+	t.Helper()
+	l, err := relay.StartLoopback(relay.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l.Server
+}
+
+func newAgent(t *testing.T, dir string, srv smp.Server, drop func(string, []byte) bool) *agent.Agent {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	a, err := agent.New(ctx, agent.Config{Dir: dir, Relay: srv, Drop: drop})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	return a
+}
+
+func next(t *testing.T, a *agent.Agent, kinds ...string) agent.Event {
+	t.Helper()
+	for {
+		select {
+		case ev := <-a.Events():
+			for _, k := range kinds {
+				if ev.Kind == k {
+					return ev
+				}
+			}
+			if ev.Kind == "ERR" {
+				t.Fatalf("agent error: %v", ev.Err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no %v event", kinds)
+		}
+	}
+}
+
+// connect runs the invitation procedure between two agents.
+func connect(t *testing.T, alice, bob *agent.Agent) (string, string) {
+	t.Helper()
+	ctx := context.Background()
+	aConn, link, err := alice.CreateInvitation(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := agent.ParseInvitation(link); err != nil {
+		t.Fatalf("link %s: %v", link, err)
+	}
+	bConn, err := bob.Join(ctx, link, []byte("bob's profile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := next(t, alice, "CONF")
+	if string(conf.Body) != "bob's profile" || conf.ConnID != aConn {
+		t.Fatalf("CONF %+v", conf)
+	}
+	if err := alice.Allow(ctx, aConn, []byte("alice's profile")); err != nil {
+		t.Fatal(err)
+	}
+	if info := next(t, bob, "INFO"); string(info.Body) != "alice's profile" {
+		t.Fatalf("INFO %q", info.Body)
+	}
+	next(t, alice, "CON")
+	next(t, bob, "CON")
+	return aConn, bConn
+}
+
+func TestDuplexConnectionOverTwoRelays(t *testing.T) {
+	r1, r2 := startRelay(t), startRelay(t)
+	aDir, bDir := t.TempDir(), t.TempDir()
+	alice, bob := newAgent(t, aDir, r1, nil), newAgent(t, bDir, r2, nil)
+	aConn, bConn := connect(t, alice, bob)
+	ctx := context.Background()
+
+	const n = 1000
+	exchange := func(alice, bob *agent.Agent, from, to int) {
+		for i := from; i < to; i++ {
+			aID, err := alice.Send(ctx, aConn, []byte(fmt.Sprint("a", i)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			bID, err := bob.Send(ctx, bConn, []byte(fmt.Sprint("b", i)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			mb := next(t, bob, "MSG")
+			if string(mb.Body) != fmt.Sprint("a", i) || mb.MsgID != aID {
+				t.Fatalf("bob got %q (%d), want a%d (%d)", mb.Body, mb.MsgID, i, aID)
+			}
+			ma := next(t, alice, "MSG")
+			if string(ma.Body) != fmt.Sprint("b", i) || ma.MsgID != bID {
+				t.Fatalf("alice got %q, want b%d", ma.Body, i)
+			}
+			if err := bob.Ack(ctx, bConn, mb.MsgID); err != nil {
+				t.Fatal(err)
+			}
+			if err := alice.Ack(ctx, aConn, ma.MsgID); err != nil {
+				t.Fatal(err)
+			}
+			if r := next(t, alice, "RCVD"); r.MsgID != aID {
+				t.Fatalf("receipt for %d, want %d", r.MsgID, aID)
+			}
+			if r := next(t, bob, "RCVD"); r.MsgID != bID {
+				t.Fatalf("receipt for %d, want %d", r.MsgID, bID)
+			}
+		}
+	}
+	exchange(alice, bob, 0, n/2)
+	// Restart both agents mid-conversation: state comes back from disk.
+	alice.Close()
+	bob.Close()
+	alice, bob = newAgent(t, aDir, r1, nil), newAgent(t, bDir, r2, nil)
+	exchange(alice, bob, n/2, n)
+}
+
+func TestLostMessagesStillDecrypt(t *testing.T) {
+	r1, r2 := startRelay(t), startRelay(t)
+	dropped := 0
+	drop := func(_ string, body []byte) bool {
+		// Lose every third message once the connection is up.
+		dropped++
+		return dropped > 4 && dropped%3 == 0
+	}
+	alice, bob := newAgent(t, t.TempDir(), r1, nil), newAgent(t, t.TempDir(), r2, drop)
+	aConn, _ := connect(t, alice, bob)
+	ctx := context.Background()
+	got := 0
+	for i := 0; i < 30; i++ {
+		if _, err := alice.Send(ctx, aConn, []byte(fmt.Sprint("m", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.After(10 * time.Second)
+	for got < 20 {
+		select {
+		case ev := <-bob.Events():
+			if ev.Kind == "ERR" {
+				t.Fatalf("error after losses: %v", ev.Err)
+			}
+			if ev.Kind == "MSG" {
+				got++
+			}
+		case <-deadline:
+			t.Fatalf("only %d messages after losses", got)
+		}
+	}
+}
+
+// readConn loads a connection from an agent's state file, as an attacker
+// who stole the sender's keys (but not the ratchet's future) could.
+func readConn(t *testing.T, dir, id string) *agent.Conn {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "agent-state.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct{ Conns map[string]*agent.Conn }
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatal(err)
+	}
+	return st.Conns[id]
+}
+
+func TestTamperedAndReplayedMessagesRejected(t *testing.T) {
+	r1, r2 := startRelay(t), startRelay(t)
+	var mu sync.Mutex
+	var captured [][]byte
+	dropNext := false
+	capture := func(_ string, body []byte) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		captured = append(captured, bytes.Clone(body))
+		d := dropNext
+		dropNext = false
+		return d
+	}
+	bDir := t.TempDir()
+	alice, bob := newAgent(t, t.TempDir(), r1, capture), newAgent(t, bDir, r2, nil)
+	aConn, bConn := connect(t, alice, bob)
+	ctx := context.Background()
+	if _, err := bob.Send(ctx, bConn, []byte("first")); err != nil {
+		t.Fatal(err)
+	}
+	if m := next(t, alice, "MSG"); string(m.Body) != "first" {
+		t.Fatalf("%q", m.Body)
+	}
+	mu.Lock()
+	first := captured[len(captured)-1]
+	dropNext = true // lose bob's next message in transit, keeping its bytes
+	mu.Unlock()
+	if _, err := bob.Send(ctx, bConn, []byte("second")); err != nil {
+		t.Fatal(err)
+	}
+	var second []byte
+	for deadline := time.Now().Add(5 * time.Second); second == nil && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		mu.Lock()
+		if !dropNext {
+			second = captured[len(captured)-1]
+		}
+		mu.Unlock()
+	}
+	if second == nil {
+		t.Fatal("the second message never arrived")
+	}
+	// Inject with bob's sending keys, straight to alice's queue.
+	sq := readConn(t, bDir, bConn).Snd
+	cl, err := client.Dial(ctx, sq.Server, client.Config{PingInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	inject := func(body []byte) {
+		if _, err := cl.Do(ctx, client.Request{Key: sq.SndKey, EntityID: sq.SndID, Command: smp.CmdSEND{Body: body}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inject(first) // a replay
+	if ev := next(t, alice, "ERR", "MSG"); ev.Kind != "ERR" {
+		t.Fatalf("replay accepted: %+v", ev)
+	} else {
+		t.Logf("replay: %v", ev.Err)
+	}
+	// The lost message with one bit of its ratchet ciphertext flipped,
+	// under a valid per-queue layer.
+	ce, err := smp.ParseClientMsgEnvelope(second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, _ := sq.E2E.DH(sq.PeerE2E)
+	plain, err := smpcrypto.OpenPadded(secret, ce.Nonce, ce.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain[len(plain)-5] ^= 1
+	if ce.Body, err = smpcrypto.SealPadded(secret, ce.Nonce, plain, 16000); err != nil {
+		t.Fatal(err)
+	}
+	bad, _ := smp.EncodeClientMsgEnvelope(ce)
+	inject(bad)
+	if ev := next(t, alice, "ERR", "MSG"); ev.Kind != "ERR" {
+		t.Fatalf("tampered message accepted: %+v", ev)
+	} else {
+		t.Logf("tampered: %v", ev.Err)
+	}
+	// Nothing was corrupted: the genuine message still decrypts, and the
+	// conversation goes on both ways.
+	inject(second)
+	if m := next(t, alice, "MSG"); string(m.Body) != "second" {
+		t.Fatalf("%q", m.Body)
+	}
+	if _, err := bob.Send(ctx, bConn, []byte("third")); err != nil {
+		t.Fatal(err)
+	}
+	if m := next(t, alice, "MSG"); string(m.Body) != "third" {
+		t.Fatalf("%q", m.Body)
+	}
+	if _, err := alice.Send(ctx, aConn, []byte("reply")); err != nil {
+		t.Fatal(err)
+	}
+	if m := next(t, bob, "MSG"); string(m.Body) != "reply" {
+		t.Fatalf("%q", m.Body)
+	}
+}
+
+func TestWrongLinkKeyRejected(t *testing.T) {
+	r1, r2 := startRelay(t), startRelay(t)
+	alice, bob := newAgent(t, t.TempDir(), r1, nil), newAgent(t, t.TempDir(), r2, nil)
+	ctx := context.Background()
+	_, link, err := alice.CreateInvitation(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := agent.ParseInvitation(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _ := smpcrypto.GenerateKey(smpcrypto.X448, rand.Reader)
+	inv.E2EKey1 = other.Public() // a link altered in transit
+	if _, err := bob.Join(ctx, inv.String(), []byte("bob")); err != nil {
+		t.Fatal(err)
+	}
+	ev := next(t, alice, "ERR", "CONF")
+	if ev.Kind != "ERR" {
+		t.Fatalf("confirmation through an altered link accepted: %+v", ev)
+	}
+	t.Logf("altered link: %v", ev.Err)
+}

@@ -1,0 +1,157 @@
+package agent
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/smpkit/smpkit/reference/ratchet"
+	"github.com/smpkit/smpkit/reference/smp"
+	"github.com/smpkit/smpkit/reference/smpcrypto"
+)
+
+// Agent versions (spec/graph-chat.md §1).
+const (
+	AgentVersionDuplex      = 2 // reply queues in the confirmation
+	AgentVersionSndAuthKey  = 6 // the sender secures queues with SKEY
+	AgentVersionRatchetConf = 7 // the initiator's ratchet starts on the confirmation
+	AgentVersionMin         = AgentVersionDuplex
+	AgentVersionMax         = AgentVersionRatchetConf
+)
+
+// Invitation is a one-time connection link (GC-LINK-1).
+type Invitation struct {
+	// Scheme is "simplex:" or an "https://host" prefix.
+	Scheme        string
+	AgentVersions smp.VersionRange
+	Queues        []smp.QueueURI // non-empty
+	E2EVersions   smp.VersionRange
+	E2EKey1       smpcrypto.PublicKey // X448
+	E2EKey2       smpcrypto.PublicKey
+	ClientData    *string
+}
+
+func rangeText(r smp.VersionRange) string {
+	if r.Min == r.Max {
+		return strconv.Itoa(int(r.Min))
+	}
+	return fmt.Sprintf("%d-%d", r.Min, r.Max)
+}
+
+func parseRange(s string) (smp.VersionRange, error) {
+	lo, hi, isRange := strings.Cut(s, "-")
+	if !isRange {
+		hi = lo
+	}
+	a, err1 := strconv.ParseUint(lo, 10, 16)
+	z, err2 := strconv.ParseUint(hi, 10, 16)
+	if err1 != nil || err2 != nil || a > z || a == 0 {
+		return smp.VersionRange{}, fmt.Errorf("version range %q", s)
+	}
+	return smp.VersionRange{Min: smp.Version(a), Max: smp.Version(z)}, nil
+}
+
+// escape is the query-value escaping of links: every byte but letters,
+// digits and -._~ as %XX.
+func escape(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~' {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
+}
+
+// String returns the link text (GC-LINK-1):
+// scheme/invitation#/?v=A&smp=Q1;Q2&e2e=v=E&x3dh=K1,K2 with values escaped.
+func (inv Invitation) String() string {
+	qs := make([]string, len(inv.Queues))
+	for i, q := range inv.Queues {
+		qs[i] = q.String()
+	}
+	e2e := "v=" + rangeText(inv.E2EVersions) + "&x3dh=" + smp.EncodeB64(inv.E2EKey1.SPKI()) + "," + smp.EncodeB64(inv.E2EKey2.SPKI())
+	s := inv.Scheme
+	if s == "" {
+		s = "simplex:"
+	}
+	out := s + "/invitation#/?v=" + escape(rangeText(inv.AgentVersions)) + "&smp=" + escape(strings.Join(qs, ";")) + "&e2e=" + escape(e2e)
+	if inv.ClientData != nil {
+		out += "&data=" + escape(*inv.ClientData)
+	}
+	return out
+}
+
+// ParseInvitation parses a one-time link.
+func ParseInvitation(text string) (Invitation, error) {
+	fail := func(format string, args ...any) (Invitation, error) {
+		return Invitation{}, fmt.Errorf("agent: invitation link: %s", fmt.Sprintf(format, args...))
+	}
+	i := strings.Index(text, "/invitation")
+	if i < 0 {
+		return fail("not an invitation link")
+	}
+	inv := Invitation{Scheme: text[:i]}
+	if inv.Scheme != "simplex:" && !strings.HasPrefix(inv.Scheme, "https://") {
+		return fail("scheme %q", inv.Scheme)
+	}
+	rest := strings.TrimPrefix(text[i+len("/invitation"):], "/")
+	query, ok := strings.CutPrefix(rest, "#/?")
+	if !ok {
+		return fail("no #/? before the parameters")
+	}
+	vals, err := url.ParseQuery(query)
+	if err != nil {
+		return fail("%v", err)
+	}
+	if inv.AgentVersions, err = parseRange(vals.Get("v")); err != nil {
+		return fail("%v", err)
+	}
+	for _, q := range strings.Split(vals.Get("smp"), ";") {
+		uri, err := smp.ParseQueueURI(q)
+		if err != nil {
+			return fail("queue: %v", err)
+		}
+		inv.Queues = append(inv.Queues, uri)
+	}
+	e2e, err := url.ParseQuery(vals.Get("e2e"))
+	if err != nil {
+		return fail("e2e: %v", err)
+	}
+	if inv.E2EVersions, err = parseRange(e2e.Get("v")); err != nil {
+		return fail("e2e: %v", err)
+	}
+	keys := strings.Split(e2e.Get("x3dh"), ",")
+	if len(keys) != 2 {
+		return fail("x3dh needs two keys")
+	}
+	for i, k := range keys {
+		der, err := smp.DecodeB64(k)
+		if err != nil {
+			return fail("x3dh key: %v", err)
+		}
+		pk, err := smpcrypto.ParseSPKIAlg(der, smpcrypto.X448)
+		if err != nil {
+			return fail("x3dh key: %v", err)
+		}
+		if i == 0 {
+			inv.E2EKey1 = pk
+		} else {
+			inv.E2EKey2 = pk
+		}
+	}
+	if vals.Has("data") {
+		d := vals.Get("data")
+		inv.ClientData = &d
+	}
+	return inv, nil
+}
+
+// params is the initiator's ratchet params at the version a joiner uses.
+func (inv Invitation) params(v uint16) ratchet.Params {
+	return ratchet.Params{Version: v, Key1: inv.E2EKey1, Key2: inv.E2EKey2}
+}
