@@ -2,7 +2,9 @@ package vectors
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"net/url"
 	"reflect"
 
 	"github.com/smpkit/smpkit/reference/agent"
@@ -149,6 +151,96 @@ func verifyEnvelopes(data []byte) error {
 		again, err := enc(got)
 		if err != nil || !bytes.Equal(again, c.Bytes) {
 			return fmt.Errorf("re-encoded %x (%v)", again, err)
+		}
+		return nil
+	})
+}
+
+func init() {
+	Register(Topic{Path: "graph-chat/links.json", Generate: genLinks, Verify: verifyLinks})
+}
+
+type linkCase struct {
+	Case
+	Text          string   `json:"text"`
+	Canonical     string   `json:"canonical,omitempty"`
+	AgentVersions []int    `json:"agent_versions,omitempty"`
+	Queues        []string `json:"queues,omitempty"` // queue URIs, text form
+	E2EVersions   []int    `json:"e2e_versions,omitempty"`
+	E2EKey1       Hex      `json:"e2e_key1,omitempty"` // SPKI
+	E2EKey2       Hex      `json:"e2e_key2,omitempty"`
+}
+
+func linkFields(id string, text string, inv agent.Invitation) linkCase {
+	c := linkCase{Case: Case{ID: id, Spec: "GC-LINK-1", Valid: true}, Text: text,
+		AgentVersions: []int{int(inv.AgentVersions.Min), int(inv.AgentVersions.Max)},
+		E2EVersions:   []int{int(inv.E2EVersions.Min), int(inv.E2EVersions.Max)},
+		E2EKey1:       inv.E2EKey1.SPKI(), E2EKey2: inv.E2EKey2.SPKI()}
+	for _, q := range inv.Queues {
+		c.Queues = append(c.Queues, q.String())
+	}
+	return c
+}
+
+func genLinks() (any, error) {
+	f := File[linkCase]{
+		Topic: "graph-chat one-time invitation links",
+		Description: "Valid: parsing text gives the fields (queue URIs in their own text form, SMP-URI-1) and printing them " +
+			"gives canonical (or text). Values are escaped: every byte but letters, digits and -._~ as %XX, so the queue URI " +
+			"and the e2e parameters are escaped once more inside the link. Invalid: parsing must fail.",
+		Spec: "spec/graph-chat.md §2",
+	}
+	k1, _ := smpcrypto.GenerateKey(smpcrypto.X448, Rand("link k1"))
+	k2, _ := smpcrypto.GenerateKey(smpcrypto.X448, Rand("link k2"))
+	dh, _ := smpcrypto.GenerateKey(smpcrypto.X25519, Rand("link dh"))
+	m := smp.QueueMessaging
+	srv := smp.Server{Hosts: []string{"smp1.example.com", "abcdefghij234567.onion"}, KeyHash: RandBytes("link key hash", 32)}
+	q := smp.QueueURI{Server: srv, SenderID: RandBytes("link sender", 24), Versions: smp.VersionRange{Min: 1, Max: 4}, DHKey: dh.Public(), Mode: &m}
+	inv := agent.Invitation{Scheme: "simplex:", AgentVersions: smp.VersionRange{Min: 2, Max: 7}, Queues: []smp.QueueURI{q},
+		E2EVersions: smp.VersionRange{Min: 2, Max: 3}, E2EKey1: k1.Public(), E2EKey2: k2.Public()}
+	f.Cases = append(f.Cases, linkFields("simplex-scheme", inv.String(), inv))
+	inv.Scheme = "https://simplex.chat"
+	f.Cases = append(f.Cases, linkFields("https-scheme", inv.String(), inv))
+	inv.Scheme = "simplex:"
+	q2 := q
+	q2.Server = smp.Server{Hosts: []string{"smp2.example.com"}, Port: "443", KeyHash: RandBytes("link key hash 2", 32)}
+	q2.SenderID = RandBytes("link sender 2", 24)
+	inv.Queues = append(inv.Queues, q2)
+	f.Cases = append(f.Cases, linkFields("two-queues", inv.String(), inv))
+	for _, b := range []struct{ id, text string }{
+		{"contact-mode", "simplex:/contact#/?v=2-7&smp=x"},
+		{"no-e2e", "simplex:/invitation#/?v=2-7&smp=" + url.QueryEscape(q.String())},
+		{"one-x3dh-key", "simplex:/invitation#/?v=2-7&smp=" + url.QueryEscape(q.String()) + "&e2e=" + url.QueryEscape("v=2-3&x3dh="+smp.EncodeB64(k1.Public().SPKI()))},
+		{"bad-scheme", "ftp:/invitation#/?v=2-7"},
+	} {
+		f.Cases = append(f.Cases, linkCase{Case: Case{ID: "bad-" + b.id, Spec: "GC-LINK-1", Error: "parse"}, Text: b.text})
+	}
+	return f, nil
+}
+
+func verifyLinks(data []byte) error {
+	return Check(data, func(c linkCase) string { return c.ID }, func(c linkCase) error {
+		inv, err := agent.ParseInvitation(c.Text)
+		if !c.Valid {
+			if err == nil {
+				return errors.New("parsed")
+			}
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		got := linkFields(c.ID, c.Text, inv)
+		got.Canonical = c.Canonical
+		if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", c) {
+			return fmt.Errorf("parsed %+v", got)
+		}
+		want := c.Canonical
+		if want == "" {
+			want = c.Text
+		}
+		if inv.String() != want {
+			return fmt.Errorf("printed %s", inv.String())
 		}
 		return nil
 	})
