@@ -52,8 +52,11 @@ type Event struct {
 	ConnID string
 	Kind   string // CONF, INFO, CON, MSG, RCVD, ERR
 	MsgID  int64  // MSG: the sender's message id; RCVD: our message id
-	Body   []byte // CONF, INFO: the peer's connection info; MSG: the message
+	Body   []byte // CONF, INFO, REQ: the peer's connection info; MSG: the message
 	Err    error  // ERR
+	// Invitation is, for REQ, the requester's invitation link: accept the
+	// request with Join(ctx, Invitation, info).
+	Invitation string
 }
 
 // Agent manages graph-chat connections.
@@ -89,6 +92,10 @@ type Conn struct {
 	SndMsgID int64                                    `json:"snd_msg_id"`
 	PrevHash []byte                                   `json:"prev_hash"`
 	Hello    struct{ Sent, Got bool }
+	// Standard is true for the standard procedure, where each recipient
+	// secures its own queue with KEY (GC-DUPLEX-5); false when senders
+	// secure queues with SKEY.
+	Standard bool             `json:"standard"`
 	Received map[int64][]byte `json:"received"` // message id → hash, until acknowledged
 }
 
@@ -101,6 +108,10 @@ type RcvQueue struct {
 	RcvSecret []byte               // rcvDhSecret, opens MSG bodies
 	E2E       smpcrypto.PrivateKey // X25519 of the per-queue layer
 	E2ESecret []byte               // set by the first confirmation
+	// PeerSndKey is the sender key a confirmation carried in its private
+	// header (standard procedure): the recipient secures the queue with it.
+	PeerSndKey []byte
+	Contact    bool // a contact address queue: every message has its own key
 }
 
 // SndQueue is a queue the agent sends to.
@@ -112,6 +123,7 @@ type SndQueue struct {
 	PeerE2E   smpcrypto.PublicKey  // the recipient's key from the link or queue info
 	Version   uint16               // SMP client version
 	Confirmed bool                 // the first envelope (with our key) was sent
+	Secured   bool                 // our key secures the queue: SENDs are signed
 }
 
 // ErrClosed is returned after Close.
@@ -256,6 +268,10 @@ func (a *Agent) newID() string {
 
 // newRcvQueue creates a messaging queue on the agent's relay (NEW).
 func (a *Agent) newRcvQueue(ctx context.Context) (*RcvQueue, smp.QueueURI, error) {
+	return a.newQueue(ctx, smp.QueueMessaging)
+}
+
+func (a *Agent) newQueue(ctx context.Context, mode smp.QueueMode) (*RcvQueue, smp.QueueURI, error) {
 	rk, err := a.key(smpcrypto.Ed25519)
 	if err != nil {
 		return nil, smp.QueueURI{}, err
@@ -263,7 +279,7 @@ func (a *Agent) newRcvQueue(ctx context.Context) (*RcvQueue, smp.QueueURI, error
 	dh, _ := a.key(smpcrypto.X25519)
 	e2e, _ := a.key(smpcrypto.X25519)
 	rsp, err := a.do(ctx, a.cfg.Relay, client.Request{Key: rk, Command: smp.CmdNEW{RcvAuthKey: rk.Public(), RcvDHKey: dh.Public(),
-		SubMode: smp.SubModeSubscribe, QueueReq: &smp.QueueReq{Mode: smp.QueueMessaging}}})
+		SubMode: smp.SubModeSubscribe, QueueReq: &smp.QueueReq{Mode: mode}}})
 	if err != nil {
 		return nil, smp.QueueURI{}, fmt.Errorf("agent: create queue: %w", err)
 	}
@@ -275,23 +291,43 @@ func (a *Agent) newRcvQueue(ctx context.Context) (*RcvQueue, smp.QueueURI, error
 	if err != nil {
 		return nil, smp.QueueURI{}, err
 	}
-	q := &RcvQueue{Server: a.cfg.Relay, RcvID: ids.RcvID, SndID: ids.SndID, RcvKey: rk, RcvSecret: secret, E2E: e2e}
-	m := smp.QueueMessaging
+	q := &RcvQueue{Server: a.cfg.Relay, RcvID: ids.RcvID, SndID: ids.SndID, RcvKey: rk, RcvSecret: secret, E2E: e2e, Contact: mode == smp.QueueContact}
+	m := mode
 	uri := smp.QueueURI{Server: a.cfg.Relay, SenderID: ids.SndID, Versions: smp.VersionRange{Min: 1, Max: clientVersion}, DHKey: e2e.Public(), Mode: &m}
 	return q, uri, nil
 }
 
-// CreateInvitation makes a connection and its one-time link (GC-LINK-1).
+// Procedure selects how queues are secured (spec/graph-chat.md §3).
+type Procedure int
+
+const (
+	// Fast: each sender secures the queue it sends to with SKEY (agent v6+).
+	Fast Procedure = iota
+	// Standard: each recipient secures its queue with KEY, using the
+	// sender key that the confirmation carries.
+	Standard
+)
+
+// CreateInvitation makes a connection and its one-time link (GC-LINK-1),
+// for the fast procedure.
 func (a *Agent) CreateInvitation(ctx context.Context) (connID, link string, err error) {
+	return a.CreateInvitationWith(ctx, Fast)
+}
+
+// CreateInvitationWith makes an invitation for the given procedure.
+func (a *Agent) CreateInvitationWith(ctx context.Context, proc Procedure) (connID, link string, err error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	q, uri, err := a.newRcvQueue(ctx)
 	if err != nil {
 		return "", "", err
 	}
+	if proc == Standard {
+		uri.Mode = nil // no "q=m": the joiner does not use SKEY
+	}
 	k1, _ := a.key(smpcrypto.X448)
 	k2, _ := a.key(smpcrypto.X448)
-	c := &Conn{ID: a.newID(), Role: "initiator", Status: "new", X3DH1: k1.Raw, X3DH2: k2.Raw, Rcv: q}
+	c := &Conn{ID: a.newID(), Role: "initiator", Status: "new", X3DH1: k1.Raw, X3DH2: k2.Raw, Rcv: q, Standard: proc == Standard}
 	a.st.Conns[c.ID] = c
 	if err := a.save(); err != nil {
 		return "", "", err
@@ -318,12 +354,14 @@ func (a *Agent) Join(ctx context.Context, link string, info []byte) (string, err
 		return "", fmt.Errorf("agent: link offers ratchet versions %v", inv.E2EVersions)
 	}
 	uri := inv.Queues[0]
-	if uri.Mode == nil || *uri.Mode != smp.QueueMessaging {
-		return "", errors.New("agent: the link's queue is not secured by its sender")
-	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	c := &Conn{ID: a.newID(), Role: "joiner", Status: "joined", Version: uint16(av.Max), E2EVer: uint16(ev.Max)}
+	return a.join(ctx, inv, uri, info, smp.Version(av.Max), uint16(ev.Max))
+}
+
+func (a *Agent) join(ctx context.Context, inv Invitation, uri smp.QueueURI, info []byte, av smp.Version, e2eVer uint16) (string, error) {
+	standard := uri.Mode == nil || *uri.Mode != smp.QueueMessaging
+	c := &Conn{ID: a.newID(), Role: "joiner", Status: "joined", Version: uint16(av), E2EVer: e2eVer, Standard: standard}
 	// Ratchet (GC-X3DH-2, GC-RATCHET-1).
 	j1, _ := a.key(smpcrypto.X448)
 	j2, _ := a.key(smpcrypto.X448)
@@ -339,12 +377,18 @@ func (a *Agent) Join(ctx context.Context, link string, info []byte) (string, err
 	sk, _ := a.key(smpcrypto.Ed25519)
 	e2e, _ := a.key(smpcrypto.X25519)
 	c.Snd = &SndQueue{Server: uri.Server, SndID: uri.SenderID, SndKey: sk, E2E: e2e, PeerE2E: uri.DHKey, Version: min(clientVersion, uint16(uri.Versions.Max))}
-	if _, err := a.do(ctx, uri.Server, client.Request{Key: sk, EntityID: uri.SenderID, Command: smp.CmdSKEY{SenderKey: sk.Public()}}); err != nil {
-		return "", fmt.Errorf("agent: secure the initiator's queue: %w", err)
+	if !standard {
+		if _, err := a.do(ctx, uri.Server, client.Request{Key: sk, EntityID: uri.SenderID, Command: smp.CmdSKEY{SenderKey: sk.Public()}}); err != nil {
+			return "", fmt.Errorf("agent: secure the initiator's queue: %w", err)
+		}
+		c.Snd.Secured = true
 	}
 	q, ruri, err := a.newRcvQueue(ctx)
 	if err != nil {
 		return "", err
+	}
+	if standard {
+		ruri.Mode = nil
 	}
 	c.Rcv = q
 	a.st.Conns[c.ID] = c
@@ -356,6 +400,69 @@ func (a *Agent) Join(ctx context.Context, link string, info []byte) (string, err
 	return c.ID, nil
 }
 
+// CreateContact makes a contact address: a long-lived queue that anyone
+// with the link can send connection requests to (REQ events).
+func (a *Agent) CreateContact(ctx context.Context) (connID, link string, err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	q, uri, err := a.newQueue(ctx, smp.QueueContact)
+	if err != nil {
+		return "", "", err
+	}
+	c := &Conn{ID: a.newID(), Role: "contact", Status: "contact", Rcv: q}
+	a.st.Conns[c.ID] = c
+	if err := a.save(); err != nil {
+		return "", "", err
+	}
+	return c.ID, Contact{Scheme: "simplex:", AgentVersions: smp.VersionRange{Min: AgentVersionMin, Max: AgentVersionMax}, Queues: []smp.QueueURI{uri}}.String(), nil
+}
+
+// JoinContact sends a connection request to a contact address: a new
+// invitation of ours with info, protected by the per-queue layer only
+// (an "I" envelope, GC-ENV-1). The owner accepts by joining it; we then
+// get CONF as for any invitation.
+func (a *Agent) JoinContact(ctx context.Context, link string, info []byte) (string, error) {
+	ct, err := ParseContact(link)
+	if err != nil {
+		return "", err
+	}
+	av, ok := ct.AgentVersions.Intersect(smp.VersionRange{Min: AgentVersionMin, Max: AgentVersionMax})
+	if !ok {
+		return "", fmt.Errorf("agent: contact offers agent versions %v", ct.AgentVersions)
+	}
+	connID, inv, err := a.CreateInvitation(ctx)
+	if err != nil {
+		return "", err
+	}
+	env, err := EncodeEnvelope(EnvInvitation{AgentVersion: uint16(av.Max), ConnReq: inv, ConnInfo: info})
+	if err != nil {
+		return "", err
+	}
+	q := ct.Queues[0]
+	once, _ := a.key(smpcrypto.X25519)
+	secret, err := once.DH(q.DHKey)
+	if err != nil {
+		return "", err
+	}
+	var nonce smpcrypto.Nonce
+	io.ReadFull(a.cfg.Rand, nonce[:])
+	k := once.Public()
+	ce := smp.ClientMsgEnvelope{Version: min(clientVersion, uint16(q.Versions.Max)), DHKey: &k, Nonce: nonce}
+	if ce.Body, err = smpcrypto.SealPadded(secret, nonce, append([]byte{'_'}, env...), confirmationPadded); err != nil {
+		return "", err
+	}
+	body, err := smp.EncodeClientMsgEnvelope(ce)
+	if err != nil {
+		return "", err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if _, err := a.do(ctx, q.Server, client.Request{EntityID: q.SenderID, Command: smp.CmdSEND{Notify: true, Body: body}}); err != nil {
+		return "", fmt.Errorf("agent: send the request: %w", err)
+	}
+	return connID, nil
+}
+
 // Allow answers a CONF: the initiator secures the joiner's reply queue and
 // sends its own connection info.
 func (a *Agent) Allow(ctx context.Context, connID string, info []byte) error {
@@ -365,8 +472,21 @@ func (a *Agent) Allow(ctx context.Context, connID string, info []byte) error {
 	if c == nil || c.Status != "confirmed" {
 		return fmt.Errorf("agent: connection %s is not waiting for approval", connID)
 	}
-	if _, err := a.do(ctx, c.Snd.Server, client.Request{Key: c.Snd.SndKey, EntityID: c.Snd.SndID, Command: smp.CmdSKEY{SenderKey: c.Snd.SndKey.Public()}}); err != nil {
-		return fmt.Errorf("agent: secure the reply queue: %w", err)
+	if c.Standard {
+		// Standard procedure: secure our own queue with the joiner's key
+		// from its confirmation; the joiner secures the reply queue.
+		k, err := smpcrypto.ParseSPKI(c.Rcv.PeerSndKey)
+		if err != nil {
+			return fmt.Errorf("agent: the confirmation carried no sender key: %w", err)
+		}
+		if _, err := a.do(ctx, c.Rcv.Server, client.Request{Key: c.Rcv.RcvKey, EntityID: c.Rcv.RcvID, Command: smp.CmdKEY{SenderKey: k}}); err != nil {
+			return fmt.Errorf("agent: secure our queue: %w", err)
+		}
+	} else {
+		if _, err := a.do(ctx, c.Snd.Server, client.Request{Key: c.Snd.SndKey, EntityID: c.Snd.SndID, Command: smp.CmdSKEY{SenderKey: c.Snd.SndKey.Public()}}); err != nil {
+			return fmt.Errorf("agent: secure the reply queue: %w", err)
+		}
+		c.Snd.Secured = true
 	}
 	c.Status = "allowed"
 	return a.sendConfirmation(ctx, c, ConnInfo{Info: info}, nil)
@@ -472,7 +592,15 @@ func (a *Agent) sendEnvelope(ctx context.Context, c *Conn, env []byte) error {
 		ce.DHKey = &k
 		pad = confirmationPadded
 	}
-	plain := append([]byte{'_'}, env...) // private header: queue secured by its sender
+	// Private header (GC-QUEUE-2): our sender key when the recipient is to
+	// secure the queue with it, else '_'.
+	plain := append([]byte{'_'}, env...)
+	if !q.Secured && !q.Confirmed {
+		b := wire.NewBuilder([]byte{'K'})
+		b.Short(q.SndKey.Public().SPKI())
+		hdr, _ := b.Bytes()
+		plain = append(hdr, env...)
+	}
 	if ce.Body, err = smpcrypto.SealPadded(secret, nonce, plain, pad); err != nil {
 		return err
 	}
@@ -481,7 +609,13 @@ func (a *Agent) sendEnvelope(ctx context.Context, c *Conn, env []byte) error {
 		return err
 	}
 	for attempt := 0; ; attempt++ {
-		_, err = a.do(ctx, q.Server, client.Request{Key: q.SndKey, EntityID: q.SndID, Command: smp.CmdSEND{Notify: true, Body: body}})
+		req := client.Request{EntityID: q.SndID, Command: smp.CmdSEND{Notify: true, Body: body}}
+		if q.Secured || q.Confirmed {
+			// Unsecured until our first envelope has been answered by the
+			// recipient securing the queue (standard) or SKEY (fast).
+			req.Key = q.SndKey
+		}
+		_, err = a.do(ctx, q.Server, req)
 		var se *client.ServerError
 		if errors.As(err, &se) && se.Err.Kind == smp.ErrQUOTA && attempt < 200 {
 			// The recipient is behind; upstream waits for A_QCONT, this
@@ -564,6 +698,33 @@ func (a *Agent) process(ctx context.Context, c *Conn, m smp.RspMSG) error {
 	if err != nil {
 		return err
 	}
+	if ce.DHKey != nil && c.Rcv.Contact {
+		// Every request to a contact address has its own key.
+		secret, err := c.Rcv.E2E.DH(*ce.DHKey)
+		if err != nil {
+			return err
+		}
+		plain, err := smpcrypto.OpenPadded(secret, ce.Nonce, ce.Body)
+		if err != nil {
+			return fmt.Errorf("agent: per-queue layer: %w", err)
+		}
+		if len(plain) == 0 || plain[0] != '_' {
+			return errors.New("agent: private header of a request")
+		}
+		env, err := ParseEnvelope(plain[1:])
+		if err != nil {
+			return err
+		}
+		inv, ok := env.(EnvInvitation)
+		if !ok {
+			return fmt.Errorf("agent: %T sent to a contact address", env)
+		}
+		if _, err := ParseInvitation(inv.ConnReq); err != nil {
+			return err
+		}
+		a.emit(Event{ConnID: c.ID, Kind: "REQ", Body: inv.ConnInfo, Invitation: inv.ConnReq})
+		return nil
+	}
 	if ce.DHKey != nil {
 		secret, err := c.Rcv.E2E.DH(*ce.DHKey)
 		if err != nil {
@@ -587,10 +748,11 @@ func (a *Agent) process(ctx context.Context, c *Conn, m smp.RspMSG) error {
 	envBytes := plain[1:]
 	if plain[0] == 'K' {
 		p := wire.NewParser(envBytes)
-		p.Short()
+		key := p.Short()
 		if p.Err() != nil {
 			return p.Err()
 		}
+		c.Rcv.PeerSndKey = bytes.Clone(key)
 		envBytes = p.Rest()
 	}
 	env, err := ParseEnvelope(envBytes)
@@ -667,6 +829,15 @@ func (a *Agent) onConfirmation(ctx context.Context, c *Conn, e EnvConfirmation) 
 			return fmt.Errorf("agent: confirmation holds %T", m)
 		}
 		c.Status = "allowed"
+		if c.Standard {
+			k, err := smpcrypto.ParseSPKI(c.Rcv.PeerSndKey)
+			if err != nil {
+				return fmt.Errorf("agent: the confirmation carried no sender key: %w", err)
+			}
+			if _, err := a.do(ctx, c.Rcv.Server, client.Request{Key: c.Rcv.RcvKey, EntityID: c.Rcv.RcvID, Command: smp.CmdKEY{SenderKey: k}}); err != nil {
+				return fmt.Errorf("agent: secure our queue: %w", err)
+			}
+		}
 		a.emit(Event{ConnID: c.ID, Kind: "INFO", Body: info.Info})
 		c.Hello.Sent = true
 		_, err = a.sendMessage(ctx, c, Hello{})

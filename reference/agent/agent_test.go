@@ -310,3 +310,82 @@ func TestWrongLinkKeyRejected(t *testing.T) {
 	}
 	t.Logf("altered link: %v", ev.Err)
 }
+
+func TestStandardProcedure(t *testing.T) {
+	r1, r2 := startRelay(t), startRelay(t)
+	alice, bob := newAgent(t, t.TempDir(), r1, nil), newAgent(t, t.TempDir(), r2, nil)
+	ctx := context.Background()
+	aConn, link, err := alice.CreateInvitationWith(ctx, agent.Standard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bConn, err := bob.Join(ctx, link, []byte("bob"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	next(t, alice, "CONF")
+	if err := alice.Allow(ctx, aConn, []byte("alice")); err != nil {
+		t.Fatal(err)
+	}
+	next(t, bob, "INFO")
+	next(t, alice, "CON")
+	next(t, bob, "CON")
+	for i := 0; i < 20; i++ {
+		if _, err := alice.Send(ctx, aConn, []byte(fmt.Sprint("a", i))); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := bob.Send(ctx, bConn, []byte(fmt.Sprint("b", i))); err != nil {
+			t.Fatal(err)
+		}
+		if m := next(t, bob, "MSG"); string(m.Body) != fmt.Sprint("a", i) {
+			t.Fatalf("%q", m.Body)
+		}
+		if m := next(t, alice, "MSG"); string(m.Body) != fmt.Sprint("b", i) {
+			t.Fatalf("%q", m.Body)
+		}
+	}
+}
+
+func TestContactAddress(t *testing.T) {
+	r1, r2 := startRelay(t), startRelay(t)
+	owner, requester := newAgent(t, t.TempDir(), r1, nil), newAgent(t, t.TempDir(), r2, nil)
+	ctx := context.Background()
+	_, address, err := owner.CreateContact(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rConn, err := requester.JoinContact(ctx, address, []byte("requester's profile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := next(t, owner, "REQ")
+	if string(req.Body) != "requester's profile" {
+		t.Fatalf("REQ %q", req.Body)
+	}
+	oConn, err := owner.Join(ctx, req.Invitation, []byte("owner's profile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if conf := next(t, requester, "CONF"); string(conf.Body) != "owner's profile" || conf.ConnID != rConn {
+		t.Fatalf("CONF %+v", conf)
+	}
+	if err := requester.Allow(ctx, rConn, []byte("requester's profile")); err != nil {
+		t.Fatal(err)
+	}
+	next(t, owner, "INFO")
+	next(t, owner, "CON")
+	next(t, requester, "CON")
+	if _, err := owner.Send(ctx, oConn, []byte("welcome")); err != nil {
+		t.Fatal(err)
+	}
+	if m := next(t, requester, "MSG"); string(m.Body) != "welcome" {
+		t.Fatalf("%q", m.Body)
+	}
+	// The address stays usable for further requests.
+	if _, err := newAgent(t, t.TempDir(), r2, nil).JoinContact(ctx, address, []byte("second")); err != nil {
+		t.Fatal(err)
+	}
+	if req := next(t, owner, "REQ"); string(req.Body) != "second" {
+		t.Fatalf("second REQ %q", req.Body)
+	}
+}

@@ -155,3 +155,55 @@ func ParseInvitation(text string) (Invitation, error) {
 func (inv Invitation) params(v uint16) ratchet.Params {
 	return ratchet.Params{Version: v, Key1: inv.E2EKey1, Key2: inv.E2EKey2}
 }
+
+// Contact is a contact address link: the owner's contact queues, no
+// ratchet keys (those come in the invitation a requester sends).
+type Contact struct {
+	Scheme        string
+	AgentVersions smp.VersionRange
+	Queues        []smp.QueueURI
+}
+
+// String returns scheme/contact#/?v=A&smp=Q1;Q2.
+func (c Contact) String() string {
+	qs := make([]string, len(c.Queues))
+	for i, q := range c.Queues {
+		qs[i] = q.String()
+	}
+	s := c.Scheme
+	if s == "" {
+		s = "simplex:"
+	}
+	return s + "/contact#/?v=" + escape(rangeText(c.AgentVersions)) + "&smp=" + escape(strings.Join(qs, ";"))
+}
+
+// ParseContact parses a contact address link.
+func ParseContact(text string) (Contact, error) {
+	i := strings.Index(text, "/contact")
+	if i < 0 {
+		return Contact{}, fmt.Errorf("agent: not a contact link")
+	}
+	c := Contact{Scheme: text[:i]}
+	if c.Scheme != "simplex:" && !strings.HasPrefix(c.Scheme, "https://") {
+		return Contact{}, fmt.Errorf("agent: contact link scheme %q", c.Scheme)
+	}
+	query, ok := strings.CutPrefix(strings.TrimPrefix(text[i+len("/contact"):], "/"), "#/?")
+	if !ok {
+		return Contact{}, fmt.Errorf("agent: contact link: no #/?")
+	}
+	vals, err := url.ParseQuery(query)
+	if err != nil {
+		return Contact{}, fmt.Errorf("agent: contact link: %w", err)
+	}
+	if c.AgentVersions, err = parseRange(vals.Get("v")); err != nil {
+		return Contact{}, fmt.Errorf("agent: contact link: %w", err)
+	}
+	for _, q := range strings.Split(vals.Get("smp"), ";") {
+		uri, err := smp.ParseQueueURI(q)
+		if err != nil {
+			return Contact{}, fmt.Errorf("agent: contact link queue: %w", err)
+		}
+		c.Queues = append(c.Queues, uri)
+	}
+	return c, nil
+}
