@@ -78,15 +78,21 @@ type state struct {
 
 // Conn is one connection's persisted state.
 type Conn struct {
-	ID       string `json:"id"`
-	Role     string `json:"role"`   // initiator | joiner
-	Status   string `json:"status"` // new, joined, confirmed, allowed, ready
-	Version  uint16 `json:"agent_version"`
-	E2EVer   uint16 `json:"e2e_version"`
-	X3DH1    []byte `json:"x3dh1,omitempty"` // initiator's X448 scalars until the confirmation
-	X3DH2    []byte `json:"x3dh2,omitempty"`
-	Rcv      *RcvQueue
-	Snd      *SndQueue
+	ID      string `json:"id"`
+	Role    string `json:"role"`   // initiator | joiner
+	Status  string `json:"status"` // new, joined, confirmed, allowed, ready
+	Version uint16 `json:"agent_version"`
+	E2EVer  uint16 `json:"e2e_version"`
+	X3DH1   []byte `json:"x3dh1,omitempty"` // initiator's X448 scalars until the confirmation
+	X3DH2   []byte `json:"x3dh2,omitempty"`
+	Rcv     *RcvQueue
+	Snd     *SndQueue
+	// Queue rotation (GC-ROTATE-1): the recipient's new queue until QTEST
+	// arrives on it, the old one until it is deleted, and the sender's new
+	// queue until QUSE.
+	NextRcv  *RcvQueue `json:"next_rcv,omitempty"`
+	OldRcv   *RcvQueue `json:"old_rcv,omitempty"`
+	NextSnd  *SndQueue `json:"next_snd,omitempty"`
 	Ratchet  *ratchet.State
 	Skipped  map[string]map[uint32]ratchet.MessageKey `json:"skipped"` // header key in hex
 	SndMsgID int64                                    `json:"snd_msg_id"`
@@ -154,9 +160,11 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, c := range a.st.Conns {
-		if c.Rcv != nil {
-			if err := a.subscribe(ctx, c.Rcv); err != nil {
-				return nil, err
+		for _, q := range []*RcvQueue{c.Rcv, c.NextRcv, c.OldRcv} {
+			if q != nil {
+				if err := a.subscribe(ctx, q); err != nil {
+					return nil, err
+				}
 			}
 		}
 	}
@@ -642,9 +650,12 @@ func (a *Agent) receive(srv smp.Server, rcvID []byte, m smp.RspMSG) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	var c *Conn
+	var q *RcvQueue
 	for _, x := range a.st.Conns {
-		if x.Rcv != nil && bytes.Equal(x.Rcv.RcvID, rcvID) && x.Rcv.Server.String() == srv.String() {
-			c = x
+		for _, rq := range []*RcvQueue{x.Rcv, x.NextRcv, x.OldRcv} {
+			if rq != nil && bytes.Equal(rq.RcvID, rcvID) && rq.Server.String() == srv.String() {
+				c, q = x, rq
+			}
 		}
 	}
 	if c == nil {
@@ -653,11 +664,11 @@ func (a *Agent) receive(srv smp.Server, rcvID []byte, m smp.RspMSG) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for {
-		if err := a.process(ctx, c, m); err != nil {
+		if err := a.process(ctx, c, q, m); err != nil {
 			a.emit(Event{ConnID: c.ID, Kind: "ERR", Err: err})
 		}
 		// The answer to ACK is the next message, if the queue has one.
-		rsp, err := a.do(ctx, c.Rcv.Server, client.Request{Key: c.Rcv.RcvKey, EntityID: c.Rcv.RcvID, Command: smp.CmdACK{MsgID: m.MsgID}})
+		rsp, err := a.do(ctx, q.Server, client.Request{Key: q.RcvKey, EntityID: q.RcvID, Command: smp.CmdACK{MsgID: m.MsgID}})
 		next, ok := rsp.(smp.RspMSG)
 		if err != nil || !ok {
 			return
@@ -683,8 +694,8 @@ func (c *Conn) setSkipped(s ratchet.Skipped) {
 }
 
 // process opens the layers of a message and acts on it.
-func (a *Agent) process(ctx context.Context, c *Conn, m smp.RspMSG) error {
-	rb, err := smp.OpenMsgBody(c.Rcv.RcvSecret, m.MsgID, m.Body)
+func (a *Agent) process(ctx context.Context, c *Conn, q *RcvQueue, m smp.RspMSG) error {
+	rb, err := smp.OpenMsgBody(q.RcvSecret, m.MsgID, m.Body)
 	if err != nil {
 		return fmt.Errorf("agent: relay layer: %w", err)
 	}
@@ -698,9 +709,9 @@ func (a *Agent) process(ctx context.Context, c *Conn, m smp.RspMSG) error {
 	if err != nil {
 		return err
 	}
-	if ce.DHKey != nil && c.Rcv.Contact {
+	if ce.DHKey != nil && q.Contact {
 		// Every request to a contact address has its own key.
-		secret, err := c.Rcv.E2E.DH(*ce.DHKey)
+		secret, err := q.E2E.DH(*ce.DHKey)
 		if err != nil {
 			return err
 		}
@@ -726,19 +737,19 @@ func (a *Agent) process(ctx context.Context, c *Conn, m smp.RspMSG) error {
 		return nil
 	}
 	if ce.DHKey != nil {
-		secret, err := c.Rcv.E2E.DH(*ce.DHKey)
+		secret, err := q.E2E.DH(*ce.DHKey)
 		if err != nil {
 			return err
 		}
-		if c.Rcv.E2ESecret != nil && !bytes.Equal(secret, c.Rcv.E2ESecret) {
+		if q.E2ESecret != nil && !bytes.Equal(secret, q.E2ESecret) {
 			return errors.New("agent: a second confirmation key on the queue (GC-QUEUE-4)")
 		}
-		c.Rcv.E2ESecret = secret
+		q.E2ESecret = secret
 	}
-	if c.Rcv.E2ESecret == nil {
+	if q.E2ESecret == nil {
 		return errors.New("agent: message before the confirmation")
 	}
-	plain, err := smpcrypto.OpenPadded(c.Rcv.E2ESecret, ce.Nonce, ce.Body)
+	plain, err := smpcrypto.OpenPadded(q.E2ESecret, ce.Nonce, ce.Body)
 	if err != nil {
 		return fmt.Errorf("agent: per-queue layer: %w", err)
 	}
@@ -752,7 +763,7 @@ func (a *Agent) process(ctx context.Context, c *Conn, m smp.RspMSG) error {
 		if p.Err() != nil {
 			return p.Err()
 		}
-		c.Rcv.PeerSndKey = bytes.Clone(key)
+		q.PeerSndKey = bytes.Clone(key)
 		envBytes = p.Rest()
 	}
 	env, err := ParseEnvelope(envBytes)
@@ -763,7 +774,7 @@ func (a *Agent) process(ctx context.Context, c *Conn, m smp.RspMSG) error {
 	case EnvConfirmation:
 		return a.onConfirmation(ctx, c, e)
 	case EnvMessage:
-		return a.onMessage(ctx, c, e)
+		return a.onMessage(ctx, c, q, e)
 	}
 	return fmt.Errorf("agent: unexpected %T", env)
 }
@@ -846,7 +857,7 @@ func (a *Agent) onConfirmation(ctx context.Context, c *Conn, e EnvConfirmation) 
 	return errors.New("agent: unexpected confirmation")
 }
 
-func (a *Agent) onMessage(ctx context.Context, c *Conn, e EnvMessage) error {
+func (a *Agent) onMessage(ctx context.Context, c *Conn, q *RcvQueue, e EnvMessage) error {
 	if c.Ratchet == nil {
 		return errors.New("agent: message before the ratchet")
 	}
@@ -888,8 +899,120 @@ func (a *Agent) onMessage(ctx context.Context, c *Conn, e EnvMessage) error {
 		for _, r := range b.Receipts {
 			a.emit(Event{ConnID: c.ID, Kind: "RCVD", MsgID: r.AgentMsgID})
 		}
+	case QAdd:
+		return a.onQAdd(ctx, c, b)
+	case QKey:
+		return a.onQKey(ctx, c, b)
+	case QUse:
+		return a.onQUse(ctx, c, b)
+	case QTest:
+		return a.onQTest(ctx, c, q)
 	default:
 		return a.save()
 	}
+	return nil
+}
+
+// Rotate moves the connection's receiving queue to another relay
+// (GC-ROTATE-1): QADD with the new queue, QKEY back with the sender's keys,
+// KEY and QUSE, then QTEST on the new queue, after which the old queue is
+// deleted. The SWITCH event reports the end on both sides.
+func (a *Agent) Rotate(ctx context.Context, connID string, relay smp.Server) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	c := a.st.Conns[connID]
+	if c == nil || c.Status != "ready" || c.NextRcv != nil {
+		return fmt.Errorf("agent: connection %s cannot rotate now", connID)
+	}
+	saved := a.cfg.Relay
+	a.cfg.Relay = relay
+	q, uri, err := a.newRcvQueue(ctx)
+	a.cfg.Relay = saved
+	if err != nil {
+		return err
+	}
+	c.NextRcv = q
+	old := SndQAddr{Server: c.Rcv.Server, SenderID: c.Rcv.SndID}
+	_, err = a.sendMessage(ctx, c, QAdd{Queues: []QAddEntry{{URI: uri, Replaced: &old}}})
+	return err
+}
+
+// onQAdd (sender): prepare the new queue and answer QKEY.
+func (a *Agent) onQAdd(ctx context.Context, c *Conn, m QAdd) error {
+	e := m.Queues[0]
+	sk, _ := a.key(smpcrypto.Ed25519)
+	e2e, _ := a.key(smpcrypto.X25519)
+	c.NextSnd = &SndQueue{Server: e.URI.Server, SndID: e.URI.SenderID, SndKey: sk, E2E: e2e, PeerE2E: e.URI.DHKey,
+		Version: min(clientVersion, uint16(e.URI.Versions.Max)), Confirmed: true}
+	info := QueueInfo{ClientVersion: c.NextSnd.Version, Server: e.URI.Server, SenderID: e.URI.SenderID, DHKey: e2e.Public(), Mode: e.URI.Mode}
+	_, err := a.sendMessage(ctx, c, QKey{Queues: []QKeyEntry{{Info: info, SenderKey: sk.Public()}}})
+	return err
+}
+
+// onQKey (recipient): secure the new queue with the sender's key, take its
+// per-queue key, answer QUSE.
+func (a *Agent) onQKey(ctx context.Context, c *Conn, m QKey) error {
+	q := c.NextRcv
+	if q == nil {
+		return errors.New("agent: QKEY without a queue being added")
+	}
+	e := m.Queues[0]
+	if !bytes.Equal(e.Info.SenderID, q.SndID) {
+		return errors.New("agent: QKEY for another queue")
+	}
+	secret, err := q.E2E.DH(e.Info.DHKey)
+	if err != nil {
+		return err
+	}
+	if _, err := a.do(ctx, q.Server, client.Request{Key: q.RcvKey, EntityID: q.RcvID, Command: smp.CmdKEY{SenderKey: e.SenderKey}}); err != nil {
+		return fmt.Errorf("agent: secure the new queue: %w", err)
+	}
+	q.E2ESecret = secret
+	_, err = a.sendMessage(ctx, c, QUse{Queues: []QUseEntry{{Addr: SndQAddr{Server: q.Server, SenderID: q.SndID}, Ready: true}}})
+	return err
+}
+
+// onQUse (sender): switch to the new queue and test it.
+func (a *Agent) onQUse(ctx context.Context, c *Conn, m QUse) error {
+	if c.NextSnd == nil || !m.Queues[0].Ready {
+		return errors.New("agent: QUSE without a queue being added")
+	}
+	c.Snd, c.NextSnd = c.NextSnd, nil
+	c.Snd.Secured = true
+	if _, err := a.sendMessage(ctx, c, QTest{Addrs: []SndQAddr{{Server: c.Snd.Server, SenderID: c.Snd.SndID}}}); err != nil {
+		return err
+	}
+	a.emit(Event{ConnID: c.ID, Kind: "SWITCH"})
+	return nil
+}
+
+// onQTest (recipient): the new queue works; the old one is deleted once
+// what was sent to it before the switch has arrived.
+func (a *Agent) onQTest(ctx context.Context, c *Conn, q *RcvQueue) error {
+	if c.NextRcv == nil || q != c.NextRcv {
+		return errors.New("agent: QTEST not on the new queue")
+	}
+	c.OldRcv, c.Rcv, c.NextRcv = c.Rcv, c.NextRcv, nil
+	if err := a.save(); err != nil {
+		return err
+	}
+	a.emit(Event{ConnID: c.ID, Kind: "SWITCH"})
+	old := c.OldRcv
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		time.Sleep(time.Second)
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		if c.OldRcv != old || a.closed {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if _, err := a.do(ctx, old.Server, client.Request{Key: old.RcvKey, EntityID: old.RcvID, Command: smp.CmdDEL{}}); err == nil {
+			c.OldRcv = nil
+			a.save()
+		}
+	}()
 	return nil
 }

@@ -389,3 +389,39 @@ func TestContactAddress(t *testing.T) {
 		t.Fatalf("second REQ %q", req.Body)
 	}
 }
+
+func TestQueueRotationMidConversation(t *testing.T) {
+	r1, r2, r3 := startRelay(t), startRelay(t), startRelay(t)
+	bDir := t.TempDir()
+	alice, bob := newAgent(t, t.TempDir(), r1, nil), newAgent(t, bDir, r2, nil)
+	aConn, bConn := connect(t, alice, bob)
+	ctx := context.Background()
+	talk := func(tag string, n int) {
+		t.Helper()
+		for i := 0; i < n; i++ {
+			if _, err := bob.Send(ctx, bConn, []byte(fmt.Sprint(tag, i))); err != nil {
+				t.Fatal(err)
+			}
+			if m := next(t, alice, "MSG"); string(m.Body) != fmt.Sprint(tag, i) {
+				t.Fatalf("alice got %q", m.Body)
+			}
+			if _, err := alice.Send(ctx, aConn, []byte(fmt.Sprint(tag, "r", i))); err != nil {
+				t.Fatal(err)
+			}
+			if m := next(t, bob, "MSG"); string(m.Body) != fmt.Sprint(tag, "r", i) {
+				t.Fatalf("bob got %q", m.Body)
+			}
+		}
+	}
+	talk("before", 5)
+	// Alice moves her receiving queue from r1 to r3.
+	if err := alice.Rotate(ctx, aConn, r3); err != nil {
+		t.Fatal(err)
+	}
+	next(t, bob, "SWITCH")
+	next(t, alice, "SWITCH")
+	talk("after", 5)
+	if got := readConn(t, bDir, bConn).Snd.Server.String(); got != r3.String() {
+		t.Fatalf("bob sends to %s, want the new relay %s", got, r3)
+	}
+}
