@@ -47,10 +47,25 @@ type Config struct {
 	Drop func(connID string, body []byte) bool
 }
 
+// EventKind names what happened.
+type EventKind string
+
+// Event kinds, named as in the upstream agent protocol.
+const (
+	EventConf   EventKind = "CONF"   // the joiner's info arrived; Allow the connection
+	EventInfo   EventKind = "INFO"   // the initiator's info arrived
+	EventCon    EventKind = "CON"    // the connection is established
+	EventMsg    EventKind = "MSG"    // a message arrived; Ack it to send a receipt
+	EventRcvd   EventKind = "RCVD"   // the peer received our message MsgID
+	EventReq    EventKind = "REQ"    // a request to a contact address; Join its Invitation
+	EventSwitch EventKind = "SWITCH" // a queue rotation finished
+	EventErr    EventKind = "ERR"    // a message was rejected; the state is unchanged
+)
+
 // Event is something the agent tells its user.
 type Event struct {
 	ConnID string
-	Kind   string // CONF, INFO, CON, MSG, RCVD, ERR
+	Kind   EventKind
 	MsgID  int64  // MSG: the sender's message id; RCVD: our message id
 	Body   []byte // CONF, INFO, REQ: the peer's connection info; MSG: the message
 	Err    error  // ERR
@@ -408,6 +423,42 @@ func (a *Agent) join(ctx context.Context, inv Invitation, uri smp.QueueURI, info
 	return c.ID, nil
 }
 
+// Suspend stops the connection's receiving queue from accepting messages
+// (OFF); the peer's sends fail with ERR AUTH.
+func (a *Agent) Suspend(ctx context.Context, connID string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	c := a.st.Conns[connID]
+	if c == nil || c.Rcv == nil {
+		return fmt.Errorf("agent: no connection %s", connID)
+	}
+	_, err := a.do(ctx, c.Rcv.Server, client.Request{Key: c.Rcv.RcvKey, EntityID: c.Rcv.RcvID, Command: smp.CmdOFF{}})
+	return err
+}
+
+// Delete deletes the connection's receiving queues (DEL) and forgets it.
+func (a *Agent) Delete(ctx context.Context, connID string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	c := a.st.Conns[connID]
+	if c == nil {
+		return fmt.Errorf("agent: no connection %s", connID)
+	}
+	for _, q := range []*RcvQueue{c.Rcv, c.NextRcv, c.OldRcv} {
+		if q == nil {
+			continue
+		}
+		if _, err := a.do(ctx, q.Server, client.Request{Key: q.RcvKey, EntityID: q.RcvID, Command: smp.CmdDEL{}}); err != nil {
+			var se *client.ServerError
+			if !errors.As(err, &se) || !se.Err.Equal(smp.AUTH) { // already deleted is fine
+				return err
+			}
+		}
+	}
+	delete(a.st.Conns, connID)
+	return a.save()
+}
+
 // CreateContact makes a contact address: a long-lived queue that anyone
 // with the link can send connection requests to (REQ events).
 func (a *Agent) CreateContact(ctx context.Context) (connID, link string, err error) {
@@ -665,7 +716,7 @@ func (a *Agent) receive(srv smp.Server, rcvID []byte, m smp.RspMSG) {
 	defer cancel()
 	for {
 		if err := a.process(ctx, c, q, m); err != nil {
-			a.emit(Event{ConnID: c.ID, Kind: "ERR", Err: err})
+			a.emit(Event{ConnID: c.ID, Kind: EventErr, Err: err})
 		}
 		// The answer to ACK is the next message, if the queue has one.
 		rsp, err := a.do(ctx, q.Server, client.Request{Key: q.RcvKey, EntityID: q.RcvID, Command: smp.CmdACK{MsgID: m.MsgID}})
@@ -733,7 +784,7 @@ func (a *Agent) process(ctx context.Context, c *Conn, q *RcvQueue, m smp.RspMSG)
 		if _, err := ParseInvitation(inv.ConnReq); err != nil {
 			return err
 		}
-		a.emit(Event{ConnID: c.ID, Kind: "REQ", Body: inv.ConnInfo, Invitation: inv.ConnReq})
+		a.emit(Event{ConnID: c.ID, Kind: EventReq, Body: inv.ConnInfo, Invitation: inv.ConnReq})
 		return nil
 	}
 	if ce.DHKey != nil {
@@ -828,7 +879,7 @@ func (a *Agent) onConfirmation(ctx context.Context, c *Conn, e EnvConfirmation) 
 		if err := a.save(); err != nil {
 			return err
 		}
-		a.emit(Event{ConnID: c.ID, Kind: "CONF", Body: reply.Info})
+		a.emit(Event{ConnID: c.ID, Kind: EventConf, Body: reply.Info})
 		return nil
 	case c.Role == "joiner" && c.Status == "joined":
 		m, _, err := a.decrypt(c, e.EncConnInfo)
@@ -849,7 +900,7 @@ func (a *Agent) onConfirmation(ctx context.Context, c *Conn, e EnvConfirmation) 
 				return fmt.Errorf("agent: secure our queue: %w", err)
 			}
 		}
-		a.emit(Event{ConnID: c.ID, Kind: "INFO", Body: info.Info})
+		a.emit(Event{ConnID: c.ID, Kind: EventInfo, Body: info.Info})
 		c.Hello.Sent = true
 		_, err = a.sendMessage(ctx, c, Hello{})
 		return err
@@ -882,7 +933,7 @@ func (a *Agent) onMessage(ctx context.Context, c *Conn, q *RcvQueue, e EnvMessag
 		if err := a.save(); err != nil {
 			return err
 		}
-		a.emit(Event{ConnID: c.ID, Kind: "CON"})
+		a.emit(Event{ConnID: c.ID, Kind: EventCon})
 	case AMsg:
 		if c.Received == nil {
 			c.Received = map[int64][]byte{}
@@ -891,13 +942,13 @@ func (a *Agent) onMessage(ctx context.Context, c *Conn, q *RcvQueue, e EnvMessag
 		if err := a.save(); err != nil {
 			return err
 		}
-		a.emit(Event{ConnID: c.ID, Kind: "MSG", MsgID: msg.SndMsgID, Body: b.Body})
+		a.emit(Event{ConnID: c.ID, Kind: EventMsg, MsgID: msg.SndMsgID, Body: b.Body})
 	case ARcvd:
 		if err := a.save(); err != nil {
 			return err
 		}
 		for _, r := range b.Receipts {
-			a.emit(Event{ConnID: c.ID, Kind: "RCVD", MsgID: r.AgentMsgID})
+			a.emit(Event{ConnID: c.ID, Kind: EventRcvd, MsgID: r.AgentMsgID})
 		}
 	case QAdd:
 		return a.onQAdd(ctx, c, b)
@@ -982,7 +1033,7 @@ func (a *Agent) onQUse(ctx context.Context, c *Conn, m QUse) error {
 	if _, err := a.sendMessage(ctx, c, QTest{Addrs: []SndQAddr{{Server: c.Snd.Server, SenderID: c.Snd.SndID}}}); err != nil {
 		return err
 	}
-	a.emit(Event{ConnID: c.ID, Kind: "SWITCH"})
+	a.emit(Event{ConnID: c.ID, Kind: EventSwitch})
 	return nil
 }
 
@@ -996,7 +1047,7 @@ func (a *Agent) onQTest(ctx context.Context, c *Conn, q *RcvQueue) error {
 	if err := a.save(); err != nil {
 		return err
 	}
-	a.emit(Event{ConnID: c.ID, Kind: "SWITCH"})
+	a.emit(Event{ConnID: c.ID, Kind: EventSwitch})
 	old := c.OldRcv
 	a.wg.Add(1)
 	go func() {

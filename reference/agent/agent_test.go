@@ -41,7 +41,7 @@ func newAgent(t *testing.T, dir string, srv smp.Server, drop func(string, []byte
 	return a
 }
 
-func next(t *testing.T, a *agent.Agent, kinds ...string) agent.Event {
+func next(t *testing.T, a *agent.Agent, kinds ...agent.EventKind) agent.Event {
 	t.Helper()
 	for {
 		select {
@@ -423,5 +423,24 @@ func TestQueueRotationMidConversation(t *testing.T) {
 	talk("after", 5)
 	if got := readConn(t, bDir, bConn).Snd.Server.String(); got != r3.String() {
 		t.Fatalf("bob sends to %s, want the new relay %s", got, r3)
+	}
+}
+
+func TestSuspendAndDelete(t *testing.T) {
+	r1, r2 := startRelay(t), startRelay(t)
+	alice, bob := newAgent(t, t.TempDir(), r1, nil), newAgent(t, t.TempDir(), r2, nil)
+	aConn, bConn := connect(t, alice, bob)
+	ctx := context.Background()
+	if err := alice.Suspend(ctx, aConn); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.Send(ctx, bConn, []byte("to a suspended queue")); err == nil {
+		t.Fatal("send to a suspended queue succeeded")
+	}
+	if err := alice.Delete(ctx, aConn); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.Send(ctx, aConn, []byte("x")); err == nil {
+		t.Fatal("send on a deleted connection succeeded")
 	}
 }
