@@ -59,6 +59,7 @@ const (
 	EventRcvd   EventKind = "RCVD"   // the peer received our message MsgID
 	EventReq    EventKind = "REQ"    // a request to a contact address; Join its Invitation
 	EventSwitch EventKind = "SWITCH" // a queue rotation finished
+	EventRSync  EventKind = "RSYNC"  // the ratchets were re-agreed (GC-RESYNC-1)
 	EventErr    EventKind = "ERR"    // a message was rejected; the state is unchanged
 )
 
@@ -105,9 +106,14 @@ type Conn struct {
 	// Queue rotation (GC-ROTATE-1): the recipient's new queue until QTEST
 	// arrives on it, the old one until it is deleted, and the sender's new
 	// queue until QUSE.
-	NextRcv  *RcvQueue `json:"next_rcv,omitempty"`
-	OldRcv   *RcvQueue `json:"old_rcv,omitempty"`
-	NextSnd  *SndQueue `json:"next_snd,omitempty"`
+	NextRcv *RcvQueue `json:"next_rcv,omitempty"`
+	OldRcv  *RcvQueue `json:"old_rcv,omitempty"`
+	NextSnd *SndQueue `json:"next_snd,omitempty"`
+	// Ratchet resynchronisation: our new X3DH scalars while we wait for the
+	// peer's, and the hashes of ratchet keys already processed.
+	SyncKey1 []byte   `json:"sync_key1,omitempty"`
+	SyncKey2 []byte   `json:"sync_key2,omitempty"`
+	SyncSeen [][]byte `json:"sync_seen,omitempty"`
 	Ratchet  *ratchet.State
 	Skipped  map[string]map[uint32]ratchet.MessageKey `json:"skipped"` // header key in hex
 	SndMsgID int64                                    `json:"snd_msg_id"`
@@ -822,6 +828,8 @@ func (a *Agent) process(ctx context.Context, c *Conn, q *RcvQueue, m smp.RspMSG)
 		return err
 	}
 	switch e := env.(type) {
+	case EnvRatchetKey:
+		return a.onRatchetKey(ctx, c, e)
 	case EnvConfirmation:
 		return a.onConfirmation(ctx, c, e)
 	case EnvMessage:
@@ -958,6 +966,9 @@ func (a *Agent) onMessage(ctx context.Context, c *Conn, q *RcvQueue, e EnvMessag
 		return a.onQUse(ctx, c, b)
 	case QTest:
 		return a.onQTest(ctx, c, q)
+	case EReady:
+		a.emit(Event{ConnID: c.ID, Kind: EventRSync, MsgID: b.LastMsgID})
+		return a.save()
 	default:
 		return a.save()
 	}
@@ -1066,4 +1077,85 @@ func (a *Agent) onQTest(ctx context.Context, c *Conn, q *RcvQueue) error {
 		}
 	}()
 	return nil
+}
+
+// SyncRatchet starts ratchet resynchronisation (GC-RESYNC-1) after the
+// ratchets diverged (for example a party restored an old state): new X3DH
+// keys go to the peer in an R envelope protected by the per-queue layer
+// only; when both parties have the other's keys, both start new ratchets.
+func (a *Agent) SyncRatchet(ctx context.Context, connID string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	c := a.st.Conns[connID]
+	if c == nil || c.Snd == nil || c.Ratchet == nil {
+		return fmt.Errorf("agent: connection %s has no ratchet to synchronise", connID)
+	}
+	return a.sendRatchetKey(ctx, c)
+}
+
+func (a *Agent) sendRatchetKey(ctx context.Context, c *Conn) error {
+	k1, _ := a.key(smpcrypto.X448)
+	k2, _ := a.key(smpcrypto.X448)
+	c.SyncKey1, c.SyncKey2 = k1.Raw, k2.Raw
+	info, _ := EncodeAgentMessage(RatchetInfo{Info: []byte{}})
+	env, err := EncodeEnvelope(EnvRatchetKey{AgentVersion: c.Version, E2E: ratchet.Params{Version: c.E2EVer, Key1: k1.Public(), Key2: k2.Public()}, Info: info})
+	if err != nil {
+		return err
+	}
+	if err := a.save(); err != nil {
+		return err
+	}
+	return a.sendEnvelope(ctx, c, env)
+}
+
+func ratchetKeyHash(k1, k2 smpcrypto.PublicKey) []byte {
+	return hash(append(bytes.Clone(k1.Raw), k2.Raw...))
+}
+
+// onRatchetKey handles the peer's new X3DH keys: reply with ours if we did
+// not start, then start new ratchets; the party whose keys hash higher
+// starts as the joiner and sends EREADY.
+func (a *Agent) onRatchetKey(ctx context.Context, c *Conn, e EnvRatchetKey) error {
+	h := ratchetKeyHash(e.E2E.Key1, e.E2E.Key2)
+	for _, seen := range c.SyncSeen {
+		if bytes.Equal(seen, h) {
+			return nil // a repeated key
+		}
+	}
+	c.SyncSeen = append(c.SyncSeen, h)
+	if c.SyncKey1 == nil {
+		if err := a.sendRatchetKey(ctx, c); err != nil {
+			return err
+		}
+	}
+	k1, err1 := smpcrypto.NewPrivateKey(smpcrypto.X448, c.SyncKey1)
+	k2, err2 := smpcrypto.NewPrivateKey(smpcrypto.X448, c.SyncKey2)
+	if err := errors.Join(err1, err2); err != nil {
+		return err
+	}
+	c.SyncKey1, c.SyncKey2 = nil, nil
+	v := e.E2E.Version
+	if bytes.Compare(ratchetKeyHash(k1.Public(), k2.Public()), h) <= 0 {
+		init, err := ratchet.X3DHInit(k1, k2, e.E2E)
+		if err != nil {
+			return err
+		}
+		c.Ratchet = ratchet.InitInitiator(v, ratchet.VersionMax, k2, init)
+		c.Skipped = nil
+		return a.save()
+	}
+	init, err := ratchet.X3DHJoin(k1, k2, e.E2E)
+	if err != nil {
+		return err
+	}
+	dhrs, _ := a.key(smpcrypto.X448)
+	if c.Ratchet, err = ratchet.InitJoin(v, ratchet.VersionMax, e.E2E.Key2, dhrs, init); err != nil {
+		return err
+	}
+	c.Skipped = nil
+	_, err = a.sendMessage(ctx, c, EReady{LastMsgID: 0})
+	if err == nil {
+		a.emit(Event{ConnID: c.ID, Kind: EventRSync})
+	}
+	return err
 }

@@ -444,3 +444,48 @@ func TestSuspendAndDelete(t *testing.T) {
 		t.Fatal("send on a deleted connection succeeded")
 	}
 }
+
+func TestRatchetResync(t *testing.T) {
+	r1, r2 := startRelay(t), startRelay(t)
+	aDir := t.TempDir()
+	alice, bob := newAgent(t, aDir, r1, nil), newAgent(t, t.TempDir(), r2, nil)
+	aConn, bConn := connect(t, alice, bob)
+	ctx := context.Background()
+	snapshot, err := os.ReadFile(filepath.Join(aDir, "agent-state.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ { // several DH ratchet steps
+		alice.Send(ctx, aConn, []byte("a"))
+		next(t, bob, "MSG")
+		bob.Send(ctx, bConn, []byte("b"))
+		next(t, alice, "MSG")
+	}
+	// Alice restores an old backup: her ratchet is behind.
+	alice.Close()
+	if err := os.WriteFile(filepath.Join(aDir, "agent-state.json"), snapshot, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	alice = newAgent(t, aDir, r1, nil)
+	bob.Send(ctx, bConn, []byte("lost"))
+	if ev := next(t, alice, "ERR", "MSG"); ev.Kind != "ERR" {
+		t.Fatalf("a diverged ratchet decrypted: %+v", ev)
+	}
+	if err := alice.SyncRatchet(ctx, aConn); err != nil {
+		t.Fatal(err)
+	}
+	next(t, alice, "RSYNC")
+	next(t, bob, "RSYNC")
+	if _, err := alice.Send(ctx, aConn, []byte("after resync")); err != nil {
+		t.Fatal(err)
+	}
+	if m := next(t, bob, "MSG"); string(m.Body) != "after resync" {
+		t.Fatalf("%q", m.Body)
+	}
+	if _, err := bob.Send(ctx, bConn, []byte("reply")); err != nil {
+		t.Fatal(err)
+	}
+	if m := next(t, alice, "MSG"); string(m.Body) != "reply" {
+		t.Fatalf("%q", m.Body)
+	}
+}
