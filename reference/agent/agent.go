@@ -366,9 +366,10 @@ func (a *Agent) CreateInvitationWith(ctx context.Context, proc Procedure) (connI
 	return c.ID, inv.String(), nil
 }
 
-// Join accepts an invitation link: it secures the initiator's queue, creates
-// a reply queue and sends the confirmation with info (standard procedure
-// with sender-secured queues, agent v6+).
+// Join accepts an invitation link: it creates a reply queue and sends the
+// confirmation with info. When the link's queue is secured by its sender
+// (q=m) it uses the fast procedure (SKEY first), else the standard one
+// (its sender key travels in the confirmation).
 func (a *Agent) Join(ctx context.Context, link string, info []byte) (string, error) {
 	inv, err := ParseInvitation(link)
 	if err != nil {
