@@ -185,12 +185,24 @@ func FuzzPadding(f *testing.F) {
 }
 
 func FuzzAddress(f *testing.F) {
-	for _, c := range vectorCases(f, "smp/uri.json") {
-		if s, ok := c["text"].(string); ok {
-			f.Add(s)
+	for _, path := range []string{"smp/uri.json", "graph-chat/links.json"} {
+		for _, c := range vectorCases(f, path) {
+			if s, ok := c["text"].(string); ok {
+				f.Add(s)
+			}
 		}
 	}
 	f.Fuzz(func(t *testing.T, s string) {
+		if inv, err := agent.ParseInvitation(s); err == nil {
+			if _, err := agent.ParseInvitation(inv.String()); err != nil {
+				t.Fatalf("invitation %q prints as %q, which does not parse: %v", s, inv.String(), err)
+			}
+		}
+		if ct, err := agent.ParseContact(s); err == nil {
+			if _, err := agent.ParseContact(ct.String()); err != nil {
+				t.Fatalf("contact %q prints as %q, which does not parse: %v", s, ct.String(), err)
+			}
+		}
 		if sa, err := smp.ParseServerWithAuth(s); err == nil {
 			back, err := smp.ParseServerWithAuth(sa.String())
 			if err != nil || back.String() != sa.String() {
