@@ -3,7 +3,6 @@ package agent
 import (
 	"fmt"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/smpkit/smpkit/reference/ratchet"
@@ -32,41 +31,6 @@ type Invitation struct {
 	ClientData    *string
 }
 
-func rangeText(r smp.VersionRange) string {
-	if r.Min == r.Max {
-		return strconv.Itoa(int(r.Min))
-	}
-	return fmt.Sprintf("%d-%d", r.Min, r.Max)
-}
-
-func parseRange(s string) (smp.VersionRange, error) {
-	lo, hi, isRange := strings.Cut(s, "-")
-	if !isRange {
-		hi = lo
-	}
-	a, err1 := strconv.ParseUint(lo, 10, 16)
-	z, err2 := strconv.ParseUint(hi, 10, 16)
-	if err1 != nil || err2 != nil || a > z || a == 0 {
-		return smp.VersionRange{}, fmt.Errorf("version range %q", s)
-	}
-	return smp.VersionRange{Min: smp.Version(a), Max: smp.Version(z)}, nil
-}
-
-// escape is the query-value escaping of links: every byte but letters,
-// digits and -._~ as %XX.
-func escape(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~' {
-			b.WriteByte(c)
-		} else {
-			fmt.Fprintf(&b, "%%%02X", c)
-		}
-	}
-	return b.String()
-}
-
 // String returns the link text (GC-LINK-1):
 // scheme/invitation#/?v=A&smp=Q1;Q2&e2e=v=E&x3dh=K1,K2 with values escaped.
 func (inv Invitation) String() string {
@@ -74,14 +38,14 @@ func (inv Invitation) String() string {
 	for i, q := range inv.Queues {
 		qs[i] = q.String()
 	}
-	e2e := "v=" + rangeText(inv.E2EVersions) + "&x3dh=" + smp.EncodeB64(inv.E2EKey1.SPKI()) + "," + smp.EncodeB64(inv.E2EKey2.SPKI())
+	e2e := "v=" + inv.E2EVersions.Text() + "&x3dh=" + smp.EncodeB64(inv.E2EKey1.SPKI()) + "," + smp.EncodeB64(inv.E2EKey2.SPKI())
 	s := inv.Scheme
 	if s == "" {
 		s = "simplex:"
 	}
-	out := s + "/invitation#/?v=" + escape(rangeText(inv.AgentVersions)) + "&smp=" + escape(strings.Join(qs, ";")) + "&e2e=" + escape(e2e)
+	out := s + "/invitation#/?v=" + smp.QueryEscape(inv.AgentVersions.Text()) + "&smp=" + smp.QueryEscape(strings.Join(qs, ";")) + "&e2e=" + smp.QueryEscape(e2e)
 	if inv.ClientData != nil {
-		out += "&data=" + escape(*inv.ClientData)
+		out += "&data=" + smp.QueryEscape(*inv.ClientData)
 	}
 	return out
 }
@@ -108,7 +72,7 @@ func ParseInvitation(text string) (Invitation, error) {
 	if err != nil {
 		return fail("%v", err)
 	}
-	if inv.AgentVersions, err = parseRange(vals.Get("v")); err != nil {
+	if inv.AgentVersions, err = smp.ParseVersionText(vals.Get("v")); err != nil {
 		return fail("%v", err)
 	}
 	for _, q := range strings.Split(vals.Get("smp"), ";") {
@@ -122,7 +86,7 @@ func ParseInvitation(text string) (Invitation, error) {
 	if err != nil {
 		return fail("e2e: %v", err)
 	}
-	if inv.E2EVersions, err = parseRange(e2e.Get("v")); err != nil {
+	if inv.E2EVersions, err = smp.ParseVersionText(e2e.Get("v")); err != nil {
 		return fail("e2e: %v", err)
 	}
 	keys := strings.Split(e2e.Get("x3dh"), ",")
@@ -174,7 +138,7 @@ func (c Contact) String() string {
 	if s == "" {
 		s = "simplex:"
 	}
-	return s + "/contact#/?v=" + escape(rangeText(c.AgentVersions)) + "&smp=" + escape(strings.Join(qs, ";"))
+	return s + "/contact#/?v=" + smp.QueryEscape(c.AgentVersions.Text()) + "&smp=" + smp.QueryEscape(strings.Join(qs, ";"))
 }
 
 // ParseContact parses a contact address link.
@@ -195,7 +159,7 @@ func ParseContact(text string) (Contact, error) {
 	if err != nil {
 		return Contact{}, fmt.Errorf("agent: contact link: %w", err)
 	}
-	if c.AgentVersions, err = parseRange(vals.Get("v")); err != nil {
+	if c.AgentVersions, err = smp.ParseVersionText(vals.Get("v")); err != nil {
 		return Contact{}, fmt.Errorf("agent: contact link: %w", err)
 	}
 	for _, q := range strings.Split(vals.Get("smp"), ";") {

@@ -27,9 +27,9 @@ type QueueURI struct {
 	Mode     *QueueMode
 }
 
-// unreserved bytes stay as they are in query values; all others are
-// %-escaped with upper-case hex.
-func queryEscape(s string) string {
+// QueryEscape escapes a query value as SimpleX links do: letters, digits
+// and -._~ stay, every other byte becomes %XX with upper-case hex.
+func QueryEscape(s string) string {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -42,11 +42,27 @@ func queryEscape(s string) string {
 	return b.String()
 }
 
-func versionText(vr VersionRange) string {
+// Text is the range as links write it: "min-max", or one number when
+// min = max.
+func (vr VersionRange) Text() string {
 	if vr.Min == vr.Max {
 		return strconv.Itoa(int(vr.Min))
 	}
 	return fmt.Sprintf("%d-%d", vr.Min, vr.Max)
+}
+
+// ParseVersionText reads Text's form; 0 is not a version.
+func ParseVersionText(s string) (VersionRange, error) {
+	lo, hi, isRange := strings.Cut(s, "-")
+	if !isRange {
+		hi = lo
+	}
+	a, err1 := strconv.ParseUint(lo, 10, 16)
+	z, err2 := strconv.ParseUint(hi, 10, 16)
+	if err1 != nil || err2 != nil || a > z || a == 0 {
+		return VersionRange{}, fmt.Errorf("version range %q", s)
+	}
+	return VersionRange{Min: Version(a), Max: Version(z)}, nil
 }
 
 // String returns the text form of SMP-URI-1.
@@ -57,7 +73,7 @@ func (q QueueURI) String() string {
 		extra = srv.Hosts[1:]
 		srv.Hosts = srv.Hosts[:1]
 	}
-	params := [][2]string{{"v", versionText(q.Versions)}, {"dh", EncodeB64(q.DHKey.SPKI())}}
+	params := [][2]string{{"v", q.Versions.Text()}, {"dh", EncodeB64(q.DHKey.SPKI())}}
 	if q.Mode != nil {
 		params = append(params, [2]string{"q", strings.ToLower(string(rune(*q.Mode)))})
 	}
@@ -76,9 +92,9 @@ func (q QueueURI) String() string {
 		if i > 0 {
 			b.WriteByte('&')
 		}
-		b.WriteString(queryEscape(p[0]))
+		b.WriteString(QueryEscape(p[0]))
 		b.WriteByte('=')
-		b.WriteString(queryEscape(p[1]))
+		b.WriteString(QueryEscape(p[1]))
 	}
 	return b.String()
 }
@@ -122,17 +138,9 @@ func ParseQueueURI(text string) (QueueURI, error) {
 		return fail("parameters: %v", err)
 	}
 	q := QueueURI{Server: sa.Server, SenderID: sid}
-	v := vals.Get("v")
-	lo, hi, isRange := strings.Cut(v, "-")
-	if !isRange {
-		hi = lo
+	if q.Versions, err = ParseVersionText(vals.Get("v")); err != nil {
+		return fail("%v", err)
 	}
-	a, err1 := strconv.ParseUint(lo, 10, 16)
-	z, err2 := strconv.ParseUint(hi, 10, 16)
-	if err1 != nil || err2 != nil || a > z || a == 0 {
-		return fail("version range %q", v)
-	}
-	q.Versions = VersionRange{Min: Version(a), Max: Version(z)}
 	spki, err := DecodeB64(vals.Get("dh"))
 	if err != nil {
 		return fail("dh: %v", err)
