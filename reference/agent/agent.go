@@ -109,6 +109,15 @@ type Conn struct {
 	NextRcv *RcvQueue `json:"next_rcv,omitempty"`
 	OldRcv  *RcvQueue `json:"old_rcv,omitempty"`
 	NextSnd *SndQueue `json:"next_snd,omitempty"`
+	// Redundancy (GC-REDUNDANCY-1): further queues each way, on other
+	// relays; Adding marks a QADD that adds rather than replaces.
+	ExtraRcv []*RcvQueue `json:"extra_rcv,omitempty"`
+	ExtraSnd []*SndQueue `json:"extra_snd,omitempty"`
+	Adding   bool        `json:"adding,omitempty"`
+	// Seen maps the hash of recently decrypted ratchet ciphertexts to the
+	// receiving queue they came on: a copy on another queue is redundancy,
+	// a copy on the same queue a replay.
+	Seen map[string]string `json:"seen,omitempty"`
 	// Ratchet resynchronisation: our new X3DH scalars while we wait for the
 	// peer's, and the hashes of ratchet keys already processed.
 	SyncKey1 []byte   `json:"sync_key1,omitempty"`
@@ -151,6 +160,7 @@ type SndQueue struct {
 	Version   uint16               // SMP client version
 	Confirmed bool                 // the first envelope (with our key) was sent
 	Secured   bool                 // our key secures the queue: SENDs are signed
+	Replaces  bool                 // a rotation's new queue (else an added one)
 }
 
 // ErrClosed is returned after Close.
@@ -181,7 +191,7 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, c := range a.st.Conns {
-		for _, q := range []*RcvQueue{c.Rcv, c.NextRcv, c.OldRcv} {
+		for _, q := range append([]*RcvQueue{c.Rcv, c.NextRcv, c.OldRcv}, c.ExtraRcv...) {
 			if q != nil {
 				if err := a.subscribe(ctx, q); err != nil {
 					return nil, err
@@ -451,7 +461,7 @@ func (a *Agent) Delete(ctx context.Context, connID string) error {
 	if c == nil {
 		return fmt.Errorf("agent: no connection %s", connID)
 	}
-	for _, q := range []*RcvQueue{c.Rcv, c.NextRcv, c.OldRcv} {
+	for _, q := range append([]*RcvQueue{c.Rcv, c.NextRcv, c.OldRcv}, c.ExtraRcv...) {
 		if q == nil {
 			continue
 		}
@@ -636,13 +646,27 @@ func (a *Agent) sendMessage(ctx context.Context, c *Conn, m AMessage) (int64, er
 	if err := a.save(); err != nil {
 		return 0, err
 	}
-	return msg.SndMsgID, a.sendEnvelope(ctx, c, env)
+	// The same ratchet ciphertext goes to every active queue
+	// (GC-REDUNDANCY-1): it is delivered if any relay accepts it.
+	var errs []error
+	for _, q := range append([]*SndQueue{c.Snd}, c.ExtraSnd...) {
+		if err := a.sendEnvelopeTo(ctx, q, env); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) == 1+len(c.ExtraSnd) {
+		return msg.SndMsgID, errors.Join(errs...)
+	}
+	return msg.SndMsgID, nil
 }
 
 // sendEnvelope applies the per-queue layer and sends (GC-QUEUE-1..3). The
 // first envelope on a queue carries our key and the confirmation padding.
 func (a *Agent) sendEnvelope(ctx context.Context, c *Conn, env []byte) error {
-	q := c.Snd
+	return a.sendEnvelopeTo(ctx, c.Snd, env)
+}
+
+func (a *Agent) sendEnvelopeTo(ctx context.Context, q *SndQueue, env []byte) error {
 	secret, err := q.E2E.DH(q.PeerE2E)
 	if err != nil {
 		return err
@@ -710,7 +734,7 @@ func (a *Agent) receive(srv smp.Server, rcvID []byte, m smp.RspMSG) {
 	var c *Conn
 	var q *RcvQueue
 	for _, x := range a.st.Conns {
-		for _, rq := range []*RcvQueue{x.Rcv, x.NextRcv, x.OldRcv} {
+		for _, rq := range append([]*RcvQueue{x.Rcv, x.NextRcv, x.OldRcv}, x.ExtraRcv...) {
 			if rq != nil && bytes.Equal(rq.RcvID, rcvID) && rq.Server.String() == srv.String() {
 				c, q = x, rq
 			}
@@ -921,10 +945,19 @@ func (a *Agent) onMessage(ctx context.Context, c *Conn, q *RcvQueue, e EnvMessag
 	if c.Ratchet == nil {
 		return errors.New("agent: message before the ratchet")
 	}
+	ctHash := hex.EncodeToString(hash(e.EncMessage))
+	qid := hex.EncodeToString(q.RcvID)
 	m, body, err := a.decrypt(c, e.EncMessage)
 	if err != nil {
+		if from, seen := c.Seen[ctHash]; seen && from != qid && (errors.Is(err, ratchet.ErrDuplicate) || errors.Is(err, ratchet.ErrEarlier)) {
+			return nil // a redundant copy from another queue
+		}
 		return err
 	}
+	if c.Seen == nil || len(c.Seen) > 2048 {
+		c.Seen = map[string]string{}
+	}
+	c.Seen[ctHash] = qid
 	msg, ok := m.(Message)
 	if !ok {
 		return fmt.Errorf("agent: unexpected %T", m)
@@ -987,6 +1020,23 @@ func (a *Agent) Rotate(ctx context.Context, connID string, relay smp.Server) err
 	if c == nil || c.Status != "ready" || c.NextRcv != nil {
 		return fmt.Errorf("agent: connection %s cannot rotate now", connID)
 	}
+	return a.addQueue(ctx, c, relay, true)
+}
+
+// AddQueue adds a further receiving queue on another relay
+// (GC-REDUNDANCY-1): the peer then sends every message to both, and the
+// connection survives the loss of either relay.
+func (a *Agent) AddQueue(ctx context.Context, connID string, relay smp.Server) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	c := a.st.Conns[connID]
+	if c == nil || c.Status != "ready" || c.NextRcv != nil {
+		return fmt.Errorf("agent: connection %s cannot add a queue now", connID)
+	}
+	return a.addQueue(ctx, c, relay, false)
+}
+
+func (a *Agent) addQueue(ctx context.Context, c *Conn, relay smp.Server, replace bool) error {
 	saved := a.cfg.Relay
 	a.cfg.Relay = relay
 	q, uri, err := a.newRcvQueue(ctx)
@@ -994,9 +1044,12 @@ func (a *Agent) Rotate(ctx context.Context, connID string, relay smp.Server) err
 	if err != nil {
 		return err
 	}
-	c.NextRcv = q
-	old := SndQAddr{Server: c.Rcv.Server, SenderID: c.Rcv.SndID}
-	_, err = a.sendMessage(ctx, c, QAdd{Queues: []QAddEntry{{URI: uri, Replaced: &old}}})
+	c.NextRcv, c.Adding = q, !replace
+	entry := QAddEntry{URI: uri}
+	if replace {
+		entry.Replaced = &SndQAddr{Server: c.Rcv.Server, SenderID: c.Rcv.SndID}
+	}
+	_, err = a.sendMessage(ctx, c, QAdd{Queues: []QAddEntry{entry}})
 	return err
 }
 
@@ -1006,7 +1059,7 @@ func (a *Agent) onQAdd(ctx context.Context, c *Conn, m QAdd) error {
 	sk, _ := a.key(smpcrypto.Ed25519)
 	e2e, _ := a.key(smpcrypto.X25519)
 	c.NextSnd = &SndQueue{Server: e.URI.Server, SndID: e.URI.SenderID, SndKey: sk, E2E: e2e, PeerE2E: e.URI.DHKey,
-		Version: min(clientVersion, uint16(e.URI.Versions.Max)), Confirmed: true}
+		Version: min(clientVersion, uint16(e.URI.Versions.Max)), Confirmed: true, Replaces: e.Replaced != nil}
 	info := QueueInfo{ClientVersion: c.NextSnd.Version, Server: e.URI.Server, SenderID: e.URI.SenderID, DHKey: e2e.Public(), Mode: e.URI.Mode}
 	_, err := a.sendMessage(ctx, c, QKey{Queues: []QKeyEntry{{Info: info, SenderKey: sk.Public()}}})
 	return err
@@ -1040,9 +1093,32 @@ func (a *Agent) onQUse(ctx context.Context, c *Conn, m QUse) error {
 	if c.NextSnd == nil || !m.Queues[0].Ready {
 		return errors.New("agent: QUSE without a queue being added")
 	}
-	c.Snd, c.NextSnd = c.NextSnd, nil
-	c.Snd.Secured = true
-	if _, err := a.sendMessage(ctx, c, QTest{Addrs: []SndQAddr{{Server: c.Snd.Server, SenderID: c.Snd.SndID}}}); err != nil {
+	nq := c.NextSnd
+	nq.Secured = true
+	if nq.Replaces {
+		c.Snd, c.NextSnd = nq, nil
+	} else {
+		c.ExtraSnd, c.NextSnd = append(c.ExtraSnd, nq), nil
+	}
+	// QTEST goes to the new queue only.
+	body, err := EncodeAgentMessage(Message{SndMsgID: c.SndMsgID + 1, PrevMsgHash: c.PrevHash, Msg: QTest{Addrs: []SndQAddr{{Server: nq.Server, SenderID: nq.SndID}}}})
+	if err != nil {
+		return err
+	}
+	c.SndMsgID++
+	c.PrevHash = hash(body)
+	enc, err := c.Ratchet.Encrypt(body, agentMsgPadded)
+	if err != nil {
+		return err
+	}
+	env, err := EncodeEnvelope(EnvMessage{AgentVersion: c.Version, EncMessage: enc})
+	if err != nil {
+		return err
+	}
+	if err := a.save(); err != nil {
+		return err
+	}
+	if err := a.sendEnvelopeTo(ctx, nq, env); err != nil {
 		return err
 	}
 	a.emit(Event{ConnID: c.ID, Kind: EventSwitch})
@@ -1054,6 +1130,14 @@ func (a *Agent) onQUse(ctx context.Context, c *Conn, m QUse) error {
 func (a *Agent) onQTest(ctx context.Context, c *Conn, q *RcvQueue) error {
 	if c.NextRcv == nil || q != c.NextRcv {
 		return errors.New("agent: QTEST not on the new queue")
+	}
+	if c.Adding {
+		c.ExtraRcv, c.NextRcv, c.Adding = append(c.ExtraRcv, c.NextRcv), nil, false
+		if err := a.save(); err != nil {
+			return err
+		}
+		a.emit(Event{ConnID: c.ID, Kind: EventSwitch})
+		return nil
 	}
 	c.OldRcv, c.Rcv, c.NextRcv = c.Rcv, c.NextRcv, nil
 	if err := a.save(); err != nil {

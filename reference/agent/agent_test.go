@@ -489,3 +489,40 @@ func TestRatchetResync(t *testing.T) {
 		t.Fatalf("%q", m.Body)
 	}
 }
+
+func TestRedundantQueuesSurviveARelay(t *testing.T) {
+	l1, err := relay.StartLoopback(relay.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l1.Close()
+	r1, r2, r3 := l1.Server, startRelay(t), startRelay(t)
+	alice, bob := newAgent(t, t.TempDir(), r1, nil), newAgent(t, t.TempDir(), r2, nil)
+	aConn, bConn := connect(t, alice, bob)
+	ctx := context.Background()
+	if err := alice.AddQueue(ctx, aConn, r3); err != nil {
+		t.Fatal(err)
+	}
+	next(t, bob, "SWITCH")
+	next(t, alice, "SWITCH")
+	got := func(n int, tag string) {
+		t.Helper()
+		for i := 0; i < n; i++ {
+			if _, err := bob.Send(ctx, bConn, []byte(fmt.Sprint(tag, i))); err != nil {
+				t.Fatal(err)
+			}
+			if m := next(t, alice, "MSG", "ERR"); m.Kind != "MSG" || string(m.Body) != fmt.Sprint(tag, i) {
+				t.Fatalf("alice got %+v", m)
+			}
+		}
+		// Every message came twice (r1 and r3) but was delivered once.
+		select {
+		case ev := <-alice.Events():
+			t.Fatalf("extra event %+v", ev)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	got(10, "both")
+	l1.Close() // alice's first relay goes away
+	got(5, "r3 only")
+}

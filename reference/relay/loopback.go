@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"net"
+	"sync"
 
 	"github.com/smpkit/smpkit/reference/smp"
 	"github.com/smpkit/smpkit/reference/transport"
@@ -16,6 +17,8 @@ type Loopback struct {
 	// Server is the relay's address (host 127.0.0.1 and its port).
 	Server smp.Server
 	done   chan error
+	once   sync.Once
+	err    error
 }
 
 // StartLoopback starts a relay on a free loopback port. cfg.Credentials,
@@ -44,11 +47,13 @@ func StartLoopback(cfg Config) (*Loopback, error) {
 	return l, nil
 }
 
-// Close stops the relay and waits for it.
+// Close stops the relay and waits for it; later calls return the same.
 func (l *Loopback) Close() error {
-	err := l.Relay.Close()
-	if serr := <-l.done; serr != nil && !errors.Is(serr, net.ErrClosed) {
-		return serr
-	}
-	return err
+	l.once.Do(func() {
+		l.err = l.Relay.Close()
+		if serr := <-l.done; serr != nil && !errors.Is(serr, net.ErrClosed) {
+			l.err = serr
+		}
+	})
+	return l.err
 }
