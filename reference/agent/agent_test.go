@@ -526,3 +526,53 @@ func TestRedundantQueuesSurviveARelay(t *testing.T) {
 	l1.Close() // alice's first relay goes away
 	got(5, "r3 only")
 }
+
+// A message held back in transit and delivered after later ones still
+// decrypts (from the skipped keys), once.
+func TestReorderedMessage(t *testing.T) {
+	r1, r2 := startRelay(t), startRelay(t)
+	var mu sync.Mutex
+	var held []byte
+	hold := false
+	capture := func(_ string, body []byte) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		if hold {
+			held, hold = bytes.Clone(body), false
+			return true
+		}
+		return false
+	}
+	bDir := t.TempDir()
+	alice, bob := newAgent(t, t.TempDir(), r1, capture), newAgent(t, bDir, r2, nil)
+	_, bConn := connect(t, alice, bob)
+	ctx := context.Background()
+	mu.Lock()
+	hold = true
+	mu.Unlock()
+	for i := 0; i < 4; i++ {
+		if _, err := bob.Send(ctx, bConn, []byte(fmt.Sprint("m", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 1; i < 4; i++ {
+		if m := next(t, alice, "MSG"); string(m.Body) != fmt.Sprint("m", i) {
+			t.Fatalf("got %q", m.Body)
+		}
+	}
+	sq := readConn(t, bDir, bConn).Snd
+	cl, err := client.Dial(ctx, sq.Server, client.Config{PingInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	mu.Lock()
+	late := held
+	mu.Unlock()
+	if _, err := cl.Do(ctx, client.Request{Key: sq.SndKey, EntityID: sq.SndID, Command: smp.CmdSEND{Body: late}}); err != nil {
+		t.Fatal(err)
+	}
+	if m := next(t, alice, "MSG"); string(m.Body) != "m0" {
+		t.Fatalf("late message: %q", m.Body)
+	}
+}
