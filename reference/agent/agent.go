@@ -551,12 +551,8 @@ func (a *Agent) Allow(ctx context.Context, connID string, info []byte) error {
 	if c.Standard {
 		// Standard procedure: secure our own queue with the joiner's key
 		// from its confirmation; the joiner secures the reply queue.
-		k, err := smpcrypto.ParseSPKI(c.Rcv.PeerSndKey)
-		if err != nil {
-			return fmt.Errorf("agent: the confirmation carried no sender key: %w", err)
-		}
-		if _, err := a.do(ctx, c.Rcv.Server, client.Request{Key: c.Rcv.RcvKey, EntityID: c.Rcv.RcvID, Command: smp.CmdKEY{SenderKey: k}}); err != nil {
-			return fmt.Errorf("agent: secure our queue: %w", err)
+		if err := a.secureOwnQueue(ctx, c.Rcv); err != nil {
+			return err
 		}
 	} else {
 		if _, err := a.do(ctx, c.Snd.Server, client.Request{Key: c.Snd.SndKey, EntityID: c.Snd.SndID, Command: smp.CmdSKEY{SenderKey: c.Snd.SndKey.Public()}}); err != nil {
@@ -566,6 +562,19 @@ func (a *Agent) Allow(ctx context.Context, connID string, info []byte) error {
 	}
 	c.Status = "allowed"
 	return a.sendConfirmation(ctx, c, ConnInfo{Info: info}, nil)
+}
+
+// secureOwnQueue secures a receiving queue with KEY and the sender key its
+// confirmation carried (standard procedure, GC-DUPLEX-5).
+func (a *Agent) secureOwnQueue(ctx context.Context, q *RcvQueue) error {
+	k, err := smpcrypto.ParseSPKI(q.PeerSndKey)
+	if err != nil {
+		return fmt.Errorf("agent: the confirmation carried no sender key: %w", err)
+	}
+	if _, err := a.do(ctx, q.Server, client.Request{Key: q.RcvKey, EntityID: q.RcvID, Command: smp.CmdKEY{SenderKey: k}}); err != nil {
+		return fmt.Errorf("agent: secure our queue: %w", err)
+	}
+	return nil
 }
 
 // sendConfirmation ratchet-encrypts an agent message into a confirmation
@@ -628,6 +637,12 @@ func hash(b []byte) []byte {
 // sendMessage numbers, chains, encrypts and sends an agent message
 // (GC-ENV-3). Called with a.mu held.
 func (a *Agent) sendMessage(ctx context.Context, c *Conn, m AMessage) (int64, error) {
+	return a.sendMessageTo(ctx, c, m, append([]*SndQueue{c.Snd}, c.ExtraSnd...))
+}
+
+// sendMessageTo sends an agent message to the given queues; it succeeds
+// when any of them accepts it.
+func (a *Agent) sendMessageTo(ctx context.Context, c *Conn, m AMessage, queues []*SndQueue) (int64, error) {
 	c.SndMsgID++
 	msg := Message{SndMsgID: c.SndMsgID, PrevMsgHash: c.PrevHash, Msg: m}
 	body, err := EncodeAgentMessage(msg)
@@ -649,12 +664,12 @@ func (a *Agent) sendMessage(ctx context.Context, c *Conn, m AMessage) (int64, er
 	// The same ratchet ciphertext goes to every active queue
 	// (GC-REDUNDANCY-1): it is delivered if any relay accepts it.
 	var errs []error
-	for _, q := range append([]*SndQueue{c.Snd}, c.ExtraSnd...) {
+	for _, q := range queues {
 		if err := a.sendEnvelopeTo(ctx, q, env); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	if len(errs) == 1+len(c.ExtraSnd) {
+	if len(errs) == len(queues) {
 		return msg.SndMsgID, errors.Join(errs...)
 	}
 	return msg.SndMsgID, nil
@@ -925,12 +940,8 @@ func (a *Agent) onConfirmation(ctx context.Context, c *Conn, e EnvConfirmation) 
 		}
 		c.Status = "allowed"
 		if c.Standard {
-			k, err := smpcrypto.ParseSPKI(c.Rcv.PeerSndKey)
-			if err != nil {
-				return fmt.Errorf("agent: the confirmation carried no sender key: %w", err)
-			}
-			if _, err := a.do(ctx, c.Rcv.Server, client.Request{Key: c.Rcv.RcvKey, EntityID: c.Rcv.RcvID, Command: smp.CmdKEY{SenderKey: k}}); err != nil {
-				return fmt.Errorf("agent: secure our queue: %w", err)
+			if err := a.secureOwnQueue(ctx, c.Rcv); err != nil {
+				return err
 			}
 		}
 		a.emit(Event{ConnID: c.ID, Kind: EventInfo, Body: info.Info})
@@ -1101,24 +1112,7 @@ func (a *Agent) onQUse(ctx context.Context, c *Conn, m QUse) error {
 		c.ExtraSnd, c.NextSnd = append(c.ExtraSnd, nq), nil
 	}
 	// QTEST goes to the new queue only.
-	body, err := EncodeAgentMessage(Message{SndMsgID: c.SndMsgID + 1, PrevMsgHash: c.PrevHash, Msg: QTest{Addrs: []SndQAddr{{Server: nq.Server, SenderID: nq.SndID}}}})
-	if err != nil {
-		return err
-	}
-	c.SndMsgID++
-	c.PrevHash = hash(body)
-	enc, err := c.Ratchet.Encrypt(body, agentMsgPadded)
-	if err != nil {
-		return err
-	}
-	env, err := EncodeEnvelope(EnvMessage{AgentVersion: c.Version, EncMessage: enc})
-	if err != nil {
-		return err
-	}
-	if err := a.save(); err != nil {
-		return err
-	}
-	if err := a.sendEnvelopeTo(ctx, nq, env); err != nil {
+	if _, err := a.sendMessageTo(ctx, c, QTest{Addrs: []SndQAddr{{Server: nq.Server, SenderID: nq.SndID}}}, []*SndQueue{nq}); err != nil {
 		return err
 	}
 	a.emit(Event{ConnID: c.ID, Kind: EventSwitch})
