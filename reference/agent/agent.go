@@ -1244,6 +1244,10 @@ func (a *Agent) sendRatchetKey(ctx context.Context, c *Conn) error {
 	k2, _ := a.key(smpcrypto.X448)
 	c.SyncKey1, c.SyncKey2 = k1.Raw, k2.Raw
 	info, _ := EncodeAgentMessage(RatchetInfo{Info: []byte{}})
+	// The ratchet key takes a message id and continues the hash chain,
+	// as upstream's enqueueRatchetKey stores it (GC-ENV-3).
+	c.SndMsgID++
+	c.PrevHash = hash(info)
 	env, err := EncodeEnvelope(EnvRatchetKey{AgentVersion: c.Version, E2E: ratchet.Params{Version: c.E2EVer, Key1: k1.Public(), Key2: k2.Public()}, Info: info})
 	if err != nil {
 		return err
@@ -1299,7 +1303,9 @@ func (a *Agent) onRatchetKey(ctx context.Context, c *Conn, e EnvRatchetKey) erro
 		return err
 	}
 	c.Skipped = nil
-	_, err = a.sendMessage(ctx, c, EReady{LastMsgID: 0})
+	// EREADY names the last message id received (upstream
+	// lastExternalSndId).
+	_, err = a.sendMessage(ctx, c, EReady{LastMsgID: c.RcvLastID})
 	if err == nil {
 		a.emit(Event{ConnID: c.ID, Kind: EventRSync})
 	}

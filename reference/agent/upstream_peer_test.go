@@ -152,7 +152,9 @@ func (p *upstreamPeer) join(link string, replyMode *smp.QueueMode, info string) 
 // acceptConfirmation processes the joiner's confirmation as upstream's
 // initiator does (smpConfirmation), then allows it (connectReplyQueues):
 // SKEY on a sender-securable reply queue and its own confirmation.
-func (p *upstreamPeer) acceptConfirmation(info string) (received, ConnInfoReply) {
+// With legacy, it acts as an agent from before sender-secured queues: no
+// SKEY, its sender key in a K header.
+func (p *upstreamPeer) acceptConfirmation(info string, legacy bool) (received, ConnInfoReply) {
 	p.t.Helper()
 	r := p.recvRaw()
 	conf, ok := r.env.(EnvConfirmation)
@@ -172,7 +174,7 @@ func (p *upstreamPeer) acceptConfirmation(info string) (received, ConnInfoReply)
 	p.lastID, p.lastHash = 1, hash(r.body)
 	qi := reply.Queues[0]
 	p.snd = &SndQueue{Server: qi.Server, SndID: qi.SenderID, SndKey: p.key(smpcrypto.Ed25519), E2E: p.key(smpcrypto.X25519), PeerE2E: qi.DHKey,
-		Version: min(clientVersion, qi.ClientVersion), SndSecure: messaging(qi.Mode)}
+		Version: min(clientVersion, qi.ClientVersion), SndSecure: messaging(qi.Mode) && !legacy}
 	if p.snd.SndSecure {
 		p.do(qi.Server, client.Request{Key: p.snd.SndKey, EntityID: qi.SenderID, Command: smp.CmdSKEY{SenderKey: p.snd.SndKey.Public()}})
 	}
@@ -511,7 +513,7 @@ func TestUpstreamInitiatorFastProcedure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, reply := p.acceptConfirmation("peer's profile")
+	r, reply := p.acceptConfirmation("peer's profile", false)
 	if r.header != '_' || string(reply.Info) != "bob's profile" {
 		t.Fatalf("joiner's confirmation: header %q, info %q", r.header, reply.Info)
 	}
@@ -664,4 +666,38 @@ func TestCheckIntegrity(t *testing.T) {
 			t.Errorf("last %d, id %d: %s, want %s", c.last, c.id, got, c.want)
 		}
 	}
+}
+
+// GC-DUPLEX-3: our joiner, given the initiator's sender key in a K header
+// (an initiator from before sender-secured queues), secures its reply
+// queue with KEY and sends HELLO, and reports CON on the answering HELLO
+// (upstream ICDuplexSecure, helloMsg).
+func TestUpstreamInitiatorKHeaderHELLO(t *testing.T) {
+	r1, r2 := startLoopback(t), startLoopback(t)
+	bob, p := startAgent(t, r1.Server), newUpstreamPeer(t, r2)
+	ctx := context.Background()
+	bConn, err := bob.Join(ctx, p.invite(), []byte("bob"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.acceptConfirmation("old peer", true)
+	await(t, bob, EventInfo)
+	r, msg := p.recv()
+	if msg.Msg.tag() != "H" || !r.notify || msg.SndMsgID != 2 {
+		t.Fatalf("want bob's HELLO 2 with notification, got %+v", msg)
+	}
+	if q, err := r1.Store().Queue(store.ByRecipient, bob.conn(bConn).Rcv.RcvID); err != nil || !bytes.Equal(q.SenderKey, p.snd.SndKey.Public().SPKI()) {
+		t.Fatalf("bob's reply queue not secured with the initiator's key: %v", err)
+	}
+	noEvent(t, bob) // no CON before the answer
+	p.sendMsg(Hello{}, true)
+	await(t, bob, EventCon)
+	p.sendMsg(AMsg{Body: []byte("hi bob")}, true)
+	if m := await(t, bob, EventMsg); !m.Integrity.OK() || m.MsgID != 3 {
+		t.Fatalf("MSG %+v", m)
+	}
+	if _, err := bob.Send(ctx, bConn, []byte("hi")); err != nil {
+		t.Fatal(err)
+	}
+	p.recv()
 }
