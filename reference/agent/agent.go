@@ -399,7 +399,9 @@ func (a *Agent) Join(ctx context.Context, link string, info []byte) (string, err
 	if err != nil {
 		return "", err
 	}
-	av, ok := inv.AgentVersions.Intersect(smp.VersionRange{Min: AgentVersionSndAuthKey, Max: AgentVersionMax})
+	// Any agent version both support: the procedure's forms follow the
+	// queues' modes, not the version (GC-QUEUE-2).
+	av, ok := inv.AgentVersions.Intersect(smp.VersionRange{Min: AgentVersionMin, Max: AgentVersionMax})
 	if !ok {
 		return "", fmt.Errorf("agent: link offers agent versions %v", inv.AgentVersions)
 	}

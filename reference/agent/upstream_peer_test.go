@@ -701,3 +701,24 @@ func TestUpstreamInitiatorKHeaderHELLO(t *testing.T) {
 	}
 	p.recv()
 }
+
+// GC-QUEUE-2: the form follows the queue's mode, not the agent version: a
+// link offering only agent versions 2-5 with a sender-securable queue is
+// joined with SKEY and the empty header all the same.
+func TestJoinOldAgentVersionByMode(t *testing.T) {
+	r1, r2 := startLoopback(t), startLoopback(t)
+	bob, p := startAgent(t, r1.Server), newUpstreamPeer(t, r2)
+	inv, err := ParseInvitation(p.invite())
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv.AgentVersions = smp.VersionRange{Min: 2, Max: 5}
+	if _, err := bob.Join(context.Background(), inv.String(), []byte("bob")); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := p.acceptConfirmation("peer", false)
+	if conf := r.env.(EnvConfirmation); r.header != '_' || conf.AgentVersion != 5 {
+		t.Fatalf("confirmation: header %q, agent version %d; want '_' at 5", r.header, conf.AgentVersion)
+	}
+	await(t, bob, EventCon)
+}
