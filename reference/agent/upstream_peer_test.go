@@ -722,3 +722,26 @@ func TestJoinOldAgentVersionByMode(t *testing.T) {
 	}
 	await(t, bob, EventCon)
 }
+
+// GC-DUPLEX-2: a confirmation with the empty private header on a queue not
+// offered as sender-securable is rejected (upstream processClientMsg:
+// "handshake: missing sender key").
+func TestEmptyHeaderOnStandardQueueRejected(t *testing.T) {
+	r1, r2 := startLoopback(t), startLoopback(t)
+	alice, p := startAgent(t, r1.Server), newUpstreamPeer(t, r2)
+	_, link, err := alice.CreateInvitationWith(context.Background(), Standard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := ParseInvitation(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv.Queues[0].Mode = messagingMode() // the peer pretends it was offered q=m
+	p.join(inv.String(), messagingMode(), "peer")
+	if ev := await(t, alice, EventErr, EventConf); ev.Kind != EventErr {
+		t.Fatalf("an empty-header confirmation on a standard queue accepted: %+v", ev)
+	} else {
+		t.Logf("rejected: %v", ev.Err)
+	}
+}
