@@ -62,3 +62,24 @@ func TestIntegrityProperties(t *testing.T) {
 		last, lastHash = id, hash([]byte(fmt.Sprint("message ", id)))
 	}
 }
+
+func TestCheckIntegrity(t *testing.T) {
+	h1, h2 := []byte{1}, []byte{2}
+	for _, c := range []struct {
+		last, id int64
+		prev     []byte
+		want     string
+	}{
+		{1, 2, h1, "OK"},
+		{1, 2, h2, "ERR HASH"},
+		{4, 2, h1, "ERR ID 2"},
+		{4, 4, h1, "ERR DUPLICATE"},
+		{4, 4, h2, "ERR DUPLICATE"},
+		{1, 3, h1, "ERR NO_ID 2 2"},
+		{1, 9, h2, "ERR NO_ID 2 8"},
+	} {
+		if got := checkIntegrity(c.last, c.id, h1, c.prev).String(); got != c.want {
+			t.Errorf("last %d, id %d: %s, want %s", c.last, c.id, got, c.want)
+		}
+	}
+}
