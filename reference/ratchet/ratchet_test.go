@@ -94,18 +94,20 @@ func TestConversation(t *testing.T) {
 			if _, err := i.Decrypt(rand.Reader, is, m3); !errors.Is(err, ErrDuplicate) {
 				t.Fatalf("replay of the newest message: %v", err)
 			}
-			bad := bytes.Clone(send(j, "j4"))
+			good := send(j, "j4")
+			bad := bytes.Clone(good)
 			bad[len(bad)-1] ^= 1
-			before := *i
-			if _, err := i.Decrypt(rand.Reader, is, bad); !errors.Is(err, ErrDecrypt) {
+			if _, err := i.Decrypt(rand.Reader, is, bad); !errors.Is(err, ErrDecrypt) || !errors.Is(err, ErrCommitted) {
 				t.Fatalf("tampered message: %v", err)
 			}
-			if i.Nr != before.Nr || !bytes.Equal(i.RK, before.RK) {
-				t.Fatal("a failed decryption changed the state")
+			// As upstream: the header decrypted, so the ratchet stepped and
+			// the message key is used up (failure_test.go has each case).
+			if _, err := i.Decrypt(rand.Reader, is, good); !errors.Is(err, ErrDuplicate) {
+				t.Fatalf("genuine message after its tampered copy: %v", err)
 			}
 			recv(j, js, send(i, "i2"), "i2")
 			recv(i, is, send(j, "j5"), "j5")
-			if len(is) != 1 { // j4 was tampered, its key waits
+			if len(is) != 0 {
 				t.Fatalf("skipped: %d", len(is))
 			}
 			if c, err := j.Encrypt(make([]byte, padLen), padLen); err == nil || c != nil {
