@@ -207,6 +207,12 @@ func FuzzAddress(f *testing.F) {
 				t.Fatalf("contact %q prints as %q, which does not parse back: %v", s, ct.String(), err)
 			}
 		}
+		if l, err := agent.ParseShortLink(s); err == nil {
+			back, err := agent.ParseShortLink(l.String())
+			if err != nil || back.String() != l.String() {
+				t.Fatalf("short link %q prints as %q, which does not parse back: %v", s, l.String(), err)
+			}
+		}
 		if sa, err := smp.ParseServerWithAuth(s); err == nil {
 			back, err := smp.ParseServerWithAuth(sa.String())
 			if err != nil || back.String() != sa.String() {

@@ -295,3 +295,7 @@ func parseIPv6(s string) (string, string, bool) {
 	}
 	return a.String(), rest, true
 }
+
+// ParseHost reads one host (SMP-ADDR-3) from the start of s and returns its
+// canonical text and the rest of s.
+func ParseHost(s string) (host, rest string, err error) { return parseHost(s) }
