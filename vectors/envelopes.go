@@ -275,6 +275,19 @@ func genLinks() (any, error) {
 		ct.Scheme = "https://simplex.chat"
 		steps = append(steps, struct{ id, kind, text string }{"contact-raised-v" + r.Text(), "contact", ct.String()})
 	}
+	// Post-quantum parameters (GC-LINK-3, GC-PQ-1): a proposal is ignored
+	// and not printed, an acceptance fails the parse.
+	kemKey := smp.EncodeB64(RandBytes("link kem key", 1158))
+	inv2 := agent.Invitation{Scheme: "simplex:", AgentVersions: smp.VersionRange{Min: 2, Max: 7}, Queues: []smp.QueueURI{q},
+		E2EVersions: smp.VersionRange{Min: 2, Max: 3}, E2EKey1: k1.Public(), E2EKey2: k2.Public()}
+	withE2E := func(extra string) string {
+		e2e := "v=2-3&x3dh=" + smp.EncodeB64(k1.Public().SPKI()) + "," + smp.EncodeB64(k2.Public().SPKI()) + extra
+		return "simplex:/invitation#/?v=2-7&smp=" + smp.QueryEscape(q.String()) + "&e2e=" + smp.QueryEscape(e2e)
+	}
+	if withE2E("") != inv2.String() {
+		return nil, errors.New("links: e2e text differs")
+	}
+	steps = append(steps, struct{ id, kind, text string }{"kem-proposal-ignored", "invitation", withE2E("&kem_key=" + kemKey)})
 	for _, st := range steps {
 		if err := add(st.id, st.kind, st.text); err != nil {
 			return nil, err
@@ -287,6 +300,7 @@ func genLinks() (any, error) {
 		{"one-x3dh-key", "invitation", "simplex:/invitation#/?v=2-7&smp=" + url.QueryEscape(q.String()) + "&e2e=" + url.QueryEscape("v=2-3&x3dh="+smp.EncodeB64(k1.Public().SPKI()))},
 		{"bad-scheme", "invitation", "ftp:/invitation#/?v=2-7"},
 		{"empty-https-host", "contact", "https:///contact#/?v=2-7&smp=" + url.QueryEscape(cq.String())},
+		{"kem-acceptance", "invitation", withE2E("&kem_key=" + kemKey + "&kem_ct=" + kemKey)},
 	} {
 		f.Cases = append(f.Cases, linkCase{Case: Case{ID: "bad-" + b.id, Spec: "GC-LINK-1", Error: "parse"}, Kind: b.kind, Text: b.text})
 	}

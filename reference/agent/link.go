@@ -72,6 +72,17 @@ func ParseInvitation(text string) (Invitation, error) {
 	if inv.E2EVersions, err = smp.ParseVersionText(e2e.Get("v")); err != nil {
 		return fail("e2e: %v", err)
 	}
+	// Post-quantum parameters count from ratchet version 3. A proposal
+	// (kem_key) is ignored (GC-PQ-1); an acceptance (kem_ct) has no place in
+	// an invitation, and upstream rejects it.
+	if uint16(inv.E2EVersions.Max) >= ratchet.VersionPQ && e2e.Has("kem_key") {
+		if _, err := smp.DecodeB64(e2e.Get("kem_key")); err != nil {
+			return fail("e2e kem_key: %v", err)
+		}
+		if e2e.Has("kem_ct") {
+			return fail("e2e kem_ct in an invitation")
+		}
+	}
 	keys := strings.Split(e2e.Get("x3dh"), ",")
 	if len(keys) != 2 {
 		return fail("x3dh needs two keys")
