@@ -2,10 +2,15 @@ package agent_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/smpkit/smpkit/reference/agent"
+	"github.com/smpkit/smpkit/reference/client"
+	"github.com/smpkit/smpkit/reference/smp"
+	"github.com/smpkit/smpkit/reference/transport"
 )
 
 // Links as upstream publishes them work end to end: an https:// invitation
@@ -59,5 +64,26 @@ func TestUpstreamLinkFormsJoin(t *testing.T) {
 	}
 	if req := next(t, alice, "REQ"); string(req.Body) != "bob again" {
 		t.Fatalf("REQ %q", req.Body)
+	}
+}
+
+// A relay address whose key hash is shorter than 32 bytes parses, as
+// upstream's does, and the handshake refuses it (SMP-ADDR-1, SMP-TLS-5).
+func TestShortKeyHashFailsAtHandshake(t *testing.T) {
+	srv := startRelay(t)
+	short, err := smp.ParseServer("smp://1234-w==@" + strings.Join(srv.Hosts, ",") + ":" + srv.Port)
+	if err != nil {
+		t.Fatalf("short key hash: %v", err)
+	}
+	if len(short.KeyHash) != 4 {
+		t.Fatalf("key hash %x", short.KeyHash)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if cl, err := client.Dial(ctx, short, client.Config{PingInterval: -1}); !errors.Is(err, transport.ErrIdentity) {
+		if err == nil {
+			cl.Close()
+		}
+		t.Fatalf("dial with a 4-byte key hash: %v, want the identity error", err)
 	}
 }
