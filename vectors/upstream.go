@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/smpkit/smpkit/reference/agent"
+	"github.com/smpkit/smpkit/reference/ratchet"
 	"github.com/smpkit/smpkit/reference/smp"
 	"github.com/smpkit/smpkit/reference/smpcrypto"
 )
@@ -67,17 +68,29 @@ type upstreamCase struct {
 	// prints as text), "parse" (#==: parses to the value), "value" (a test
 	// fixture read with fromString).
 	Assertion string   `json:"assertion"`
-	Kind      string   `json:"kind"` // queue | invitation | contact | server | server-auth | spki-base64 | short-link
-	Text      string   `json:"text"`
+	Kind      string   `json:"kind"` // queue | invitation | contact | server | server-auth | spki-base64 | short-link | ratchet-length
+	Text      string   `json:"text,omitempty"`
 	ParsesTo  *upValue `json:"parses_to,omitempty"`
 	// PrintsAs is what upstream's encoder prints for the value: the text
 	// of the parse+print literal of the same value, or the encoder's rule
 	// applied to it where no literal prints it.
 	PrintsAs string `json:"prints_as,omitempty"`
+	// Ratchet is a ratchet message size upstream asserts (kind ratchet-length).
+	Ratchet *upRatchet `json:"ratchet,omitempty"`
 	// Ours is "same" when ours parses to the value and prints PrintsAs, or
 	// "unsupported" (ours must reject the text; Reason says why).
 	Ours   string `json:"ours"`
 	Reason string `json:"reason,omitempty"`
+}
+
+// upRatchet: an encrypted ratchet message of a body padded to PaddedLen is
+// Length bytes long (DoubleRatchetTests.hs fullMsgLen: header length
+// bytes + 2 + 1 + padded header + 16 + 16, then the body tag and body).
+type upRatchet struct {
+	Version   int  `json:"version"`
+	PQSupport bool `json:"pq_support"`
+	PaddedLen int  `json:"padded_len"`
+	Length    int  `json:"length"`
 }
 
 func stdB64(s string) []byte {
@@ -97,10 +110,11 @@ func genUpstream() (any, error) {
 		Description: "Each case is a literal link, queue URI, relay address or key asserted in a simplexmq test (source), " +
 			"with the value upstream parses it to (parses_to: byte strings hex, keys as SPKI hex) and what upstream " +
 			"prints that value as (prints_as). ours = same: parsing text must give parses_to and printing it prints_as. " +
-			"ours = unsupported: a form this kit does not implement (reason; spec/graph-chat.md GC-LINK-3); parsing must fail (no case is " +
-			"unsupported now). " +
-			"DoubleRatchetTests.hs asserts no wire literal (its one literal is upstream's JSON storage of a ratchet) and the " +
-			"binary encodings of ConnectionRequestTests.hs are round trips without literal bytes, so neither adds a case.",
+			"ours = unsupported: a form this kit does not implement (reason; spec/graph-chat.md GC-LINK-3); parsing its text must fail. " +
+			"kind ratchet-length: an encrypted ratchet message of a body padded to padded_len is length bytes (GC-RATCHET-7). " +
+			"DoubleRatchetTests.hs asserts message sizes (ratchet-length) and otherwise no wire literal (its one other literal is " +
+			"upstream's JSON storage of a ratchet); the binary encodings of ConnectionRequestTests.hs are round trips without " +
+			"literal bytes, so they add no case.",
 		Spec: "spec/graph-chat.md §2",
 	}
 	// ConnectionRequestTests.hs fixtures.
@@ -151,7 +165,7 @@ func genUpstream() (any, error) {
 				"contact": "GC-LINK-2", "spki-base64": "SMP-KEY-2", "short-link": "GC-LINK-4"}[c.Kind]
 		}
 		if !c.Valid {
-			c.Error = "parse"
+			c.Error = "unsupported"
 		}
 		f.Cases = append(f.Cases, c)
 	}
@@ -300,7 +314,36 @@ func genUpstream() (any, error) {
 		add(upstreamCase{Source: k.src, Name: k.name, Assertion: "value", Kind: "spki-base64", Text: k.text,
 			ParsesTo: &upValue{Alg: k.alg, SPKI: der}, PrintsAs: base64.URLEncoding.EncodeToString(der), Ours: "same"})
 	}
+	// Message sizes checked by every encryption in DoubleRatchetTests.hs
+	// (encrypt_ / checkLength) at the current version 3, padded body 100.
+	const srcDR = "simplexmq tests/AgentTests/DoubleRatchetTests.hs"
+	add(upstreamCase{Source: srcDR, Name: "fullMsgLen (PQSupportOff)", Assertion: "value", Kind: "ratchet-length", Case: Case{Spec: "GC-RATCHET-7"},
+		Ratchet: &upRatchet{Version: 3, PaddedLen: 100, Length: 3 + (2 + 1 + 88 + 16 + 16) + 16 + 100}, Ours: "same"})
+	add(upstreamCase{Source: srcDR, Name: "fullMsgLen (PQSupportOn)", Assertion: "value", Kind: "ratchet-length", Case: Case{Spec: "GC-PQ-1"},
+		Ratchet: &upRatchet{Version: 3, PQSupport: true, PaddedLen: 100, Length: 3 + (2 + 1 + 2310 + 16 + 16) + 16 + 100},
+		Ours:    "unsupported", Reason: "no sntrup761: post-quantum support is negotiated off (spec/graph-chat.md GC-PQ-1)"})
 	return f, nil
+}
+
+// ratchetLength encrypts a body padded to r.PaddedLen with a fresh pair at
+// r.Version and returns the message length.
+func ratchetLength(r upRatchet) (int, error) {
+	v := uint16(r.Version)
+	k := func(l string) smpcrypto.PrivateKey {
+		p, _ := smpcrypto.GenerateKey(smpcrypto.X448, Rand("upstream ratchet "+l))
+		return p
+	}
+	rk1, rk2, sk1, sk2 := k("i1"), k("i2"), k("j1"), k("j2")
+	init, err := ratchet.X3DHJoin(sk1, sk2, ratchet.Params{Version: v, Key1: rk1.Public(), Key2: rk2.Public()})
+	if err != nil {
+		return 0, err
+	}
+	j, err := ratchet.InitJoin(v, ratchet.VersionMax, rk2.Public(), k("j dh"), init)
+	if err != nil {
+		return 0, err
+	}
+	ct, err := j.Encrypt([]byte("hello"), r.PaddedLen)
+	return len(ct), err
 }
 
 func queueValue(u smp.QueueURI) UpQueue {
@@ -389,6 +432,25 @@ func oursParse(kind, text string) (*upValue, string, error) {
 
 func verifyUpstream(data []byte) error {
 	return Check(data, func(c upstreamCase) string { return c.ID }, func(c upstreamCase) error {
+		if c.Kind == "ratchet-length" {
+			if c.Ratchet == nil {
+				return errors.New("no ratchet field")
+			}
+			if c.Ours != "same" {
+				if !c.Ratchet.PQSupport {
+					return errors.New("only post-quantum sizes may be unsupported")
+				}
+				return nil
+			}
+			n, err := ratchetLength(*c.Ratchet)
+			if err != nil {
+				return err
+			}
+			if n != c.Ratchet.Length {
+				return fmt.Errorf("%s: %d bytes, upstream %d", c.Name, n, c.Ratchet.Length)
+			}
+			return nil
+		}
 		got, printed, err := oursParse(c.Kind, c.Text)
 		switch c.Ours {
 		case "unsupported":
