@@ -131,9 +131,11 @@ func TestTooManySkipped(t *testing.T) {
 	}
 }
 
-// Property: whatever the order of delivery, with losses and duplicates,
-// every message delivered for the first time decrypts to what was sent,
-// and every repeat is rejected without changing the state.
+// Property: whatever the order of delivery, with losses, duplicates and
+// copies whose body was tampered with, a message's first copy decides: a
+// genuine one decrypts to what was sent, a tampered one fails and, as
+// upstream, uses up the message's key (GC-RATCHET-8), so every later copy
+// fails too.
 func TestRandomDelivery(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
 		j, i := pair(t, rapid.SampledFrom([]uint16{VersionKDFX3DH, VersionPQ}).Draw(rt, "v"))
@@ -145,7 +147,7 @@ func TestRandomDelivery(t *testing.T) {
 			ct   []byte
 		}
 		var inFlight []msg
-		delivered := map[string]bool{}
+		delivered := map[string]bool{} // a copy, genuine or tampered, was delivered
 		sent := 0
 		// The initiator can only send after it received something.
 		canSend := [2]bool{true, false}
@@ -169,11 +171,22 @@ func TestRandomDelivery(t *testing.T) {
 			if !rapid.Bool().Draw(rt, "keep for a repeat?") {
 				inFlight = append(inFlight[:k], inFlight[k+1:]...)
 			}
-			got, err := states[m.to].Decrypt(rand.Reader, skipped[m.to], m.ct)
+			ct := m.ct
+			tampered := rapid.IntRange(0, 5).Draw(rt, "tamper?") == 0
+			if tampered {
+				ct = bytes.Clone(ct)
+				ct[len(ct)-1] ^= 1
+			}
+			got, err := states[m.to].Decrypt(rand.Reader, skipped[m.to], ct)
 			switch {
 			case delivered[m.text] && err == nil:
-				rt.Fatalf("message %s decrypted twice", m.text)
+				rt.Fatalf("message %s decrypted after an earlier copy", m.text)
 			case delivered[m.text]:
+			case tampered && (!errors.Is(err, ErrDecrypt) || !errors.Is(err, ErrCommitted)):
+				rt.Fatalf("tampered first copy of %s: %v", m.text, err)
+			case tampered:
+				delivered[m.text] = true
+				canSend[m.to] = true // the header opened: any DH step is kept
 			case err != nil:
 				rt.Fatalf("message %s: %v", m.text, err)
 			case string(got) != m.text:
