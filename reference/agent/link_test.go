@@ -93,3 +93,34 @@ func TestShortLinkProperty(t *testing.T) {
 		}
 	})
 }
+
+// A version 1 queue description naming a preset relay's public host gains
+// its onion host, as upstream's reader adds it (GC-ENV-5, SMP-URI-1).
+func TestQueueInfoV1PresetOnion(t *testing.T) {
+	dh, _ := smpcrypto.GenerateKey(smpcrypto.X25519, rand.Reader)
+	for _, c := range []struct {
+		host string
+		want []string
+	}{
+		{"smp5.simplex.im", []string{"smp5.simplex.im", "jjbyvoemxysm7qxap7m5d5m35jzv5qq6gnlv7s4rsn7tdwwmuqciwpid.onion"}},
+		{"smp1.example.com", []string{"smp1.example.com"}},
+	} {
+		qi := QueueInfo{ClientVersion: 1, Server: smp.Server{Hosts: []string{c.host}, Port: "5223", KeyHash: make([]byte, 32)},
+			SenderID: []byte("sid"), DHKey: dh.Public()}
+		b, err := EncodeAgentMessage(ConnInfoReply{Queues: []QueueInfo{qi}, Info: []byte("{}")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := ParseAgentMessage(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := m.(ConnInfoReply).Queues[0].Server.Hosts
+		if !reflect.DeepEqual(got, c.want) {
+			t.Fatalf("%s: hosts %v, want %v", c.host, got, c.want)
+		}
+		if again, _ := EncodeAgentMessage(m); !bytes.Equal(again, b) {
+			t.Fatalf("%s: re-encoding differs", c.host)
+		}
+	}
+}

@@ -174,7 +174,7 @@ func ParseQueueURI(text string) (QueueURI, error) {
 		}
 	}
 	if q.Versions.Max < clientVersionHostnames {
-		q.Server.Hosts = withKnownOnion(q.Server.Hosts)
+		q.Server.Hosts = AddPresetOnion(q.Server.Hosts)
 	}
 	return q, nil
 }
@@ -191,7 +191,10 @@ var knownOnions = map[string]string{
 	"smp10.simplex.im": "rb2pbttocvnbrngnwziclp2f4ckjq65kebafws6g4hy22cdaiv5dwjqd.onion",
 }
 
-func withKnownOnion(hosts []string) []string {
+// AddPresetOnion returns hosts with the preset relay's onion host added when
+// hosts is exactly the public host of a preset relay (SMP-URI-1); a reader
+// of client version 1 queue descriptions applies it too (GC-ENV-5).
+func AddPresetOnion(hosts []string) []string {
 	if len(hosts) == 1 {
 		if o, ok := knownOnions[hosts[0]]; ok {
 			return []string{hosts[0], o}
