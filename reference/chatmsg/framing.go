@@ -3,6 +3,7 @@ package chatmsg
 import (
 	"encoding/binary"
 	"encoding/json"
+	"strings"
 	"sync"
 
 	"github.com/klauspost/compress/zstd"
@@ -175,7 +176,7 @@ func parseCompressed(body []byte) ([]Item, error) {
 		sub, err := parseBody(data, true)
 		if err != nil {
 			if e, ok := err.(*Error); ok {
-				e.Where = "item " + itoa(i) + " " + e.Where
+				e.Where = strings.TrimSpace("item " + itoa(i) + " " + e.Where)
 			}
 			return nil, err
 		}
