@@ -182,6 +182,7 @@ var chatInvalid = []struct{ id, spec, msg, kind, where string }{
 	{"forward-nested", "CH-FWD-2", `{"v":"1","event":"x.grp.msg.forward","params":{"msg":{"v":"1","event":"x.grp.msg.forward","params":{"msg":{"v":"1","event":"x.ok","params":{}},"msgTs":"2026-01-01T00:00:00Z"}},"msgTs":"2026-01-01T00:00:00Z"}}`, "NESTED", "params.msg.event"},
 	{"forward-msg-string", "CH-FWD-1", `{"v":"1","event":"x.grp.msg.forward","params":{"msg":"{\"v\":\"1\",\"event\":\"x.ok\",\"params\":{}}","msgTs":"2026-01-01T00:00:00Z"}}`, "PARAMS", "params.msg"},
 	{"forward-bad-time", "CH-JSON-5", `{"v":"1","event":"x.grp.msg.forward","params":{"msg":{"v":"1","event":"x.ok","params":{}},"msgTs":"yesterday"}}`, "PARAMS", "params.msgTs"},
+	{"forward-time-out-of-range", "CH-JSON-5", `{"v":"1","event":"x.grp.msg.forward","params":{"msg":{"v":"1","event":"x.ok","params":{}},"msgTs":"0000-01-01T00:00:00+01:00"}}`, "PARAMS", "params.msgTs"},
 	{"forward-inner-invalid", "CH-FWD-1", `{"v":"1","event":"x.grp.msg.forward","params":{"msg":{"v":"1","event":"x.msg.new","params":{}},"msgTs":"2026-01-01T00:00:00Z"}}`, "PARAMS", "params.msg.params.content"},
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/klauspost/compress/zstd"
 	"pgregory.net/rapid"
@@ -195,5 +196,17 @@ func TestDecompressionLimitNoSize(t *testing.T) {
 	body := append([]byte{'X', 1, '1', byte(len(z) >> 8), byte(len(z))}, z...)
 	if _, err := ParseBody(body); !errors.Is(err, ErrCompression) {
 		t.Fatalf("over-limit streamed item: %v", err)
+	}
+}
+
+// A time whose offset moves it before year 0 in UTC cannot be written back:
+// it is refused rather than re-encoded into something unparsable.
+func TestTimeRange(t *testing.T) {
+	m := `{"v":"1","event":"x.grp.msg.forward","params":{"msg":{"v":"1","event":"x.ok","params":{}},"msgTs":"0000-01-01T00:00:00+01:00"}}`
+	if _, err := ParseMessage([]byte(m)); !errors.Is(err, ErrParams) || Where(err) != "params.msgTs" {
+		t.Fatalf("got %v", err)
+	}
+	if got := FormatTime(time.Date(2025, 1, 1, 10, 0, 0, 500_000_000, time.UTC)); got != "2025-01-01T10:00:00.5Z" {
+		t.Fatal(got)
 	}
 }

@@ -2,7 +2,6 @@ package chatmsg
 
 import (
 	"encoding/json"
-	"fmt"
 	"sort"
 	"strconv"
 	"time"
@@ -373,24 +372,17 @@ func (r *objReader) timestamp(key string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, errf(ErrParams, r.at(key), "not an RFC 3339 time: %q", s)
 	}
-	return t.UTC(), nil
+	// An offset can move a time out of the years RFC 3339 can write in UTC.
+	if t = t.UTC(); t.Year() < 0 || t.Year() > 9999 {
+		return time.Time{}, errf(ErrParams, r.at(key), "time out of range: %q", s)
+	}
+	return t, nil
 }
 
 // FormatTime writes a time as upstream's encoder does (CH-JSON-5): UTC,
-// "Z", and the fraction of a second only when not zero, in groups of three
-// digits with trailing zero groups left out.
-func FormatTime(t time.Time) string {
-	t = t.UTC()
-	s := t.Format("2006-01-02T15:04:05")
-	if ns := t.Nanosecond(); ns != 0 {
-		f := fmt.Sprintf("%09d", ns)
-		for len(f) > 3 && f[len(f)-3:] == "000" {
-			f = f[:len(f)-3]
-		}
-		s += "." + f
-	}
-	return s + "Z"
-}
+// "Z", and the fraction of a second only when not zero, without trailing
+// zeros.
+func FormatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 // Container is the params of x.msg.new (CH-MSG-NEW-1).
 type Container struct {
