@@ -178,7 +178,7 @@ func TestRedacted(t *testing.T) {
 	img, link := "data:image/png;base64,AA==", "simplex:/contact#x"
 	p := &Profile{DisplayName: "a", FullName: "A", Image: &img, ContactLink: &link, Preferences: &Preferences{}, Extra: Object{"shortDescr": []byte(`"hi"`), "peerType": []byte(`"bot"`)}}
 	got := string(p.Redacted().encode())
-	want := `{"displayName":"a","fullName":"A","image":"data:image/png;base64,AA==","shortDescr":"hi"}`
+	want := `{"displayName":"a","fullName":"A","image":"data:image/png;base64,AA==","peerType":"bot","shortDescr":"hi"}`
 	if got != want {
 		t.Fatalf("%s\nwant %s", got, want)
 	}

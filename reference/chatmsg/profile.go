@@ -59,12 +59,17 @@ func (p *Profile) encode() []byte {
 }
 
 // Redacted is the profile a member shows a group (CH-PROF-4): the names, the
-// image and the short description, without the contact address or the
-// preferences.
+// image, the short description and the peer type, without the contact
+// address or the preferences.
 func (p *Profile) Redacted() *Profile {
 	q := &Profile{DisplayName: p.DisplayName, FullName: p.FullName, Image: p.Image}
-	if d, ok := p.Extra["shortDescr"]; ok {
-		q.Extra = Object{"shortDescr": d}
+	for _, k := range []string{"shortDescr", "peerType"} {
+		if v, ok := p.Extra[k]; ok {
+			if q.Extra == nil {
+				q.Extra = Object{}
+			}
+			q.Extra[k] = v
+		}
 	}
 	return q
 }
