@@ -210,3 +210,58 @@ func TestTimeRange(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+// Pack follows the connection's version: no batches before version 5 in
+// groups and 9 in direct connections, compression only from version 8 on PQ
+// connections and only above the compressed limit; whatever it returns
+// parses back to the same messages.
+func TestPack(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		c := Connection{Version: rapid.Uint16Range(1, 12).Draw(t, "v"), Group: rapid.Bool().Draw(t, "group"), PQ: rapid.Bool().Draw(t, "pq")}
+		var msgs [][]byte
+		for i := rapid.IntRange(1, 40).Draw(t, "n"); i > 0; i-- {
+			text := strings.Repeat(rapid.SampledFrom([]string{"a", "ab", "hello "}).Draw(t, "t"), rapid.IntRange(0, 2500).Draw(t, "len"))
+			msgs = append(msgs, (&Message{V: Supported, MsgID: []byte{1}, Event: &MsgNew{Container: Container{Content: &Content{Type: ContentText, Text: text, HasText: true}}}}).Encode())
+		}
+		bodies, err := Pack(c, msgs...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got [][]byte
+		for _, b := range bodies {
+			if b[0] == FrameJSONBatch && !c.CanBatch() {
+				t.Fatal("batch on a connection that cannot take one")
+			}
+			if b[0] == FrameCompressed && (!c.PQ || c.Version < VersionCompression) {
+				t.Fatal("compressed body on a connection that cannot take one")
+			}
+			if c.PQ && c.Version >= VersionCompression && len(b) > MaxCompressedMsgLength {
+				t.Fatalf("PQ body of %d bytes", len(b))
+			}
+			if len(b) > MaxEncodedMsgLength {
+				t.Fatalf("body of %d bytes", len(b))
+			}
+			items, err := ParseBody(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, it := range items {
+				got = append(got, it.Raw)
+			}
+		}
+		if len(got) != len(msgs) {
+			t.Fatalf("%d messages back, want %d", len(got), len(msgs))
+		}
+		for i := range got {
+			if !bytes.Equal(got[i], msgs[i]) {
+				t.Fatalf("message %d changed", i)
+			}
+		}
+	})
+	if _, err := Pack(Connection{Version: 9}, make([]byte, MaxEncodedMsgLength+1)); !errors.Is(err, ErrLimit) {
+		t.Fatalf("over-long message: %v", err)
+	}
+	if _, err := Pack(Connection{Version: 9, Info: true}, []byte("{}"), []byte("{}")); !errors.Is(err, ErrLimit) {
+		t.Fatalf("two messages of connection info: %v", err)
+	}
+}
