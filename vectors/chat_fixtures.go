@@ -1,7 +1,6 @@
 package vectors
 
 import (
-	"crypto/sha256"
 	"encoding/json"
 	"time"
 
@@ -52,7 +51,7 @@ type fxEvent struct {
 
 func chatFixtures() []fxEvent {
 	probe := RandBytes("chat probe", 32)
-	probeHash := sha256.Sum256(probe)
+	probeHash := cm.ProbeHash(probe)
 	ref := &cm.MsgRef{MsgID: cid("msg 1"), SentAt: fxTime, Sent: false, MemberID: cid("member alice")}
 	inner := &cm.Message{V: cm.Supported, MsgID: cid("msg fwd"), Event: &cm.MsgNew{Container: cm.Container{Content: fxText("sent before we were connected")}}}
 	return []fxEvent{
@@ -64,7 +63,7 @@ func chatFixtures() []fxEvent {
 		{"x-ok", "CH-CONN-3", "", nil, &cm.OK{}},
 		{"x-direct-del", "CH-CONN-4", "", nil, &cm.DirectDel{}},
 		{"x-info-probe", "CH-PROBE-1", "32 random bytes", nil, &cm.Probe{Probe: probe}},
-		{"x-info-probe-check", "CH-PROBE-2", "SHA-256 of the probe above", nil, &cm.ProbeCheck{ProbeHash: probeHash[:]}},
+		{"x-info-probe-check", "CH-PROBE-2", "SHA-256 of the probe above", nil, &cm.ProbeCheck{ProbeHash: probeHash}},
 		{"x-info-probe-ok", "CH-PROBE-3", "", nil, &cm.ProbeOK{Probe: probe}},
 		{"x-msg-new-text", "CH-MSG-NEW-1", "", cid("msg 1"), &cm.MsgNew{Container: cm.Container{Content: fxText("hello 👋 \"world\"\n")}}},
 		{"x-msg-new-timed-live", "CH-MSG-NEW-2", "disappears an hour after it is read; live", cid("msg 2"),

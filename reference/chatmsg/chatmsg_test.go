@@ -265,3 +265,17 @@ func TestPack(t *testing.T) {
 		t.Fatalf("two messages of connection info: %v", err)
 	}
 }
+
+func TestIDs(t *testing.T) {
+	id, err := NewID(nil)
+	if err != nil || len(id) != IDLength {
+		t.Fatal(id, err)
+	}
+	p, err := NewProbe(nil)
+	if err != nil || len(p) != ProbeLength || len(ProbeHash(p)) != 32 {
+		t.Fatal(p, err)
+	}
+	if _, err := NewID(bytes.NewReader([]byte{1, 2})); err == nil {
+		t.Fatal("short reader accepted")
+	}
+}
