@@ -137,6 +137,11 @@ func genChatFraming() (any, error) {
 		{"compressed-garbage", "CH-FRAME-5", "", cat([]byte{'X', 1, '1'}, be16(8), []byte("not zstd"))},
 		{"compressed-trailing", "CH-FRAME-5", "", cat(cPass, []byte{'0'})},
 		{"compressed-over-limit", "CH-FRAME-6", "declares and holds 65537 bytes", bomb},
+		{"compressed-over-total", "CH-FRAME-6", "two items of 40000 bytes each: together over 65536", func() []byte {
+			item := append(append([]byte(`{"v":"1-9","event":"x.ok","params":{"pad":"`), bytes.Repeat([]byte("a"), 40000-46)...), []byte(`"}}`)...)
+			b, _ := cm.Compress(item, item)
+			return b
+		}()},
 		{"compressed-nested", "CH-FRAME-6", "a compressed body inside a stored item", cat([]byte{'X', 1, '0', byte(len(cPass))}, cPass)},
 		{"compressed-inner-empty", "CH-FRAME-1", "a stored item of zero bytes", []byte{'X', 1, '0', 0}},
 	}

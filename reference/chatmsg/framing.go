@@ -143,6 +143,7 @@ func parseCompressed(body []byte) ([]Item, error) {
 	}
 	rest := body[2:]
 	var items []Item
+	total := 0 // bytes the items expand to, together (CH-FRAME-6)
 	for i := 0; i < n; i++ {
 		pos := len(body) - len(rest)
 		where := "byte " + itoa(pos)
@@ -172,6 +173,9 @@ func parseCompressed(body []byte) ([]Item, error) {
 			rest = rest[3+l:]
 		default:
 			return nil, errf(ErrCompression, where, "item %d: unknown tag 0x%02x", i, rest[0])
+		}
+		if total += len(data); total > MaxDecompressedLength {
+			return nil, errf(ErrCompression, where, "items %d and before expand to %d bytes, limit %d", i, total, MaxDecompressedLength)
 		}
 		sub, err := parseBody(data, true)
 		if err != nil {
