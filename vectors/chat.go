@@ -45,6 +45,8 @@ var chatLenient = []struct{ id, spec, comment, msg string }{
 	{"messages-lenient", "CH-GRP-DEL-1", "messages that is not true is false, and kept", `{"v":"1-9","event":"x.grp.mem.del","params":{"memberId":"AQIDBA==","messages":"yes"}}`},
 	{"top-level-extra", "CH-MSG-4", "other top-level keys are kept, after params", `{"zeta":[true],"v":"1-9","event":"x.ok","params":{},"alpha":1}`},
 	{"unknown-event-any-params", "CH-EXT-2", "any params of an unknown event", `{"v":"1-16","event":"x.grp.relay.new","params":{"relayLink":"https://smp.example/r#abc","n":[1,{"b":1,"a":2}]}}`},
+	{"reaction-empty-emoji", "CH-MSG-REACT-2", "an empty emoji is not a known reaction, and is kept", `{"v":"1-9","event":"x.msg.react","params":{"add":true,"msgId":"AQIDBA==","reaction":{"emoji":"","type":"emoji"}}}`},
+	{"mention-extra", "CH-EXT-1", "unknown fields of a mention are kept", `{"v":"1-9","msgId":"AQIDBA==","event":"x.msg.new","params":{"content":{"text":"@a","type":"text"},"mentions":{"a":{"memberId":"AQIDBA==","zrole":"admin"}}}}`},
 	{"text-escapes", "CH-JSON-2", "\\u escapes of printable characters are written as the characters", `{"v":"1-9","msgId":"AQIDBA==","event":"x.msg.new","params":{"content":{"text":"\u0041\u00e9\u2028\/\u0007","type":"text"}}}`},
 }
 

@@ -276,8 +276,14 @@ func (s *Scope) encode() []byte {
 	return w.bytesOut()
 }
 
+// Mention names the member a display name in the text refers to.
+type Mention struct {
+	MemberID []byte
+	Extra    Object
+}
+
 // Mentions map a display name used in the text to the member it names.
-type Mentions map[string][]byte
+type Mentions map[string]Mention
 
 func (r *objReader) optMentions() (Mentions, error) {
 	o, err := r.optObj("mentions")
@@ -295,18 +301,21 @@ func (r *objReader) optMentions() (Mentions, error) {
 		if err != nil {
 			return nil, err
 		}
-		if m[name], err = mo.b64("memberId"); err != nil {
+		id, err := mo.b64("memberId")
+		if err != nil {
 			return nil, err
 		}
+		m[name] = Mention{MemberID: id, Extra: mo.rest()}
 	}
 	return m, nil
 }
 
 func (m Mentions) encode() []byte {
 	w := newObj()
-	for name, id := range m {
+	for name, mn := range m {
 		o := newObj()
-		o.bytes("memberId", id)
+		o.bytes("memberId", mn.MemberID)
+		o.extra(mn.Extra)
 		w.raw(name, o.bytesOut())
 	}
 	return w.bytesOut()
@@ -316,8 +325,10 @@ func (m Mentions) encode() []byte {
 // with one of Emojis is known; others are kept and not shown.
 type Reaction struct {
 	Type  string
-	Emoji string
+	Emoji string // with type "emoji"; written when not empty or when it was received
 	Extra Object
+
+	hasEmoji bool
 }
 
 // Emojis are the reactions upstream accepts.
@@ -347,6 +358,7 @@ func decodeReaction(r *objReader) (*Reaction, error) {
 			if x.Emoji, err = r.str("emoji"); err != nil {
 				return nil, err
 			}
+			x.hasEmoji = true
 		}
 	}
 	x.Extra = r.rest()
@@ -356,7 +368,7 @@ func decodeReaction(r *objReader) (*Reaction, error) {
 func (x *Reaction) encode() []byte {
 	w := newObj()
 	w.str("type", x.Type)
-	if x.Emoji != "" {
+	if x.Emoji != "" || x.hasEmoji {
 		w.str("emoji", x.Emoji)
 	}
 	w.extra(x.Extra)

@@ -171,7 +171,7 @@ func genMentions(t *rapid.T) Mentions {
 	}
 	m := Mentions{}
 	for i := 0; i < n; i++ {
-		m[genText(t, "mname")] = genBytes(t, "mid")
+		m[genText(t, "mname")] = Mention{MemberID: genBytes(t, "mid"), Extra: genExtra(t, "mnX")}
 	}
 	return m
 }
