@@ -2,6 +2,7 @@ package fuzz
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"testing"
 
@@ -26,8 +27,9 @@ func chatSeeds(f *testing.F) {
 }
 
 // A body that parses is a list of messages; each message that decoded
-// encodes canonically: parsing the encoding gives the same encoding again.
-// Every error is a typed chatmsg error.
+// encodes canonically (parsing the encoding gives the same encoding again)
+// and keeps every field it had (CH-EXT-1). Every error is a typed chatmsg
+// error.
 func FuzzChatBody(f *testing.F) {
 	chatSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -42,6 +44,9 @@ func FuzzChatBody(f *testing.F) {
 				continue
 			}
 			enc := it.Msg.Encode()
+			if missing := droppedPaths(it.Raw, enc); missing != "" {
+				t.Fatalf("%s dropped:\n%s\n%s", missing, it.Raw, enc)
+			}
 			again, err := chatmsg.ParseMessage(enc)
 			if err != nil {
 				t.Fatalf("canonical encoding does not parse: %v\n%s", err, enc)
@@ -51,6 +56,41 @@ func FuzzChatBody(f *testing.F) {
 			}
 		}
 	})
+}
+
+// droppedPaths returns a key path of in (a JSON text) that out lacks,
+// ignoring the values the codec is allowed to normalise away: null (absent,
+// CH-JSON-3) and an empty mentions object.
+func droppedPaths(in, out []byte) string {
+	var a, b any
+	if json.Unmarshal(in, &a) != nil || json.Unmarshal(out, &b) != nil {
+		return ""
+	}
+	var walk func(path string, x, y any) string
+	walk = func(path string, x, y any) string {
+		xo, ok := x.(map[string]any)
+		if !ok {
+			return ""
+		}
+		yo, _ := y.(map[string]any)
+		for k, v := range xo {
+			if v == nil {
+				continue
+			}
+			if m, ok := v.(map[string]any); ok && k == "mentions" && len(m) == 0 {
+				continue
+			}
+			w, ok := yo[k]
+			if !ok {
+				return path + "." + k
+			}
+			if p := walk(path+"."+k, v, w); p != "" {
+				return p
+			}
+		}
+		return ""
+	}
+	return walk("", a, b)
 }
 
 func checkChatErr(t *testing.T, err error) {
