@@ -12,7 +12,8 @@ import (
 )
 
 // Encoding is canonical and decoding loses nothing: encode(parse(encode(m)))
-// is encode(m) byte for byte, for every event type, with unknown fields.
+// is encode(m) byte for byte, for every event type, with unknown fields
+// (CH-JSON-2, CH-EXT-1, CH-EXT-2).
 func TestRoundTrip(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		m := genMessage(t, 0)
@@ -30,7 +31,7 @@ func TestRoundTrip(t *testing.T) {
 	})
 }
 
-// Every framing carries any list of messages unchanged.
+// Every framing carries any list of messages unchanged (CH-FRAME-2..6).
 func TestFramingRoundTrip(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		n := rapid.IntRange(1, 5).Draw(t, "n")
@@ -71,7 +72,7 @@ func TestFramingRoundTrip(t *testing.T) {
 	})
 }
 
-// Batch keeps order, respects the limit and loses nothing.
+// Batch keeps order, respects the limit and loses nothing (CH-SIZE-2).
 func TestBatch(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		limit := rapid.IntRange(100, 3000).Draw(t, "limit")
@@ -110,6 +111,7 @@ func TestBatch(t *testing.T) {
 	})
 }
 
+// CH-VER-1, CH-VER-4
 func TestVersionRange(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		lo := rapid.Uint16().Draw(t, "lo")
@@ -142,7 +144,7 @@ func TestVersionRange(t *testing.T) {
 }
 
 // A body that decompresses past the limit is refused, with and without a
-// declared content size.
+// declared content size (CH-FRAME-6).
 func TestDecompressionLimit(t *testing.T) {
 	zOnce.Do(zInit)
 	big := bytes.Repeat([]byte("{"), MaxDecompressedLength+1)
@@ -161,6 +163,7 @@ func TestDecompressionLimit(t *testing.T) {
 	}
 }
 
+// CH-PROF-2
 func TestDisplayName(t *testing.T) {
 	for _, ok := range []string{"alice", "Alice Smith", "борис", "a#b"} {
 		if err := ValidDisplayName(ok); err != nil {
@@ -174,6 +177,7 @@ func TestDisplayName(t *testing.T) {
 	}
 }
 
+// CH-PROF-4
 func TestRedacted(t *testing.T) {
 	img, link := "data:image/png;base64,AA==", "simplex:/contact#x"
 	p := &Profile{DisplayName: "a", FullName: "A", Image: &img, ContactLink: &link, Preferences: &Preferences{}, Extra: Object{"shortDescr": []byte(`"hi"`), "peerType": []byte(`"bot"`)}}
@@ -211,7 +215,7 @@ func TestTimeRange(t *testing.T) {
 	}
 }
 
-// Pack follows the connection's version: no batches before version 5 in
+// Pack follows the connection's version (CH-VER-4, CH-SIZE-1..4): no batches before version 5 in
 // groups and 9 in direct connections, compression only from version 8 on PQ
 // connections and only above the compressed limit; whatever it returns
 // parses back to the same messages.
