@@ -1,0 +1,64 @@
+package relay_test
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/smpkit/smpkit/reference/client"
+	"github.com/smpkit/smpkit/reference/relay"
+	"github.com/smpkit/smpkit/reference/smp"
+)
+
+// proxyAnswer asks the relay at proxy to open a session with dest and
+// returns the proxy's error, nil for PKEY.
+func proxyAnswer(t *testing.T, proxy, dest *testRelay) error {
+	t.Helper()
+	cl := proxy.dial(smp.SupportedRange.Max)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := cl.ProxyTo(ctx, dest.srv, nil, smp.VersionRange{})
+	return err
+}
+
+func proxyErrKind(err error) (smp.ProxyErrKind, smp.BrokerErrKind) {
+	var se *client.ServerError
+	if !errors.As(err, &se) || se.Err.Proxy == nil {
+		return "", ""
+	}
+	return se.Err.Proxy.Kind, se.Err.Proxy.Broker.Kind
+}
+
+// TestProxyDestinationPolicy (SMP-PROXY-13): by default the sending proxy
+// refuses a destination on loopback with PROXY BROKER HOST; allowed
+// explicitly it connects; disabled, PRXY gets PROXY BASIC_AUTH.
+func TestProxyDestinationPolicy(t *testing.T) {
+	dest := startRelay(t, relay.Config{})
+	strict := startRelay(t, relay.Config{Proxy: &relay.ProxyConfig{}})
+	if k, b := proxyErrKind(proxyAnswer(t, strict, dest)); k != smp.ProxyBROKER || b != smp.BrokerHOST {
+		t.Errorf("default policy to a loopback destination: %s %s, want PROXY BROKER HOST", k, b)
+	}
+	open := startRelay(t, relay.Config{Proxy: &relay.ProxyConfig{AllowPrivate: true}})
+	if err := proxyAnswer(t, open, dest); err != nil {
+		t.Errorf("allowed private destinations: %v", err)
+	}
+	off := startRelay(t, relay.Config{Proxy: &relay.ProxyConfig{Disabled: true, AllowPrivate: true}})
+	if k, _ := proxyErrKind(proxyAnswer(t, off, dest)); k != smp.ProxyBASICAUTH {
+		t.Errorf("disabled proxy answered %v, want PROXY BASIC_AUTH", k)
+	}
+}
+
+func TestPrivateAddresses(t *testing.T) {
+	for addr, private := range map[string]bool{
+		"127.0.0.1": true, "127.8.9.1": true, "::1": true, "10.1.2.3": true, "172.16.0.1": true,
+		"192.168.1.1": true, "169.254.169.254": true, "fe80::1": true, "fd00::1": true, "0.0.0.0": true,
+		"::": true, "::ffff:127.0.0.1": true, "::ffff:10.0.0.1": true,
+		"8.8.8.8": false, "172.32.0.1": false, "2001:db8::1": false, "1.1.1.1": false,
+	} {
+		if got := relay.PrivateAddr(netip.MustParseAddr(addr)); got != private {
+			t.Errorf("%s: private %v, want %v", addr, got, private)
+		}
+	}
+}
