@@ -144,7 +144,7 @@ func cmdInit(args []string, stdout, stderr io.Writer) error {
 	port := fs.String("port", smp.DefaultPort, "port to listen on")
 	password := fs.String("password", "", "basic-auth password for creating queues and proxying (default: random)")
 	noPassword := fs.Bool("no-password", false, "anyone may create queues and use the proxy (public relay)")
-	controlPort := fs.String("control-port", "", "enable the control port on 127.0.0.1 with random admin and user passwords (--control-port alone: 5224)")
+	controlPort := fs.String("control-port", "", "enable the control port on 127.0.0.1 with random admin and user passwords: --control-port (5224) or --control-port=PORT")
 	fs.Lookup("control-port").NoOptDefVal = "5224"
 	force := fs.Bool("force", false, "overwrite an existing configuration")
 	if err := parse(fs, args); err != nil {

@@ -52,14 +52,18 @@ func cmdStart(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var fsyncPolicy store.SyncPolicy
+	if *fsync != "" {
+		if fsyncPolicy, err = store.ParseSyncPolicy(*fsync); err != nil {
+			return usageError{err}
+		}
+	}
 	s, creds, err := load(*dir, log)
 	if err != nil {
 		return err
 	}
 	if *fsync != "" {
-		if s.Fsync, err = store.ParseSyncPolicy(*fsync); err != nil {
-			return usageError{err}
-		}
+		s.Fsync = fsyncPolicy
 	}
 	log.Info("starting", "version", buildinfo.Version())
 	if src := s.Information["source_code"]; src != "" {
