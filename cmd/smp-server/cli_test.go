@@ -156,6 +156,21 @@ func TestControlCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Metrics file, information page, listen address, and an unknown key
+	// whose warning must reach the log.
+	www := filepath.Join(t.TempDir(), "www")
+	iniPath := filepath.Join(dir, configFile)
+	ini, err := os.ReadFile(iniPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ini = bytes.Replace(ini, []byte("# prometheus_interval = 60"), []byte("prometheus_interval = 1"), 1)
+	ini = bytes.Replace(ini, []byte("# static_path ="), []byte("static_path = "+www), 1)
+	ini = bytes.Replace(ini, []byte("# listen_address ="), []byte("listen_address = 127.0.0.1"), 1)
+	ini = append(ini, "\n[EXTRA]\nfrobnicate = 1\n"...)
+	if err := os.WriteFile(iniPath, ini, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "SMP_SERVER_CHILD_ARGS=start --dir "+dir+" --log-format json")
 	var logs bytes.Buffer
@@ -211,6 +226,18 @@ func TestControlCommands(t *testing.T) {
 		t.Error("a new connection still gets the old certificate")
 	}
 	cl2.Close()
+	page, err := os.ReadFile(filepath.Join(www, "index.html"))
+	if err != nil || !bytes.Contains(page, []byte(smp.EncodeB64(srv.KeyHash))) || !bytes.Contains(page, []byte("https://github.com/smpkit/smpkit")) {
+		t.Errorf("information page: %v\n%s", err, page)
+	}
+	var metrics []byte
+	for i := 0; i < 60 && !bytes.Contains(metrics, []byte("simplex_smp_queues_blocked 1\n")); i++ {
+		time.Sleep(50 * time.Millisecond)
+		metrics, _ = os.ReadFile(filepath.Join(dir, metricsFile))
+	}
+	if !bytes.HasPrefix(metrics, []byte("# Recorded at: ")) || !bytes.Contains(metrics, []byte("simplex_smp_queues_blocked 1\n")) {
+		t.Errorf("metrics file (prometheus_interval = 1):\n%s", metrics)
+	}
 
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
@@ -227,5 +254,11 @@ func TestControlCommands(t *testing.T) {
 		if !json.Valid([]byte(l)) {
 			t.Errorf("log line is not JSON: %q", l)
 		}
+	}
+	if !strings.Contains(logs.String(), `"level":"WARN","msg":"configuration: unknown section [EXTRA] ignored"`) {
+		t.Errorf("no configuration warning in the log:\n%s", logs.String())
+	}
+	if !strings.Contains(logs.String(), `"addr":"127.0.0.1:`+port+`"`) {
+		t.Errorf("listen_address not used:\n%s", logs.String())
 	}
 }
