@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -167,6 +168,8 @@ func TestControlCommands(t *testing.T) {
 	ini = bytes.Replace(ini, []byte("# prometheus_interval = 60"), []byte("prometheus_interval = 1"), 1)
 	ini = bytes.Replace(ini, []byte("# static_path ="), []byte("static_path = "+www), 1)
 	ini = bytes.Replace(ini, []byte("# listen_address ="), []byte("listen_address = 127.0.0.1"), 1)
+	webPort := freePort(t)
+	ini = bytes.Replace(ini, []byte("# http ="), []byte("http = "+webPort), 1)
 	ini = append(ini, "\n[EXTRA]\nfrobnicate = 1\n"...)
 	if err := os.WriteFile(iniPath, ini, 0o600); err != nil {
 		t.Fatal(err)
@@ -229,6 +232,15 @@ func TestControlCommands(t *testing.T) {
 	page, err := os.ReadFile(filepath.Join(www, "index.html"))
 	if err != nil || !bytes.Contains(page, []byte(smp.EncodeB64(srv.KeyHash))) || !bytes.Contains(page, []byte("https://github.com/smpkit/smpkit")) {
 		t.Errorf("information page: %v\n%s", err, page)
+	}
+	if rsp, err := http.Get("http://127.0.0.1:" + webPort + "/"); err != nil {
+		t.Errorf("[WEB] http: %v", err)
+	} else {
+		body, _ := io.ReadAll(rsp.Body)
+		rsp.Body.Close()
+		if !bytes.Equal(body, page) {
+			t.Errorf("[WEB] http served %q", body)
+		}
 	}
 	var metrics []byte
 	for i := 0; i < 60 && !bytes.Contains(metrics, []byte("simplex_smp_queues_blocked 1\n")); i++ {

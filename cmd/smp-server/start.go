@@ -139,6 +139,26 @@ func cmdStart(args []string, stdout, stderr io.Writer) error {
 			log.Info("server information page written", "dir", s.WebStaticPath)
 		}
 	}
+	for _, web := range []struct{ port, cert, key string }{{s.WebHTTP, "", ""}, {s.WebHTTPS, s.WebCert, s.WebKey}} {
+		if web.port == "" {
+			continue
+		}
+		hs := &http.Server{Addr: net.JoinHostPort(s.ListenAddress, web.port), Handler: http.FileServer(http.Dir(s.WebStaticPath)),
+			ReadHeaderTimeout: 10 * time.Second}
+		ln, err := net.Listen("tcp", hs.Addr)
+		if err != nil {
+			return fail(fmt.Errorf("[WEB]: %w", err))
+		}
+		go func() {
+			if web.cert != "" {
+				errc <- hs.ServeTLS(ln, web.cert, web.key)
+			} else {
+				errc <- hs.Serve(ln)
+			}
+		}()
+		defer hs.Close()
+		log.Info("web server", "addr", ln.Addr().String(), "tls", web.cert != "")
+	}
 	fmt.Fprintln(stdout, addr)
 	var why string
 	select {

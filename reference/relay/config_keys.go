@@ -51,16 +51,10 @@ var configKeys = map[string]map[string]keyFn{
 		"daily_block_queue_quota":     whole(func(s *Settings) *int { return &s.DailyBlockQuota }, -1),
 	},
 	"TRANSPORT": {
-		"host":           text(func(s *Settings) *string { return &s.Host }),
-		"port":           setPorts,
-		"listen_address": setListen,
-		"control_port": func(s *Settings, v string) error {
-			if err := checkPort(v); err != nil {
-				return err
-			}
-			s.ControlPort = v
-			return nil
-		},
+		"host":                       text(func(s *Settings) *string { return &s.Host }),
+		"port":                       setPorts,
+		"listen_address":             setListen,
+		"control_port":               port(func(s *Settings) *string { return &s.ControlPort }),
 		"log_tls_errors":             onOff(func(s *Settings) *bool { return &s.LogTLSErrors }),
 		"accept_service_credentials": onOff(func(s *Settings) *bool { return &s.AcceptServiceCredentials }),
 		"websockets":                 only("off", "the WebSocket transport (deprecated upstream) is not available"),
@@ -100,10 +94,10 @@ var configKeys = map[string]map[string]keyFn{
 	},
 	"WEB": {
 		"static_path": text(func(s *Settings) *string { return &s.WebStaticPath }),
-		"http":        refuse("the embedded web server is not available; serve static_path with a web server"),
-		"https":       refuse("the embedded web server is not available; serve static_path with a web server"),
-		"cert":        refuse("the embedded web server is not available; serve static_path with a web server"),
-		"key":         refuse("the embedded web server is not available; serve static_path with a web server"),
+		"http":        port(func(s *Settings) *string { return &s.WebHTTP }),
+		"https":       port(func(s *Settings) *string { return &s.WebHTTPS }),
+		"cert":        text(func(s *Settings) *string { return &s.WebCert }),
+		"key":         text(func(s *Settings) *string { return &s.WebKey }),
 	},
 	"INFORMATION": informationKeys(),
 }
@@ -229,6 +223,16 @@ func setFsync(s *Settings, v string) error {
 	}
 	s.Fsync = p
 	return nil
+}
+
+func port(field func(*Settings) *string) keyFn {
+	return func(s *Settings, v string) error {
+		if err := checkPort(v); err != nil {
+			return err
+		}
+		*field(s) = v
+		return nil
+	}
 }
 
 func checkPort(p string) error {

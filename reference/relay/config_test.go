@@ -23,6 +23,7 @@ func TestSettingsRoundTrip(t *testing.T) {
 	s.ProxyOwnDomains = []string{"example.com", "example.net"}
 	s.PrometheusInterval = time.Minute
 	s.WebStaticPath = "/srv/www"
+	s.WebHTTP, s.WebHTTPS, s.WebCert, s.WebKey = "8000", "8443", "/etc/web.crt", "/etc/web.key"
 	s.Information = map[string]string{"source_code": "https://example.com/src", "hosting_type": "owned"}
 	var buf bytes.Buffer
 	if err := WriteSettings(&buf, s); err != nil {
@@ -103,16 +104,21 @@ func TestSettingsRefused(t *testing.T) {
 		"[PROXY]\nrequired_host_mode = on\n",
 		"[PROXY]\nsocks_proxy = localhost:9050\n",
 		"[PROXY]\nsocks_mode = onion\n",
-		"[WEB]\nhttp = 8000\n",
-		"[WEB]\nhttps = 443\n",
-		"[WEB]\ncert = /etc/opt/simplex/web.crt\n",
-		"[WEB]\nkey = /etc/opt/simplex/web.key\n",
 	} {
 		_, _, err := ReadSettings(strings.NewReader(in))
 		key := strings.Fields(strings.SplitN(in, "\n", 2)[1])[0]
 		if err == nil || !strings.Contains(err.Error(), ErrRefused.Error()) || !strings.Contains(err.Error(), key) {
 			t.Errorf("%q: want a refusal naming %s, got %v", in, key, err)
 		}
+	}
+	// Upstream's default [WEB] shares port 443 between SMP and HTTPS (by SNI).
+	web := "[TRANSPORT]\nport = 5223,443\n[WEB]\nstatic_path = /srv/www\nhttps = 443\ncert = /etc/opt/simplex/web.crt\nkey = /etc/opt/simplex/web.key\n"
+	if _, _, err := ReadSettings(strings.NewReader(web)); err == nil || !strings.Contains(err.Error(), "https = 443: "+ErrRefused.Error()) {
+		t.Errorf("HTTPS on an SMP port: %v", err)
+	}
+	web = strings.Replace(web, "https = 443", "https = 8443", 1)
+	if s, _, err := ReadSettings(strings.NewReader(web)); err != nil || s.WebHTTPS != "8443" || s.WebCert == "" {
+		t.Errorf("HTTPS on its own port: %v", err)
 	}
 	// The accepted values of the same keys.
 	ok := "[STORE_LOG]\nstore_queues = memory\nstore_messages = memory\nrestore_messages = on\nlog_stats = off\n" +
@@ -197,6 +203,9 @@ func TestSettingsErrors(t *testing.T) {
 		"[INFORMATION]\nserver_country = Germany\n",
 		"[INFORMATION]\nhosting_type = cloud\n",
 		"[QUEUES\n",
+		"[WEB]\nhttp = 8000\n",                                   // no static_path
+		"[WEB]\nstatic_path = /srv\nhttps = 8443\n",              // no cert and key
+		"[WEB]\nstatic_path = /srv\ncert = a.crt\nkey = a.key\n", // no https
 		"[AUTH]\n= value\n",
 	} {
 		_, _, err := ReadSettings(strings.NewReader(in))

@@ -127,6 +127,11 @@ check_interval = %s
 # Where the server information page (index.html) is written at start.
 `, s.ProxyConcurrency, onOff(s.DisconnectInactive), secs(s.InactiveTTL), secs(s.InactiveCheck))
 	opt("static_path", s.WebStaticPath)
+	b.WriteString("# Serve static_path over HTTP, and over HTTPS with a certificate and key\n# (on a port that is not an SMP port).\n")
+	opt("http", s.WebHTTP)
+	opt("https", s.WebHTTPS)
+	opt("cert", s.WebCert)
+	opt("key", s.WebKey)
 	fmt.Fprintf(&b, `
 [QUEUES]
 # smpkit: messages a queue holds before SEND gets ERR QUOTA.

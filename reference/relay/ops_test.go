@@ -3,6 +3,9 @@ package relay_test
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"log/slog"
 	"net"
 	"regexp"
@@ -17,6 +20,7 @@ import (
 	"github.com/smpkit/smpkit/reference/smp"
 	"github.com/smpkit/smpkit/reference/smpcrypto"
 	"github.com/smpkit/smpkit/reference/store"
+	"github.com/smpkit/smpkit/reference/transport"
 )
 
 // upstreamMetrics are the metric names upstream's smp-server writes
@@ -206,5 +210,33 @@ func TestInactiveTTLZero(t *testing.T) {
 	case <-cl.Done():
 	case <-time.After(5 * time.Second):
 		t.Fatal("an idle connection outlived ttl = 0 with check_interval = 1")
+	}
+}
+
+// TestNoServiceCredentials (upstream accept_service_credentials = off):
+// a service client is refused in the handshake; an ordinary one is not.
+func TestNoServiceCredentials(t *testing.T) {
+	svc, err := transport.GenerateCredentials("service", rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := smpcrypto.NewPrivateKey(smpcrypto.Ed25519, svc.CertKey.(ed25519.PrivateKey).Seed())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert := svc.TLSCertificate()
+	for _, off := range []bool{false, true} {
+		tr := startRelay(t, relay.Config{NoServiceCredentials: off})
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		cl, err := client.Dial(ctx, tr.srv, client.Config{PingInterval: -1, Certificate: &cert,
+			Service: &transport.ServiceCredentials{Role: smp.RoleMessaging, Chain: svc.Chain(), Leaf: leaf}})
+		cancel()
+		if err == nil {
+			cl.Close()
+		}
+		if (err != nil) != off {
+			t.Errorf("accept_service_credentials = %v: service handshake error %v", !off, err)
+		}
+		tr.dial(smp.SupportedRange.Max) // ordinary clients are unaffected
 	}
 }

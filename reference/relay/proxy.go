@@ -264,13 +264,16 @@ func (r *Relay) proxyConnect(cmd smp.CmdPRXY) smp.Response {
 }
 
 // ownDestination reports whether a destination relay is the operator's
-// own: one of its hosts ends with one of the domains.
+// own: its first host is one of the domains or under one, as upstream
+// decides (Client/Agent.hs isOwnServer).
 func ownDestination(domains []string, srv smp.Server) bool {
-	for _, h := range srv.Hosts {
-		for _, d := range domains {
-			if h == d || strings.HasSuffix(h, "."+strings.TrimPrefix(d, ".")) {
-				return true
-			}
+	if len(srv.Hosts) == 0 {
+		return false
+	}
+	h := srv.Hosts[0]
+	for _, d := range domains {
+		if h == d || strings.HasSuffix(h, "."+d) {
+			return true
 		}
 	}
 	return false

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -40,9 +41,17 @@ func TestProxyDestinationPolicy(t *testing.T) {
 	if k, b := proxyErrKind(proxyAnswer(t, strict, dest)); k != smp.ProxyBROKER || b != smp.BrokerHOST {
 		t.Errorf("default policy to a loopback destination: %s %s, want PROXY BROKER HOST", k, b)
 	}
-	open := startRelay(t, relay.Config{Proxy: &relay.ProxyConfig{AllowPrivate: true}})
+	if m := metricsText(t, strict.r); !strings.Contains(m, `simplex_smp_relay_sessions_errors{source="all",type="connect"} 1`) {
+		t.Errorf("refused destination not counted:\n%s", m)
+	}
+	open := startRelay(t, relay.Config{Proxy: &relay.ProxyConfig{AllowPrivate: true, OwnDomains: []string{"127.0.0.1"}}})
 	if err := proxyAnswer(t, open, dest); err != nil {
 		t.Errorf("allowed private destinations: %v", err)
+	}
+	// own_server_domains: the destination is counted as own as well.
+	if m := metricsText(t, open.r); !strings.Contains(m, `simplex_smp_relay_sessions_successes{source="all"} 1`) ||
+		!strings.Contains(m, `simplex_smp_relay_sessions_successes{source="own"} 1`) {
+		t.Errorf("proxy session counters:\n%s", m)
 	}
 	off := startRelay(t, relay.Config{Proxy: &relay.ProxyConfig{Disabled: true, AllowPrivate: true}})
 	if k, _ := proxyErrKind(proxyAnswer(t, off, dest)); k != smp.ProxyBASICAUTH {
@@ -59,6 +68,20 @@ func TestPrivateAddresses(t *testing.T) {
 	} {
 		if got := relay.PrivateAddr(netip.MustParseAddr(addr)); got != private {
 			t.Errorf("%s: private %v, want %v", addr, got, private)
+		}
+	}
+}
+
+func TestOwnDestination(t *testing.T) {
+	for _, tc := range []struct {
+		hosts []string
+		own   bool
+	}{
+		{[]string{"smp1.example.com"}, true}, {[]string{"example.com"}, true}, {[]string{"a.b.example.com", "x.onion"}, true}, {[]string{"x.onion", "a.b.example.com"}, false},
+		{[]string{"badexample.com"}, false}, {[]string{"example.com.evil.net"}, false}, {[]string{"other.net"}, false},
+	} {
+		if got := relay.OwnDestination([]string{"example.com"}, smp.Server{Hosts: tc.hosts}); got != tc.own {
+			t.Errorf("%v: own %v, want %v", tc.hosts, got, tc.own)
 		}
 	}
 }
