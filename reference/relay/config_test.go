@@ -220,3 +220,33 @@ func TestSettingsErrors(t *testing.T) {
 		t.Fatalf("unknown key and section: %v %q", err, warn)
 	}
 }
+
+// upstreamKeys are every key upstream's smp-server reads (simplexmq
+// src/Simplex/Messaging/Server/Main.hs and Server/CLI.hs: lookupValue,
+// iniOnOff, readIniDefault, strictIni, strDecodeIni, settingIsOn, and the
+// [INFORMATION] fields of serverPublicInfo).
+var upstreamKeys = map[string][]string{
+	"STORE_LOG": {"enable", "store_queues", "store_messages", "db_connection", "db_schema", "db_pool_size", "db_store_log",
+		"db_deleted_ttl", "restore_messages", "expire_messages_days", "expire_messages_on_start", "expire_messages_on_send",
+		"expire_ntfs_hours", "log_stats", "prometheus_interval"},
+	"AUTH":             {"new_queues", "create_password", "control_port_admin_password", "control_port_user_password", "daily_block_queue_quota"},
+	"TRANSPORT":        {"host", "port", "log_tls_errors", "websockets", "control_port", "accept_service_credentials"},
+	"PROXY":            {"host_mode", "required_host_mode", "own_server_domains", "socks_proxy", "socks_mode", "client_concurrency"},
+	"INACTIVE_CLIENTS": {"disconnect", "ttl", "check_interval"},
+	"WEB":              {"static_path", "http", "https", "cert", "key"},
+	"INFORMATION": {"source_code", "usage_conditions", "condition_amendments", "server_country", "operator", "operator_country",
+		"website", "admin_simplex", "admin_email", "admin_pgp", "admin_pgp_fingerprint", "complaints_simplex", "complaints_email",
+		"complaints_pgp", "complaints_pgp_fingerprint", "hosting", "hosting_country", "hosting_type"},
+}
+
+// TestEveryUpstreamKeyKnown: no upstream key falls through to "unknown key
+// ignored"; each is honoured or refused (TestSettingsRefused).
+func TestEveryUpstreamKeyKnown(t *testing.T) {
+	for sec, keys := range upstreamKeys {
+		for _, k := range keys {
+			if configKeys[sec][k] == nil {
+				t.Errorf("[%s] %s is not in configKeys", sec, k)
+			}
+		}
+	}
+}
