@@ -54,7 +54,7 @@ store_queues = memory
 store_messages = memory
 restore_messages = on
 # smpkit: when writes reach the disk: each (a message answered OK survives
-# power loss), interval (every fsync_interval_ms), or never.
+# kill -9), interval (every fsync_interval_ms), or never.
 fsync = %s
 fsync_interval_ms = %d
 # Messages and notifications expiration periods (0 = at every check).
@@ -95,7 +95,7 @@ port = %s
 	opt("listen_address", s.ListenAddress)
 	fmt.Fprintf(&b, "log_tls_errors = %s\nwebsockets = off\n", onOff(s.LogTLSErrors))
 	fmt.Fprintf(&b, "accept_service_credentials = %s\n", onOff(s.AcceptServiceCredentials))
-	b.WriteString("# Operator commands on 127.0.0.1 (smp-server block, stats, cert --reload).\n")
+	b.WriteString("# Operator commands on 127.0.0.1 (smp-server block and stats; cert reloads).\n")
 	opt("control_port", s.ControlPort)
 	fmt.Fprintf(&b, `# smpkit: connection limits (0 = no limit) and handshake time limit (s).
 # The per-IP limit is off by default: behind an onion service or a reverse
@@ -105,7 +105,7 @@ max_connections_per_ip = %d
 handshake_timeout = %d
 
 [PROXY]
-# smpkit: serve as a sending proxy (PRXY/PFWD) for clients with create_password.
+# smpkit: serve as a sending proxy (PRXY/PFWD; with create_password when set).
 enable = %s
 # smpkit: allow destinations on loopback, private and link-local networks.
 allow_private_destinations = %s
