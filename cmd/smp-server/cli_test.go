@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"io"
@@ -21,6 +22,7 @@ import (
 	"github.com/smpkit/smpkit/reference/relay"
 	"github.com/smpkit/smpkit/reference/smp"
 	"github.com/smpkit/smpkit/reference/smpcrypto"
+	"github.com/smpkit/smpkit/reference/transport"
 )
 
 type cli struct {
@@ -170,6 +172,16 @@ func TestControlCommands(t *testing.T) {
 	ini = bytes.Replace(ini, []byte("# listen_address ="), []byte("listen_address = 127.0.0.1"), 1)
 	webPort := freePort(t)
 	ini = bytes.Replace(ini, []byte("# http ="), []byte("http = "+webPort), 1)
+	// HTTPS on the SMP port itself, for clients that send SNI (upstream's
+	// default [WEB] https = 443 with port = 5223,443).
+	webDir := t.TempDir()
+	webCreds, err := transport.GenerateCredentials("web.example", rand.Reader)
+	if err != nil || webCreds.Save(webDir) != nil {
+		t.Fatal(err)
+	}
+	ini = bytes.Replace(ini, []byte("# https ="), []byte("https = "+port), 1)
+	ini = bytes.Replace(ini, []byte("# cert ="), []byte("cert = "+filepath.Join(webDir, transport.ServerCertFile)), 1)
+	ini = bytes.Replace(ini, []byte("# key ="), []byte("key = "+filepath.Join(webDir, transport.ServerKeyFile)), 1)
 	ini = append(ini, "\n[EXTRA]\nfrobnicate = 1\n"...)
 	if err := os.WriteFile(iniPath, ini, 0o600); err != nil {
 		t.Fatal(err)
@@ -240,6 +252,16 @@ func TestControlCommands(t *testing.T) {
 		rsp.Body.Close()
 		if !bytes.Equal(body, page) {
 			t.Errorf("[WEB] http served %q", body)
+		}
+	}
+	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{ServerName: "web.example", InsecureSkipVerify: true}}}
+	if rsp, err := hc.Get("https://127.0.0.1:" + port + "/"); err != nil {
+		t.Errorf("[WEB] https on the SMP port: %v", err)
+	} else {
+		body, _ := io.ReadAll(rsp.Body)
+		rsp.Body.Close()
+		if !bytes.Equal(body, page) {
+			t.Errorf("[WEB] https served %q", body)
 		}
 	}
 	var metrics []byte

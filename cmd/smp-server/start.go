@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"html/template"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"sort"
 	"syscall"
 	"time"
@@ -86,7 +88,18 @@ func cmdStart(args []string, stdout, stderr io.Writer) error {
 	} else {
 		log.Warn("store log disabled ([STORE_LOG] enable = off): queues and messages are lost on restart")
 	}
-	r, err := relay.New(relay.ConfigFromSettings(s, creds, st, log))
+	rcfg := relay.ConfigFromSettings(s, creds, st, log)
+	sharedHTTPS := s.WebHTTPS != "" && slices.Contains(s.Ports, s.WebHTTPS)
+	if sharedHTTPS {
+		// As upstream: clients that send SNI on this SMP port get HTTPS.
+		cert, err := tls.LoadX509KeyPair(s.WebCert, s.WebKey)
+		if err != nil {
+			return fmt.Errorf("[WEB] cert and key: %w", err)
+		}
+		rcfg.Web = &relay.WebConfig{Certificate: cert, Handler: http.FileServer(http.Dir(s.WebStaticPath))}
+		log.Info("web server", "port", s.WebHTTPS, "tls", true, "shared", true)
+	}
+	r, err := relay.New(rcfg)
 	if err != nil {
 		return err
 	}
@@ -140,7 +153,7 @@ func cmdStart(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	for _, web := range []struct{ port, cert, key string }{{s.WebHTTP, "", ""}, {s.WebHTTPS, s.WebCert, s.WebKey}} {
-		if web.port == "" {
+		if web.port == "" || (web.cert != "" && sharedHTTPS) {
 			continue
 		}
 		hs := &http.Server{Addr: net.JoinHostPort(s.ListenAddress, web.port), Handler: http.FileServer(http.Dir(s.WebStaticPath)),

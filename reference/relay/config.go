@@ -61,7 +61,7 @@ type Settings struct {
 	// [WEB]
 	WebStaticPath string // static_path: where the server information page is written
 	WebHTTP       string // http: port serving static_path over HTTP
-	WebHTTPS      string // https: port serving static_path over HTTPS, with cert and key
+	WebHTTPS      string // https: port serving static_path over HTTPS, with cert and key; an SMP port serves both (by SNI)
 	WebCert       string // cert: PEM certificate (chain) for https
 	WebKey        string // key: PEM private key for https
 	// [INFORMATION]: server information, by upstream key name.
@@ -169,11 +169,6 @@ func (s *Settings) check() error {
 	}
 	if (s.WebHTTP != "" || s.WebHTTPS != "") && s.WebStaticPath == "" {
 		return errors.New("[WEB] http and https serve static_path, which is not set")
-	}
-	if s.WebHTTPS != "" && contains(s.Ports, s.WebHTTPS) {
-		// Upstream answers HTTPS on an SMP port when the client sends SNI;
-		// smpkit's relay speaks only SMP on its ports.
-		return fmt.Errorf("[WEB] https = %s: %w: HTTPS on an SMP port ([TRANSPORT] port); use another port for https, or remove %s from port", s.WebHTTPS, ErrRefused, s.WebHTTPS)
 	}
 	if (s.WebHTTPS != "") != (s.WebCert != "" && s.WebKey != "") {
 		return errors.New("[WEB] https needs cert and key, and cert and key are only used by https")

@@ -44,7 +44,8 @@ func TestSettingsRoundTrip(t *testing.T) {
 // --server-country de --hosting-type dedicated --own-domains example.com`
 // writes: testdata/upstream-smp-server.ini follows iniFileContent and
 // informationIniContent in simplexmq src/Simplex/Messaging/Server/Main/Init.hs
-// line by line (the passwords are random there).
+// line by line (the passwords are random there: base64url of 32 and 18
+// random bytes, padded, as strEncode writes them).
 func TestSettingsUpstreamFile(t *testing.T) {
 	f, err := os.Open("testdata/upstream-smp-server.ini")
 	if err != nil {
@@ -57,7 +58,7 @@ func TestSettingsUpstreamFile(t *testing.T) {
 	}
 	want := DefaultSettings()
 	want.ExpireOnSend = false
-	want.CreatePassword = "KHO0ZaSXEiaOqpHPKx2g6Ki0uFOkRqiQKp7RnzRGmjo"
+	want.CreatePassword = "KHO0ZaSXEiaOqpHPKx2g6Ki0uFOkRqiQKp7RnzRGmjo="
 	want.ControlAdminPassword = "RlyA3fYQ1SDbd9n3Yx5P0cEB"
 	want.ControlUserPassword = "c4hzFxZ1NSKIDoT5gvjmHCYm"
 	want.Host = "smp.example.com"
@@ -69,6 +70,26 @@ func TestSettingsUpstreamFile(t *testing.T) {
 		"server_country": "DE", "operator": "Example Ltd", "operator_country": "GB", "hosting_type": "dedicated"}
 	if d := cmp.Diff(want, s); d != "" {
 		t.Fatalf("settings (-want +got):\n%s", d)
+	}
+}
+
+// TestSettingsUpstreamDefaultFile loads what upstream's `smp-server init -y`
+// writes with no other options (testdata/upstream-default-smp-server.ini,
+// from the same generator): store log on, a random password, no control
+// port, host "<hostnames>", and [WEB] https = 443 sharing the SMP port 443.
+func TestSettingsUpstreamDefaultFile(t *testing.T) {
+	f, err := os.Open("testdata/upstream-default-smp-server.ini")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	s, warn, err := ReadSettings(f)
+	if err != nil || len(warn) != 0 {
+		t.Fatalf("upstream default file: %v, warnings %q", err, warn)
+	}
+	if s.Host != "<hostnames>" || s.WebHTTPS != "443" || s.WebCert != "/etc/opt/simplex/web.crt" || s.WebKey != "/etc/opt/simplex/web.key" ||
+		s.WebStaticPath != "/var/opt/simplex/www" || s.CreatePassword == "" || s.ControlPort != "" || s.Information["hosting_type"] != "virtual" {
+		t.Fatalf("settings %+v", s)
 	}
 }
 
@@ -110,15 +131,6 @@ func TestSettingsRefused(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), ErrRefused.Error()) || !strings.Contains(err.Error(), key) {
 			t.Errorf("%q: want a refusal naming %s, got %v", in, key, err)
 		}
-	}
-	// Upstream's default [WEB] shares port 443 between SMP and HTTPS (by SNI).
-	web := "[TRANSPORT]\nport = 5223,443\n[WEB]\nstatic_path = /srv/www\nhttps = 443\ncert = /etc/opt/simplex/web.crt\nkey = /etc/opt/simplex/web.key\n"
-	if _, _, err := ReadSettings(strings.NewReader(web)); err == nil || !strings.Contains(err.Error(), "https = 443: "+ErrRefused.Error()) {
-		t.Errorf("HTTPS on an SMP port: %v", err)
-	}
-	web = strings.Replace(web, "https = 443", "https = 8443", 1)
-	if s, _, err := ReadSettings(strings.NewReader(web)); err != nil || s.WebHTTPS != "8443" || s.WebCert == "" {
-		t.Errorf("HTTPS on its own port: %v", err)
 	}
 	// The accepted values of the same keys.
 	ok := "[STORE_LOG]\nstore_queues = memory\nstore_messages = memory\nrestore_messages = on\nlog_stats = off\n" +

@@ -127,7 +127,7 @@ check_interval = %s
 # Where the server information page (index.html) is written at start.
 `, s.ProxyConcurrency, onOff(s.DisconnectInactive), secs(s.InactiveTTL), secs(s.InactiveCheck))
 	opt("static_path", s.WebStaticPath)
-	b.WriteString("# Serve static_path over HTTP, and over HTTPS with a certificate and key\n# (on a port that is not an SMP port).\n")
+	b.WriteString("# Serve static_path over HTTP, and over HTTPS with a certificate and key;\n# on an SMP port, clients that send SNI get HTTPS, as upstream.\n")
 	opt("http", s.WebHTTP)
 	opt("https", s.WebHTTPS)
 	opt("cert", s.WebCert)

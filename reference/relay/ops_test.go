@@ -6,8 +6,11 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/tls"
+	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"regexp"
 	"strings"
 	"sync"
@@ -239,4 +242,28 @@ func TestNoServiceCredentials(t *testing.T) {
 		}
 		tr.dial(smp.SupportedRange.Max) // ordinary clients are unaffected
 	}
+}
+
+// TestWebOnSMPPort (upstream [WEB] https on an SMP port): a client sending
+// SNI gets the web certificate and HTTP; SMP clients on the same port are
+// served as before.
+func TestWebOnSMPPort(t *testing.T) {
+	web, err := transport.GenerateCredentials("web.example", rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	handler := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "relay information") })
+	tr := startRelay(t, relay.Config{Web: &relay.WebConfig{Certificate: web.TLSCertificate(), Handler: handler}})
+	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{ServerName: "web.example", InsecureSkipVerify: true}}}
+	rsp, err := hc.Get("https://127.0.0.1:" + tr.srv.Port + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(rsp.Body)
+	rsp.Body.Close()
+	if string(body) != "relay information" || !bytes.Equal(rsp.TLS.PeerCertificates[0].Raw, web.Cert.Raw) {
+		t.Fatalf("HTTPS answered %q", body)
+	}
+	cl := tr.dial(smp.SupportedRange.Max)
+	newQueue(t, cl, smp.CmdNEW{}, smpcrypto.Ed25519)
 }

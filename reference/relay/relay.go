@@ -72,6 +72,9 @@ type Config struct {
 	DailyBlockQuota int
 	// Proxy configures the sending proxy (§10); nil uses defaults.
 	Proxy *ProxyConfig
+	// Web, if set, answers HTTPS on the relay's ports to clients that send
+	// SNI (upstream [WEB] https on an SMP port).
+	Web *WebConfig
 	// EventBuffer is how many event groups may wait for a slow connection
 	// before the relay closes it (default 256).
 	EventBuffer int
@@ -117,6 +120,7 @@ type Relay struct {
 
 	tls    atomic.Pointer[tlsState] // the online credentials; replaced by ReloadCredentials
 	blocks blockQuota               // control-port blocks today
+	web    *webServer               // nil without Config.Web
 }
 
 // tlsState is the credentials in use and the TLS configuration made from
@@ -128,6 +132,9 @@ type tlsState struct {
 
 func (r *Relay) tlsConfigFor(creds *transport.Credentials) *tls.Config {
 	cfg := transport.ServerTLSConfig(creds)
+	if r.web != nil {
+		cfg.GetConfigForClient = r.web.forSNI
+	}
 	if r.hooks != nil && r.hooks.tls != nil {
 		r.hooks.tls(cfg)
 	}
@@ -192,6 +199,9 @@ func New(cfg Config) (*Relay, error) {
 		stop:  make(chan struct{}),
 	}
 	r.tls.Store(&tlsState{creds: cfg.Credentials})
+	if cfg.Web != nil {
+		r.web = newWebServer(cfg.Web)
+	}
 	if r.store == nil {
 		dir, err := os.MkdirTemp("", "smp-relay-")
 		if err != nil {
@@ -303,7 +313,15 @@ func (r *Relay) serveConn(raw net.Conn) {
 	defer cancel()
 	st := r.tls.Load()
 	c := transport.TLSServer(raw, st.cfg)
-	if err := c.Handshake(ctx); err != nil {
+	err := c.Handshake(ctx)
+	if cs := c.Conn.ConnectionState(); r.web != nil && cs.HandshakeComplete && cs.ServerName != "" {
+		// An HTTPS client (SNI, web certificate): not SMP, and its cipher
+		// suite may have no tls-unique the SMP handshake could use.
+		cancel()
+		r.web.serve(c.Conn, r.stop)
+		return
+	}
+	if err != nil {
 		r.stats.tlsFailures.Add(1)
 		level := slog.LevelDebug
 		if r.cfg.LogTLSErrors {
@@ -345,6 +363,9 @@ func (r *Relay) Close() error {
 		c.Close()
 	}
 	r.mu.Unlock()
+	if r.web != nil {
+		r.web.close()
+	}
 	r.wg.Wait()
 	close(r.stop)
 	r.bg.Wait()
