@@ -48,7 +48,7 @@ func (r cpRole) String() string {
 }
 
 // cpHelp lists the commands smpkit answers.
-const cpHelp = "commands: stats, status, block, unblock, reload, help, quit"
+const cpHelp = "commands: stats, status, block, unblock, delete, reload, help, quit"
 
 // ServeControl serves the control port on ln until Close. ln should listen
 // on a loopback address: the passwords travel in clear, as upstream's do.
@@ -105,7 +105,7 @@ func (r *Relay) controlSession(c io.ReadWriter, cfg ControlConfig) {
 		switch cmd {
 		case "auth", "help", "quit", "":
 			need = cpNone
-		case "reload":
+		case "reload", "delete":
 			need = cpAdmin
 		}
 		if cmd != "auth" && cmd != "help" && cmd != "quit" && cmd != "" {
@@ -148,6 +148,8 @@ func (r *Relay) controlSession(c io.ReadWriter, cfg ControlConfig) {
 			say("%s", r.controlUnblock(arg))
 		case cmd == "reload":
 			say("%s", r.controlReload(cfg))
+		case cmd == "delete":
+			say("%s", r.controlDelete(arg))
 		case knownUpstream(cmd):
 			say("error: %s is not supported by smpkit", cmd)
 		default:
@@ -162,7 +164,7 @@ func equal(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []by
 // knownUpstream are upstream's control commands smpkit does not have.
 func knownUpstream(cmd string) bool {
 	switch cmd {
-	case "suspend", "resume", "clients", "stats-rts", "threads", "sockets", "socket-threads", "server-info", "delete", "save":
+	case "suspend", "resume", "clients", "stats-rts", "threads", "sockets", "socket-threads", "server-info", "save":
 		return true
 	}
 	return false
@@ -290,6 +292,27 @@ func (r *Relay) controlUnblock(arg string) string {
 	}
 	r.log.Info("queue unblocked by the operator")
 	return "ok, queue unblocked, reason to block was: reason=" + was
+}
+
+// controlDelete executes "delete <id>" (admin): the queue and its messages
+// go, and its subscribers get DELD, as if the recipient sent DEL.
+func (r *Relay) controlDelete(arg string) string {
+	q, e := r.queueArg(arg)
+	if q == nil {
+		return e
+	}
+	r.qmu.Lock()
+	defer r.qmu.Unlock()
+	n, _ := r.store.Size(q.RecipientID)
+	if err := r.store.DeleteQueue(q.RecipientID); err != nil {
+		return "error: " + err.Error()
+	}
+	// No connection of the operator's is subscribed: every subscriber is
+	// told, as another client's DEL would tell it.
+	r.endQueue(&conn{r: r, queues: map[string]*qsub{}, ntfs: map[string]bool{}}, q)
+	r.stats.queuesDeleted.Add(1)
+	r.log.Info("queue deleted by the operator")
+	return fmt.Sprintf("ok, %d messages deleted", n)
 }
 
 func (r *Relay) controlReload(cfg ControlConfig) string {

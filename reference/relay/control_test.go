@@ -94,6 +94,9 @@ func TestControlPort(t *testing.T) {
 		t.Fatalf("unblock: %q", out)
 	}
 	mustDo(t, cl, client.Request{EntityID: q.ids.SndID, Command: smp.CmdSEND{Body: []byte("x")}})
+	if ev := nextEvent(t, cl); ev.Response.Tag() != "MSG" {
+		t.Fatalf("after unblock the subscriber got %s, want MSG", ev.Response.Tag())
+	}
 
 	// The daily quota (2) counts blocks, not unblocks.
 	control(t, addr, "usr", "block "+sid+" reason=spam", "unblock "+sid)
@@ -123,6 +126,26 @@ func TestControlPort(t *testing.T) {
 	next = stranger
 	if out := control(t, addr, "adm", "reload"); !strings.Contains(out, "another identity") {
 		t.Fatalf("reload with another CA: %q", out)
+	}
+
+	// delete (admin): the queue goes with its message, the subscriber gets DELD.
+	if out := control(t, addr, "usr", "delete "+sid); strings.TrimSpace(out) != "AUTH" {
+		t.Fatalf("user delete: %q", out)
+	}
+	if out := control(t, addr, "adm", "delete "+sid); strings.TrimSpace(out) != "ok, 1 messages deleted" {
+		t.Fatalf("delete: %q", out)
+	}
+	for {
+		ev := nextEvent(t, cl)
+		if ev.Response.Tag() == "DELD" {
+			break
+		}
+		if !isErr(ev.Response, smp.ErrorType{Kind: smp.ErrBLOCKED, Blocked: &smp.BlockingInfo{Reason: "spam"}}) {
+			t.Fatalf("subscriber got %v, want DELD (after the quota test's ERR BLOCKED)", ev.Response)
+		}
+	}
+	if out := control(t, addr, "usr", "status "+sid); strings.TrimSpace(out) != "error: AUTH" {
+		t.Fatalf("status of a deleted queue: %q", out)
 	}
 }
 
