@@ -3,6 +3,7 @@ package relay_test
 import (
 	"context"
 	"errors"
+	"net"
 	"net/netip"
 	"strings"
 	"testing"
@@ -82,6 +83,54 @@ func TestOwnDestination(t *testing.T) {
 	} {
 		if got := relay.OwnDestination([]string{"example.com"}, smp.Server{Hosts: tc.hosts}); got != tc.own {
 			t.Errorf("%v: own %v, want %v", tc.hosts, got, tc.own)
+		}
+	}
+}
+
+// TestProxyConcurrency (upstream [PROXY] client_concurrency): with a limit
+// of 1, a client's second proxy command waits for the first, and so does
+// everything after it on the connection; with the default limit it does
+// not. The destination accepts TCP and never answers, so PRXY ends at the
+// proxy's timeout.
+func TestProxyConcurrency(t *testing.T) {
+	hole, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hole.Close()
+	go func() {
+		for {
+			c, err := hole.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	_, port, _ := net.SplitHostPort(hole.Addr().String())
+	dest := smp.Server{Hosts: []string{"127.0.0.1"}, Port: port, KeyHash: make([]byte, 32)}
+	for _, limit := range []int{1, 0} {
+		tr := startRelay(t, relay.Config{Proxy: &relay.ProxyConfig{AllowPrivate: true, Concurrency: limit, Timeout: time.Second}})
+		cl := tr.dial(smp.SupportedRange.Max)
+		done := make(chan string, 3)
+		do := func(name string, cmd smp.Command) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			cl.Do(ctx, client.Request{Command: cmd})
+			done <- name
+		}
+		go do("first PRXY", smp.CmdPRXY{Server: dest})
+		time.Sleep(150 * time.Millisecond) // the commands must reach the relay in this order
+		go do("second PRXY", smp.CmdPRXY{Server: dest})
+		time.Sleep(150 * time.Millisecond)
+		go do("PING", smp.CmdPING{})
+		order := map[string]int{}
+		for i := 0; i < 3; i++ {
+			order[<-done] = i
+		}
+		pingWaited := order["PING"] > order["first PRXY"]
+		if pingWaited != (limit == 1) {
+			t.Errorf("client_concurrency %d: answers in order %v", limit, order)
 		}
 	}
 }
