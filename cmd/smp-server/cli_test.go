@@ -68,7 +68,7 @@ func TestCLI(t *testing.T) {
 	if code := c.run("stats", "--dir", dir); code != 1 || !strings.Contains(c.err.String(), "no control port") {
 		t.Errorf("stats without a control port: %d %q", code, c.err.String())
 	}
-	for _, cmd := range []string{"init", "start", "cert", "address", "delete", "block", "stats"} {
+	for _, cmd := range []string{"init", "start", "cert", "address", "delete", "block", "stats", "control"} {
 		if code := c.run(cmd, "--help"); code != 0 || !strings.Contains(c.err.String(), "Usage: smp-server "+cmd) {
 			t.Errorf("%s --help: %d %q", cmd, code, c.err.String())
 		}
@@ -229,6 +229,12 @@ func TestControlCommands(t *testing.T) {
 	}
 	if code := c.run("stats", "--dir", dir); code != 0 || !strings.Contains(c.out.String(), "qBlocked: 1\n") {
 		t.Fatalf("stats: %d %q %q", code, c.out.String(), c.err.String())
+	}
+	if code := c.run("control", "--dir", dir, "status", smp.EncodeB64(ids.SndID)); code != 0 || strings.TrimSpace(c.out.String()) != "status: EntityBlocked (reason=content)" {
+		t.Fatalf("control status: %d %q %q", code, c.out.String(), c.err.String())
+	}
+	if code := c.run("control", "--dir", dir, "reload"); code != 1 || strings.TrimSpace(c.out.String()) != "AUTH" {
+		t.Fatalf("control reload with the user password: %d %q", code, c.out.String())
 	}
 	if code := c.run("cert", "--dir", dir); code != 0 || !strings.Contains(c.err.String(), "loaded by the running relay") {
 		t.Fatalf("cert while running: %d %q", code, c.err.String())

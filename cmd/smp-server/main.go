@@ -6,6 +6,7 @@
 //	smp-server address print the relay address
 //	smp-server block   block or unblock a queue (through the control port while running)
 //	smp-server stats   print the running relay's counters (control port)
+//	smp-server control send another control port command
 //	smp-server delete  remove the configuration, certificates and stored data
 package main
 
@@ -38,6 +39,8 @@ Usage:
   smp-server block [flags]     block (or --unblock) a queue; through the control port while
                                the relay runs, directly in the store while it is stopped
   smp-server stats [flags]     print a running relay's counters (control port)
+  smp-server control [flags] COMMAND...
+                               send another control port command (status, delete, help)
   smp-server delete [flags]    remove --dir with its configuration, certificates and data
   smp-server --version         print the version
 
@@ -68,7 +71,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	cmds := map[string]func([]string, io.Writer, io.Writer) error{
 		"init": cmdInit, "start": cmdStart, "cert": cmdCert, "address": cmdAddress, "delete": cmdDelete,
-		"block": cmdBlock, "stats": cmdStats,
+		"block": cmdBlock, "stats": cmdStats, "control": cmdControl,
 	}
 	f, ok := cmds[args[0]]
 	if !ok {

@@ -13,6 +13,7 @@ import (
 	"github.com/smpkit/smpkit/reference/relay"
 	"github.com/smpkit/smpkit/reference/smp"
 	"github.com/smpkit/smpkit/reference/store"
+	flag "github.com/spf13/pflag"
 )
 
 var (
@@ -123,5 +124,37 @@ func cmdStats(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprint(stdout, out)
+	return nil
+}
+
+// cmdControl sends one command line to the running relay's control port
+// and prints the answer: the commands block and stats do not cover
+// (status, delete, help).
+func cmdControl(args []string, stdout, stderr io.Writer) error {
+	fs, dir := newFlags("control", "Send one command to the running relay's control port and print the answer,\n"+
+		"for example: smp-server control status QUEUE_ID, or smp-server control --admin delete QUEUE_ID.\n"+
+		"'help' lists the commands.", stderr)
+	admin := fs.Bool("admin", false, "authenticate with the admin password (delete and reload need it)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	if fs.NArg() == 0 {
+		return usageError{errors.New("no command given (try: smp-server control help)")}
+	}
+	s, _, err := relay.LoadSettings(filepath.Join(*dir, configFile))
+	if err != nil {
+		return err
+	}
+	out, err := controlRun(s, *admin, strings.Join(fs.Args(), " "))
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(stdout, out)
+	if strings.HasPrefix(out, "error") || strings.TrimSpace(out) == "AUTH" {
+		return errors.New("the relay refused the command")
+	}
 	return nil
 }
