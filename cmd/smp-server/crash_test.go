@@ -87,7 +87,7 @@ func TestCrashLosesNoAcceptedMessage(t *testing.T) {
 	}
 	dir, port := t.TempDir(), freePort(t)
 	var initOut bytes.Buffer
-	if code := run([]string{"init", "--dir", dir, "--host", "127.0.0.1", "--port", port}, &initOut, os.Stderr); code != 0 {
+	if code := run([]string{"init", "--dir", dir, "--host", "127.0.0.1", "--port", port, "--no-password"}, &initOut, os.Stderr); code != 0 {
 		t.Fatalf("init exited %d", code)
 	}
 	addr, err := smp.ParseServer(strings.TrimSpace(initOut.String()))

@@ -358,16 +358,20 @@ func blocked(q *store.Queue) error {
 func (c *conn) exec(env *cmdEnv, rc received) []out {
 	switch cmd := rc.cmd.(type) {
 	case smp.CmdPRXY:
+		release := c.proxySlot()
 		c.r.bg.Add(1)
 		go func() {
 			defer c.r.bg.Done()
+			defer release()
 			c.send([][]byte{c.encodeTx(rc.t.CorrID, nil, c.r.proxyConnect(cmd))})
 		}()
 		return nil
 	case smp.CmdPFWD:
+		release := c.proxySlot()
 		c.r.bg.Add(1)
 		go func() {
 			defer c.r.bg.Done()
+			defer release()
 			c.send([][]byte{c.encodeTx(rc.t.CorrID, rc.t.EntityID, c.r.proxyForward(rc.t, cmd))})
 		}()
 		return nil
@@ -382,6 +386,7 @@ func (c *conn) exec(env *cmdEnv, rc received) []out {
 		}
 	}
 	outs, err := c.execLocked(env, rc)
+	c.r.stats.countResult(rc.cmd, err)
 	if err != nil {
 		e, ok := smp.ErrorTypeOf(err)
 		if !ok {

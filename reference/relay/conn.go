@@ -33,6 +33,24 @@ type conn struct {
 	ntfs   map[string]bool  // notifier ids this connection is subscribed to
 
 	svc *service // the session's service, nil for ordinary clients
+
+	// proxySem bounds the proxy commands in flight (ProxyConfig.Concurrency);
+	// made on first use, by the reader goroutine only.
+	proxySem chan struct{}
+}
+
+// proxySlot waits for room for one more proxy command and returns the
+// function that frees it.
+func (c *conn) proxySlot() (release func()) {
+	if c.proxySem == nil {
+		c.proxySem = make(chan struct{}, c.r.proxyConfig().Concurrency)
+	}
+	select {
+	case c.proxySem <- struct{}{}:
+		return func() { <-c.proxySem }
+	case <-c.done:
+		return func() {}
+	}
 }
 
 // qsub is a connection's use of one queue.
