@@ -20,6 +20,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -32,6 +33,10 @@ import (
 // envChild names the environment variable that turns the process into a
 // benchmark server; its value is the JSON of a serverSpec.
 const envChild = "SMPKIT_RELAYBENCH_SERVER"
+
+// envProfile, if set, is where servers write their allocation profiles
+// (suffixed with kind and fsync policy) when they stop.
+const envProfile = "SMPKIT_RELAYBENCH_MEMPROFILE"
 
 // Server kinds.
 const (
@@ -137,6 +142,15 @@ func serve(spec serverSpec, in io.Reader, out io.Writer) error {
 		if _, err := fmt.Fprintf(out, "%s\n", b); err != nil {
 			return err
 		}
+	}
+	if p := os.Getenv(envProfile); p != "" {
+		// For finding allocations: go tool pprof -sample_index=alloc_space.
+		f, err := os.Create(fmt.Sprintf("%s.%s-%s", p, spec.Kind, spec.Fsync))
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		return pprof.Lookup("allocs").WriteTo(f, 0)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package relaybench
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -244,7 +245,8 @@ func newSMPQueue(rc *smpClient, p *pair) error {
 	if !ok {
 		return fmt.Errorf("NEW answered %s", rsp.Tag())
 	}
-	p.rid, p.sid = ids.RcvID, ids.SndID
+	// The ids alias the session's read buffer, valid until the next read.
+	p.rid, p.sid = bytes.Clone(ids.RcvID), bytes.Clone(ids.SndID)
 	if _, err := rc.do(p.rk, p.rid, smp.CmdKEY{SenderKey: p.sk.Public()}); err != nil {
 		return err
 	}

@@ -735,7 +735,7 @@ func (r *Relay) newNotifier(key, dhKey smpcrypto.PublicKey) (*store.Notifier, sm
 
 // msgResponse encrypts a stored message for its recipient (SMP-MSG-1, MSG-2).
 func msgResponse(q *store.Queue, m *store.Message) smp.Response {
-	body, err := smp.SealMsgBody(q.RcvDHSecret, m.ID, smp.RcvMessageBody{
+	body, err := smp.AppendSealMsgBody(getMsgBody(), q.RcvDHSecret, m.ID, smp.RcvMessageBody{
 		Timestamp: m.Timestamp, Quota: m.Quota, Notify: m.Notify, Body: m.Body,
 	})
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/smpkit/smpkit/reference/smp"
 	"github.com/smpkit/smpkit/reference/transport"
+	"github.com/smpkit/smpkit/reference/wire"
 )
 
 type tlsConfig = tls.Config
@@ -81,7 +82,9 @@ func (c *conn) writer() {
 		case <-c.done:
 			return
 		case group := <-c.out:
-			if err := c.sess.WriteTransmissions(group); err != nil {
+			err := c.sess.WriteTransmissions(group)
+			putTxBufs(group)
+			if err != nil {
 				if !errors.Is(err, io.EOF) {
 					c.r.log.Debug("write failed", "err", err)
 				}
@@ -148,26 +151,78 @@ func (c *conn) reader() {
 	}
 }
 
-// encodeTx frames an unauthorized response or event (SMP-TX-3).
+// encodeTx frames an unauthorized response or event (SMP-TX-3). MSG
+// transmissions are built in pooled buffers, which the writer returns after
+// sending them, and the MSG body goes back to its pool once copied.
 func (c *conn) encodeTx(corrID, entityID []byte, rsp smp.Response) []byte {
 	if h := c.r.hooks; h != nil && h.reply != nil {
 		rsp = h.reply(c, corrID, entityID, rsp)
 	}
-	if _, isMsg := rsp.(smp.RspMSG); isMsg {
+	var buf []byte
+	msg, isMsg := rsp.(smp.RspMSG)
+	if isMsg {
 		c.r.stats.messagesOut.Add(1)
+		buf = getTxBuf()
 	}
-	body, err := smp.EncodeResponse(c.v, rsp)
+	t := smp.Transmission{SessionID: c.sess.SessionID, CorrID: corrID, EntityID: entityID}
+	b := wire.NewBuilder(buf)
+	smp.AppendTransmission(b, c.v, t) // the command is the tail: the response follows
+	smp.AppendResponse(b, c.v, rsp)
+	tx, err := b.Bytes()
+	if isMsg {
+		putMsgBody(msg.Body)
+	}
 	if err != nil {
 		// Our own responses always encode; a failure is a bug, reported
 		// to the client as an internal error rather than dropped.
 		c.r.log.Error("encode response", "tag", rsp.Tag(), "err", err)
-		body, _ = smp.EncodeResponse(c.v, smp.RspERR{Err: smp.ErrorType{Kind: smp.ErrINTERNAL}})
-	}
-	tx, err := smp.EncodeTransmission(c.v, smp.Transmission{SessionID: c.sess.SessionID, CorrID: corrID, EntityID: entityID, Command: body})
-	if err != nil {
-		c.r.log.Error("encode transmission", "err", err)
+		body, _ := smp.EncodeResponse(c.v, smp.RspERR{Err: smp.ErrorType{Kind: smp.ErrINTERNAL}})
+		t.Command = body
+		if tx, err = smp.EncodeTransmission(c.v, t); err != nil {
+			c.r.log.Error("encode transmission", "err", err)
+		}
 	}
 	return tx
+}
+
+// Buffers for MSG transmissions and bodies, the 16 KiB allocations of
+// every delivery. A transmission queued on c.out belongs to the writer, so
+// the writer may recycle it once sent.
+var (
+	txPool      sync.Pool
+	msgBodyPool sync.Pool
+)
+
+const txBufSize = smp.BlockSize
+
+func getTxBuf() []byte {
+	if p, _ := txPool.Get().(*[]byte); p != nil {
+		return (*p)[:0]
+	}
+	return make([]byte, 0, txBufSize)
+}
+
+func putTxBufs(group [][]byte) {
+	for _, tx := range group {
+		if cap(tx) == txBufSize {
+			tx = tx[:0]
+			txPool.Put(&tx)
+		}
+	}
+}
+
+func getMsgBody() []byte {
+	if p, _ := msgBodyPool.Get().(*[]byte); p != nil {
+		return (*p)[:0]
+	}
+	return make([]byte, 0, smp.MsgBodySize)
+}
+
+func putMsgBody(b []byte) {
+	if cap(b) == smp.MsgBodySize {
+		b = b[:0]
+		msgBodyPool.Put(&b)
+	}
 }
 
 func (c *conn) errTx(corrID, entityID []byte, e smp.ErrorType) []byte {
