@@ -45,6 +45,7 @@ func main() {
 	fs.IntVar(&o.Body, "body", 1000, "SEND body size in bytes")
 	half := fs.Bool("half-load", true, "also measure latency at half of each maximum, at the largest pair count")
 	fs.IntVar(&o.Idle, "idle", 200, "idle connections for the memory comparison (0: skip)")
+	fs.BoolVar(&o.X25519, "x25519", true, "also run the relay with X25519 authenticators instead of Ed25519 signatures")
 	fs.BoolVar(&o.SerialCommit, "serial-commit", false, "baseline and floor fsync each record on its own (no group commit)")
 	fs.StringVar(&o.Dir, "dir", "", "directory for the servers' data (default: the system temporary directory)")
 	version := fs.Bool("version", false, "print the version and exit")

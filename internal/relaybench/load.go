@@ -222,14 +222,15 @@ func (sc *smpClient) do(key smpcrypto.PrivateKey, entity []byte, cmd smp.Command
 	}
 }
 
-// newQueue creates p's queue on rc (the recipient) and secures it with the
-// sender's key, so that SEND and ACK both carry Ed25519 signatures.
-func newSMPQueue(rc *smpClient, p *pair) error {
+// newSMPQueue creates p's queue on rc (the recipient) and secures it with
+// the sender's key, so that SEND and ACK are both authorized: Ed25519
+// signatures, or X25519 authenticators with alg X25519.
+func newSMPQueue(rc *smpClient, p *pair, alg smpcrypto.Alg) error {
 	var err error
-	if p.rk, err = smpcrypto.GenerateKey(smpcrypto.Ed25519, rand.Reader); err != nil {
+	if p.rk, err = smpcrypto.GenerateKey(alg, rand.Reader); err != nil {
 		return err
 	}
-	if p.sk, err = smpcrypto.GenerateKey(smpcrypto.Ed25519, rand.Reader); err != nil {
+	if p.sk, err = smpcrypto.GenerateKey(alg, rand.Reader); err != nil {
 		return err
 	}
 	dh, err := smpcrypto.GenerateKey(smpcrypto.X25519, rand.Reader)

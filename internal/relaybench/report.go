@@ -24,7 +24,10 @@ type Options struct {
 	// bare TLS connections.
 	Idle         int
 	SerialCommit bool
-	Exe, Dir     string
+	// X25519 adds relay runs with X25519 authenticators (system name
+	// "relay-x25519") next to the Ed25519 ones.
+	X25519   bool
+	Exe, Dir string
 	// Progress, if set, gets a line per finished run.
 	Progress io.Writer
 }
@@ -72,6 +75,15 @@ func Compare(o Options) (*Report, error) {
 					return rep, err
 				}
 				rep.Results = append(rep.Results, r)
+				if s == Relay && o.X25519 {
+					r, err := run(Load{System: s, Fsync: f, Pairs: p, Conns: o.Conns, Body: o.Body, X25519: true,
+						Messages: o.Messages, Duration: o.Duration, Exe: o.Exe, Dir: o.Dir})
+					if err != nil {
+						return rep, err
+					}
+					r.System = RelayX25519
+					rep.Results = append(rep.Results, r)
+				}
 			}
 		}
 	}
@@ -101,6 +113,9 @@ func Compare(o Options) (*Report, error) {
 	}
 	return rep, nil
 }
+
+// RelayX25519 names the relay runs with X25519 authenticators.
+const RelayX25519 = "relay-x25519"
 
 // Get returns the result of one run at full load, nil if there was none.
 func (r *Report) Get(system, fsync string, pairs int) *Result {
@@ -166,11 +181,12 @@ func (r *Report) Print(w io.Writer) {
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "\nServer CPU per message, ratios (less sensitive to other load on the machine):")
-	fmt.Fprintln(tw, "pairs\trelay/baseline never\trelay/baseline each\trelay/floor never\trelay/floor each\t")
+	fmt.Fprintln(tw, "pairs\trelay/baseline never\trelay/baseline each\trelay/floor never\trelay/floor each\trelay-x25519/relay never\t")
 	for _, p := range pairs {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t\n", p,
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t\n", p,
 			ratio(r.CPURatio(Relay, Baseline, "never", p)), ratio(r.CPURatio(Relay, Baseline, "each", p)),
-			ratio(r.CPURatio(Relay, Floor, "never", p)), ratio(r.CPURatio(Relay, Floor, "each", p)))
+			ratio(r.CPURatio(Relay, Floor, "never", p)), ratio(r.CPURatio(Relay, Floor, "each", p)),
+			ratio(r.CPURatio(RelayX25519, Relay, "never", p)))
 	}
 	tw.Flush()
 	if len(r.Half) > 0 {

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/smpkit/smpkit/reference/smpcrypto"
 )
 
 // Systems compared.
@@ -38,6 +40,10 @@ type Load struct {
 	// Rate, if set, paces the pairs to this many messages per second in
 	// total; latency is then measured from each message's scheduled time.
 	Rate float64
+	// X25519 makes the relay's queue keys X25519, so that SEND and ACK
+	// carry authenticators instead of Ed25519 signatures (the baseline and
+	// floor are unchanged: the floor checks Ed25519 signatures).
+	X25519 bool
 	// SerialCommit: see serverSpec.
 	SerialCommit bool
 	// Exe is the binary to run the server with (default: this one, which
@@ -182,7 +188,11 @@ func Run(l Load) (Result, error) {
 		p := &pair{idx: uint32(i), rcv: rconns[i%nc], snd: sconns[i%nc], ev: make(chan event, 4)}
 		switch rc := p.rcv.(type) {
 		case *smpClient:
-			err = newSMPQueue(rc, p)
+			alg := smpcrypto.Ed25519
+			if l.X25519 {
+				alg = smpcrypto.X25519
+			}
+			err = newSMPQueue(rc, p, alg)
 		case *plainClient:
 			err = rc.register(p)
 		}

@@ -34,6 +34,8 @@ type conn struct {
 	ntfs   map[string]bool  // notifier ids this connection is subscribed to
 
 	svc *service // the session's service, nil for ordinary clients
+
+	cmdEnv *cmdEnv // made by env on the first block
 }
 
 // qsub is a connection's use of one queue.
