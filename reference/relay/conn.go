@@ -17,14 +17,22 @@ import (
 type tlsConfig = tls.Config
 
 // conn is one client connection after the handshake. Its reader goroutine
-// parses, verifies and executes commands; its writer goroutine sends what
-// the reader and other connections queue on out.
+// parses, verifies and executes commands; a writer goroutine, started when
+// something is queued and ending when the queue is empty, sends what the
+// reader and other connections queue. An idle connection thus has one
+// goroutine and no buffers beyond TLS's own.
 type conn struct {
 	r    *Relay
 	sess *transport.Session
 	v    smp.Version
 
-	out       chan [][]byte // groups of encoded transmissions, one batch each
+	omu     sync.Mutex
+	ocond   sync.Cond  // the queue shrank or the connection closed
+	queue   [][][]byte // groups of encoded transmissions, one batch each
+	writing bool       // a writer goroutine is running
+	closed  bool
+	writers sync.WaitGroup
+
 	done      chan struct{}
 	closeOnce sync.Once
 	lastUsed  atomic.Int64 // Unix nanoseconds of the last block either way
@@ -47,24 +55,19 @@ type qsub struct {
 func (r *Relay) serveSession(sess *transport.Session) {
 	c := &conn{
 		r: r, sess: sess, v: sess.Version,
-		out:    make(chan [][]byte, r.cfg.EventBuffer),
 		done:   make(chan struct{}),
 		queues: map[string]*qsub{},
 		ntfs:   map[string]bool{},
 		svc:    r.sessionService(sess),
 	}
+	c.ocond.L = &c.omu
 	c.touch()
 	r.mu.Lock()
 	r.sessions = append(r.sessions, c)
 	r.mu.Unlock()
-	writerDone := make(chan struct{})
-	go func() {
-		defer close(writerDone)
-		c.writer()
-	}()
 	c.reader()
 	c.close()
-	<-writerDone
+	c.writers.Wait()
 	r.dropConn(c)
 }
 
@@ -75,26 +78,52 @@ func (c *conn) close() {
 	c.closeOnce.Do(func() {
 		close(c.done)
 		c.sess.Close()
+		c.omu.Lock()
+		c.closed = true
+		c.queue = nil
+		c.ocond.Broadcast()
+		c.omu.Unlock()
 	})
 }
 
+// enqueueLocked adds a group and starts the writer if none runs. The caller
+// holds c.omu.
+func (c *conn) enqueueLocked(group [][]byte) {
+	c.queue = append(c.queue, group)
+	if !c.writing {
+		c.writing = true
+		c.writers.Add(1)
+		go c.writer()
+	}
+}
+
+// writer sends queued groups until the queue is empty or the connection
+// closes.
 func (c *conn) writer() {
+	defer c.writers.Done()
 	for {
-		select {
-		case <-c.done:
+		c.omu.Lock()
+		if c.closed || len(c.queue) == 0 {
+			c.writing = false
+			c.queue = nil // let an idle connection's queue go
+			c.omu.Unlock()
 			return
-		case group := <-c.out:
-			err := c.sess.WriteTransmissions(group)
-			putTxBufs(group)
-			if err != nil {
-				if !errors.Is(err, io.EOF) {
-					c.r.log.Debug("write failed", "err", err)
-				}
-				c.close()
-				return
-			}
-			c.touch()
 		}
+		group := c.queue[0]
+		c.queue[0] = nil
+		c.queue = c.queue[1:]
+		c.ocond.Broadcast()
+		c.omu.Unlock()
+		err := c.sess.WriteTransmissions(group)
+		putTxBufs(group)
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				c.r.log.Debug("write failed", "err", err)
+			}
+			c.close()
+			continue // the loop ends on closed
+		}
+		c.touch()
 	}
 }
 
@@ -104,9 +133,13 @@ func (c *conn) send(group [][]byte) {
 	if len(group) == 0 {
 		return
 	}
-	select {
-	case c.out <- group:
-	case <-c.done:
+	c.omu.Lock()
+	defer c.omu.Unlock()
+	for !c.closed && len(c.queue) >= c.r.cfg.EventBuffer {
+		c.ocond.Wait()
+	}
+	if !c.closed {
+		c.enqueueLocked(group)
 	}
 }
 
@@ -114,13 +147,19 @@ func (c *conn) send(group [][]byte) {
 // under r.qmu). It never blocks: a connection that lets its events pile up
 // is closed.
 func (c *conn) event(group ...[]byte) {
-	select {
-	case c.out <- group:
-	case <-c.done:
-	default:
+	c.omu.Lock()
+	if c.closed {
+		c.omu.Unlock()
+		return
+	}
+	if len(c.queue) >= c.r.cfg.EventBuffer {
+		c.omu.Unlock()
 		c.r.log.Warn("closing a connection that does not read its events")
 		c.close()
+		return
 	}
+	c.enqueueLocked(group)
+	c.omu.Unlock()
 }
 
 // reader processes blocks until the connection ends.
