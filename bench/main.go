@@ -37,7 +37,8 @@ func main() {
 		fs.PrintDefaults()
 	}
 	var o relaybench.Options
-	fs.DurationVar(&o.Duration, "duration", 2e9, "length of each run")
+	fs.DurationVar(&o.Duration, "duration", 1e9, "length of each run")
+	fs.IntVar(&o.Repeat, "repeat", 3, "runs of each full-load measurement, interleaved; the table gives medians")
 	pairs := fs.String("pairs", "1,10,100", "comma-separated queue-pair counts")
 	fsyncs := fs.String("fsync", "never,each", "comma-separated fsync policies (never, each)")
 	systems := fs.String("systems", "relay,baseline,floor", "comma-separated systems (relay, baseline, floor)")
@@ -83,6 +84,10 @@ func main() {
 			fmt.Fprintf(os.Stderr, "bench: --systems: unknown system %q\n", s)
 			os.Exit(2)
 		}
+	}
+	if o.Repeat <= 0 {
+		fmt.Fprintln(os.Stderr, "bench: --repeat must be positive")
+		os.Exit(2)
 	}
 	if o.Duration <= 0 {
 		fmt.Fprintln(os.Stderr, "bench: --duration must be positive")

@@ -38,6 +38,9 @@ const envChild = "SMPKIT_RELAYBENCH_SERVER"
 // (suffixed with kind and fsync policy) when they stop.
 const envProfile = "SMPKIT_RELAYBENCH_MEMPROFILE"
 
+// envCPUProfile, if set, is where servers write their CPU profiles.
+const envCPUProfile = "SMPKIT_RELAYBENCH_CPUPROFILE"
+
 // Server kinds.
 const (
 	kindRelay    = "relay"    // the reference relay
@@ -131,6 +134,17 @@ func serve(spec serverSpec, in io.Reader, out io.Writer) error {
 		go serveBareTLS(tls.NewListener(ln, plainTLSConfig(creds)))
 	default:
 		return fmt.Errorf("unknown server kind %q", spec.Kind)
+	}
+	if p := os.Getenv(envCPUProfile); p != "" {
+		f, err := os.Create(fmt.Sprintf("%s.%s-%s", p, spec.Kind, spec.Fsync))
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	hello, _ := json.Marshal(serverHello{Addr: ln.Addr().String(), Identity: base64.StdEncoding.EncodeToString(creds.Identity())})
 	if _, err := fmt.Fprintf(out, "%s\n", hello); err != nil {

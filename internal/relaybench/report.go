@@ -15,8 +15,11 @@ type Options struct {
 	Systems  []string      // default relay, baseline, floor
 	Duration time.Duration // per run (default 2 s); Messages overrides it
 	Messages int           // per run, in total
-	Conns    int           // see Load
-	Body     int           // see Load
+	// Repeat runs every full-load measurement that many times, interleaved
+	// with the other systems', and reports the medians (default 1).
+	Repeat int
+	Conns  int // see Load
+	Body   int // see Load
 	// HalfLoad adds, at the largest pair count, runs paced at half of each
 	// system's measured maximum.
 	HalfLoad bool
@@ -34,7 +37,10 @@ type Options struct {
 
 // Report holds the results of Compare.
 type Report struct {
+	// Results has one entry per system, fsync policy and pair count: the
+	// medians of its runs.
 	Results []Result
+	Runs    []Result // every full-load run
 	Half    []Result
 	Idle    *IdleResult
 }
@@ -67,26 +73,29 @@ func Compare(o Options) (*Report, error) {
 		return r, nil
 	}
 	for _, p := range o.Pairs {
-		for _, f := range o.Fsyncs {
-			for _, s := range o.Systems {
-				r, err := run(Load{System: s, Fsync: f, Pairs: p, Conns: o.Conns, Body: o.Body,
-					Messages: o.Messages, Duration: o.Duration, SerialCommit: o.SerialCommit, Exe: o.Exe, Dir: o.Dir})
-				if err != nil {
-					return rep, err
-				}
-				rep.Results = append(rep.Results, r)
-				if s == Relay && o.X25519 {
-					r, err := run(Load{System: s, Fsync: f, Pairs: p, Conns: o.Conns, Body: o.Body, X25519: true,
-						Messages: o.Messages, Duration: o.Duration, Exe: o.Exe, Dir: o.Dir})
+		for range max(o.Repeat, 1) {
+			for _, f := range o.Fsyncs {
+				for _, s := range o.Systems {
+					r, err := run(Load{System: s, Fsync: f, Pairs: p, Conns: o.Conns, Body: o.Body,
+						Messages: o.Messages, Duration: o.Duration, SerialCommit: o.SerialCommit, Exe: o.Exe, Dir: o.Dir})
 					if err != nil {
 						return rep, err
 					}
-					r.System = RelayX25519
-					rep.Results = append(rep.Results, r)
+					rep.Runs = append(rep.Runs, r)
+					if s == Relay && o.X25519 {
+						r, err := run(Load{System: s, Fsync: f, Pairs: p, Conns: o.Conns, Body: o.Body, X25519: true,
+							Messages: o.Messages, Duration: o.Duration, Exe: o.Exe, Dir: o.Dir})
+						if err != nil {
+							return rep, err
+						}
+						r.System = RelayX25519
+						rep.Runs = append(rep.Runs, r)
+					}
 				}
 			}
 		}
 	}
+	rep.Results = medians(rep.Runs)
 	if o.HalfLoad {
 		p := slices.Max(o.Pairs)
 		for _, f := range o.Fsyncs {
@@ -112,6 +121,51 @@ func Compare(o Options) (*Report, error) {
 		rep.Idle = &ir
 	}
 	return rep, nil
+}
+
+// medians folds repeated runs into one result each, taking the median of
+// every measure separately.
+func medians(runs []Result) []Result {
+	var out []Result
+	done := map[[3]string]bool{}
+	for _, r := range runs {
+		k := [3]string{r.System, r.Fsync, fmt.Sprint(r.Pairs)}
+		if done[k] {
+			continue
+		}
+		done[k] = true
+		var same []Result
+		for _, x := range runs {
+			if x.System == r.System && x.Fsync == r.Fsync && x.Pairs == r.Pairs {
+				same = append(same, x)
+			}
+		}
+		m := same[0]
+		m.Rate = median(same, func(x Result) float64 { return x.Rate })
+		m.P50 = time.Duration(median(same, func(x Result) float64 { return float64(x.P50) }))
+		m.P99 = time.Duration(median(same, func(x Result) float64 { return float64(x.P99) }))
+		m.CPUPerMsg = time.Duration(median(same, func(x Result) float64 { return float64(x.CPUPerMsg) }))
+		m.BytesPerMsg = median(same, func(x Result) float64 { return x.BytesPerMsg })
+		m.AllocsPerMsg = median(same, func(x Result) float64 { return x.AllocsPerMsg })
+		m.Msgs = 0
+		for _, x := range same {
+			m.Msgs += x.Msgs
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func median(rs []Result, f func(Result) float64) float64 {
+	v := make([]float64, len(rs))
+	for i, r := range rs {
+		v[i] = f(r)
+	}
+	slices.Sort(v)
+	if n := len(v); n%2 == 0 {
+		return (v[n/2-1] + v[n/2]) / 2
+	}
+	return v[len(v)/2]
 }
 
 // RelayX25519 names the relay runs with X25519 authenticators.
@@ -158,7 +212,7 @@ func ratio(v float64) string {
 // Print writes the comparison tables.
 func (r *Report) Print(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "Runs at full load (server costs per message, measured in the server process):")
+	fmt.Fprintln(w, "Full load, medians of the runs (server costs per message, measured in the server process):")
 	fmt.Fprintln(tw, "pairs\tsystem\tfsync\tmsgs/s\tp50 ms\tp99 ms\tcpu µs/msg\tKB/msg\tallocs/msg\t")
 	var pairs []int
 	for _, x := range r.Results {
@@ -197,9 +251,49 @@ func (r *Report) Print(w io.Writer) {
 		}
 		tw.Flush()
 	}
+	r.printTargets(w, slices.Max(pairs))
 	if ir := r.Idle; ir != nil {
 		fmt.Fprintf(w, "\nIdle connections (%d, server live heap+stacks after GC):\n", ir.Conns)
 		fmt.Fprintf(w, "  relay %.1f KB/conn (%.1f goroutines), bare Go TLS %.1f KB/conn (%.1f goroutines): ratio %.2f\n",
 			ir.RelayPerConn/1024, ir.RelayGoroutines, ir.TLSPerConn/1024, ir.BareTLSGoroutines, ir.RelayPerConn/ir.TLSPerConn)
+	}
+}
+
+// printTargets compares the results with the targets of issue 13 item 3.
+func (r *Report) printTargets(w io.Writer, pairs int) {
+	type target struct {
+		name  string
+		got   float64
+		ok    func(float64) bool
+		limit string
+	}
+	ge := func(x float64) func(float64) bool { return func(v float64) bool { return v >= x } }
+	le := func(x float64) func(float64) bool { return func(v float64) bool { return v <= x } }
+	ts := []target{
+		{fmt.Sprintf("relay/baseline fsync=never, %d pairs", pairs), r.Ratio(Relay, "never", Baseline, "never", pairs), ge(0.3), ">= 0.30"},
+		{fmt.Sprintf("relay/baseline fsync=each, %d pairs", pairs), r.Ratio(Relay, "each", Baseline, "each", pairs), ge(0.25), ">= 0.25"},
+		{fmt.Sprintf("relay each/never, %d pairs", pairs), r.Ratio(Relay, "each", Relay, "never", pairs), ge(0.8), ">= 0.80"},
+	}
+	if x := r.Get(Relay, "never", pairs); x != nil {
+		ts = append(ts, target{"relay KB allocated per message", x.BytesPerMsg / 1024, le(20), "<= 20"})
+	}
+	for _, h := range r.Half {
+		if h.System == Relay {
+			ts = append(ts, target{"relay p99 ms at half load, fsync=" + h.Fsync, float64(h.P99.Microseconds()) / 1000, func(v float64) bool { return v < 5 }, "< 5"})
+		}
+	}
+	if ir := r.Idle; ir != nil && ir.TLSPerConn > 0 {
+		ts = append(ts, target{"relay/bare TLS idle connection memory", ir.RelayPerConn / ir.TLSPerConn, le(1.2), "<= 1.20"})
+	}
+	fmt.Fprintln(w, "\nIssue 13 targets:")
+	for _, t := range ts {
+		if t.got == 0 {
+			continue
+		}
+		verdict := "met"
+		if !t.ok(t.got) {
+			verdict = "NOT met"
+		}
+		fmt.Fprintf(w, "  %-48s %8.2f  (target %s) %s\n", t.name, t.got, t.limit, verdict)
 	}
 }
