@@ -187,10 +187,11 @@ func readCounters(live bool) counters {
 	return c
 }
 
-// plainTLSConfig is TLS 1.3 with the relay's certificate, as the relay
-// negotiates, without SMP's ALPN or client checks.
+// plainTLSConfig is the relay's own TLS configuration, so that every
+// system negotiates the same protocol version, cipher suite and key
+// exchange.
 func plainTLSConfig(creds *transport.Credentials) *tls.Config {
-	return &tls.Config{Certificates: []tls.Certificate{creds.TLSCertificate()}, MinVersion: tls.VersionTLS13}
+	return transport.ServerTLSConfig(creds)
 }
 
 // serveBareTLS is the reference point for idle-connection memory: a Go TLS

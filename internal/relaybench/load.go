@@ -53,8 +53,8 @@ type plainClient struct {
 	floor bool
 }
 
-func dialPlain(addr string, floor bool) (*plainClient, error) {
-	c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS13})
+func dialPlain(addr string, identity []byte, floor bool) (*plainClient, error) {
+	c, err := tls.Dial("tcp", addr, transport.ClientTLSConfig(identity, false, nil))
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/smpkit/smpkit/reference/smp"
 	"github.com/smpkit/smpkit/reference/smpcrypto"
+	"github.com/smpkit/smpkit/reference/transport"
 )
 
 // The baseline and the floor speak a minimal store-and-forward protocol over
@@ -68,8 +69,8 @@ func (b *blocks) startCrypto(sessionID, secret []byte, server bool) {
 	b.snd, b.rcv, b.crypto = ck1, ck2, true
 }
 
-// write sends the content built by fill into b.wplain[2:] (fill returns
-// its length); the caller holds b.wmu.
+// writeLocked pads the n content bytes at b.wplain[2:], encrypts them in
+// the floor and sends the block; the caller holds b.wmu.
 func (b *blocks) writeLocked(n int) error {
 	size := smp.BlockSize
 	if b.crypto {
@@ -77,8 +78,11 @@ func (b *blocks) writeLocked(n int) error {
 	}
 	p := b.wplain[:size]
 	binary.BigEndian.PutUint16(p, uint16(n))
-	for i := 2 + n; i < size; i++ {
-		p[i] = '#'
+	if fill := p[2+n:]; len(fill) > 0 {
+		fill[0] = '#'
+		for i := 1; i < len(fill); i *= 2 {
+			copy(fill[i:], fill[:i])
+		}
 	}
 	out := p
 	if b.crypto {
@@ -422,8 +426,8 @@ func (l *diskLog) append(payload []byte) error {
 	return nil
 }
 
-func dialBareTLS(addr string) (*tls.Conn, error) {
-	c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS13})
+func dialBareTLS(addr string, identity []byte) (*tls.Conn, error) {
+	c, err := tls.Dial("tcp", addr, transport.ClientTLSConfig(identity, false, nil))
 	if err != nil {
 		return nil, err
 	}

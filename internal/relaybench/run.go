@@ -148,7 +148,7 @@ func dial(l Load, c *child) (loadConn, error) {
 	if l.System == Relay {
 		return dialSMP(c.hello.Addr, c.identity())
 	}
-	return dialPlain(c.hello.Addr, l.System == Floor)
+	return dialPlain(c.hello.Addr, c.identity(), l.System == Floor)
 }
 
 // Run measures one load.
@@ -407,7 +407,7 @@ func openIdle(c *child, kind string, n int) ([]func(), error) {
 			closers = append(closers, sc.close)
 			continue
 		}
-		pc, err := dialBareTLS(c.hello.Addr)
+		pc, err := dialBareTLS(c.hello.Addr, c.identity())
 		if err != nil {
 			return closers, err
 		}
