@@ -34,6 +34,7 @@ type cmdEnv struct {
 	sessionID []byte
 	serverDH  smpcrypto.PrivateKey // the relay's session key, for authenticators
 	auth      *smp.AuthSecrets     // the session's X25519 agreements; nil: none cached
+	authBuf   []byte               // scratch for the authorized bytes of verify
 	svc       *service             // nil outside service sessions
 	forwarded bool
 }
@@ -169,7 +170,10 @@ func partyRole(p smp.Party) (smp.ServiceRole, bool) {
 
 // verify applies SMP-VERIFY-1..4 and returns the queue the command names.
 func (r *Relay) verify(env *cmdEnv, t smp.Transmission, cmd smp.Command) (*store.Queue, error) {
-	authorized := smp.Authorized(env.sessionID, t.CorrID, t.EntityID, t.Command)
+	// The authorized bytes are as long as the command; the environment's
+	// buffer serves every verification of its session in turn.
+	env.authBuf = smp.AppendAuthorized(env.authBuf[:0], env.sessionID, t.CorrID, t.EntityID, t.Command)
+	authorized := env.authBuf
 	if env.svc != nil {
 		if role, ok := partyRole(cmd.Party()); ok && role != env.svc.role {
 			return nil, smp.Errorf(smp.CMDProhibited, "%s in a %c service session", cmd.Tag(), env.svc.role)
