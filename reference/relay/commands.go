@@ -33,6 +33,8 @@ type cmdEnv struct {
 	v         smp.Version
 	sessionID []byte
 	serverDH  smpcrypto.PrivateKey // the relay's session key, for authenticators
+	auth      *smp.AuthSecrets     // the session's X25519 agreements; nil: none cached
+	authBuf   []byte               // scratch for the authorized bytes of verify
 	svc       *service             // nil outside service sessions
 	forwarded bool
 }
@@ -56,8 +58,14 @@ type received struct {
 	q   *store.Queue
 }
 
+// env is the connection's own command environment, made once: the reader
+// goroutine is its only user, as it is of the authenticator cache.
 func (c *conn) env() *cmdEnv {
-	return &cmdEnv{v: c.v, sessionID: c.sess.SessionID, serverDH: c.sess.ServerPrivateKey(), svc: c.svc}
+	if c.cmdEnv == nil {
+		priv := c.sess.ServerPrivateKey()
+		c.cmdEnv = &cmdEnv{v: c.v, sessionID: c.sess.SessionID, serverDH: priv, svc: c.svc, auth: smp.NewAuthSecrets(priv)}
+	}
+	return c.cmdEnv
 }
 
 // processBlock handles the transmissions of one block (spec §9.9): the
@@ -162,7 +170,10 @@ func partyRole(p smp.Party) (smp.ServiceRole, bool) {
 
 // verify applies SMP-VERIFY-1..4 and returns the queue the command names.
 func (r *Relay) verify(env *cmdEnv, t smp.Transmission, cmd smp.Command) (*store.Queue, error) {
-	authorized := smp.Authorized(env.sessionID, t.CorrID, t.EntityID, t.Command)
+	// The authorized bytes are as long as the command; the environment's
+	// buffer serves every verification of its session in turn.
+	env.authBuf = smp.AppendAuthorized(env.authBuf[:0], env.sessionID, t.CorrID, t.EntityID, t.Command)
+	authorized := env.authBuf
 	if env.svc != nil {
 		if role, ok := partyRole(cmd.Party()); ok && role != env.svc.role {
 			return nil, smp.Errorf(smp.CMDProhibited, "%s in a %c service session", cmd.Tag(), env.svc.role)
@@ -182,7 +193,13 @@ func (r *Relay) verify(env *cmdEnv, t smp.Transmission, cmd smp.Command) (*store
 		entityMsg = smp.ServiceAuthorized(env.svc.fingerprint, authorized)
 	}
 	check := func(key smpcrypto.PublicKey) bool {
-		return matches(key, t.Auth) && smp.VerifyAuth(key, env.serverDH, t.Auth, t.CorrID, entityMsg)
+		if !matches(key, t.Auth) {
+			return false
+		}
+		if env.auth != nil {
+			return env.auth.VerifyAuth(key, t.Auth, t.CorrID, entityMsg)
+		}
+		return smp.VerifyAuth(key, env.serverDH, t.Auth, t.CorrID, entityMsg)
 	}
 	checkDER := func(der []byte) bool {
 		k, err := smpcrypto.ParseSPKI(der)
@@ -302,7 +319,9 @@ func matches(key smpcrypto.PublicKey, auth []byte) bool {
 
 // dummyVerify runs one verification of the supplied kind against a fixed
 // key so that a missing queue or key costs the same time as a wrong
-// signature (SMP-VERIFY-4).
+// signature (SMP-VERIFY-4). It never uses the session's authenticator
+// cache: a wrong authenticator for a key the cache does not hold costs a
+// full agreement too.
 func (r *Relay) dummyVerify(env *cmdEnv, t smp.Transmission, msg []byte) {
 	kind, _ := smp.AuthKindOf(t.Auth)
 	var key smpcrypto.PublicKey
@@ -740,7 +759,7 @@ func (r *Relay) newNotifier(key, dhKey smpcrypto.PublicKey) (*store.Notifier, sm
 
 // msgResponse encrypts a stored message for its recipient (SMP-MSG-1, MSG-2).
 func msgResponse(q *store.Queue, m *store.Message) smp.Response {
-	body, err := smp.SealMsgBody(q.RcvDHSecret, m.ID, smp.RcvMessageBody{
+	body, err := smp.AppendSealMsgBody(getMsgBody(), q.RcvDHSecret, m.ID, smp.RcvMessageBody{
 		Timestamp: m.Timestamp, Quota: m.Quota, Notify: m.Notify, Body: m.Body,
 	})
 	if err != nil {
