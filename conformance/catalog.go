@@ -33,7 +33,10 @@ type Case struct {
 	Spec     []string         // spec/smp.md ids this case checks
 	Level    Level            // MUST, SHOULD or ROBUSTNESS
 	Versions smp.VersionRange // SMP versions the case applies to
-	Run      func(ctx context.Context, t *T) error
+	// Long marks a case that runs for Options.FuzzTime: its timeout is
+	// the case timeout plus that time.
+	Long bool
+	Run  func(ctx context.Context, t *T) error
 }
 
 // ErrSkip is returned (wrapped) by a case that cannot run against this relay.

@@ -61,6 +61,9 @@ func (t *T) ClientWith(cfg client.Config) *client.Client {
 	}
 	cl, err := client.Dial(t.ctx, t.server(), cfg)
 	if err != nil {
+		if errors.Is(err, transport.ErrIdentity) {
+			t.Failf("connect: the relay's identity is not %s, the one in the address: %v", Fingerprint(t.Target.KeyHash), err)
+		}
 		t.Failf("connect (versions %v): %v", cfg.Versions, err)
 	}
 	t.Cleanup(cl)
@@ -212,7 +215,10 @@ type NewOpts struct {
 func (t *T) NewQueue(cl *client.Client, o NewOpts) *Queue {
 	q, err := t.TryNewQueue(cl, o)
 	if err != nil {
-		t.Failf("NEW: %v", err)
+		if e, ok := errTypeOf(err); ok && e.Kind == smp.ErrAUTH && t.Target.Password == "" {
+			t.Failf("%v (the relay may need a password: pass --password)", err)
+		}
+		t.Failf("%v", err)
 	}
 	return q
 }
@@ -243,6 +249,7 @@ func (t *T) TryNewQueue(cl *client.Client, o NewOpts) (*Queue, error) {
 		t.Failf("NEW: got %s, want IDS", describe(rsp))
 	}
 	q.IDS = ids
+	t.created = append(t.created, q)
 	q.Secret, err = q.DHKey.DH(ids.RcvDHKey)
 	t.Check(err, "IDS relay DH key")
 	return q, nil

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smpkit/smpkit/reference/client"
 	"github.com/smpkit/smpkit/reference/smp"
 	"github.com/smpkit/smpkit/reference/transport"
 )
@@ -69,7 +70,13 @@ type T struct {
 	quiet   bool // Do logs nothing (tight loops)
 	log     []string
 	closers []io.Closer
+	created []*Queue // queues to delete when the case ends
+	note    string   // a line for the summary even when the case passes
 }
+
+// Notef sets a line the summary shows for this case whatever its outcome
+// (for example the rate of the network fuzz).
+func (t *T) Notef(format string, args ...any) { t.note = fmt.Sprintf(format, args...) }
 
 // Logf records a line of evidence (bytes sent or received, what was seen).
 func (t *T) Logf(format string, args ...any) { t.log = append(t.log, fmt.Sprintf(format, args...)) }
@@ -93,20 +100,40 @@ func (t *T) DialTLS(ctx context.Context, noALPN bool) (*transport.TLSConn, error
 	return c, nil
 }
 
-// Run executes the selected cases against target, one after another.
+// ErrNoCases is returned by Run when the selection matches no case.
+var ErrNoCases = errors.New("conformance: the selection matches no case")
+
+// Run executes the selected cases against target, one after another. When
+// ctx ends (Ctrl-C), the case running is stopped, it and every case not
+// yet started are reported NotRun, and the report is marked Incomplete.
 func Run(ctx context.Context, target Target, opts Options) *Report {
 	opts = opts.withDefaults()
 	rep := &Report{Target: target.Display, Versions: opts.Versions.String(), Started: time.Now()}
 	cases := Select(opts.Run)
 	for i, c := range cases {
-		res := runCase(ctx, c, target, opts)
+		var res Result
+		if ctx.Err() != nil {
+			res = notRun(c, "not run: the run was interrupted")
+		} else {
+			res = runCase(ctx, c, target, opts)
+			if ctx.Err() != nil && res.Status != Pass {
+				res.Status, res.Detail = NotRun, "interrupted while running"
+			}
+		}
+		if res.Status == NotRun {
+			rep.Incomplete = true
+		}
 		rep.Results = append(rep.Results, res)
-		if opts.Progress != nil {
-			fmt.Fprintf(opts.Progress, "[%3d/%d] %-5s %-28s %s\n", i+1, len(cases), strings.ToUpper(string(res.Status)), c.ID, c.Title)
+		if opts.Progress != nil && (res.Status != NotRun || i == len(cases)-1) {
+			fmt.Fprintf(opts.Progress, "[%3d/%d] %-6s %-28s %s\n", i+1, len(cases), strings.ToUpper(string(res.Status)), c.ID, c.Title)
 		}
 	}
 	rep.Elapsed = time.Since(rep.Started).Seconds()
 	return rep
+}
+
+func notRun(c *Case, why string) Result {
+	return Result{ID: c.ID, Group: c.Group, Title: c.Title, Spec: c.Spec, Level: c.Level, Status: NotRun, Detail: why}
 }
 
 func (opts Options) withDefaults() Options {
@@ -138,7 +165,11 @@ func runCase(ctx context.Context, c *Case, target Target, opts Options) (res Res
 		res.Status, res.Detail = Skip, fmt.Sprintf("applies to versions %s only", c.Versions)
 		return res
 	}
-	ctx, cancel := context.WithTimeout(ctx, opts.CaseTimeout)
+	timeout := opts.CaseTimeout
+	if c.Long {
+		timeout += opts.FuzzTime
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	t := &T{Target: target, Options: opts, V: vr.Max, Range: vr, ctx: ctx}
 	start := time.Now()
 	defer func() {
@@ -153,11 +184,13 @@ func runCase(ctx context.Context, c *Case, target Target, opts Options) (res Res
 			}
 		}
 		cancel()
+		t.deleteCreated()
 		for i := len(t.closers) - 1; i >= 0; i-- {
 			t.closers[i].Close()
 		}
 		res.Duration = time.Since(start)
 		res.Log = t.log
+		res.Note = t.note
 		reason, expected := opts.ExpectFail[c.ID]
 		switch {
 		case !expected:
@@ -177,6 +210,37 @@ func runCase(ctx context.Context, c *Case, target Target, opts Options) (res Res
 		res.Status, res.Detail = Fail, err.Error()
 	}
 	return res
+}
+
+// deleteCreated deletes the queues the case created (SMP-DEL-1), on one
+// fresh connection per version, so that a run leaves nothing behind in the
+// relay under test. Queues the case already deleted answer ERR AUTH, which
+// is ignored.
+func (t *T) deleteCreated() {
+	if len(t.created) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conns := map[smp.Version]*client.Client{}
+	defer func() {
+		for _, cl := range conns {
+			cl.Close()
+		}
+	}()
+	for _, q := range t.created {
+		cl := conns[q.v]
+		if cl == nil {
+			var err error
+			cl, err = client.Dial(ctx, t.server(), client.Config{Versions: smp.VersionRange{Min: q.v, Max: q.v}, PingInterval: -1})
+			if err != nil {
+				return
+			}
+			conns[q.v] = cl
+		}
+		cl.Do(ctx, q.Rcv(smp.CmdDEL{}))
+	}
+	t.created = nil
 }
 
 // TestRelay runs the catalogue against a relay as subtests of t, one per

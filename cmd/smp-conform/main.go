@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/smpkit/smpkit/conformance"
+	"github.com/smpkit/smpkit/internal/buildinfo"
 	flag "github.com/spf13/pflag"
 )
 
@@ -30,7 +31,10 @@ Usage:
   smp-conform list [flags]            print every case: id, level, spec ids, title
                                       (--coverage: every spec requirement and its cases)
 
-The exit status is 0 only when every selected MUST case passed.
+The exit status is 0 only when every selected MUST case passed; 1 when one
+failed; 2 for a usage error, a selection matching no case or a failed
+preflight (relay unreachable, not an SMP relay, wrong identity, password
+refused); 130 when interrupted (Ctrl-C: unrun cases are reported "notrun").
 
 Flags:
 `
@@ -49,13 +53,24 @@ type flags struct {
 	checks     int
 	wait       time.Duration
 	coverage   bool
+	version    bool
+	noPre      bool
 }
+
+// exitInterrupted is the status after Ctrl-C, as shells report SIGINT.
+const exitInterrupted = 130
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	go func() {
+		// A second Ctrl-C kills at once.
+		<-ctx.Done()
+		stop()
+	}()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func run(args []string, stdout, stderr io.Writer) int {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("smp-conform", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var f flags
@@ -72,6 +87,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&f.checks, "model-checks", 15, "random command sequences the state-machine case tries")
 	fs.DurationVar(&f.wait, "wait", 5*time.Second, "how long to wait for each response or event")
 	fs.BoolVar(&f.coverage, "coverage", false, "list: print every spec requirement with the cases that check it")
+	fs.BoolVar(&f.version, "version", false, "print the version and exit")
+	fs.BoolVar(&f.noPre, "no-preflight", false, "skip the quick reachability and password check before the run")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usage)
 		fs.PrintDefaults()
@@ -80,7 +97,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
+		fmt.Fprintf(stderr, "smp-conform: %v (see smp-conform --help)\n", err)
 		return 2
+	}
+	if f.version {
+		fmt.Fprintln(stdout, buildinfo.Line("smp-conform"))
+		return 0
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()
@@ -109,8 +131,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if !f.quiet {
 		opts.Progress = stderr
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
+	if cmd := fs.Arg(0); (cmd == "self" || cmd == "relay") && len(conformance.Select(re)) == 0 {
+		fmt.Fprintf(stderr, "smp-conform: --run %q matches no case (see smp-conform list)\n", f.run)
+		return 2
+	}
 
 	switch cmd := fs.Arg(0); cmd {
 	case "list":
@@ -166,8 +190,20 @@ func list(w io.Writer, re *regexp.Regexp) int {
 }
 
 func certify(ctx context.Context, target conformance.Target, opts conformance.Options, f flags, stdout, stderr io.Writer) int {
+	if !f.noPre {
+		if err := conformance.Preflight(ctx, target); err != nil {
+			fmt.Fprintf(stderr, "smp-conform: preflight: %v\n", err)
+			return 2
+		}
+	}
 	rep := conformance.Run(ctx, target, opts)
-	if err := rep.WriteText(stdout); err != nil {
+	// With a report on stdout, the text summary goes to stderr so that
+	// stdout holds only that report.
+	text := stdout
+	if f.jsonOut == "-" || f.junitOut == "-" || f.htmlOut == "-" {
+		text = stderr
+	}
+	if err := rep.WriteText(text); err != nil {
 		fmt.Fprintln(stderr, "smp-conform:", err)
 		return 1
 	}
@@ -200,7 +236,11 @@ func certify(ctx context.Context, target conformance.Target, opts conformance.Op
 		fmt.Fprintln(stderr, "smp-conform: write HTML report:", err)
 		return 1
 	}
-	if !rep.Passed() {
+	switch {
+	case rep.Incomplete:
+		fmt.Fprintln(stderr, "smp-conform: interrupted; the reports are marked incomplete")
+		return exitInterrupted
+	case !rep.Passed():
 		return 1
 	}
 	return 0

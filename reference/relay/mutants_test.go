@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -292,4 +293,26 @@ func startMutant(t *testing.T, h *hooks) conformance.Target {
 		}
 	})
 	return conformance.Target{HostPort: ln.Addr().String(), KeyHash: creds.Identity(), Display: "mutant"}
+}
+
+// A state-machine failure names --seed and shows the shrunk sequence.
+func TestModelFailureReport(t *testing.T) {
+	var nm mutant
+	for _, m := range mutants {
+		if m.name == "no-end" {
+			nm = m
+		}
+	}
+	target := startMutant(t, nm.hooks())
+	rep := conformance.Run(context.Background(), target, conformance.Options{Run: regexp.MustCompile("^SM-DELIVERY-MODEL$"), Seed: 7, Wait: time.Second, ModelShrink: 5 * time.Second})
+	r := rep.Results[0]
+	if r.Status != conformance.Fail {
+		t.Fatalf("model case %s against no-end", r.Status)
+	}
+	for _, want := range []string{"--seed 7", "shrunk sequence", "1. "} {
+		if !strings.Contains(r.Detail, want) {
+			t.Errorf("failure lacks %q:\n%s", want, r.Detail)
+		}
+	}
+	t.Logf("%s", r.Detail)
 }
