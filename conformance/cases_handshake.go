@@ -2,6 +2,8 @@ package conformance
 
 import (
 	"context"
+	"errors"
+	"net"
 	"strings"
 	"time"
 
@@ -77,6 +79,20 @@ func init() {
 		mk("HS-VERSION-NOT-OFFERED", "handshake", MUST, allVersions, "SMP-HS-7 SMP-HS-5",
 			"a client hello proposing a version outside the offered range gets the connection closed",
 			func(t *T) { badHello(t, func(h *smp.ClientHello) { h.Version = 200 }) }),
+		mk("HS-VERSION-BELOW-RANGE", "handshake", MUST, allVersions, "SMP-HS-7 SMP-HS-5",
+			"a client hello proposing version 5, below every offered range, gets the connection closed",
+			func(t *T) { badHello(t, func(h *smp.ClientHello) { h.Version = 5; h.DHKey = nil }) }),
+		mk("HS-HELLO-GARBAGE", "handshake", MUST, allVersions, "SMP-HS-7",
+			"a client hello that does not parse gets the connection closed, no answer",
+			func(t *T) {
+				tc, err := t.DialTLS(t.ctx, false)
+				t.Check(err, "TLS")
+				sess := transport.RawSession(tc)
+				_, err = sess.ReadBlock()
+				t.Check(err, "read server hello")
+				t.Check(sess.WriteBlock([]byte{0}), "write hello")
+				wantClosed(t, tc, "after a one-byte hello")
+			}),
 		mk("HS-BLOCK-ENCRYPTION", "handshake", MUST, from(smp.VersionEncryptedBlock), "SMP-CHAIN-1 SMP-CHAIN-2 SMP-CHAIN-3 SMP-CHAIN-4 SMP-BOX-2",
 			"from v11 blocks are encrypted when the client sends a key, and plain when it does not",
 			func(t *T) {
@@ -125,11 +141,22 @@ func badHello(t *T, mutate func(*smp.ClientHello)) {
 	raw, err := smp.EncodeClientHello(h)
 	t.Check(err, "encode hello")
 	t.Check(sess.WriteBlock(raw), "write hello")
+	wantClosed(t, tc, "after the refused hello")
+}
+
+// wantClosed requires the relay to close c (EOF or reset) within the wait.
+// A read timeout is not a refusal: a relay that accepts what it must refuse
+// and then just waits fails here (SMP-HS-7).
+func wantClosed(t *T, tc *transport.TLSConn, when string) {
 	tc.SetReadDeadline(time.Now().Add(t.wait()))
 	block := make([]byte, smp.BlockSize)
 	n, err := tc.Read(block)
-	if err == nil {
-		t.Failf("relay answered %d bytes instead of closing", n)
+	var ne net.Error
+	switch {
+	case err == nil:
+		t.Failf("%s the relay sent %d bytes instead of closing the connection", when, n)
+	case errors.As(err, &ne) && ne.Timeout():
+		t.Failf("%s the relay kept the connection open for %v without closing it: a refusal must be a close or reset, not silence", when, t.wait())
 	}
-	t.Logf("relay closed: %v", err)
+	t.Logf("relay closed %s: %v", when, err)
 }

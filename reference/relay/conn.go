@@ -81,7 +81,11 @@ func (c *conn) writer() {
 		case <-c.done:
 			return
 		case group := <-c.out:
-			if err := c.sess.WriteTransmissions(group); err != nil {
+			write := c.sess.WriteTransmissions
+			if h := c.r.hooks; h != nil && h.write != nil {
+				write = func(g [][]byte) error { return h.write(c, g) }
+			}
+			if err := write(group); err != nil {
 				if !errors.Is(err, io.EOF) {
 					c.r.log.Debug("write failed", "err", err)
 				}
@@ -131,6 +135,9 @@ func (c *conn) reader() {
 			return
 		}
 		c.touch()
+		if h := c.r.hooks; h != nil && h.block != nil {
+			content = h.block(c, content)
+		}
 		// content aliases the session's read buffer; commands keep slices
 		// of it beyond the next read only through copies, but the proxy
 		// goroutines keep whole transmissions.

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"regexp"
 	"sort"
@@ -215,6 +216,18 @@ var mutants = []mutant{
 			}
 			return outs, true
 		}}
+	}},
+	{"refusal-silent", "refuses a bad client hello by waiting instead of closing the connection", func() *hooks {
+		var h hooks
+		h.handshake = func(ctx context.Context, c *transport.TLSConn, cfg transport.ServerConfig) (*transport.Session, error) {
+			sess, err := transport.ServerHandshake(ctx, c, cfg)
+			if err != nil {
+				c.SetReadDeadline(time.Now().Add(10 * time.Second))
+				io.Copy(io.Discard, c)
+			}
+			return sess, err
+		}
+		return &h
 	}},
 	{"notify-always", "notifies every message, also without the notification flag", func() *hooks {
 		return &hooks{exec: func(c *conn, env *cmdEnv, rc *received) ([]out, bool) {

@@ -245,7 +245,11 @@ func (r *Relay) serveConn(raw net.Conn, tlsCfg *tlsConfig) {
 		r.log.Debug("tls handshake failed", "remote", remoteIP(raw), "err", err)
 		return
 	}
-	sess, err := transport.ServerHandshake(ctx, c, transport.ServerConfig{
+	hs := transport.ServerHandshake
+	if r.hooks != nil && r.hooks.handshake != nil {
+		hs = r.hooks.handshake
+	}
+	sess, err := hs(ctx, c, transport.ServerConfig{
 		Credentials: r.cfg.Credentials,
 		Versions:    r.cfg.Versions,
 		Rand:        r.cfg.Rand,
