@@ -13,6 +13,12 @@ import (
 	"github.com/smpkit/smpkit/reference/transport"
 )
 
+// single marks a case that runs once, at the top of its range.
+func single(c *Case) *Case { c.Single = true; return c }
+
+// extra adds version points to a case.
+func extra(c *Case, vs ...smp.Version) *Case { c.Extra = append(c.Extra, vs...); return c }
+
 // mk builds a case from straight-line code (see probe.go).
 func mk(id, group string, level Level, vr smp.VersionRange, spec, title string, run func(t *T)) *Case {
 	return &Case{ID: id, Group: group, Level: level, Versions: vr, Title: title, Spec: strings.Fields(spec),
@@ -23,7 +29,7 @@ func from(v smp.Version) smp.VersionRange { return smp.VersionRange{Min: v, Max:
 
 func init() {
 	register(
-		mk("HS-EVERY-VERSION", "handshake", MUST, allVersions, "SMP-VER-1 SMP-HS-1 SMP-HS-2 SMP-HS-5 SMP-CMD-PING-1 SMP-HS-9 SMP-VER-2",
+		single(mk("HS-EVERY-VERSION", "handshake", MUST, allVersions, "SMP-VER-1 SMP-HS-1 SMP-HS-2 SMP-HS-5 SMP-CMD-PING-1 SMP-HS-9 SMP-VER-2",
 			"a client pinned to each version of the range connects at that version and is answered",
 			func(t *T) {
 				for v := t.Range.Min; v <= t.Range.Max; v++ {
@@ -31,8 +37,8 @@ func init() {
 					t.Want(cl, client.Request{Command: smp.CmdPING{}}, "PONG")
 					cl.Close()
 				}
-			}),
-		mk("HS-OFFERED-RANGE", "handshake", MUST, allVersions, "SMP-VER-1 SMP-TLS-3",
+			})),
+		single(mk("HS-OFFERED-RANGE", "handshake", MUST, allVersions, "SMP-VER-1 SMP-TLS-3",
 			"with ALPN the relay offers a range that contains the run's versions",
 			func(t *T) {
 				cl := t.ClientWith(client.Config{Versions: t.Range})
@@ -41,7 +47,7 @@ func init() {
 				if !off.Contains(t.Range.Min) || !off.Contains(t.Range.Max) {
 					t.Failf("relay offers %v, the run expects %v", off, t.Range)
 				}
-			}),
+			})),
 		mk("HS-NO-ALPN-LEGACY", "handshake", MUST, smp.VersionRange{Min: 6, Max: 6}, "SMP-TLS-3",
 			"without ALPN the relay offers only version 6",
 			func(t *T) {

@@ -36,7 +36,12 @@ type Case struct {
 	// Long marks a case that runs for Options.FuzzTime: its timeout is
 	// the case timeout plus that time.
 	Long bool
-	Run  func(ctx context.Context, t *T) error
+	// Single runs the case once, at the top of the range: it loops over
+	// versions itself.
+	Single bool
+	// Extra are version points added to those derived from the gates.
+	Extra []smp.Version
+	Run   func(ctx context.Context, t *T) error
 }
 
 // ErrSkip is returned (wrapped) by a case that cannot run against this relay.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
+	"github.com/smpkit/smpkit/reference/smp"
 	"io"
 	"sort"
 	"strings"
@@ -28,6 +29,7 @@ const (
 // Result is one case's outcome.
 type Result struct {
 	ID       string        `json:"id"`
+	Version  smp.Version   `json:"version,omitempty"` // the matrix point; 0 when skipped for the range
 	Group    string        `json:"group"`
 	Title    string        `json:"title"`
 	Spec     []string      `json:"spec"`
@@ -77,12 +79,12 @@ func (r *Report) Passed() bool {
 // WriteText writes a human summary: failures with detail, then a table.
 func (r *Report) WriteText(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "smp-conform: %s (versions %s)\n", r.Target, r.Versions)
+	fmt.Fprintf(&b, "smp-conform: %s (versions %s, %d (case, version) cells)\n", r.Target, r.Versions, len(r.Results))
 	for _, res := range r.Results {
 		if res.Status != Fail {
 			continue
 		}
-		fmt.Fprintf(&b, "\nFAIL %s [%s %s] %s\n", res.ID, res.Level, strings.Join(res.Spec, ","), res.Title)
+		fmt.Fprintf(&b, "\nFAIL %s [%s %s] %s\n", res.Key(), res.Level, strings.Join(res.Spec, ","), res.Title)
 		for _, l := range strings.Split(res.Detail, "\n") {
 			fmt.Fprintf(&b, "    %s\n", l)
 		}
@@ -92,12 +94,12 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	for _, res := range r.Results {
 		if res.Status == XFail || res.Status == XPass {
-			fmt.Fprintf(&b, "\n%s %s: %s\n", strings.ToUpper(string(res.Status)), res.ID, firstLine(res.Detail))
+			fmt.Fprintf(&b, "\n%s %s: %s\n", strings.ToUpper(string(res.Status)), res.Key(), firstLine(res.Detail))
 		}
 	}
 	for _, res := range r.Results {
 		if res.Note != "" {
-			fmt.Fprintf(&b, "\n%s %s: %s\n", strings.ToUpper(string(res.Status)), res.ID, res.Note)
+			fmt.Fprintf(&b, "\n%s %s: %s\n", strings.ToUpper(string(res.Status)), res.Key(), res.Note)
 		}
 	}
 	type row struct{ pass, fail, skip, xfail, notrun int }
@@ -165,8 +167,13 @@ func (r *Report) nonMustFailures() []string {
 	return out
 }
 
-// Key names a result: its case id (and, for matrix results, the version).
-func (res Result) Key() string { return res.ID }
+// Key names a result: its case id and version, "ID@vN".
+func (res Result) Key() string {
+	if res.Version == 0 {
+		return res.ID
+	}
+	return fmt.Sprintf("%s@v%d", res.ID, res.Version)
+}
 
 // WriteJSON writes the report as one JSON object.
 func (r *Report) WriteJSON(w io.Writer) error {
@@ -229,7 +236,7 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 		}
 		s := &out.Suites[i]
 		c := junitCase{
-			Name:      res.ID + " " + res.Title,
+			Name:      res.Key() + " " + res.Title,
 			Classname: "smp-conform." + res.Group,
 			Time:      res.Duration.Seconds(),
 			Props: &junitProps{Props: []junitProp{

@@ -55,6 +55,14 @@ type Options struct {
 	ExpectFail map[string]string
 	// Seed makes randomised cases (state machine, fuzzing) reproducible.
 	Seed uint64
+	// Quick runs each case at the top of its range only, not at every
+	// version point of the matrix.
+	Quick bool
+	// First, if set, orders the cases it selects before the others (the
+	// mutant test runs the cases of a mutant's spec section first).
+	First func(*Case) bool
+	// StopAtMUSTFailure ends the run at the first MUST failure.
+	StopAtMUSTFailure bool
 }
 
 // T is what a running case uses to reach the relay and to log evidence.
@@ -103,19 +111,25 @@ func (t *T) DialTLS(ctx context.Context, noALPN bool) (*transport.TLSConn, error
 // ErrNoCases is returned by Run when the selection matches no case.
 var ErrNoCases = errors.New("conformance: the selection matches no case")
 
-// Run executes the selected cases against target, one after another. When
-// ctx ends (Ctrl-C), the case running is stopped, it and every case not
-// yet started are reported NotRun, and the report is marked Incomplete.
+// Run executes the selected cases against target, one after another, each
+// at every version point of the matrix inside the run's range (Case.Points;
+// only the top with Quick). When ctx ends (Ctrl-C), the case running is
+// stopped, it and every case not yet started are reported NotRun, and the
+// report is marked Incomplete.
 func Run(ctx context.Context, target Target, opts Options) *Report {
 	opts = opts.withDefaults()
 	rep := &Report{Target: target.Display, Versions: opts.Versions.String(), Started: time.Now()}
-	cases := Select(opts.Run)
-	for i, c := range cases {
+	jobs := Jobs(opts)
+	for i, j := range jobs {
 		var res Result
-		if ctx.Err() != nil {
-			res = notRun(c, "not run: the run was interrupted")
-		} else {
-			res = runCase(ctx, c, target, opts)
+		switch {
+		case ctx.Err() != nil:
+			res = notRun(j.Case, j.V, "not run: the run was interrupted")
+		case j.V == 0:
+			res = notRun(j.Case, 0, "")
+			res.Status, res.Detail = Skip, fmt.Sprintf("applies to versions %s only", j.Case.Versions)
+		default:
+			res = runCase(ctx, j.Case, j.V, target, opts)
 			if ctx.Err() != nil && res.Status != Pass {
 				res.Status, res.Detail = NotRun, "interrupted while running"
 			}
@@ -124,16 +138,55 @@ func Run(ctx context.Context, target Target, opts Options) *Report {
 			rep.Incomplete = true
 		}
 		rep.Results = append(rep.Results, res)
-		if opts.Progress != nil && (res.Status != NotRun || i == len(cases)-1) {
-			fmt.Fprintf(opts.Progress, "[%3d/%d] %-6s %-28s %s\n", i+1, len(cases), strings.ToUpper(string(res.Status)), c.ID, c.Title)
+		if opts.Progress != nil && (res.Status != NotRun || i == len(jobs)-1) {
+			fmt.Fprintf(opts.Progress, "[%3d/%d] %-6s %-32s %s\n", i+1, len(jobs), strings.ToUpper(string(res.Status)), res.Key(), j.Case.Title)
+		}
+		if opts.StopAtMUSTFailure && res.Status == Fail && res.Level == MUST {
+			break
 		}
 	}
 	rep.Elapsed = time.Since(rep.Started).Seconds()
 	return rep
 }
 
-func notRun(c *Case, why string) Result {
-	return Result{ID: c.ID, Group: c.Group, Title: c.Title, Spec: c.Spec, Level: c.Level, Status: NotRun, Detail: why}
+// Job is one cell of the matrix: a case at one version (V zero: the case
+// does not apply to the run's range and is reported skipped).
+type Job struct {
+	Case *Case
+	V    smp.Version
+}
+
+// Jobs lists the matrix of a run in order: the selected cases (those of
+// Options.First first), each at its version points.
+func Jobs(opts Options) []Job {
+	opts = opts.withDefaults()
+	cases := Select(opts.Run)
+	if opts.First != nil {
+		var a, b []*Case
+		for _, c := range cases {
+			if opts.First(c) {
+				a = append(a, c)
+			} else {
+				b = append(b, c)
+			}
+		}
+		cases = append(a, b...)
+	}
+	var out []Job
+	for _, c := range cases {
+		pts := c.Points(opts.Versions, opts.Quick)
+		if len(pts) == 0 {
+			out = append(out, Job{Case: c})
+		}
+		for _, v := range pts {
+			out = append(out, Job{Case: c, V: v})
+		}
+	}
+	return out
+}
+
+func notRun(c *Case, v smp.Version, why string) Result {
+	return Result{ID: c.ID, Version: v, Group: c.Group, Title: c.Title, Spec: c.Spec, Level: c.Level, Status: NotRun, Detail: why}
 }
 
 func (opts Options) withDefaults() Options {
@@ -158,19 +211,23 @@ func (opts Options) withDefaults() Options {
 	return opts
 }
 
-func runCase(ctx context.Context, c *Case, target Target, opts Options) (res Result) {
-	res = Result{ID: c.ID, Group: c.Group, Title: c.Title, Spec: c.Spec, Level: c.Level}
+func runCase(ctx context.Context, c *Case, v smp.Version, target Target, opts Options) (res Result) {
+	res = Result{ID: c.ID, Version: v, Group: c.Group, Title: c.Title, Spec: c.Spec, Level: c.Level}
 	vr, ok := c.Versions.Intersect(opts.Versions)
-	if !ok {
+	if !ok || !vr.Contains(v) {
 		res.Status, res.Detail = Skip, fmt.Sprintf("applies to versions %s only", c.Versions)
 		return res
+	}
+	if c.Long {
+		// The long case's time is shared by its version points.
+		opts.FuzzTime /= time.Duration(max(len(c.Points(opts.Versions, opts.Quick)), 1))
 	}
 	timeout := opts.CaseTimeout
 	if c.Long {
 		timeout += opts.FuzzTime
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
-	t := &T{Target: target, Options: opts, V: vr.Max, Range: vr, ctx: ctx}
+	t := &T{Target: target, Options: opts, V: v, Range: vr, ctx: ctx}
 	start := time.Now()
 	defer func() {
 		if p := recover(); p != nil {
@@ -191,7 +248,10 @@ func runCase(ctx context.Context, c *Case, target Target, opts Options) (res Res
 		res.Duration = time.Since(start)
 		res.Log = t.log
 		res.Note = t.note
-		reason, expected := opts.ExpectFail[c.ID]
+		reason, expected := opts.ExpectFail[res.Key()]
+		if !expected {
+			reason, expected = opts.ExpectFail[c.ID]
+		}
 		switch {
 		case !expected:
 		case res.Status == Fail:
@@ -244,14 +304,22 @@ func (t *T) deleteCreated() {
 }
 
 // TestRelay runs the catalogue against a relay as subtests of t, one per
-// case, named by case id. A failing MUST case fails its subtest; a failing
-// SHOULD or robustness case is logged.
+// case and version, named ID@vN. A failing MUST case fails its subtest; a
+// failing SHOULD or robustness case is logged.
 func TestRelay(t *testing.T, target Target, opts Options) {
 	t.Helper()
 	opts = opts.withDefaults()
-	for _, c := range Select(opts.Run) {
-		t.Run(c.ID, func(t *testing.T) {
-			res := runCase(context.Background(), c, target, opts)
+	for _, j := range Jobs(opts) {
+		name := j.Case.ID
+		if j.V != 0 {
+			name = fmt.Sprintf("%s@v%d", j.Case.ID, j.V)
+		}
+		t.Run(name, func(t *testing.T) {
+			if j.V == 0 {
+				t.Skipf("applies to versions %s only", j.Case.Versions)
+			}
+			c := j.Case
+			res := runCase(context.Background(), c, j.V, target, opts)
 			for _, l := range res.Log {
 				t.Log(l)
 			}

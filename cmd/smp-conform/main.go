@@ -13,12 +13,14 @@ import (
 	"os"
 	"os/signal"
 	"regexp"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/smpkit/smpkit/conformance"
 	"github.com/smpkit/smpkit/internal/buildinfo"
+	"github.com/smpkit/smpkit/reference/smp"
 	flag "github.com/spf13/pflag"
 )
 
@@ -54,6 +56,7 @@ type flags struct {
 	wait       time.Duration
 	coverage   bool
 	version    bool
+	quick      bool
 	noPre      bool
 }
 
@@ -87,6 +90,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&f.checks, "model-checks", 15, "random command sequences the state-machine case tries")
 	fs.DurationVar(&f.wait, "wait", 5*time.Second, "how long to wait for each response or event")
 	fs.BoolVar(&f.coverage, "coverage", false, "list: print every spec requirement with the cases that check it")
+	fs.BoolVar(&f.quick, "quick", false, "run each case at the top of its range only, not at every version point of the matrix")
 	fs.BoolVar(&f.version, "version", false, "print the version and exit")
 	fs.BoolVar(&f.noPre, "no-preflight", false, "skip the quick reachability and password check before the run")
 	fs.Usage = func() {
@@ -121,7 +125,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "smp-conform: --versions: %v\n", err)
 		return 2
 	}
-	opts := conformance.Options{Run: re, Seed: f.seed, Versions: vr, FuzzTime: f.fuzzTime, ModelChecks: f.checks, Wait: f.wait}
+	opts := conformance.Options{Run: re, Seed: f.seed, Versions: vr, FuzzTime: f.fuzzTime, ModelChecks: f.checks, Wait: f.wait, Quick: f.quick}
 	if f.expectFail != "" {
 		if opts.ExpectFail, err = readExpectFail(f.expectFail); err != nil {
 			fmt.Fprintf(stderr, "smp-conform: --expect-fail: %v\n", err)
@@ -141,7 +145,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if f.coverage {
 			return coverage(stdout)
 		}
-		return list(stdout, re)
+		return list(stdout, re, vr, f.quick)
 	case "self":
 		if fs.NArg() != 1 {
 			fmt.Fprintln(stderr, "smp-conform: self takes no arguments")
@@ -179,13 +183,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 }
 
-func list(w io.Writer, re *regexp.Regexp) int {
+func list(w io.Writer, re *regexp.Regexp, vr smp.VersionRange, quick bool) int {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tGROUP\tLEVEL\tVERSIONS\tSPEC\tTITLE")
+	fmt.Fprintln(tw, "ID\tGROUP\tLEVEL\tVERSIONS\tPOINTS\tSPEC\tTITLE")
+	cells, cases := 0, 0
 	for _, c := range conformance.Select(re) {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Group, c.Level, c.Versions, strings.Join(c.Spec, ","), c.Title)
+		pts := c.Points(vr, quick)
+		var ps []string
+		for _, v := range pts {
+			ps = append(ps, strconv.Itoa(int(v)))
+		}
+		cells += len(pts)
+		cases++
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Group, c.Level, c.Versions, strings.Join(ps, ","), strings.Join(c.Spec, ","), c.Title)
 	}
 	tw.Flush()
+	fmt.Fprintf(w, "\n%d cases, %d (case, version) cells in versions %v\n", cases, cells, vr)
 	return 0
 }
 

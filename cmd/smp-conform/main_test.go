@@ -27,7 +27,7 @@ func TestSelfWritesReports(t *testing.T) {
 	html, js := filepath.Join(dir, "r.html"), filepath.Join(dir, "r.json")
 	out.Reset()
 	errb.Reset()
-	code := run(context.Background(), []string{"self", "-q", "--run", "^(DLV-PUSH|CMD-NEW-PASSWORD|HS-EVERY-VERSION)$", "--html", html, "--json", js, "--expect-fail", ef}, &out, &errb)
+	code := run(context.Background(), []string{"self", "-q", "--quick", "--run", "^(DLV-PUSH|CMD-NEW-PASSWORD|HS-EVERY-VERSION)$", "--html", html, "--json", js, "--expect-fail", ef}, &out, &errb)
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errb.String())
 	}

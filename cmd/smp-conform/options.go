@@ -33,7 +33,7 @@ func parseVersions(s string) (smp.VersionRange, error) {
 	return vr, nil
 }
 
-// readExpectFail reads lines "CASE-ID [reason...]"; blank lines and lines
+// readExpectFail reads lines "CASE-ID[@vN] [reason...]"; blank lines and lines
 // starting with # are ignored. Unknown case ids are an error.
 func readExpectFail(path string) (map[string]string, error) {
 	f, err := os.Open(path)
@@ -53,7 +53,8 @@ func readExpectFail(path string) (map[string]string, error) {
 			continue
 		}
 		id, reason, _ := strings.Cut(line, " ")
-		if !known[id] {
+		base, _, _ := strings.Cut(id, "@v") // ID or ID@vN (one matrix cell)
+		if !known[base] {
 			return nil, fmt.Errorf("%s:%d: no case %q", path, n, id)
 		}
 		if reason = strings.TrimSpace(reason); reason == "" {

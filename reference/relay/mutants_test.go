@@ -254,11 +254,11 @@ func TestMutantsAreCaught(t *testing.T) {
 			target := startMutant(t, m.hooks())
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 			defer cancel()
-			rep := conformance.Run(ctx, target, conformance.Options{Wait: time.Second, CaseTimeout: 15 * time.Second, FuzzTime: 300 * time.Millisecond, ModelChecks: 8, ModelShrink: 300 * time.Millisecond})
+			rep := conformance.Run(ctx, target, conformance.Options{Wait: time.Second, CaseTimeout: 15 * time.Second, FuzzTime: 300 * time.Millisecond, ModelChecks: 8, ModelShrink: 300 * time.Millisecond, StopAtMUSTFailure: true})
 			var killers []string
 			for _, r := range rep.Results {
 				if r.Level == conformance.MUST && r.Status == conformance.Fail {
-					killers = append(killers, r.ID)
+					killers = append(killers, r.Key())
 				}
 			}
 			mu.Lock()
