@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -79,6 +80,9 @@ type T struct {
 	log     []string
 	closers []io.Closer
 	created []*Queue // queues to delete when the case ends
+	ids     idBook   // entity ids the case's connections learned
+	wireMu  sync.Mutex
+	wire    []string // violations seen by the observation layer
 	note    string   // a line for the summary even when the case passes
 }
 
@@ -261,6 +265,9 @@ func runCase(ctx context.Context, c *Case, v smp.Version, target Target, opts Op
 		}
 	}()
 	err := c.Run(ctx, t)
+	if err == nil {
+		t.checkWire() // a violation below the client library fails the case
+	}
 	switch {
 	case err == nil:
 		res.Status = Pass

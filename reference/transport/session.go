@@ -51,6 +51,12 @@ type Session struct {
 	ServiceKey         smpcrypto.PrivateKey
 	ServiceFingerprint []byte
 
+	// Observe, when set before the session is first used, is called with
+	// every block content sent (block nil) and every block received, with
+	// the block as read from TLS (still encrypted when block encryption is
+	// on). Conformance probes check a relay's bytes with it.
+	Observe func(sent bool, block, content []byte)
+
 	rmu, wmu sync.Mutex
 	snd, rcv *smpcrypto.ChainKey // nil when block encryption is off
 	rbuf     []byte
@@ -92,6 +98,9 @@ func (s *Session) MaxContent() int {
 func (s *Session) WriteBlock(content []byte) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
+	if s.Observe != nil {
+		s.Observe(true, nil, content)
+	}
 	block, err := s.seal(content)
 	if err != nil {
 		return err
@@ -131,7 +140,11 @@ func (s *Session) ReadBlock() ([]byte, error) {
 	if _, err := io.ReadFull(s.conn, s.rbuf); err != nil {
 		return nil, err
 	}
-	return s.open(s.rbuf)
+	c, err := s.open(s.rbuf)
+	if err == nil && s.Observe != nil {
+		s.Observe(false, s.rbuf, c)
+	}
+	return c, err
 }
 
 func (s *Session) open(block []byte) ([]byte, error) {
