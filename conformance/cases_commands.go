@@ -3,6 +3,7 @@ package conformance
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 
@@ -13,7 +14,7 @@ import (
 
 func init() {
 	register(
-		single(mk("CMD-NEW-EVERY-VERSION", "commands", MUST, allVersions, "SMP-CMD-NEW-1 SMP-CMD-NEW-4 SMP-RSP-IDS-1 SMP-ID-1 SMP-MSG-2 SMP-BOX-1 SMP-BOX-3 SMP-NONCE-1",
+		single(mk("CMD-NEW-EVERY-VERSION", "commands", MUST, allVersions, "SMP-VER-1 SMP-CMD-NEW-1 SMP-CMD-NEW-4 SMP-RSP-IDS-1 SMP-ID-1 SMP-MSG-2 SMP-BOX-1 SMP-BOX-3 SMP-NONCE-1",
 			"NEW works at every version: 24-byte distinct ids, a relay DH key whose secret decrypts MSG",
 			func(t *T) {
 				for v := t.Range.Min; v <= t.Range.Max; v++ {
@@ -24,7 +25,7 @@ func init() {
 						t.Failf("v%d: ids %x / %x", v, ids.RcvID, ids.SndID)
 					}
 					if v >= smp.VersionShortLinks && (ids.Mode == nil || *ids.Mode != smp.QueueMessaging) {
-						t.Failf("v%d: IDS mode %v, want messaging", v, ids.Mode)
+						t.Failf("v%d: IDS mode %v, want messaging", v, describeMode(ids.Mode))
 					}
 					t.WantOK(cl, q.Send("v"))
 					q.WantMsg(t.WantEvent(cl, "MSG", ids.RcvID), "v")
@@ -214,4 +215,11 @@ func (t *T) password() *string {
 	}
 	pw := t.Target.Password
 	return &pw
+}
+
+func describeMode(m *smp.QueueMode) string {
+	if m == nil {
+		return "absent"
+	}
+	return fmt.Sprintf("%q", byte(*m))
 }

@@ -64,12 +64,13 @@ func init() {
 					}
 				}
 			}),
-		mk("NTF-NMSG-FRESH", "notifications", MUST, allVersions, "SMP-NMSG-1",
-			"every NMSG has a fresh nonce",
+		mk("NTF-NMSG-FRESH", "notifications", MUST, allVersions, "SMP-NMSG-1 SMP-CMD-NSUB-2",
+			"every NMSG has a fresh nonce; NSUB signed with another key is ERR AUTH",
 			func(t *T) {
 				rc, nc := t.Client(t.V), t.Client(t.V)
 				q := t.NewQueue(rc, NewOpts{})
 				n := t.enableNtf(rc, q)
+				t.WantErr(nc, client.Request{Key: t.Key(smpcrypto.Ed25519), EntityID: n.id, Command: smp.CmdNSUB{}}, smp.AUTH)
 				t.WantOK(nc, n.sub())
 				seen := map[smpcrypto.Nonce]bool{}
 				var id []byte
@@ -149,6 +150,15 @@ func init() {
 				sc := t.Client(t.V)
 				k := t.Key(smpcrypto.Ed25519)
 				t.WantErr(sc, client.Request{Key: k, EntityID: q.IDS.SndID, Command: smp.CmdSKEY{SenderKey: k.Public()}}, smp.AUTH)
+			}),
+		mk("CMD-SKEY-PROOF", "commands", MUST, from(smp.VersionSndAuthKey), "SMP-CMD-SKEY-1 SMP-VERIFY-2",
+			"SKEY signed by a key other than the one it carries is ERR AUTH and leaves the queue unsecured",
+			func(t *T) {
+				rc, sc := t.Client(t.V), t.Client(t.V)
+				q := t.NewQueue(rc, NewOpts{})
+				carried, signer := t.Key(smpcrypto.Ed25519), t.Key(smpcrypto.Ed25519)
+				t.WantErr(sc, client.Request{Key: signer, EntityID: q.IDS.SndID, Command: smp.CmdSKEY{SenderKey: carried.Public()}}, smp.AUTH)
+				t.WantOK(sc, q.Send("still unsecured"))
 			}),
 		mk("PRX-PASSWORD", "proxy", MUST, from(smp.VersionSendingProxy), "SMP-PROXY-1",
 			"a relay with a password answers PRXY without it, or with a wrong one, ERR PROXY BASIC_AUTH",

@@ -129,7 +129,7 @@ func init() {
 	)
 	v8 := from(smp.VersionSendingProxy)
 	register(
-		mk("PRX-PKEY", "proxy", MUST, v8, "SMP-PROXY-1 SMP-PROXY-2 SMP-PROXY-3 SMP-RSP-PKEY-1 SMP-ADDR-2",
+		mk("PRX-PKEY", "proxy", MUST, v8, "SMP-PROXY-1 SMP-PROXY-2 SMP-PROXY-3 SMP-RSP-PKEY-1 SMP-ADDR-2 SMP-SIGNED-1",
 			"PRXY to the relay itself is answered PKEY with a valid chain and signed key and a range within 8..17",
 			func(t *T) {
 				cl := t.Client(t.V)

@@ -1,31 +1,75 @@
 package conformance
 
 import (
+	"regexp"
+	"slices"
+
+	"github.com/smpkit/smpkit/reference/smp"
 	"github.com/smpkit/smpkit/spec"
 )
 
 // CoverageRow says how one requirement of spec/smp.md is checked.
 type CoverageRow struct {
 	spec.Requirement
-	Cases  []string // ids of the cases citing it
-	Reason string   // why no black-box case can check it, when Cases is empty
+	Cases    []string // ids of the cases citing it
+	Positive []string // of those, the cases that check the allowed path
+	Negative []string // and those that try what it forbids (Case.Negative)
+	// Versions are the matrix points at which the citing cases run.
+	Versions []smp.Version
+	// Mutants are the developer mutants violating it (conformance/mutants.txt),
+	// each proven caught by a MUST case citing it; Proven is set when there
+	// is at least one. Only a proven requirement counts as covered.
+	Mutants []string
+	Proven  bool
+	Reason  string // why no black-box case can check it, when Cases is empty
 }
 
 // Coverage maps every requirement of spec/smp.md to the cases citing it,
 // or to the reason it is not testable against a relay over the network.
 func Coverage() []CoverageRow {
-	by := map[string][]string{}
+	by := map[string][]*Case{}
 	for _, c := range Catalog() {
 		for _, id := range c.Spec {
-			by[id] = append(by[id], c.ID)
+			by[id] = append(by[id], c)
+		}
+	}
+	muts := map[string][]string{}
+	for _, m := range Mutants() {
+		for _, id := range m.Spec {
+			muts[id] = append(muts[id], m.Name)
 		}
 	}
 	var out []CoverageRow
 	for _, r := range spec.Requirements() {
-		out = append(out, CoverageRow{Requirement: r, Cases: by[r.ID], Reason: untestable[r.ID]})
+		row := CoverageRow{Requirement: r, Reason: untestable[r.ID], Mutants: muts[r.ID]}
+		row.Proven = len(row.Mutants) > 0 && len(by[r.ID]) > 0
+		vs := map[smp.Version]bool{}
+		for _, c := range by[r.ID] {
+			row.Cases = append(row.Cases, c.ID)
+			if c.Negative() {
+				row.Negative = append(row.Negative, c.ID)
+			} else {
+				row.Positive = append(row.Positive, c.ID)
+			}
+			for _, v := range c.Points(smp.SupportedRange, false) {
+				vs[v] = true
+			}
+		}
+		for v := range vs {
+			row.Versions = append(row.Versions, v)
+		}
+		slices.Sort(row.Versions)
+		out = append(out, row)
 	}
 	return out
 }
+
+var negativeWords = regexp.MustCompile(`\bERR\b|refuse|closed|\bclose\b|\bnot\b|\bnever\b|\bwithout\b|\bno\b|unknown|PROHIBITED|another key|other key|wrong`)
+
+// Negative reports whether the case tries something a requirement forbids
+// (a refusal, an error, an absence), judged from its title; the others
+// check an allowed path.
+func (c *Case) Negative() bool { return negativeWords.MatchString(c.Title) }
 
 // untestable lists requirements that a black-box relay test cannot check,
 // with the reason. The coverage test fails for any MUST requirement that

@@ -59,9 +59,6 @@ type Options struct {
 	// Quick runs each case at the top of its range only, not at every
 	// version point of the matrix.
 	Quick bool
-	// First, if set, orders the cases it selects before the others (the
-	// mutant test runs the cases of a mutant's spec section first).
-	First func(*Case) bool
 	// StopAtMUSTFailure ends the run at the first MUST failure.
 	StopAtMUSTFailure bool
 }
@@ -160,22 +157,11 @@ type Job struct {
 	V    smp.Version
 }
 
-// Jobs lists the matrix of a run in order: the selected cases (those of
-// Options.First first), each at its version points.
+// Jobs lists the matrix of a run in order: the selected cases, each at its
+// version points.
 func Jobs(opts Options) []Job {
 	opts = opts.withDefaults()
 	cases := Select(opts.Run)
-	if opts.First != nil {
-		var a, b []*Case
-		for _, c := range cases {
-			if opts.First(c) {
-				a = append(a, c)
-			} else {
-				b = append(b, c)
-			}
-		}
-		cases = append(a, b...)
-	}
 	var out []Job
 	for _, c := range cases {
 		pts := c.Points(opts.Versions, opts.Quick)

@@ -240,47 +240,99 @@ var mutants = []mutant{
 	}},
 }
 
-// TestMutantsAreCaught runs the conformance suite against each mutant and
-// fails unless at least one MUST case fails. It logs the kill table.
+// TestMutantsAreCaught runs, against each mutant, the MUST cases that cite
+// a requirement the mutant violates (conformance/mutants.txt), at every
+// version point, until one fails; it fails unless one does. The kill table
+// it logs is the proof behind `smp-conform list --coverage`.
 func TestMutantsAreCaught(t *testing.T) {
 	if testing.Short() {
 		t.Skip("mutant run skipped in -short mode")
 	}
-	var mu sync.Mutex
-	table := map[string][]string{}
-	for _, m := range mutants {
-		t.Run(m.name, func(t *testing.T) {
-			t.Parallel()
-			target := startMutant(t, m.hooks())
-			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-			defer cancel()
-			rep := conformance.Run(ctx, target, conformance.Options{Wait: time.Second, CaseTimeout: 15 * time.Second, FuzzTime: 300 * time.Millisecond, ModelChecks: 8, ModelShrink: 300 * time.Millisecond, StopAtMUSTFailure: true})
-			var killers []string
-			for _, r := range rep.Results {
-				if r.Level == conformance.MUST && r.Status == conformance.Fail {
-					killers = append(killers, r.Key())
-				}
-			}
-			mu.Lock()
-			table[m.name] = killers
-			mu.Unlock()
-			if len(killers) == 0 {
-				t.Errorf("mutant %q (%s) passed every MUST case", m.name, m.fault)
-			}
-		})
+	declared := map[string][]string{}
+	for _, m := range conformance.Mutants() {
+		declared[m.Name] = m.Spec
 	}
-	t.Cleanup(func() {
-		var b strings.Builder
-		names := make([]string, 0, len(table))
-		for n := range table {
-			names = append(names, n)
+	have := map[string]bool{}
+	for _, m := range mutants {
+		have[m.name] = true
+		if declared[m.name] == nil {
+			t.Errorf("mutant %q is not listed in conformance/mutants.txt", m.name)
 		}
-		sort.Strings(names)
-		for _, n := range names {
-			fmt.Fprintf(&b, "%-20s killed by %d: %s\n", n, len(table[n]), strings.Join(table[n], " "))
+	}
+	for n := range declared {
+		if !have[n] {
+			t.Errorf("conformance/mutants.txt lists %q, which is no mutant", n)
 		}
-		t.Logf("mutant kill table:\n%s", b.String())
+	}
+	var mu sync.Mutex
+	table := map[string]string{}
+	t.Run("set", func(t *testing.T) {
+		for _, m := range mutants {
+			spec := declared[m.name]
+			if spec == nil {
+				continue
+			}
+			t.Run(m.name, func(t *testing.T) {
+				t.Parallel()
+				var ids []string
+				for _, c := range conformance.Catalog() {
+					if c.Level == conformance.MUST && c.Cites(spec) {
+						ids = append(ids, regexp.QuoteMeta(c.ID))
+					}
+				}
+				if len(ids) == 0 {
+					t.Fatalf("mutant %q: no MUST case cites %v", m.name, spec)
+				}
+				target := startMutant(t, m.hooks())
+				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+				defer cancel()
+				rep := conformance.Run(ctx, target, conformance.Options{
+					Run:  regexp.MustCompile("^(" + strings.Join(ids, "|") + ")$"),
+					Wait: time.Second, CaseTimeout: 15 * time.Second, FuzzTime: 300 * time.Millisecond,
+					ModelChecks: 4, ModelShrink: 200 * time.Millisecond, StopAtMUSTFailure: true,
+				})
+				killer := ""
+				for _, r := range rep.Results {
+					if r.Level == conformance.MUST && r.Status == conformance.Fail {
+						killer = r.Key() + ": " + firstLine(r.Detail)
+					}
+				}
+				mu.Lock()
+				table[m.name] = killer
+				mu.Unlock()
+				if killer == "" {
+					t.Errorf("mutant %q (%s) passed every MUST case citing %v", m.name, m.fault, spec)
+				}
+			})
+		}
 	})
+	var b strings.Builder
+	names := make([]string, 0, len(table))
+	for n := range table {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	killed := 0
+	for _, n := range names {
+		k := table[n]
+		if k == "" {
+			k = "NOT CAUGHT"
+		} else {
+			killed++
+		}
+		if len(k) > 110 {
+			k = k[:110] + "..."
+		}
+		fmt.Fprintf(&b, "%-30s %s\n", n, k)
+	}
+	t.Logf("mutant kill table (%d of %d caught):\n%s", killed, len(table), b.String())
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
 }
 
 func startMutant(t *testing.T, h *hooks) conformance.Target {
@@ -288,7 +340,7 @@ func startMutant(t *testing.T, h *hooks) conformance.Target {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := New(Config{Credentials: creds})
+	r, err := New(Config{Credentials: creds, Password: mutantPassword})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,7 +357,7 @@ func startMutant(t *testing.T, h *hooks) conformance.Target {
 			t.Log(err)
 		}
 	})
-	return conformance.Target{HostPort: ln.Addr().String(), KeyHash: creds.Identity(), Display: "mutant"}
+	return conformance.Target{HostPort: ln.Addr().String(), KeyHash: creds.Identity(), Password: mutantPassword, Display: "mutant"}
 }
 
 // A state-machine failure names --seed and shows the shrunk sequence.
