@@ -78,7 +78,7 @@ func Catalog() []*Case {
 	return out
 }
 
-var groups = []string{"transport", "handshake", "framing", "commands", "delivery", "authorization", "links", "notifications", "services", "proxy", "state-machine", "fuzz"}
+var groups = []string{"transport", "handshake", "framing", "commands", "delivery", "authorization", "links", "notifications", "services", "proxy", "persistence", "state-machine", "fuzz"}
 
 func groupOrder(g string) int {
 	for i, n := range groups {

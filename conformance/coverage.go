@@ -94,7 +94,6 @@ var untestable = map[string]string{
 	"SMP-QSTATE-3": "needs a queue blocked by the operator; no protocol command blocks one (reference relay: TestBlockedQueue)",
 	"SMP-ERR-2":    "ERR BLOCKED needs an operator-blocked queue (reference relay: TestBlockedQueue)",
 	"SMP-NOTICE-1": "ERR BLOCKED notices need an operator-blocked queue (reference relay: TestBlockedQueue)",
-	"SMP-EXP-1":    "message time to live is days; not observable in a test run (reference relay: TestExpiry)",
 	"SMP-EXP-3":    "notification time to live is hours; not observable in a test run (reference relay: TestExpiry)",
 	"SMP-EXP-4":    "idle timeout is hours and optional",
 }

@@ -28,6 +28,15 @@ type Target struct {
 	Password string
 	// Display names the target in reports (its smp:// address).
 	Display string
+	// Restart, if set, restarts the relay (same address, identity and
+	// store) and returns when it was asked to; the persistence cases wait
+	// for the relay to answer again. `--restart-cmd` and `self` set it.
+	Restart func(ctx context.Context) error
+	// Expiring, if set, is a relay whose messages expire after TTL (whole
+	// seconds) and that checks often, for the expiry case. `self` sets it.
+	Expiring *Target
+	// TTL is the message time to live of an Expiring target.
+	TTL time.Duration
 }
 
 // Options select and shape a run.

@@ -57,6 +57,7 @@ type flags struct {
 	coverage   bool
 	version    bool
 	quick      bool
+	restartCmd string
 	noPre      bool
 }
 
@@ -90,6 +91,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&f.checks, "model-checks", 15, "random command sequences the state-machine case tries")
 	fs.DurationVar(&f.wait, "wait", 5*time.Second, "how long to wait for each response or event")
 	fs.BoolVar(&f.coverage, "coverage", false, "list: print every spec requirement with the cases that check it")
+	fs.StringVar(&f.restartCmd, "restart-cmd", "", "relay: a shell command that restarts the relay under test (enables the persistence cases)")
 	fs.BoolVar(&f.quick, "quick", false, "run each case at the top of its range only, not at every version point of the matrix")
 	fs.BoolVar(&f.version, "version", false, "print the version and exit")
 	fs.BoolVar(&f.noPre, "no-preflight", false, "skip the quick reachability and password check before the run")
@@ -163,7 +165,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		defer relay.Close()
-		fmt.Fprintf(stderr, "reference relay listening on %s\n", relay.target.HostPort)
+		fmt.Fprintf(stderr, "reference relay listening on %s (restarted by the persistence cases; an expiring one on %s)\n", relay.target.HostPort, relay.target.Expiring.HostPort)
 		return certify(ctx, relay.target, opts, f, stdout, stderr)
 	case "relay":
 		if fs.NArg() != 2 {
@@ -174,6 +176,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			fmt.Fprintf(stderr, "smp-conform: %v\n", err)
 			return 2
+		}
+		if f.restartCmd != "" {
+			target.Restart = restartCommand(f.restartCmd)
 		}
 		return certify(ctx, target, opts, f, stdout, stderr)
 	default:

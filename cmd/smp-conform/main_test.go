@@ -238,3 +238,44 @@ func TestCleanupAndLongFuzz(t *testing.T) {
 		t.Errorf("%d queues left in the relay after the run", q)
 	}
 }
+
+// --restart-cmd enables the persistence cases: here the command asks the
+// test, through a file, to restart the in-process relay.
+func TestRestartCmd(t *testing.T) {
+	self, err := startSelf("pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer self.Close()
+	trigger := filepath.Join(t.TempDir(), "restart")
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			if os.Remove(trigger) == nil {
+				self.restart(context.Background())
+			}
+		}
+	}()
+	var out, errb bytes.Buffer
+	addr := "smp://" + conformance.Fingerprint(self.target.KeyHash) + ":pw@" + self.target.HostPort
+	code := run(context.Background(), []string{"relay", "-q", "--quick", "--run", "^PST-", "--json", "-", "--restart-cmd", "touch " + trigger, addr}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, errb.String())
+	}
+	var rep struct{ Results []struct{ ID, Status string } }
+	json.Unmarshal(out.Bytes(), &rep)
+	for _, r := range rep.Results {
+		if r.Status != "pass" {
+			t.Errorf("%s: %s", r.ID, r.Status)
+		}
+	}
+	if len(rep.Results) != 2 {
+		t.Errorf("%d results", len(rep.Results))
+	}
+}
