@@ -70,6 +70,11 @@ type Options struct {
 	Quick bool
 	// StopAtMUSTFailure ends the run at the first MUST failure.
 	StopAtMUSTFailure bool
+	// DestListen is where the runner's destination relay listens for the
+	// proxy cases (default 127.0.0.1:0) and DestHost the host name the
+	// relay under test is told to reach it by (default: the listen
+	// address). A relay on another machine needs both.
+	DestListen, DestHost string
 }
 
 // T is what a running case uses to reach the relay and to log evidence.

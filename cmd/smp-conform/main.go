@@ -58,6 +58,8 @@ type flags struct {
 	version    bool
 	quick      bool
 	restartCmd string
+	destListen string
+	destHost   string
 	noPre      bool
 }
 
@@ -92,6 +94,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&f.wait, "wait", 5*time.Second, "how long to wait for each response or event")
 	fs.BoolVar(&f.coverage, "coverage", false, "list: print every spec requirement with the cases that check it")
 	fs.StringVar(&f.restartCmd, "restart-cmd", "", "relay: a shell command that restarts the relay under test (enables the persistence cases)")
+	fs.StringVar(&f.destListen, "dest-listen", "127.0.0.1:0", "where the runner's own destination relay for the proxy cases listens")
+	fs.StringVar(&f.destHost, "dest-host", "", "the host name or address the relay under test reaches that destination relay by (default: the listen address)")
 	fs.BoolVar(&f.quick, "quick", false, "run each case at the top of its range only, not at every version point of the matrix")
 	fs.BoolVar(&f.version, "version", false, "print the version and exit")
 	fs.BoolVar(&f.noPre, "no-preflight", false, "skip the quick reachability and password check before the run")
@@ -127,7 +131,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "smp-conform: --versions: %v\n", err)
 		return 2
 	}
-	opts := conformance.Options{Run: re, Seed: f.seed, Versions: vr, FuzzTime: f.fuzzTime, ModelChecks: f.checks, Wait: f.wait, Quick: f.quick}
+	opts := conformance.Options{Run: re, Seed: f.seed, Versions: vr, FuzzTime: f.fuzzTime, ModelChecks: f.checks, Wait: f.wait, Quick: f.quick,
+		DestListen: f.destListen, DestHost: f.destHost}
 	if f.expectFail != "" {
 		if opts.ExpectFail, err = readExpectFail(f.expectFail); err != nil {
 			fmt.Fprintf(stderr, "smp-conform: --expect-fail: %v\n", err)

@@ -17,4 +17,7 @@ type wireHooks struct {
 	write func(c *conn, group [][]byte) error
 	// block may replace each received block's content before it is parsed.
 	block func(c *conn, content []byte) []byte
+	// config changes the configuration a mutant relay is made with (read
+	// by the mutant test, not by the relay).
+	config func(*Config)
 }

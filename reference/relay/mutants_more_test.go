@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/tls"
 
+	"github.com/smpkit/smpkit/reference/client"
 	"github.com/smpkit/smpkit/reference/smp"
 	"github.com/smpkit/smpkit/reference/store"
 )
@@ -34,6 +35,11 @@ func reseal(fn func(b *smp.RcvMessageBody)) func() *hooks {
 }
 
 var moreMutants = []mutant{
+	{"proxy-no-dh-key", "connects to destination relays without an X25519 key in its hello", func() *hooks {
+		var h hooks
+		h.config = func(c *Config) { c.Proxy = &ProxyConfig{Client: client.Config{NoDHKey: true}} }
+		return &h
+	}},
 	{"block-err-as-syntax", "answers unsplittable transmissions and bad batches ERR CMD SYNTAX instead of ERR BLOCK", mapErr(smp.BLOCK, smp.CMDSyntax)},
 	{"maybe-lenient", "reads an invalid Maybe tag at the end of NEW as absent", rewriteBlock(func(c *conn, tx *smp.Transmission) bool {
 		if isTag(tx, "NEW") && len(tx.Command) > 0 && tx.Command[len(tx.Command)-1] == '2' {

@@ -340,7 +340,11 @@ func startMutant(t *testing.T, h *hooks) conformance.Target {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := New(Config{Credentials: creds, Password: mutantPassword})
+	cfg := Config{Credentials: creds, Password: mutantPassword}
+	if h != nil && h.config != nil {
+		h.config(&cfg)
+	}
+	r, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
