@@ -85,6 +85,19 @@ func init() {
 		mk("HS-VERSION-NOT-OFFERED", "handshake", MUST, allVersions, "SMP-HS-7 SMP-HS-5",
 			"a client hello proposing a version outside the offered range gets the connection closed",
 			func(t *T) { badHello(t, func(h *smp.ClientHello) { h.Version = 200 }) }),
+		mk("HS-LEGACY-HELLO-EXACT", "handshake", MUST, smp.VersionRange{Min: 6, Max: 6}, "SMP-HS-1 SMP-HS-9",
+			"without ALPN the server hello is exactly the range 6..6 and the session id: no chain, no key, nothing after",
+			func(t *T) {
+				tc, err := t.DialTLS(t.ctx, true)
+				t.Check(err, "TLS without ALPN")
+				b, err := transport.RawSession(tc).ReadBlock()
+				t.Check(err, "read server hello")
+				sh, err := smp.ParseServerHello(b)
+				t.Check(err, "server hello")
+				if want := 4 + 1 + len(sh.SessionID); len(b) != want || sh.Versions != smp.LegacyRange {
+					t.Failf("server hello of %d bytes offering %v, want exactly %d bytes (range 6..6 and the session id): %x", len(b), sh.Versions, want, b[min(len(b), want):min(len(b), want+32)])
+				}
+			}),
 		mk("HS-VERSION-BELOW-RANGE", "handshake", MUST, allVersions, "SMP-HS-7 SMP-HS-5",
 			"a client hello proposing version 5, below every offered range, gets the connection closed",
 			func(t *T) { badHello(t, func(h *smp.ClientHello) { h.Version = 5; h.DHKey = nil }) }),

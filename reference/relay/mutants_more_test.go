@@ -2,11 +2,14 @@ package relay
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
+	"sync"
 
 	"github.com/smpkit/smpkit/reference/client"
 	"github.com/smpkit/smpkit/reference/smp"
 	"github.com/smpkit/smpkit/reference/store"
+	"github.com/smpkit/smpkit/reference/transport"
 )
 
 // More mutants for requirements the first sets leave unproven.
@@ -87,3 +90,57 @@ var moreMutants = []mutant{
 }
 
 func init() { mutants = append(mutants, moreMutants...) }
+
+// helloMutant changes the encoded server hello of every connection.
+func helloMutant(fn func(creds *transport.Credentials, hello []byte) []byte) func() *hooks {
+	return onHandshake(func(ctx context.Context, c *transport.TLSConn, cfg transport.ServerConfig) (*transport.Session, error) {
+		cfg.TestHello = func(b []byte) []byte { return fn(cfg.Credentials, bytes.Clone(b)) }
+		return transport.ServerHandshake(ctx, c, cfg)
+	})
+}
+
+func helloMax(b []byte) smp.Version { return smp.Version(int(b[2])<<8 | int(b[3])) }
+
+var staleHello struct {
+	sync.Mutex
+	key []byte
+}
+
+var helloMutants = []mutant{
+	{"legacy-hello-key", "sends its chain and a signed key also in a 6..6 server hello", helloMutant(func(creds *transport.Credentials, b []byte) []byte {
+		if helloMax(b) >= smp.VersionAuthCmds {
+			return b
+		}
+		full, err := smp.EncodeServerHello(smp.ServerHello{Versions: smp.VersionRange{Min: 6, Max: 7}, SessionID: b[5 : 5+int(b[4])],
+			Key: &smp.CertKey{Chain: creds.Chain(), SignedKey: []byte("not a key")}})
+		if err != nil {
+			return b
+		}
+		return append(b, full[len(b):]...)
+	})},
+	{"hello-session-id-wrong", "puts a session id other than tls-unique in its server hello", helloMutant(func(_ *transport.Credentials, b []byte) []byte {
+		b[5] ^= 1
+		return b
+	})},
+	{"hello-key-bad-signature", "corrupts the signature of the session key in its server hello", helloMutant(func(_ *transport.Credentials, b []byte) []byte {
+		if helloMax(b) >= smp.VersionAuthCmds {
+			b[len(b)-1] ^= 1
+		}
+		return b
+	})},
+	{"hello-stale-key", "sends the session key of its first connection in every server hello", helloMutant(func(_ *transport.Credentials, b []byte) []byte {
+		if helloMax(b) < smp.VersionAuthCmds {
+			return b
+		}
+		at := 5 + int(b[4])
+		staleHello.Lock()
+		defer staleHello.Unlock()
+		if staleHello.key == nil {
+			staleHello.key = bytes.Clone(b[at:])
+			return b
+		}
+		return append(b[:at], staleHello.key...)
+	})},
+}
+
+func init() { mutants = append(mutants, helloMutants...) }

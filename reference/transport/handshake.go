@@ -72,6 +72,10 @@ type ServerConfig struct {
 	Service func(role smp.ServiceRole, chain [][]byte, fingerprint []byte) ([]byte, error)
 	// Rand is the randomness for the per-session key (default crypto/rand).
 	Rand io.Reader
+	// TestHello, if set, may change the encoded server hello before it is
+	// padded and sent: a hook point for the conformance suite's mutant
+	// relays (test code only; nil in every real configuration).
+	TestHello func(hello []byte) []byte
 }
 
 // ServerHandshake runs the SMP handshake on a TLS connection whose TLS
@@ -112,7 +116,11 @@ func ServerHandshake(ctx context.Context, c *TLSConn, cfg ServerConfig) (*Sessio
 		SessionID: s.SessionID,
 		Key:       &smp.CertKey{Chain: cfg.Credentials.Chain(), SignedKey: signed},
 	}
-	if err := s.writeHello(smp.EncodeServerHello(hello)); err != nil {
+	hb, err := smp.EncodeServerHello(hello)
+	if err == nil && cfg.TestHello != nil {
+		hb = cfg.TestHello(hb)
+	}
+	if err := s.writeHello(hb, err); err != nil {
 		return nil, err
 	}
 	b, err := s.ReadBlock()
@@ -227,6 +235,10 @@ type ClientConfig struct {
 	Service *ServiceCredentials
 	// Rand is the randomness for the per-session key (default crypto/rand).
 	Rand io.Reader
+	// TestHello, if set, may change the encoded server hello before it is
+	// padded and sent: a hook point for the conformance suite's mutant
+	// relays (test code only; nil in every real configuration).
+	TestHello func(hello []byte) []byte
 }
 
 // ClientHandshake runs the SMP handshake as a client on a TLS connection
