@@ -1,0 +1,71 @@
+package relay
+
+import (
+	"github.com/smpkit/smpkit/reference/smp"
+)
+
+// Delivery, subscription and service mutants.
+
+var dlvMutants = []mutant{
+	{"new-s-not-subscribed", "does not subscribe the creating connection with sub-mode S", onExec(func(c *conn, env *cmdEnv, rc *received) ([]out, bool) {
+		if n, ok := rc.cmd.(smp.CmdNEW); ok && n.SubMode == smp.SubModeSubscribe && env.svc == nil {
+			n.SubMode = smp.SubModeOnlyCreate
+			rc.cmd = n
+		}
+		return nil, false
+	})},
+	{"no-push", "stores a message for a subscribed, empty queue without pushing it", onExec(func(c *conn, env *cmdEnv, rc *received) ([]out, bool) {
+		if _, ok := rc.cmd.(smp.CmdSEND); !ok {
+			return nil, false
+		}
+		rid := string(rc.q.RecipientID)
+		sub := c.r.subs[rid]
+		delete(c.r.subs, rid)
+		outs := runCmd(c, env, rc)
+		if sub != nil {
+			c.r.subs[rid] = sub
+		}
+		return outs, true
+	})},
+	{"sub-no-head", "answers SUB without the stored head message", onExec(func(c *conn, env *cmdEnv, rc *received) ([]out, bool) {
+		if _, ok := rc.cmd.(smp.CmdSUB); !ok {
+			return nil, false
+		}
+		outs := runCmd(c, env, rc)
+		var keep []out
+		for _, o := range outs {
+			if _, isMsg := o.rsp.(smp.RspMSG); !isMsg {
+				keep = append(keep, o)
+			}
+		}
+		return keep, true
+	})},
+	{"nsub-no-end", "lets NSUB take over a notifier without END to the previous subscriber", onExec(func(c *conn, env *cmdEnv, rc *received) ([]out, bool) {
+		if _, ok := rc.cmd.(smp.CmdNSUB); ok && rc.q.Notifier != nil {
+			if old := c.r.nsubs[string(rc.q.Notifier.ID)]; old != nil && old != c {
+				delete(c.r.nsubs, string(rc.q.Notifier.ID))
+				delete(old.ntfs, string(rc.q.Notifier.ID))
+			}
+		}
+		return nil, false
+	})},
+	{"ack-empty-deletes", "deletes the message in flight on ACK with an empty id", onExec(func(c *conn, env *cmdEnv, rc *received) ([]out, bool) {
+		if a, ok := rc.cmd.(smp.CmdACK); ok && len(a.MsgID) == 0 {
+			if s := c.queues[string(rc.q.RecipientID)]; s != nil && s.delivered != nil {
+				rc.cmd = smp.CmdACK{MsgID: s.delivered}
+			}
+		}
+		return nil, false
+	})},
+	{"prohibited-as-auth", "answers commands of another service role ERR AUTH instead of ERR CMD PROHIBITED", mapErr(smp.CMDProhibited, smp.AUTH)},
+	{"service-err-as-auth", "answers a wrong or unexpected service signature ERR AUTH instead of ERR SERVICE", mapErr(smp.ErrorType{Kind: smp.ErrSERVICE}, smp.AUTH)},
+	{"pkey-range-18", "offers proxied sessions up to v18 in PKEY", onReply(func(c *conn, corrID, entityID []byte, rsp smp.Response) smp.Response {
+		if p, ok := rsp.(smp.RspPKEY); ok {
+			p.Versions.Max = smp.VersionMax
+			return p
+		}
+		return rsp
+	})},
+}
+
+func init() { mutants = append(mutants, dlvMutants...) }
