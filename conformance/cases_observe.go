@@ -1,8 +1,11 @@
 package conformance
 
 import (
+	"fmt"
+
 	"github.com/smpkit/smpkit/reference/client"
 	"github.com/smpkit/smpkit/reference/smp"
+	"github.com/smpkit/smpkit/reference/smpcrypto"
 )
 
 func init() {
@@ -35,4 +38,43 @@ func init() {
 				}
 			}),
 	)
+}
+
+// signedTx encodes a transmission authorized with k on a raw session.
+func (r *Raw) signedTx(k smpcrypto.PrivateKey, corr, entity []byte, cmd smp.Command) []byte {
+	body, err := smp.EncodeCommand(r.Sess.Version, cmd)
+	r.t.Check(err, "encode")
+	auth, err := k.Sign(smp.Authorized(r.Sess.SessionID, corr, entity, body))
+	r.t.Check(err, "sign")
+	tx, err := smp.EncodeTransmission(r.Sess.Version, smp.Transmission{Auth: auth, SessionID: r.Sess.SessionID, CorrID: corr, EntityID: entity, Command: body})
+	r.t.Check(err, "encode")
+	return tx
+}
+
+func init() {
+	register(mk("FR-BATCH-SPLIT", "framing", MUST, allVersions, "SMP-BATCH-2 SMP-TX-6",
+		"responses to one block that do not fit one block (four GETs answered by full-size MSGs) all arrive, split over several blocks",
+		func(t *T) {
+			cl := t.Client(t.V)
+			r := t.RawSession(t.V)
+			want := map[string]*Queue{}
+			var txs [][]byte
+			for i := range 4 {
+				q := t.NewQueue(cl, NewOpts{SubMode: smp.SubModeOnlyCreate})
+				t.WantOK(cl, q.Send(fmt.Sprintf("m%d", i)))
+				corr := corrID()
+				want[string(corr)] = q
+				txs = append(txs, r.signedTx(q.RcvKey, corr, q.IDS.RcvID, smp.CmdGET{}))
+			}
+			t.Check(r.Sess.WriteTransmissions(txs), "write 4 GETs")
+			for range txs {
+				tx, rsp := r.Read()
+				q := want[string(tx.CorrID)]
+				if q == nil {
+					t.Failf("%s with correlation id %x answers none of the GETs", describe(rsp), tx.CorrID)
+				}
+				q.Open(rsp)
+				delete(want, string(tx.CorrID))
+			}
+		}))
 }

@@ -7,6 +7,17 @@ import (
 // Delivery, subscription and service mutants.
 
 var dlvMutants = []mutant{
+	{"batch-first-block-only", "drops the responses of a block that do not fit the first response block", func() *hooks {
+		var h hooks
+		h.write = func(c *conn, group [][]byte) error {
+			contents, err := smp.Batch(group)
+			if err != nil || len(contents) == 0 {
+				return err
+			}
+			return c.sess.WriteBlock(contents[0])
+		}
+		return &h
+	}},
 	{"new-s-not-subscribed", "does not subscribe the creating connection with sub-mode S", onExec(func(c *conn, env *cmdEnv, rc *received) ([]out, bool) {
 		if n, ok := rc.cmd.(smp.CmdNEW); ok && n.SubMode == smp.SubModeSubscribe && env.svc == nil {
 			n.SubMode = smp.SubModeOnlyCreate
