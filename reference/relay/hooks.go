@@ -3,6 +3,7 @@ package relay
 import (
 	"context"
 
+	"github.com/smpkit/smpkit/reference/store"
 	"github.com/smpkit/smpkit/reference/transport"
 )
 
@@ -17,7 +18,9 @@ type wireHooks struct {
 	write func(c *conn, group [][]byte) error
 	// block may replace each received block's content before it is parsed.
 	block func(c *conn, content []byte) []byte
-	// config changes the configuration a mutant relay is made with (read
+	// config changes the configuration a mutant relay is made with, and
+	// afterRestart the store of a mutant relay being restarted (both read
 	// by the mutant test, not by the relay).
-	config func(*Config)
+	config       func(*Config)
+	afterRestart func(*store.Store)
 }

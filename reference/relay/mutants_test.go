@@ -344,6 +344,9 @@ func startMutant(t *testing.T, h *hooks) conformance.Target {
 	if h != nil && h.config != nil {
 		h.config(&cfg)
 	}
+	if h != nil && h.afterRestart != nil {
+		return startRestartable(t, cfg, h)
+	}
 	r, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
