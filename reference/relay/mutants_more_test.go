@@ -144,3 +144,30 @@ var helloMutants = []mutant{
 }
 
 func init() { mutants = append(mutants, helloMutants...) }
+
+// sessionMutant changes the agreed session before block encryption starts.
+func sessionMutant(fn func(s *transport.Session)) func() *hooks {
+	return onHandshake(func(ctx context.Context, c *transport.TLSConn, cfg transport.ServerConfig) (*transport.Session, error) {
+		cfg.TestSession = fn
+		return transport.ServerHandshake(ctx, c, cfg)
+	})
+}
+
+var chainMutants = []mutant{
+	{"no-block-encryption", "never encrypts blocks, also from v11 with a client key", sessionMutant(func(s *transport.Session) {
+		if s.Version >= smp.VersionEncryptedBlock {
+			s.ProxyClient = true
+		}
+	})},
+	{"chain-wrong-secret", "starts the block chains from a secret other than the session's", sessionMutant(func(s *transport.Session) {
+		if s.Secret != nil {
+			s.Secret = append([]byte(nil), s.Secret...)
+			s.Secret[0] ^= 1
+		}
+	})},
+	{"encrypts-for-proxies", "encrypts blocks also when the client hello sets proxyServer", sessionMutant(func(s *transport.Session) {
+		s.ProxyClient = false
+	})},
+}
+
+func init() { mutants = append(mutants, chainMutants...) }

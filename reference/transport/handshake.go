@@ -76,6 +76,9 @@ type ServerConfig struct {
 	// padded and sent: a hook point for the conformance suite's mutant
 	// relays (test code only; nil in every real configuration).
 	TestHello func(hello []byte) []byte
+	// TestSession, if set, may change the agreed session parameters before
+	// block encryption starts: the same kind of hook point.
+	TestSession func(*Session)
 }
 
 // ServerHandshake runs the SMP handshake on a TLS connection whose TLS
@@ -149,6 +152,9 @@ func ServerHandshake(ctx context.Context, c *TLSConn, cfg ServerConfig) (*Sessio
 		if err := s.acceptService(ch.Service, cfg); err != nil {
 			return nil, err
 		}
+	}
+	if cfg.TestSession != nil {
+		cfg.TestSession(s)
 	}
 	s.startEncryption(false)
 	return s, nil
@@ -239,6 +245,9 @@ type ClientConfig struct {
 	// padded and sent: a hook point for the conformance suite's mutant
 	// relays (test code only; nil in every real configuration).
 	TestHello func(hello []byte) []byte
+	// TestSession, if set, may change the agreed session parameters before
+	// block encryption starts: the same kind of hook point.
+	TestSession func(*Session)
 }
 
 // ClientHandshake runs the SMP handshake as a client on a TLS connection
