@@ -83,6 +83,7 @@ var untestable = map[string]string{
 	"SMP-EVT-2":    "client obligation: entity ids a client expects per response",
 	"SMP-ENV-1":    "client envelope inside SEND: opaque to relays; checked by vectors/smp/msg-body.json",
 	"SMP-ERR-3":    "parser leniency of clients; checked by the codec vectors",
+	"SMP-ORDER-1":  "client obligation: correlate by correlation id (the relay side, every response echoing its corrId, is checked by FR-BATCH-MANY and the observation layer)",
 	"SMP-ORDER-2":  "client obligation: no reliance on execution order within a block",
 	"SMP-SIGNED-2": "parser leniency of clients for the relay's signed key; checked by vectors/crypto/signed-key.json",
 	"SMP-ENC-9":    "relays parse no version range from clients (PFWD carries one version); codec vectors",

@@ -70,6 +70,21 @@ var dlvMutants = []mutant{
 	})},
 	{"prohibited-as-auth", "answers commands of another service role ERR AUTH instead of ERR CMD PROHIBITED", mapErr(smp.CMDProhibited, smp.AUTH)},
 	{"service-err-as-auth", "answers a wrong or unexpected service signature ERR AUTH instead of ERR SERVICE", mapErr(smp.ErrorType{Kind: smp.ErrSERVICE}, smp.AUTH)},
+	{"prxy-port-ignored", "reads the destination address of PRXY without its port (always 5223)", rewriteBlock(func(c *conn, tx *smp.Transmission) bool {
+		if !isTag(tx, "PRXY") {
+			return false
+		}
+		cmd, err := smp.ParseCommand(c.v, tx.Command)
+		if err != nil {
+			return false
+		}
+		p := cmd.(smp.CmdPRXY)
+		p.Server.Port = ""
+		if tx.Command, err = smp.EncodeCommand(c.v, p); err != nil {
+			return false
+		}
+		return true
+	})},
 	{"pkey-range-18", "offers proxied sessions up to v18 in PKEY", onReply(func(c *conn, corrID, entityID []byte, rsp smp.Response) smp.Response {
 		if p, ok := rsp.(smp.RspPKEY); ok {
 			p.Versions.Max = smp.VersionMax
