@@ -18,7 +18,7 @@ func init() {
 	v15 := from(smp.VersionShortLinks)
 	register(
 		mk("AUTH-OTHER-KEY", "authorization", MUST, allVersions, "SMP-VERIFY-2",
-			"a recipient command signed with the queue's sender key, and SEND signed with its recipient key, are ERR AUTH",
+			"a recipient command signed with the queue's sender key, and SEND signed with its recipient key or unsigned to a secured queue, are ERR AUTH",
 			func(t *T) {
 				rc, sc := t.Client(t.V), t.Client(t.V)
 				q := t.NewQueue(rc, NewOpts{})
@@ -26,6 +26,7 @@ func init() {
 				t.WantErr(sc, client.Request{Key: q.SndKey, EntityID: q.IDS.RcvID, Command: smp.CmdQUE{}}, smp.AUTH)
 				t.WantErr(sc, client.Request{Key: q.SndKey, EntityID: q.IDS.RcvID, Command: smp.CmdDEL{}}, smp.AUTH)
 				t.WantErr(sc, client.Request{Key: q.RcvKey, EntityID: q.IDS.SndID, Command: smp.CmdSEND{Body: []byte("x")}}, smp.AUTH)
+				t.WantErr(sc, client.Request{EntityID: q.IDS.SndID, Command: smp.CmdSEND{Body: []byte("unsigned")}}, smp.AUTH)
 				t.WantOK(sc, q.Send("right key"))
 				t.Want(rc, q.Rcv(smp.CmdQUE{}), "INFO")
 			}),
