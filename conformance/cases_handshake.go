@@ -29,8 +29,8 @@ func from(v smp.Version) smp.VersionRange { return smp.VersionRange{Min: v, Max:
 
 func init() {
 	register(
-		single(mk("HS-EVERY-VERSION", "handshake", MUST, allVersions, "SMP-VER-1 SMP-HS-1 SMP-HS-2 SMP-HS-5 SMP-CMD-PING-1 SMP-HS-9 SMP-VER-2",
-			"a client pinned to each version of the range connects at that version and is answered",
+		single(mk("HS-EVERY-VERSION", "handshake", MUST, allVersions, "SMP-VER-1 SMP-HS-1 SMP-HS-2 SMP-HS-5 SMP-CMD-PING-1 SMP-HS-9 SMP-VER-2 SMP-TLS-8",
+			"a client pinned to each version of the range, without a TLS client certificate, connects at that version and is answered",
 			func(t *T) {
 				for v := t.Range.Min; v <= t.Range.Max; v++ {
 					cl := t.Client(v)
