@@ -7,6 +7,7 @@ import (
 
 	"github.com/smpkit/smpkit/reference/smp"
 	"github.com/smpkit/smpkit/reference/smpcrypto"
+	"github.com/smpkit/smpkit/reference/store"
 	"github.com/smpkit/smpkit/reference/transport"
 )
 
@@ -123,3 +124,29 @@ var codecMutants = []mutant{
 }
 
 func init() { mutants = append(mutants, codecMutants...) }
+
+var svcMutants = []mutant{
+	{"parse-err-no-entity", "sends parse errors with an empty entity id", func() *hooks {
+		var h hooks
+		h.write = rewrite(func(c *conn, tx *smp.Transmission, rsp smp.Response) {
+			if e, ok := rsp.(smp.RspERR); ok && e.Err.Kind == smp.ErrCMD {
+				tx.EntityID = nil
+			}
+		})
+		return &h
+	}},
+	{"nsubs-no-subscribe", "answers NSUBS with SOKS 1 without subscribing the connection", onExec(func(c *conn, env *cmdEnv, rc *received) ([]out, bool) {
+		if _, ok := rc.cmd.(smp.CmdNSUBS); ok {
+			return []out{{rc.t.CorrID, rc.t.EntityID, smp.RspSOKS{Count: 1}}}, true
+		}
+		return nil, false
+	})},
+	{"nsubs-any-key", "accepts NSUBS not signed by the service session key", onVerify(func(r *Relay, env *cmdEnv, t smp.Transmission, cmd smp.Command, q *store.Queue, err error) (*store.Queue, error) {
+		if _, ok := cmd.(smp.CmdNSUBS); ok && err != nil && env.svc != nil {
+			return nil, nil
+		}
+		return q, err
+	})},
+}
+
+func init() { mutants = append(mutants, svcMutants...) }
