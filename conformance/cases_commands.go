@@ -168,7 +168,7 @@ func init() {
 				}
 				q.WantMsg(m, strings.Repeat("y", max))
 			}), 7, 8, 10, 11),
-		mk("CMD-SEND-EMPTY", "commands", MUST, allVersions, "SMP-CMD-SEND-1 SMP-MSG-1 SMP-MSG-4 SMP-ID-3",
+		mk("CMD-SEND-EMPTY", "commands", MUST, allVersions, "SMP-CMD-SEND-1 SMP-MSG-1 SMP-ID-3",
 			"an empty body is accepted and delivered with its notification flag and timestamp",
 			func(t *T) {
 				cl := t.Client(t.V)

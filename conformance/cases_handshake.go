@@ -72,7 +72,7 @@ func init() {
 					t.Failf("hello chain of %d certificates", len(a.ServerChain))
 				}
 			}),
-		mk("HS-SESSION-ID", "handshake", MUST, allVersions, "SMP-TLS-7 SMP-HS-8",
+		mk("HS-SESSION-ID", "handshake", MUST, allVersions, "SMP-TLS-7 SMP-HS-1",
 			"the server hello's session id is the tls-unique of the connection",
 			func(t *T) {
 				// The client handshake compares them and fails with SESSION.

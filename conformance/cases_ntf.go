@@ -130,7 +130,7 @@ func init() {
 	)
 	v8 := from(smp.VersionSendingProxy)
 	register(
-		mk("PRX-PKEY", "proxy", MUST, v8, "SMP-PROXY-1 SMP-PROXY-2 SMP-PROXY-3 SMP-RSP-PKEY-1 SMP-ADDR-2 SMP-SIGNED-1",
+		mk("PRX-PKEY", "proxy", MUST, v8, "SMP-PROXY-1 SMP-PROXY-2 SMP-RSP-PKEY-1 SMP-ADDR-2 SMP-SIGNED-1",
 			"PRXY to the relay itself is answered PKEY with a valid chain and signed key and a range within 8..17",
 			func(t *T) {
 				cl := t.Client(t.V)
@@ -141,7 +141,7 @@ func init() {
 					t.Failf("proxied version %d outside 8..17", p.Version)
 				}
 			}),
-		mk("PRX-SEND", "proxy", MUST, v8, "SMP-PROXY-4 SMP-PROXY-5 SMP-PROXY-6 SMP-PROXY-7 SMP-PROXY-9 SMP-PROXY-10 SMP-CMD-PFWD-1 SMP-CMD-RFWD-1 SMP-NONCE-2 SMP-RSP-PRES-1 SMP-RSP-RRES-1 SMP-PROXY-8",
+		mk("PRX-SEND", "proxy", MUST, v8, "SMP-PROXY-5 SMP-PROXY-6 SMP-PROXY-7 SMP-PROXY-9 SMP-PROXY-10 SMP-CMD-PFWD-1 SMP-CMD-RFWD-1 SMP-NONCE-2 SMP-RSP-PRES-1 SMP-RSP-RRES-1 SMP-PROXY-8",
 			"a SEND forwarded through the relay to itself is delivered and answered OK inside PRES",
 			func(t *T) {
 				rc, pc := t.Client(t.V), t.Client(t.V)
