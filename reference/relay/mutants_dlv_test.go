@@ -1,7 +1,13 @@
 package relay
 
 import (
+	"context"
+	"errors"
+	"time"
+
 	"github.com/smpkit/smpkit/reference/smp"
+	"github.com/smpkit/smpkit/reference/store"
+	"github.com/smpkit/smpkit/reference/transport"
 )
 
 // Delivery, subscription and service mutants.
@@ -95,3 +101,51 @@ var dlvMutants = []mutant{
 }
 
 func init() { mutants = append(mutants, dlvMutants...) }
+
+var stateMutants = []mutant{
+	{"v13-refused", "closes sessions that agree on v13 instead of treating 13 as 12", onHandshake(func(ctx context.Context, c *transport.TLSConn, cfg transport.ServerConfig) (*transport.Session, error) {
+		s, err := transport.ServerHandshake(ctx, c, cfg)
+		if err == nil && s.Version == 13 {
+			return nil, errors.New("mutant: v13 refused")
+		}
+		return s, err
+	})},
+	{"del-sender-alive", "deletes the recipient side of a queue but keeps its sender id accepting messages", onExec(func(c *conn, env *cmdEnv, rc *received) ([]out, bool) {
+		if _, ok := rc.cmd.(smp.CmdDEL); !ok {
+			return nil, false
+		}
+		old := *rc.q
+		outs := runCmd(c, env, rc)
+		c.r.store.CreateQueue(store.Queue{RecipientID: random24(), RecipientKeys: old.RecipientKeys, RcvDHSecret: old.RcvDHSecret,
+			SenderID: old.SenderID, Mode: old.Mode, Status: store.Active, UpdatedAt: old.UpdatedAt})
+		return outs, true
+	})},
+	{"quota-accepts-undrained", "accepts messages again after ERR QUOTA before the queue is drained", onExec(func(c *conn, env *cmdEnv, rc *received) ([]out, bool) {
+		s, ok := rc.cmd.(smp.CmdSEND)
+		if !ok {
+			return nil, false
+		}
+		if n, quotaLast := c.r.store.Size(rc.q.RecipientID); quotaLast && n > 0 {
+			c.r.store.AddMessage(rc.q.RecipientID, store.Message{ID: random24(), Timestamp: time.Now().Unix(), Body: s.Body})
+			return []out{{rc.t.CorrID, rc.t.EntityID, smp.RspOK{}}}, true
+		}
+		return nil, false
+	})},
+	{"link-data-capped", "keeps only the first 1000 bytes of link user data", onExec(func(c *conn, env *cmdEnv, rc *received) ([]out, bool) {
+		if l, ok := rc.cmd.(smp.CmdLSET); ok && len(l.User) > 1000 {
+			l.User = l.User[:1000]
+			rc.cmd = l
+		}
+		return nil, false
+	})},
+	{"nsub-svc-not-associated", "answers NSUB in a notifier-service session without associating the notifier", onExec(func(c *conn, env *cmdEnv, rc *received) ([]out, bool) {
+		if _, ok := rc.cmd.(smp.CmdNSUB); ok && env.svc != nil {
+			e := *env
+			e.svc = nil
+			return runCmd(c, &e, rc), true
+		}
+		return nil, false
+	})},
+}
+
+func init() { mutants = append(mutants, stateMutants...) }
