@@ -171,3 +171,32 @@ var chainMutants = []mutant{
 }
 
 func init() { mutants = append(mutants, chainMutants...) }
+
+// clientHelloMutant may change the client hello before the relay parses it.
+func clientHelloMutant(fn func(b []byte) []byte) func() *hooks {
+	return onHandshake(func(ctx context.Context, c *transport.TLSConn, cfg transport.ServerConfig) (*transport.Session, error) {
+		cfg.TestClientHello = func(b []byte) []byte { return fn(bytes.Clone(b)) }
+		return transport.ServerHandshake(ctx, c, cfg)
+	})
+}
+
+var clientHelloMutants = []mutant{
+	{"hello-trailing-refused", "refuses a client hello followed by bytes it does not know", clientHelloMutant(func(b []byte) []byte {
+		h, err := smp.ParseClientHello(b)
+		if err != nil {
+			return b
+		}
+		if re, err := smp.EncodeClientHello(h); err == nil && len(re) < len(b) {
+			return []byte{0}
+		}
+		return b
+	})},
+	{"hello-key-required", "refuses a client hello without an X25519 key from v7", clientHelloMutant(func(b []byte) []byte {
+		if h, err := smp.ParseClientHello(b); err == nil && h.Version >= smp.VersionAuthCmds && h.DHKey == nil {
+			return []byte{0}
+		}
+		return b
+	})},
+}
+
+func init() { mutants = append(mutants, clientHelloMutants...) }

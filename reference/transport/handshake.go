@@ -77,8 +77,10 @@ type ServerConfig struct {
 	// relays (test code only; nil in every real configuration).
 	TestHello func(hello []byte) []byte
 	// TestSession, if set, may change the agreed session parameters before
-	// block encryption starts: the same kind of hook point.
-	TestSession func(*Session)
+	// block encryption starts, and TestClientHello the client hello before
+	// it is parsed: the same kind of hook points.
+	TestSession     func(*Session)
+	TestClientHello func(hello []byte) []byte
 }
 
 // ServerHandshake runs the SMP handshake on a TLS connection whose TLS
@@ -129,6 +131,9 @@ func ServerHandshake(ctx context.Context, c *TLSConn, cfg ServerConfig) (*Sessio
 	b, err := s.ReadBlock()
 	if err != nil {
 		return nil, readErr(err)
+	}
+	if cfg.TestClientHello != nil {
+		b = cfg.TestClientHello(b)
 	}
 	ch, err := smp.ParseClientHello(b)
 	if err != nil {
@@ -246,8 +251,10 @@ type ClientConfig struct {
 	// relays (test code only; nil in every real configuration).
 	TestHello func(hello []byte) []byte
 	// TestSession, if set, may change the agreed session parameters before
-	// block encryption starts: the same kind of hook point.
-	TestSession func(*Session)
+	// block encryption starts, and TestClientHello the client hello before
+	// it is parsed: the same kind of hook points.
+	TestSession     func(*Session)
+	TestClientHello func(hello []byte) []byte
 }
 
 // ClientHandshake runs the SMP handshake as a client on a TLS connection
