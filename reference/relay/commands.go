@@ -24,6 +24,8 @@ type hooks struct {
 	verify func(r *Relay, env *cmdEnv, t smp.Transmission, cmd smp.Command, q *store.Queue, err error) (*store.Queue, error)
 	exec   func(c *conn, env *cmdEnv, rc *received) ([]out, bool)
 	reply  func(c *conn, corrID, entityID []byte, rsp smp.Response) smp.Response
+
+	wireHooks // hooks.go
 }
 
 // cmdEnv is what a command is checked and executed against: the

@@ -132,7 +132,11 @@ func (c *conn) writer() {
 		c.queue = c.queue[1:]
 		c.ocond.Broadcast()
 		c.omu.Unlock()
-		err := c.sess.WriteTransmissions(group)
+		write := c.sess.WriteTransmissions
+		if h := c.r.hooks; h != nil && h.write != nil {
+			write = func(g [][]byte) error { return h.write(c, g) }
+		}
+		err := write(group)
 		putTxBufs(group)
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
@@ -193,6 +197,9 @@ func (c *conn) reader() {
 			return
 		}
 		c.touch()
+		if h := c.r.hooks; h != nil && h.block != nil {
+			content = h.block(c, content)
+		}
 		// content aliases the session's read buffer; commands keep slices
 		// of it beyond the next read only through copies, but the proxy
 		// goroutines keep whole transmissions.

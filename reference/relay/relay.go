@@ -339,7 +339,11 @@ func (r *Relay) serveConn(raw net.Conn) {
 	if r.cfg.NoServiceCredentials {
 		scfg.Service = nil
 	}
-	sess, err := transport.ServerHandshake(ctx, c, scfg)
+	hs := transport.ServerHandshake
+	if r.hooks != nil && r.hooks.handshake != nil {
+		hs = r.hooks.handshake
+	}
+	sess, err := hs(ctx, c, scfg)
 	if err != nil {
 		r.log.Debug("smp handshake failed", "remote", remoteIP(raw), "err", err)
 		return

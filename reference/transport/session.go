@@ -52,6 +52,12 @@ type Session struct {
 	ServiceKey         smpcrypto.PrivateKey
 	ServiceFingerprint []byte
 
+	// Observe, when set before the session is first used, is called with
+	// every block content sent (block nil) and every block received, with
+	// the block as read from TLS (still encrypted when block encryption is
+	// on). Conformance probes check a relay's bytes with it.
+	Observe func(sent bool, block, content []byte)
+
 	rmu, wmu sync.Mutex
 	snd, rcv *smpcrypto.ChainKey // nil when block encryption is off
 	// held is the pooled buffer the last ReadBlock's content lives in; it
@@ -123,6 +129,9 @@ func (s *Session) writeLocked(p []byte, n int) error {
 	if n > s.MaxContent() {
 		return fmt.Errorf("%w: %d bytes", ErrLargeMsg, n)
 	}
+	if s.Observe != nil {
+		s.Observe(true, nil, p[2:2+n])
+	}
 	size := BlockSize
 	if s.snd != nil {
 		size -= smpcrypto.TagSize
@@ -183,18 +192,25 @@ func (s *Session) ReadBlock() ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrBlock, err)
 		}
+		if s.Observe != nil {
+			s.Observe(false, *b, c)
+		}
 		return c, nil
 	}
 	next, key, nonce := s.rcv.Step()
 	*s.rcv = next
 	plain := getBlock()
 	p, err := smpcrypto.AppendOpen((*plain)[:0], key[:], nonce, *b)
-	putBlock(b)
 	s.held = plain
 	if err != nil {
+		putBlock(b)
 		return nil, fmt.Errorf("%w: %v", ErrBlock, err)
 	}
 	c, err := wire.Unpad(p)
+	if err == nil && s.Observe != nil {
+		s.Observe(false, *b, c)
+	}
+	putBlock(b)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBlock, err)
 	}
