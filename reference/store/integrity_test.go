@@ -131,7 +131,7 @@ func v1Frame(p []byte) []byte {
 	h := make([]byte, 8)
 	n := len(p)
 	h[0], h[1], h[2], h[3] = byte(n>>24), byte(n>>16), byte(n>>8), byte(n)
-	c := crc32c(p)
+	c := store.CRC32C(p)
 	h[4], h[5], h[6], h[7] = byte(c>>24), byte(c>>16), byte(c>>8), byte(c)
 	return append(h, p...)
 }

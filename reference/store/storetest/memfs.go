@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/smpkit/smpkit/reference/store"
 )
@@ -41,7 +42,10 @@ type MemFS struct {
 	// instead of dropping it: it returns the bytes to keep (a prefix of
 	// tail, zeros, anything).
 	Torn func(tail []byte) []byte
-	ops  int
+	// SyncDelay is how long an fsync of a file takes, as on a disk.
+	SyncDelay time.Duration
+	ops       int
+	syncs     int
 }
 
 type inode struct {
@@ -78,6 +82,13 @@ func (m *MemFS) Ops() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.ops
+}
+
+// Syncs is the number of fsyncs of files so far.
+func (m *MemFS) Syncs() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.syncs
 }
 
 // Restart powers the file system on again after a crash.
@@ -352,6 +363,9 @@ func (f *memFile) Write(p []byte) (int, error) {
 }
 
 func (f *memFile) Sync() error {
+	if d := f.m.SyncDelay; d > 0 && f.ino != nil {
+		time.Sleep(d)
+	}
 	f.m.mu.Lock()
 	defer f.m.mu.Unlock()
 	if err := f.live(); err != nil {
@@ -374,6 +388,7 @@ func (f *memFile) Sync() error {
 		return nil
 	}
 	f.ino.synced = bytes.Clone(f.ino.data)
+	f.m.syncs++
 	return nil
 }
 
