@@ -86,8 +86,8 @@ func frameAt(r *bufio.Reader, v1 bool) (payload []byte, ok bool) {
 // replay resynchronises on the next intact frame, so damage in the middle
 // of a file costs only the records it touches. Another error from fn stops
 // the scan. legacy reports a format-1 file.
-func scanLog(f io.Reader, fn func(payload []byte) error) (bad []damage, size int64, legacy bool, err error) {
-	r := bufio.NewReaderSize(f, maxRecord+2*frameHeader)
+func scanLog(f io.Reader, fileSize int64, fn func(payload []byte) error) (bad []damage, size int64, legacy bool, err error) {
+	r := bufio.NewReaderSize(f, int(min(fileSize, maxRecord)+2*frameHeader))
 	head, _ := r.Peek(len(fileMagic))
 	var off int64
 	switch {

@@ -103,7 +103,7 @@ func writeSnapshot(fsys FS, path string, each func(emit func([]byte) error) erro
 	if err != nil {
 		return err
 	}
-	buf := make([]byte, 0, 256<<10)
+	buf := make([]byte, 0, 4<<10)
 	buf = append(buf, fileMagic...)
 	flush := func() error {
 		if len(buf) == 0 {

@@ -298,7 +298,11 @@ func (s *Store) replay(path string, rec *Recovery, apply func([]byte) error) err
 		return err
 	}
 	defer f.Close()
-	bad, _, _, err := scanLog(f, apply)
+	size, err := f.Size()
+	if err != nil {
+		return err
+	}
+	bad, _, _, err := scanLog(f, size, apply)
 	if err != nil {
 		return fmt.Errorf("load %s: %w", path, err)
 	}
