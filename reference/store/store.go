@@ -1,3 +1,13 @@
+// Package store keeps a relay's queues and undelivered messages in memory
+// and on disk: an append-only log per kind of data (docs/store.md), replayed
+// and compacted at start and compacted again while it runs. A change the
+// store acknowledged survives a crash, and under the default policy (fsync
+// each write, with group commit) a power loss.
+//
+// Damage found at start (a torn or zero-filled tail, flipped bits) is set
+// aside and reported, never a reason to refuse to start: replay
+// resynchronises on the next intact record, and Recovery says what was
+// dropped and where it was put.
 package store
 
 import (
