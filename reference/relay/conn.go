@@ -23,7 +23,7 @@ type conn struct {
 	sess *transport.Session
 	v    smp.Version
 
-	out       chan [][]byte // groups of encoded transmissions, one batch each
+	out       chan outGroup // groups of transmissions, one batch each
 	done      chan struct{}
 	closeOnce sync.Once
 	lastUsed  atomic.Int64 // Unix nanoseconds of the last block either way
@@ -35,6 +35,15 @@ type conn struct {
 	svc *service // the session's service, nil for ordinary clients
 }
 
+// outGroup is one batch for the writer: encoded transmissions, or fill,
+// which makes them in the writer goroutine. A MSG pushed to a subscriber is
+// sealed there (outside r.qmu) after its record is durable, yet in the order
+// it was queued among the connection's other events.
+type outGroup struct {
+	txs  [][]byte
+	fill func() [][]byte
+}
+
 // qsub is a connection's use of one queue.
 type qsub struct {
 	get       bool   // GET use rather than a subscription
@@ -44,7 +53,7 @@ type qsub struct {
 func (r *Relay) serveSession(sess *transport.Session) {
 	c := &conn{
 		r: r, sess: sess, v: sess.Version,
-		out:    make(chan [][]byte, r.cfg.EventBuffer),
+		out:    make(chan outGroup, r.cfg.EventBuffer),
 		done:   make(chan struct{}),
 		queues: map[string]*qsub{},
 		ntfs:   map[string]bool{},
@@ -80,7 +89,13 @@ func (c *conn) writer() {
 		select {
 		case <-c.done:
 			return
-		case group := <-c.out:
+		case g := <-c.out:
+			group := g.txs
+			if g.fill != nil {
+				if group = g.fill(); len(group) == 0 {
+					continue
+				}
+			}
 			if err := c.sess.WriteTransmissions(group); err != nil {
 				if !errors.Is(err, io.EOF) {
 					c.r.log.Debug("write failed", "err", err)
@@ -100,7 +115,15 @@ func (c *conn) send(group [][]byte) {
 		return
 	}
 	select {
-	case c.out <- group:
+	case c.out <- outGroup{txs: group}:
+	case <-c.done:
+	}
+}
+
+// sendFill is send with the transmissions made later by the writer.
+func (c *conn) sendFill(fill func() [][]byte) {
+	select {
+	case c.out <- outGroup{fill: fill}:
 	case <-c.done:
 	}
 }
@@ -108,9 +131,14 @@ func (c *conn) send(group [][]byte) {
 // event queues a transmission for this connection from anywhere (usually
 // under r.qmu). It never blocks: a connection that lets its events pile up
 // is closed.
-func (c *conn) event(group ...[]byte) {
+func (c *conn) event(group ...[]byte) { c.queueEvent(outGroup{txs: group}) }
+
+// eventFill is event with the transmissions made later by the writer.
+func (c *conn) eventFill(fill func() [][]byte) { c.queueEvent(outGroup{fill: fill}) }
+
+func (c *conn) queueEvent(g outGroup) {
 	select {
-	case c.out <- group:
+	case c.out <- g:
 	case <-c.done:
 	default:
 		c.r.log.Warn("closing a connection that does not read its events")
@@ -150,6 +178,9 @@ func (c *conn) reader() {
 
 // encodeTx frames an unauthorized response or event (SMP-TX-3).
 func (c *conn) encodeTx(corrID, entityID []byte, rsp smp.Response) []byte {
+	if p, ok := rsp.(pendingMSG); ok {
+		rsp = msgResponse(p.q, p.m)
+	}
 	if h := c.r.hooks; h != nil && h.reply != nil {
 		rsp = h.reply(c, corrID, entityID, rsp)
 	}

@@ -45,5 +45,6 @@ func (r *Relay) MetricsHandler() http.Handler {
 		metric("smp_auth_failures_total", "counter", "Transmissions that failed verification.", r.stats.authFailures.Load())
 		metric("smp_proxy_sessions_total", "counter", "PRXY requests answered with PKEY.", r.stats.proxyConnects.Load())
 		metric("smp_proxy_forwarded_total", "counter", "PFWD commands forwarded.", r.stats.proxyForwarded.Load())
+		metric("simplex_smp_store_write_errors_total", "counter", "Store writes, fsyncs and compactions that failed (each fails only the commands made meanwhile).", r.store.Stats().WriteErrors)
 	})
 }

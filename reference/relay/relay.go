@@ -148,6 +148,8 @@ func New(cfg Config) (*Relay, error) {
 		}
 		r.store, r.tmpDir = st, dir
 	}
+	// The relay waits for durability itself, outside r.qmu (group commit).
+	r.store.DeferSync()
 	r.expire()
 	r.bg.Add(1)
 	go r.housekeeping()
