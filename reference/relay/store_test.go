@@ -3,6 +3,8 @@ package relay_test
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"fmt"
 	"io"
 	"net/http/httptest"
@@ -17,6 +19,7 @@ import (
 	"github.com/smpkit/smpkit/reference/smpcrypto"
 	"github.com/smpkit/smpkit/reference/store"
 	"github.com/smpkit/smpkit/reference/store/storetest"
+	"github.com/smpkit/smpkit/reference/transport"
 )
 
 // drain returns the bodies of a queue's stored messages, oldest first.
@@ -153,4 +156,71 @@ func TestSendOKIsDurable(t *testing.T) {
 		total += len(okd[i])
 	}
 	t.Logf("%d SENDs answered OK survived the power loss", total)
+}
+
+// TestServiceSurvivesRestart: a notifier service keeps its id, and its
+// notifiers their association, across a relay restart: NSUBS after the
+// restart subscribes them all and the service gets their notifications.
+// Before, services lived in memory and a restarted relay answered SOKS 0.
+func TestServiceSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	st, _, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := startRelay(t, relay.Config{Store: st})
+	svcCreds, err := transport.GenerateCredentials("service", rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dialService := func(tr *testRelay) *client.Client {
+		leaf, _ := svcCreds.CertKey.(ed25519.PrivateKey)
+		lk, err := smpcrypto.NewPrivateKey(smpcrypto.Ed25519, leaf.Seed())
+		if err != nil {
+			t.Fatal(err)
+		}
+		cert := svcCreds.TLSCertificate()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		cl, err := client.Dial(ctx, tr.srv, client.Config{PingInterval: -1, Certificate: &cert,
+			Service: &transport.ServiceCredentials{Role: smp.RoleNotifier, Chain: svcCreds.Chain(), Leaf: lk}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cl.Close() })
+		return cl
+	}
+	rc := tr.dial(smp.VersionMax)
+	q := newQueue(t, rc, smp.CmdNEW{}, smpcrypto.Ed25519)
+	nk, dh := genKey(t, smpcrypto.Ed25519), genKey(t, smpcrypto.X25519)
+	nid := mustDo(t, rc, q.rcv(smp.CmdNKEY{NotifierKey: nk.Public(), DHKey: dh.Public()})).(smp.RspNID)
+	svc := dialService(tr)
+	sid := svc.Session().ServiceID
+	mustDo(t, svc, client.Request{Key: nk, EntityID: nid.NotifierID, Command: smp.CmdNSUB{}})
+	svc.Close()
+	rc.Close()
+	tr.r.Close()
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	st, _, err = store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	tr = startRelay(t, relay.Config{Store: st})
+	svc = dialService(tr)
+	if got := svc.Session().ServiceID; !bytes.Equal(got, sid) {
+		t.Fatalf("service id %x after restart, was %x", got, sid)
+	}
+	soks := mustDo(t, svc, client.Request{Key: svc.Session().ServiceKey, EntityID: sid, Command: smp.CmdNSUBS{}}).(smp.RspSOKS)
+	if soks.Count != 1 {
+		t.Fatalf("SOKS %d after restart, want 1", soks.Count)
+	}
+	sc := tr.dial(smp.VersionMax)
+	mustDo(t, sc, client.Request{EntityID: q.ids.SndID, Command: smp.CmdSEND{Notify: true, Body: []byte("n")}})
+	if ev := nextEvent(t, svc); ev.Response.Tag() != "NMSG" || !bytes.Equal(ev.EntityID, nid.NotifierID) {
+		t.Fatalf("service got %s for %x", ev.Response.Tag(), ev.EntityID)
+	}
 }

@@ -58,6 +58,19 @@ type Notifier struct {
 	ID       []byte
 	Key      []byte
 	DHSecret []byte
+	// ServiceID is the notifier service the notifier is associated with
+	// (by NSUB in a service session, SMP-SVC-7); nil when none.
+	ServiceID []byte
+}
+
+// Service is a service the relay has given an id (SMP-SVC-2): a client
+// certificate's fingerprint keeps the same id across connections and
+// restarts.
+type Service struct {
+	ID          []byte
+	Role        byte // 'M' messaging, 'N' notifier, 'P' proxy
+	Fingerprint []byte
+	CreatedAt   int64 // Unix seconds
 }
 
 // Message is one stored message or QUOTA marker.
@@ -127,6 +140,7 @@ const (
 
 	opPutQueue    = 'Q'
 	opDeleteQueue = 'D'
+	opService     = 'S'
 	opAddMessage  = 'A'
 	opDelMessage  = 'R'
 )
@@ -143,7 +157,9 @@ type Store struct {
 	bySender   map[string]*Queue
 	byNotifier map[string]*Queue
 	byLink     map[string]*Queue
-	msgs       map[string][]Message // by recipient id, oldest first
+	byService  map[string]map[string]bool // notifier service id → its notifier ids
+	services   map[string]*Service        // by fingerprint
+	msgs       map[string][]Message       // by recipient id, oldest first
 	qlog, mlog *appendLog
 	seq        uint64 // of the last record written
 	live       int64  // framed size of the live message records
@@ -205,6 +221,7 @@ func Open(dir string, opts Options) (*Store, *Recovery, error) {
 		fs: fsys, dir: dir, opts: opts, lock: lock,
 		queues: map[string]*Queue{}, bySender: map[string]*Queue{},
 		byNotifier: map[string]*Queue{}, byLink: map[string]*Queue{},
+		byService: map[string]map[string]bool{}, services: map[string]*Service{},
 		msgs: map[string][]Message{},
 	}
 	s.cond = sync.NewCond(&s.smu)
@@ -392,6 +409,11 @@ func (s *Store) backup() error {
 
 func (s *Store) snapshotQueues() error {
 	return writeSnapshot(s.fs, filepath.Join(s.dir, queuesFile), func(emit func([]byte) error) error {
+		for _, sv := range s.services {
+			if err := emit(encodeService(sv)); err != nil {
+				return err
+			}
+		}
 		for _, q := range s.queues {
 			if err := emit(encodeQueue(q)); err != nil {
 				return err
@@ -448,6 +470,12 @@ func (s *Store) replayQueue(p []byte, deleted map[string]bool) error {
 			delete(s.msgs, string(old.RecipientID))
 		}
 		deleted[string(p[1:])] = true
+	case opService:
+		sv, err := decodeService(p)
+		if err != nil {
+			return errDamaged
+		}
+		s.services[string(sv.Fingerprint)] = sv
 	default:
 		return errDamaged
 	}
@@ -497,6 +525,12 @@ func (s *Store) index(q *Queue) {
 	s.bySender[string(q.SenderID)] = q
 	if q.Notifier != nil {
 		s.byNotifier[string(q.Notifier.ID)] = q
+		if sid := q.Notifier.ServiceID; sid != nil {
+			if s.byService[string(sid)] == nil {
+				s.byService[string(sid)] = map[string]bool{}
+			}
+			s.byService[string(sid)][string(q.Notifier.ID)] = true
+		}
 	}
 	if q.LinkID != nil {
 		s.byLink[string(q.LinkID)] = q
@@ -508,6 +542,12 @@ func (s *Store) unindex(q *Queue) {
 	delete(s.bySender, string(q.SenderID))
 	if q.Notifier != nil {
 		delete(s.byNotifier, string(q.Notifier.ID))
+		if sid := q.Notifier.ServiceID; sid != nil {
+			delete(s.byService[string(sid)], string(q.Notifier.ID))
+			if len(s.byService[string(sid)]) == 0 {
+				delete(s.byService, string(sid))
+			}
+		}
 	}
 	if q.LinkID != nil {
 		delete(s.byLink, string(q.LinkID))
@@ -740,6 +780,50 @@ loop:
 	}
 	s.mu.Unlock()
 	return n, errors.Join(err, s.wait(seq))
+}
+
+// PutService stores a service. A service with the same id or fingerprint
+// gives ErrDuplicate.
+func (s *Store) PutService(sv Service) error {
+	c := Service{ID: clone(sv.ID), Role: sv.Role, Fingerprint: clone(sv.Fingerprint), CreatedAt: sv.CreatedAt}
+	s.mu.Lock()
+	for _, o := range s.services {
+		if bytes.Equal(o.ID, c.ID) || bytes.Equal(o.Fingerprint, c.Fingerprint) {
+			s.mu.Unlock()
+			return ErrDuplicate
+		}
+	}
+	seq, err := s.write(&s.qlog, encodeService(&c))
+	if err != nil {
+		s.mu.Unlock()
+		return fmt.Errorf("store: write service: %w", err)
+	}
+	s.services[string(c.Fingerprint)] = &c
+	s.mu.Unlock()
+	return s.wait(seq)
+}
+
+// Services returns copies of every service.
+func (s *Store) Services() []Service {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Service, 0, len(s.services))
+	for _, sv := range s.services {
+		out = append(out, Service{ID: clone(sv.ID), Role: sv.Role, Fingerprint: clone(sv.Fingerprint), CreatedAt: sv.CreatedAt})
+	}
+	return out
+}
+
+// ServiceNotifiers returns the ids of the notifiers associated with a
+// notifier service.
+func (s *Store) ServiceNotifiers(serviceID []byte) [][]byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out [][]byte
+	for nid := range s.byService[string(serviceID)] {
+		out = append(out, []byte(nid))
+	}
+	return out
 }
 
 // Stats returns the store's counters.
