@@ -151,6 +151,27 @@ func syncDir(fsys FS, dir string) error {
 	return d.Sync()
 }
 
+// copyFile copies src to dst and makes the copy durable (but not its name).
+func copyFile(fsys FS, src, dst string) error {
+	in, err := fsys.OpenFile(src, os.O_RDONLY, 0)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := fsys.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(out, in)
+	if err == nil {
+		err = out.Sync()
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
 // appendFile appends raw bytes to path (created if need be) and makes them
 // durable: recovery sets damage and orphans aside this way before the
 // compaction that drops them from the log.

@@ -217,7 +217,8 @@ func TestPowerLoss(t *testing.T) {
 func TestGroupCommit(t *testing.T) {
 	mem := storetest.NewMemFS()
 	mem.SyncDelay = 200 * time.Microsecond
-	s, _ := mustOpen(t, "/data", store.Options{FS: mem})
+	// A small CompactMin: compactions run among the concurrent writes.
+	s, _ := mustOpen(t, "/data", store.Options{FS: mem, CompactMin: 4 << 10})
 	const writers, each = 16, 50
 	for w := 0; w < writers; w++ {
 		if err := s.CreateQueue(newQueue(w)); err != nil {
@@ -235,7 +236,12 @@ func TestGroupCommit(t *testing.T) {
 			for i := 0; i < each; i++ {
 				n := w*each + i
 				if err := s.AddMessage(qid('r', w), msg(n)); err != nil {
-					return // the power went
+					t.Error(err)
+					return
+				}
+				if _, err := s.DeleteHead(qid('r', w), qid('m', n)); err != nil {
+					t.Error(err)
+					return
 				}
 				mu.Lock()
 				okd[w] = append(okd[w], n)
@@ -245,8 +251,11 @@ func TestGroupCommit(t *testing.T) {
 	}
 	wg.Wait()
 	shared := mem.Syncs() - syncs
-	t.Logf("%d writes, %d fsyncs", writers*each, shared)
-	if shared >= writers*each {
+	t.Logf("%d writes, %d fsyncs, %d compactions", 2*writers*each, shared, s.Stats().Compactions)
+	if s.Stats().Compactions == 0 {
+		t.Error("no compaction among the writes")
+	}
+	if shared >= 2*writers*each {
 		t.Errorf("%d fsyncs for %d concurrent writes: none shared", shared, writers*each)
 	}
 	// Now the same with the power cut in the middle.

@@ -391,7 +391,10 @@ func (s *Store) backup() error {
 			continue
 		}
 		if err != nil && !errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("back up %s: %w", f, err)
+			// A file system without hard links: copy.
+			if err := copyFile(s.fs, src, dst); err != nil {
+				return fmt.Errorf("back up %s: %w", f, err)
+			}
 		}
 		var old []string
 		for _, n := range names {

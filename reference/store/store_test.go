@@ -179,7 +179,7 @@ func TestStoreMatchesModel(t *testing.T) {
 					rt.Fatal(err)
 				}
 				var rec *Recovery
-				s, rec, err = Open(dir, Options{Sync: SyncNever})
+				s, rec, err = Open(dir, Options{Sync: SyncNever, Backups: -1})
 				if err != nil {
 					rt.Fatal(err)
 				}
