@@ -427,8 +427,9 @@ func (c *conn) exec(env *cmdEnv, rc received) ([]out, uint64) {
 	}
 	c.r.qmu.Lock()
 	defer c.r.qmu.Unlock()
-	// Store writes happen under r.qmu only, so a change of Written is
-	// this command's.
+	// Commands write to the store only under r.qmu, so a change of
+	// Written is this command's (or the expiry's, which at worst makes
+	// the command wait for an fsync it did not need).
 	before := c.r.store.Written()
 	wrote := func() uint64 {
 		if w := c.r.store.Written(); w != before {
