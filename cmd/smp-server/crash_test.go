@@ -251,8 +251,9 @@ func TestZeroFilledTailStarts(t *testing.T) {
 	}
 }
 
-// TestDataDirectoryInUse: `block` (or a second `start`) beside a running
-// relay fails and names its pid, instead of compacting the logs under it.
+// TestDataDirectoryInUse: `block`, a second `start` or `delete` beside a
+// running relay fails and names its pid, instead of compacting (or
+// removing) the logs under it.
 func TestDataDirectoryInUse(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts relay processes")
@@ -271,5 +272,9 @@ func TestDataDirectoryInUse(t *testing.T) {
 	errb.Reset()
 	if code := run([]string{"start", "--dir", dir}, io.Discard, &errb); code != 1 || !strings.Contains(errb.String(), want) {
 		t.Fatalf("second start: exit %d, %q", code, errb.String())
+	}
+	errb.Reset()
+	if code := run([]string{"delete", "--dir", dir, "--yes"}, io.Discard, &errb); code != 1 || !strings.Contains(errb.String(), want) {
+		t.Fatalf("delete beside a running relay: exit %d, %q", code, errb.String())
 	}
 }

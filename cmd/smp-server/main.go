@@ -237,6 +237,11 @@ func cmdDelete(args []string, stdout, stderr io.Writer) error {
 	if !*yes {
 		return usageError{fmt.Errorf("this deletes %s with the relay identity and every stored message: repeat with --yes", *dir)}
 	}
+	lock, err := store.LockDir(*dir) // not under a running relay
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
 	if err := os.RemoveAll(*dir); err != nil {
 		return err
 	}

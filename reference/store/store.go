@@ -238,6 +238,11 @@ func Open(dir string, opts Options) (*Store, *Recovery, error) {
 	return s, rec, nil
 }
 
+// LockDir takes the lock of a data directory as Open does, for a process
+// that changes the directory without opening the store (smp-server delete):
+// ErrInUse, naming the holder's pid, while a store has it open.
+func LockDir(dir string) (io.Closer, error) { return lockDir(OSFS{}, dir) }
+
 // lockDir takes the data directory's lock and writes our pid into it.
 func lockDir(fsys FS, dir string) (File, error) {
 	path := filepath.Join(dir, lockFile)
