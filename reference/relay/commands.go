@@ -89,6 +89,11 @@ func (c *conn) processBlock(raws [][]byte) {
 		outs, s := c.exec(env, rc)
 		results = append(results, result{rc, outs, s})
 		seq = max(seq, s)
+		if s == 0 && hasMSG(outs) {
+			// SUB or GET may deliver a message whose SEND still waits
+			// for its fsync: deliver it only once it is durable too.
+			seq = max(seq, c.r.store.Written())
+		}
 	}
 	encode := func(err error) [][]byte {
 		var rsps [][]byte
@@ -112,6 +117,15 @@ func (c *conn) processBlock(raws [][]byte) {
 	// reader goes on with the next block, so the writes of every
 	// connection pending meanwhile share the fsync.
 	c.sendFill(func() [][]byte { return encode(c.r.durable(seq)) })
+}
+
+func hasMSG(outs []out) bool {
+	for _, o := range outs {
+		if _, ok := o.rsp.(pendingMSG); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // durable waits until the store's records up to seq are durable (0: no
