@@ -33,9 +33,15 @@ func (s *Store) Durable(seq uint64) error {
 func (s *Store) syncTo(seq uint64) error {
 	s.smu.Lock()
 	defer s.smu.Unlock()
-	for s.synced < seq {
+	for {
+		// A record covered by a failed fsync stays in doubt even if a
+		// later fsync succeeds (the kernel may have dropped its pages);
+		// the logs are rewritten from memory at the next write.
 		if seq <= s.failTo {
 			return s.failErr
+		}
+		if s.synced >= seq {
+			return nil
 		}
 		if s.syncing {
 			s.cond.Wait()
@@ -57,7 +63,18 @@ func (s *Store) syncTo(seq uint64) error {
 		}
 		s.cond.Broadcast()
 	}
-	return nil
+}
+
+// markInDoubt fails the waits for every record written so far and has the
+// next write rewrite both logs from memory. Called with s.mu held.
+func (s *Store) markInDoubt(err error) {
+	s.smu.Lock()
+	if s.seq > s.failTo {
+		s.failTo, s.failErr = s.seq, err
+	}
+	s.cond.Broadcast()
+	s.smu.Unlock()
+	s.rewrite.Store(true)
 }
 
 // syncFiles fsyncs the logs with unsynced records. Called with syncMu.

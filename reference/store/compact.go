@@ -50,9 +50,12 @@ func (s *Store) swap(l **appendLog, snapshot func() error) error {
 	}
 	nl, err := openAppendLog(s.fs, old.path)
 	if err != nil {
-		// The snapshot is in place; keep writing through the old
-		// descriptor would write to an unlinked file.
-		return fmt.Errorf("store: reopen %s: %w", old.name(), err)
+		// The snapshot is in place, but the old descriptor now writes
+		// to an unlinked file: what was written through it since is in
+		// doubt, and the next write rewrites the logs.
+		err = fmt.Errorf("store: reopen %s: %w", old.name(), err)
+		s.markInDoubt(err)
+		return err
 	}
 	old.close()
 	nl.written.Store(s.seq)
