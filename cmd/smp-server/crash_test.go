@@ -43,10 +43,10 @@ func freePort(t *testing.T) string {
 
 // startChild runs "smp-server start" in a child process and waits until it
 // accepts connections.
-func startChild(t *testing.T, dir, port string) *exec.Cmd {
+func startChild(t *testing.T, dir, port string, args ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "SMP_SERVER_CHILD_ARGS=start --dir "+dir+" --log-level warn")
+	cmd.Env = append(os.Environ(), "SMP_SERVER_CHILD_ARGS=start --dir "+dir+" --log-level warn "+strings.Join(args, " "))
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -90,6 +90,14 @@ func TestCrashLosesNoAcceptedMessage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test skipped in -short mode")
 	}
+	// fsync = interval too: records reach the kernel before OK (before,
+	// they waited in a buffer for the next tick and SIGKILL lost them).
+	for _, policy := range []string{"each", "interval"} {
+		t.Run("fsync="+policy, func(t *testing.T) { crashLosesNothing(t, "--fsync", policy) })
+	}
+}
+
+func crashLosesNothing(t *testing.T, args ...string) {
 	dir, port := t.TempDir(), freePort(t)
 	var initOut bytes.Buffer
 	if code := run([]string{"init", "--dir", dir, "--host", "127.0.0.1", "--port", port}, &initOut, os.Stderr); code != 0 {
@@ -99,7 +107,7 @@ func TestCrashLosesNoAcceptedMessage(t *testing.T) {
 	if err != nil {
 		t.Fatalf("init printed %q: %v", initOut.String(), err)
 	}
-	child := startChild(t, dir, port)
+	child := startChild(t, dir, port, args...)
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -155,7 +163,7 @@ func TestCrashLosesNoAcceptedMessage(t *testing.T) {
 	cl.Close()
 	t.Logf("%d messages answered OK before the kill", len(oked))
 
-	child = startChild(t, dir, port)
+	child = startChild(t, dir, port, args...)
 	cl, err = client.Dial(ctx, addr, client.Config{PingInterval: -1})
 	if err != nil {
 		t.Fatal(err)
