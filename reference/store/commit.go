@@ -120,6 +120,9 @@ func (s *Store) write(which **appendLog, payload []byte) (uint64, error) {
 		s.writeErrors.Add(1)
 		return 0, err
 	}
+	if l == s.qlog {
+		s.qrecords++
+	}
 	s.seq++
 	l.written.Store(s.seq)
 	s.written.Store(s.seq)

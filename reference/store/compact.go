@@ -10,7 +10,8 @@ import (
 // of the live messages (and than Options.CompactMin), it is rewritten from
 // memory, under s.mu, before the write that crossed the bound returns. So
 // after every write messages.log ≤ max(2·live, CompactMin) + one record,
-// and delivered bodies stay on disk only until then.
+// and delivered bodies stay on disk only until then. queues.log likewise
+// holds at most max(2·(queues + services), CompactMin/256) records.
 
 // msgRecordSize is the framed size of a message's record.
 func msgRecordSize(rid string, m *Message) int64 {
@@ -28,6 +29,26 @@ func (s *Store) maybeCompact() {
 		// grown by half again.
 		s.writeErrors.Add(1)
 		s.compactRetry = size + size/2
+	}
+}
+
+// maybeCompactQueues runs after a write to queues.log; called with s.mu
+// held. messages.log is compacted first: the queue deletions a compacted
+// queues.log no longer holds are what explains the messages missing.
+func (s *Store) maybeCompactQueues() {
+	live := int64(len(s.queues) + len(s.services))
+	if s.qrecords <= 2*live || s.qrecords <= s.opts.CompactMin/256 || s.qrecords < s.qRetry {
+		return
+	}
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	err := s.swap(&s.mlog, s.snapshotMessages)
+	if err == nil {
+		err = s.swap(&s.qlog, s.snapshotQueues)
+	}
+	if err != nil {
+		s.writeErrors.Add(1)
+		s.qRetry = s.qrecords + s.qrecords/2
 	}
 }
 
@@ -61,6 +82,10 @@ func (s *Store) swap(l **appendLog, snapshot func() error) error {
 	nl.written.Store(s.seq)
 	nl.synced.Store(s.seq)
 	*l = nl
+	if l == &s.qlog {
+		s.qrecords = int64(len(s.queues) + len(s.services))
+		s.qRetry = 0
+	}
 	s.compactions.Add(1)
 	s.compactRetry = 0
 	return nil

@@ -357,3 +357,42 @@ func TestOnlineCompaction(t *testing.T) {
 		t.Fatal("live body missing from messages.log")
 	}
 }
+
+// TestOnlineQueueCompaction: queues.log stays within max(2·(queues +
+// services), CompactMin/256) records while queues come, change and go.
+func TestOnlineQueueCompaction(t *testing.T) {
+	mem := storetest.NewMemFS()
+	const min = 4 << 10 // 16 records
+	s, _ := mustOpen(t, "/data", store.Options{FS: mem, CompactMin: min})
+	for i := 0; i < 1000; i++ {
+		if err := s.CreateQueue(newQueue(i)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.AddMessage(qid('r', i), msg(i)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.UpdateQueue(qid('r', i), func(q *store.Queue) error { q.SenderKey = []byte("key"); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if i%4 != 0 { // keep a quarter
+			if err := s.DeleteQueue(qid('r', i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		st := s.Stats()
+		if bound := max(2*int64(st.Queues), min/256); st.QueueRecords > bound {
+			t.Fatalf("after %d: %d records in queues.log > %d", i, st.QueueRecords, bound)
+		}
+	}
+	s.Close()
+	mem.CrashAfter(0)
+	mem.Restart()
+	s, rec := mustOpen(t, "/data", store.Options{FS: mem})
+	defer s.Close()
+	if nq, nm := s.Counts(); nq != 250 || nm != 250 || rec.Orphans != 0 || len(rec.Dropped) != 0 {
+		t.Fatalf("%d queues, %d messages, %+v", nq, nm, rec)
+	}
+	if q, err := s.Queue(store.ByRecipient, qid('r', 996)); err != nil || string(q.SenderKey) != "key" {
+		t.Fatalf("queue 996: %v", err)
+	}
+}

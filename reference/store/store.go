@@ -121,6 +121,8 @@ type Stats struct {
 	// MessagesLog is the size of messages.log; LiveMessages the framed
 	// size of the messages it must hold.
 	MessagesLog, LiveMessages int64
+	// QueuesLog is the size of queues.log, QueueRecords its records.
+	QueuesLog, QueueRecords int64
 }
 
 // Errors callers branch on.
@@ -168,6 +170,8 @@ type Store struct {
 	// both logs from memory.
 	rewrite      atomic.Bool
 	compactRetry int64 // messages.log size before which a failed compaction is not retried
+	qrecords     int64 // records in queues.log
+	qRetry       int64 // queues.log record count before which a failed compaction is not retried
 
 	deferred    atomic.Bool
 	writeErrors atomic.Int64
@@ -313,6 +317,7 @@ func (s *Store) load() (*Recovery, error) {
 		s.qlog.close()
 		return nil, err
 	}
+	s.qrecords = int64(len(s.queues) + len(s.services))
 	rec.Queues = len(s.queues)
 	for _, ms := range s.msgs {
 		rec.Messages += len(ms)
@@ -594,6 +599,7 @@ func (s *Store) CreateQueue(q Queue) error {
 		return fmt.Errorf("store: write queue: %w", err)
 	}
 	s.index(c)
+	s.maybeCompactQueues()
 	s.mu.Unlock()
 	return s.wait(seq)
 }
@@ -664,6 +670,7 @@ func (s *Store) updateQueue(rid []byte, fn func(q *Queue) error) (*Queue, uint64
 	}
 	s.unindex(old)
 	s.index(q)
+	s.maybeCompactQueues()
 	return cloneQueue(q), seq, nil
 }
 
@@ -686,6 +693,7 @@ func (s *Store) DeleteQueue(rid []byte) error {
 	}
 	delete(s.msgs, string(rid))
 	s.maybeCompact()
+	s.maybeCompactQueues()
 	s.mu.Unlock()
 	return s.wait(seq)
 }
@@ -807,6 +815,7 @@ func (s *Store) PutService(sv Service) error {
 		return fmt.Errorf("store: write service: %w", err)
 	}
 	s.services[string(c.Fingerprint)] = &c
+	s.maybeCompactQueues()
 	s.mu.Unlock()
 	return s.wait(seq)
 }
@@ -839,7 +848,7 @@ func (s *Store) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := Stats{Queues: len(s.queues), WriteErrors: s.writeErrors.Load(), Compactions: s.compactions.Load(),
-		MessagesLog: s.mlog.size, LiveMessages: s.live}
+		MessagesLog: s.mlog.size, LiveMessages: s.live, QueuesLog: s.qlog.size, QueueRecords: s.qrecords}
 	for _, ms := range s.msgs {
 		st.Messages += len(ms)
 	}
