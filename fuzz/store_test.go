@@ -32,6 +32,9 @@ func storeSeed(f *testing.F) (queues, messages []byte) {
 	if err != nil {
 		f.Fatal(err)
 	}
+	if err := s.PutService(store.Service{ID: []byte("svc"), Role: 'N', Fingerprint: []byte("fp"), CreatedAt: 1}); err != nil {
+		f.Fatal(err)
+	}
 	for i := 0; i < 3; i++ {
 		q := store.Queue{
 			RecipientID: []byte(fmt.Sprintf("r%023d", i)), SenderID: []byte(fmt.Sprintf("s%023d", i)),
@@ -40,7 +43,7 @@ func storeSeed(f *testing.F) (queues, messages []byte) {
 		}
 		if i == 1 {
 			q.LinkID, q.LinkFixed, q.LinkUser = []byte("link"), []byte("fixed"), []byte("user")
-			q.Notifier = &store.Notifier{ID: []byte("nid"), Key: []byte("nkey"), DHSecret: []byte("dh")}
+			q.Notifier = &store.Notifier{ID: []byte("nid"), Key: []byte("nkey"), DHSecret: []byte("dh"), ServiceID: []byte("svc")}
 		}
 		if err := s.CreateQueue(q); err != nil {
 			f.Fatal(err)
@@ -68,6 +71,7 @@ func FuzzStoreReplay(f *testing.F) {
 	f.Add(append(bytes.Clone(q), make([]byte, 8)...), append(bytes.Clone(m), make([]byte, 8)...), false)
 	f.Add([]byte{'Q', 1}, []byte{'A'}, true)
 	f.Add([]byte{'D', 'x'}, []byte{'R', 1, 'x', 1, 'y'}, true)
+	f.Add([]byte{'S', 1, 1, 'i', 'N', 1, 'f', 0, 0, 0, 0, 0, 0, 0, 1}, []byte{'A'}, true)
 	f.Fuzz(func(t *testing.T, qlog, mlog []byte, framed bool) {
 		if framed {
 			qlog = storeFrame([]byte("SMPSTOR2"), qlog)
