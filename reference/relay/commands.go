@@ -115,7 +115,16 @@ func (c *conn) processBlock(raws [][]byte) {
 	// Group commit: the block's writes are answered only once an fsync
 	// covers them. The writer waits for it, outside r.qmu, while this
 	// reader goes on with the next block, so the writes of every
-	// connection pending meanwhile share the fsync.
+	// connection pending meanwhile share the fsync. The ids are copied:
+	// the reader may reuse the block they came from.
+	for i := range results {
+		res := &results[i]
+		res.rc.t.CorrID, res.rc.t.EntityID = bytes.Clone(res.rc.t.CorrID), bytes.Clone(res.rc.t.EntityID)
+		for j := range res.outs {
+			o := &res.outs[j]
+			o.corrID, o.entityID = bytes.Clone(o.corrID), bytes.Clone(o.entityID)
+		}
+	}
 	c.sendFill(func() [][]byte { return encode(c.r.durable(seq)) })
 }
 
