@@ -24,6 +24,7 @@ import (
 	"github.com/smpkit/smpkit/internal/buildinfo"
 	"github.com/smpkit/smpkit/reference/relay"
 	"github.com/smpkit/smpkit/reference/smp"
+	"github.com/smpkit/smpkit/reference/store"
 	"github.com/smpkit/smpkit/reference/transport"
 	flag "github.com/spf13/pflag"
 )
@@ -308,6 +309,11 @@ func cmdDelete(args []string, stdout, stderr io.Writer) error {
 	if !*yes {
 		return usageError{fmt.Errorf("this deletes %s with the relay identity and every stored message: repeat with --yes", *dir)}
 	}
+	lock, err := store.LockDir(*dir) // not under a running relay
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
 	if err := os.RemoveAll(*dir); err != nil {
 		return err
 	}

@@ -28,7 +28,7 @@ type conn struct {
 
 	omu     sync.Mutex
 	ocond   sync.Cond  // the queue shrank or the connection closed
-	queue   [][][]byte // groups of encoded transmissions, one batch each
+	queue   []outGroup // one batch each
 	writing bool       // a writer goroutine is running
 	closed  bool
 	writers sync.WaitGroup
@@ -62,6 +62,15 @@ func (c *conn) proxySlot() (release func()) {
 	case <-c.done:
 		return func() {}
 	}
+}
+
+// outGroup is one batch for the writer: encoded transmissions, or fill,
+// which makes them in the writer goroutine. A MSG pushed to a subscriber is
+// sealed there (outside r.qmu) after its record is durable, yet in the order
+// it was queued among the connection's other events.
+type outGroup struct {
+	txs  [][]byte
+	fill func() [][]byte
 }
 
 // qsub is a connection's use of one queue.
@@ -106,8 +115,8 @@ func (c *conn) close() {
 
 // enqueueLocked adds a group and starts the writer if none runs. The caller
 // holds c.omu.
-func (c *conn) enqueueLocked(group [][]byte) {
-	c.queue = append(c.queue, group)
+func (c *conn) enqueueLocked(g outGroup) {
+	c.queue = append(c.queue, g)
 	if !c.writing {
 		c.writing = true
 		c.writers.Add(1)
@@ -127,11 +136,17 @@ func (c *conn) writer() {
 			c.omu.Unlock()
 			return
 		}
-		group := c.queue[0]
-		c.queue[0] = nil
+		g := c.queue[0]
+		c.queue[0] = outGroup{}
 		c.queue = c.queue[1:]
 		c.ocond.Broadcast()
 		c.omu.Unlock()
+		group := g.txs
+		if g.fill != nil {
+			if group = g.fill(); len(group) == 0 {
+				continue
+			}
+		}
 		write := c.sess.WriteTransmissions
 		if h := c.r.hooks; h != nil && h.write != nil {
 			write = func(g [][]byte) error { return h.write(c, g) }
@@ -155,20 +170,33 @@ func (c *conn) send(group [][]byte) {
 	if len(group) == 0 {
 		return
 	}
+	c.enqueueWait(outGroup{txs: group})
+}
+
+// sendFill is send with the transmissions made later by the writer.
+func (c *conn) sendFill(fill func() [][]byte) { c.enqueueWait(outGroup{fill: fill}) }
+
+// enqueueWait queues g once there is room.
+func (c *conn) enqueueWait(g outGroup) {
 	c.omu.Lock()
 	defer c.omu.Unlock()
 	for !c.closed && len(c.queue) >= c.r.cfg.EventBuffer {
 		c.ocond.Wait()
 	}
 	if !c.closed {
-		c.enqueueLocked(group)
+		c.enqueueLocked(g)
 	}
 }
 
 // event queues a transmission for this connection from anywhere (usually
 // under r.qmu). It never blocks: a connection that lets its events pile up
 // is closed.
-func (c *conn) event(group ...[]byte) {
+func (c *conn) event(group ...[]byte) { c.queueEvent(outGroup{txs: group}) }
+
+// eventFill is event with the transmissions made later by the writer.
+func (c *conn) eventFill(fill func() [][]byte) { c.queueEvent(outGroup{fill: fill}) }
+
+func (c *conn) queueEvent(g outGroup) {
 	c.omu.Lock()
 	if c.closed {
 		c.omu.Unlock()
@@ -180,7 +208,7 @@ func (c *conn) event(group ...[]byte) {
 		c.close()
 		return
 	}
-	c.enqueueLocked(group)
+	c.enqueueLocked(g)
 	c.omu.Unlock()
 }
 
@@ -221,6 +249,9 @@ func (c *conn) reader() {
 // transmissions are built in pooled buffers, which the writer returns after
 // sending them, and the MSG body goes back to its pool once copied.
 func (c *conn) encodeTx(corrID, entityID []byte, rsp smp.Response) []byte {
+	if p, ok := rsp.(pendingMSG); ok {
+		rsp = msgResponse(p.q, p.m)
+	}
 	if h := c.r.hooks; h != nil && h.reply != nil {
 		rsp = h.reply(c, corrID, entityID, rsp)
 	}

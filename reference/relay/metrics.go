@@ -190,5 +190,6 @@ func (r *Relay) WriteMetrics(out io.Writer) error {
 	metric("smpkit_auth_failures_total", "counter", "Transmissions that failed verification.", st.authFailures.Load())
 	metric("smpkit_messages_delivered_total", "counter", "Messages delivered by MSG.", st.messagesOut.Load())
 	metric("smpkit_store_errors_total", "counter", "Commands answered ERR STORE (a store read or write failed).", st.storeErrors.Load())
+	metric("smpkit_store_write_errors_total", "counter", "Store writes, fsyncs and compactions that failed (each fails only the commands made meanwhile).", r.store.Stats().WriteErrors)
 	return w.Flush()
 }

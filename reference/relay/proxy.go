@@ -396,8 +396,13 @@ func (c *conn) forwarded(t smp.Transmission, cmd smp.CmdRFWD) smp.Response {
 		rc, failed := c.r.receive(env, txs[0])
 		if failed != nil {
 			o = *failed
-		} else if outs := c.exec(env, rc); len(outs) > 0 {
+		} else if outs, seq := c.exec(env, rc); c.r.durable(seq) != nil {
+			o = errOut(rc.t.CorrID, rc.t.EntityID, smp.ErrorType{Kind: smp.ErrSTORE, Store: "write"})
+		} else if len(outs) > 0 {
 			o = outs[0]
+			if p, ok := o.rsp.(pendingMSG); ok {
+				o.rsp = msgResponse(p.q, p.m)
+			}
 		} else {
 			o = errOut(rc.t.CorrID, rc.t.EntityID, smp.ErrorType{Kind: smp.ErrINTERNAL})
 		}

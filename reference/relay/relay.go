@@ -105,10 +105,10 @@ type Relay struct {
 	subs  map[string]*conn // recipient id → subscribed connection
 	nsubs map[string]*conn // notifier id → subscribed connection
 	ntfs  map[string][]pendingNtf
-	// Services (§11.2): by fingerprint, notifier associations (notifier id
-	// → service id) and the connection holding each service subscription.
+	// Services (§11.2), by fingerprint (a cache of the store's), and the
+	// connection holding each service subscription. Notifier associations
+	// are in the store, with each notifier.
 	services map[string]*service
-	ntfSvc   map[string]string
 	svcSubs  map[string]*conn
 
 	dummy dummyKeys
@@ -193,7 +193,7 @@ func New(cfg Config) (*Relay, error) {
 		cfg: cfg, log: log, store: cfg.Store,
 		conns: map[net.Conn]struct{}{}, perIP: map[string]int{},
 		subs: map[string]*conn{}, nsubs: map[string]*conn{}, ntfs: map[string][]pendingNtf{},
-		services: map[string]*service{}, ntfSvc: map[string]string{}, svcSubs: map[string]*conn{},
+		services: map[string]*service{}, svcSubs: map[string]*conn{},
 		dummy: newDummyKeys(),
 		px:    &proxies{byAddr: map[string]*dest{}, bySess: map[string]*dest{}},
 		stop:  make(chan struct{}),
@@ -213,6 +213,11 @@ func New(cfg Config) (*Relay, error) {
 			return nil, err
 		}
 		r.store, r.tmpDir = st, dir
+	}
+	// The relay waits for durability itself, outside r.qmu (group commit).
+	r.store.DeferSync()
+	for _, sv := range r.store.Services() {
+		r.services[string(sv.Fingerprint)] = &service{id: sv.ID, role: smp.ServiceRole(sv.Role), fingerprint: sv.Fingerprint}
 	}
 	if !cfg.NoExpireOnStart {
 		r.expire()
