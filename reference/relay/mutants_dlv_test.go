@@ -51,7 +51,10 @@ var dlvMutants = []mutant{
 		outs := runCmd(c, env, rc)
 		var keep []out
 		for _, o := range outs {
-			if _, isMsg := o.rsp.(smp.RspMSG); !isMsg {
+			// A head message is a pendingMSG until the writer seals it.
+			_, isMsg := o.rsp.(smp.RspMSG)
+			_, isPending := o.rsp.(pendingMSG)
+			if !isMsg && !isPending {
 				keep = append(keep, o)
 			}
 		}
