@@ -46,6 +46,11 @@ func TestReferenceShim(t *testing.T) {
 	for _, c := range Catalog() {
 		t.Run(c.ID, func(t *testing.T) {
 			res := RunCase(context.Background(), c, opts)
+			if testing.Verbose() {
+				for _, l := range res.Log {
+					t.Log(l)
+				}
+			}
 			switch res.Status {
 			case conformance.Pass:
 			case conformance.Skip:
