@@ -292,6 +292,33 @@ func mutants() []mutant {
 		{name: "ignores sync_ratchet", killer: "RESYNC-BY-SHIM", opts: withHooks(func(h *hooked) {
 			h.sync = func(context.Context, string) error { return nil }
 		})},
+		{name: "drops messages that arrive out of order", killer: "TRANSIT-REORDER", opts: withHooks(func(h *hooked) {
+			var high int64
+			h.events = func(e agent.Event, emit func(agent.Event)) {
+				if e.Kind == agent.EventMsg {
+					if e.MsgID < high {
+						return
+					}
+					high = e.MsgID
+				}
+				emit(e)
+			}
+		})},
+		{name: "reuses its X3DH keys in every invitation", killer: "KEYS-PER-QUEUE", opts: withHooks(func(h *hooked) {
+			var first *agent.Invitation
+			h.create = func(ctx context.Context, proc agent.Procedure) (string, string, error) {
+				id, link, err := h.Agent.CreateInvitationWith(ctx, proc)
+				if err != nil {
+					return id, link, err
+				}
+				if first == nil {
+					inv, _ := agent.ParseInvitation(link)
+					first = &inv
+					return id, link, nil
+				}
+				return id, relink(link, func(inv *agent.Invitation) { inv.E2EKey1, inv.E2EKey2 = first.E2EKey1, first.E2EKey2 }), nil
+			}
+		})},
 		{name: "answers hello with a version it was not offered", killer: "DRV-HELLO", launch: func(ctx context.Context, stderr io.Writer) (*Proc, error) {
 			inR, inW := io.Pipe()
 			outR, outW := io.Pipe()
