@@ -14,6 +14,7 @@ import (
 
 	"github.com/smpkit/smpkit/internal/driver"
 	"github.com/smpkit/smpkit/reference/agent"
+	"github.com/smpkit/smpkit/reference/client"
 	"github.com/smpkit/smpkit/reference/relay"
 	"github.com/smpkit/smpkit/reference/smp"
 	"github.com/smpkit/smpkit/reference/store"
@@ -148,9 +149,9 @@ type envelope struct {
 	body []byte
 }
 
-func startPeer(ctx context.Context, dir string, srv smp.Server) (*peer, error) {
+func startPeer(ctx context.Context, dir string, srv smp.Server, dial func(context.Context, string, string) (net.Conn, error)) (*peer, error) {
 	p := &peer{events: newEventLog[agent.Event](), envs: newEventLog[envelope](), quit: make(chan struct{})}
-	ag, err := agent.New(ctx, agent.Config{Dir: dir, Relay: srv, Drop: func(conn string, body []byte) bool {
+	ag, err := agent.New(ctx, agent.Config{Dir: dir, Relay: srv, Client: client.Config{Dial: dial}, Drop: func(conn string, body []byte) bool {
 		p.envs.add(envelope{conn, bytes.Clone(body)})
 		return false
 	}})
@@ -189,8 +190,12 @@ type T struct {
 
 	S, P, R *testRelay
 	peer    *peer
-	shim    *session
-	extra   []*session
+	// observed: the shim and the peer use the runner's recording relays
+	// OS (the shim's) and OP (the peer's) instead of S and P.
+	observed bool
+	OS, OP   *obsRelay
+	shim     *session
+	extra    []*session
 }
 
 // Logf adds a line to the case's log (shown for failures and in JSON).
@@ -217,7 +222,7 @@ func newT(ctx context.Context, opts *Options) (*T, error) {
 			return nil, err
 		}
 	}
-	if t.peer, err = startPeer(ctx, filepath.Join(dir, "peer"), t.P.Server); err != nil {
+	if t.peer, err = startPeer(ctx, filepath.Join(dir, "peer"), t.P.Server, nil); err != nil {
 		t.close()
 		return nil, err
 	}
@@ -235,12 +240,62 @@ func (t *T) close() {
 	if t.peer != nil {
 		t.peer.close()
 	}
+	for _, o := range []*obsRelay{t.OS, t.OP} {
+		if o != nil {
+			o.close()
+		}
+	}
 	for _, r := range []*testRelay{t.S, t.P, t.R} {
 		if r != nil {
 			r.stop()
 		}
 	}
 	os.RemoveAll(t.dir)
+}
+
+// shimRelay is the relay the shim creates its queues on.
+func (t *T) shimRelay() smp.Server {
+	if t.observed {
+		return t.OS.Server
+	}
+	return t.S.Server
+}
+
+// observe switches the case to recording relays: the shim will use OS,
+// and a new peer on OP replaces the peer; the peer's own connections are
+// told apart by their local addresses.
+func (t *T) observe(ctx context.Context) error {
+	var mu sync.Mutex
+	mine := map[string]bool{}
+	isPeer := func(remote string) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return mine[remote]
+	}
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		var d net.Dialer
+		c, err := d.DialContext(ctx, network, addr)
+		if err == nil {
+			mu.Lock()
+			mine[c.LocalAddr().String()] = true
+			mu.Unlock()
+		}
+		return c, err
+	}
+	var err error
+	if t.OS, err = startObsRelay(isPeer); err != nil {
+		return err
+	}
+	if t.OP, err = startObsRelay(isPeer); err != nil {
+		return err
+	}
+	t.peer.close()
+	if t.peer, err = startPeer(ctx, filepath.Join(t.dir, "observed-peer"), t.OP.Server, dial); err != nil {
+		t.peer = nil
+		return err
+	}
+	t.observed = true
+	return nil
 }
 
 // spare starts relay R on first use.

@@ -50,6 +50,7 @@ func TestReferenceShim(t *testing.T) {
 	}}
 	for _, c := range Catalog() {
 		t.Run(c.ID, func(t *testing.T) {
+			t.Parallel() // each case has its own relays, peer and shim
 			res := RunCase(context.Background(), c, opts)
 			if testing.Verbose() {
 				for _, l := range res.Log {

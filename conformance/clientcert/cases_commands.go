@@ -1,0 +1,240 @@
+package clientcert
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/smpkit/smpkit/reference/smp"
+)
+
+func init() {
+	register(
+		&Case{ID: "CMD-AUTHORIZED", Group: "commands", Level: MUST, Spec: []string{"SMP-AUTH-1", "SMP-KEY-4", "SMP-TLS-7", "GC-DUPLEX-5"},
+			Title: "every command the shim sends verifies with the queue's key over its session; only first SENDs are unsigned", Run: cmdAuthorized},
+		&Case{ID: "CMD-SECURE-FAST", Group: "commands", Level: MUST, Spec: []string{"GC-DUPLEX-1", "GC-DUPLEX-2"},
+			Title: "fast procedure: the shim secures each queue it sends to with SKEY before its first SEND there", Run: cmdSecure("fast")},
+		&Case{ID: "CMD-SECURE-STANDARD", Group: "commands", Level: MUST, Spec: []string{"GC-DUPLEX-5"},
+			Title: "standard procedure: no SKEY; the shim secures its own queues with KEY", Run: cmdSecure("standard")},
+		&Case{ID: "CMD-ACK-EVERY-MSG", Group: "commands", Level: MUST, Spec: []string{"GC-DUPLEX-4", "SMP-DLV-1"},
+			Title: "the shim sends exactly one ACK for every MSG the relay delivers to it, naming it", Run: cmdAckEvery},
+		&Case{ID: "CMD-KEYS-UNIQUE", Group: "commands", Level: MUST, Spec: []string{"DRV-CLIENT-2", "SMP-KEY-4"},
+			Title: "recipient, relay-DH and sender keys in NEW, KEY and SKEY are never reused across queues", Run: cmdKeysUnique},
+		&Case{ID: "CMD-CORRID", Group: "commands", Level: SHOULD, Spec: []string{"SMP-NONCE-1", "SMP-ORDER-1"},
+			Title: "correlation ids are 24 bytes and never repeat on a connection", Run: cmdCorrID},
+		&Case{ID: "TLS-NO-SNI", Group: "transport", Level: MUST, Spec: []string{"SMP-TLS-4"},
+			Title: "the shim sends no server name indication", Run: tlsNoSNI},
+	)
+}
+
+// observedTraffic runs, on recording relays, a connection in each role
+// (fast as initiator, standard as joiner unless proc pins one) with a
+// message and a receipt each way, and returns the shim's transmissions.
+func (t *T) observedTraffic(ctx context.Context, procs ...string) ([]obsTx, error) {
+	if err := t.observe(ctx); err != nil {
+		return nil, err
+	}
+	if len(procs) == 0 {
+		procs = []string{"fast", "standard"}
+	}
+	for i, proc := range procs {
+		for _, initiates := range []bool{i%2 == 0, i%2 != 0} {
+			p, err := t.connect(ctx, proc, initiates)
+			if err != nil {
+				return nil, err
+			}
+			if _, _, err := t.sendToPeer(ctx, p, "observed"); err != nil {
+				return nil, err
+			}
+			if _, _, err := t.sendToShim(ctx, p, "observed back"); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return t.OS.shimTxs(), nil
+}
+
+func (t *T) allShimTxs() []obsTx {
+	return append(t.OS.shimTxs(), t.OP.shimTxs()...)
+}
+
+func cmdAuthorized(ctx context.Context, t *T) error {
+	if _, err := t.observedTraffic(ctx); err != nil {
+		return err
+	}
+	unsigned := 0
+	for _, x := range t.allShimTxs() {
+		tag := "unparsed"
+		if x.cmd != nil {
+			tag = x.cmd.Tag()
+		}
+		switch {
+		case x.cmd == nil:
+			return fmt.Errorf("the shim sent a transmission that does not parse as a command")
+		case x.auth == "bad":
+			return fmt.Errorf("%s on %x does not verify with the queue's key over this session (SMP-AUTH-1, SMP-TLS-7)", tag, x.entity)
+		case x.auth == "none" && tag == "SEND":
+			unsigned++
+		case x.auth == "none" && tag != "PING":
+			return fmt.Errorf("%s on %x is unauthorized", tag, x.entity)
+		case x.party == "recipient" && (tag == "SEND" || tag == "SKEY"):
+			return fmt.Errorf("%s authorized by a recipient key", tag)
+		}
+	}
+	// Unsigned SENDs: the standard procedure's two confirmations only.
+	if unsigned > 2 {
+		return fmt.Errorf("%d unsigned SENDs; only the first SEND to an unsecured queue may be (GC-DUPLEX-5)", unsigned)
+	}
+	return nil
+}
+
+func cmdSecure(proc string) func(context.Context, *T) error {
+	return func(ctx context.Context, t *T) error {
+		if _, err := t.observedTraffic(ctx, proc, proc); err != nil {
+			return err
+		}
+		// Per queue (by sender id for SKEY/SEND, recipient id for KEY):
+		// what the shim did first.
+		firstSend := map[string]int{}
+		skey := map[string]int{}
+		keys := 0
+		for i, x := range t.allShimTxs() {
+			switch x.cmd.(type) {
+			case smp.CmdSEND:
+				if _, ok := firstSend[string(x.entity)]; !ok {
+					firstSend[string(x.entity)] = i
+				}
+			case smp.CmdSKEY:
+				skey[string(x.entity)] = i
+			case smp.CmdKEY:
+				if x.secures {
+					keys++
+				}
+			}
+		}
+		switch proc {
+		case "fast":
+			for q, s := range firstSend {
+				k, ok := skey[q]
+				if !ok || k > s {
+					return fmt.Errorf("fast procedure: the shim sent to queue %x before securing it with SKEY (GC-DUPLEX-1, GC-DUPLEX-2)", []byte(q))
+				}
+			}
+			if keys != 0 {
+				return errors.New("fast procedure: the shim used KEY; senders secure queues with SKEY")
+			}
+		case "standard":
+			if len(skey) != 0 {
+				return errors.New("standard procedure: the shim used SKEY (GC-DUPLEX-5: it MUST NOT)")
+			}
+			if keys < 2 {
+				return fmt.Errorf("standard procedure: the shim secured %d of its 2 receiving queues with KEY (GC-DUPLEX-5)", keys)
+			}
+		}
+		return nil
+	}
+}
+
+func cmdAckEvery(ctx context.Context, t *T) error {
+	if _, err := t.observedTraffic(ctx, "fast"); err != nil {
+		return err
+	}
+	if err := t.eventually(ctx, "", func() bool {
+		t.OS.mu.Lock()
+		defer t.OS.mu.Unlock()
+		for _, q := range t.OS.queues {
+			if len(q.msgs) > 0 {
+				return false
+			}
+		}
+		return true
+	}); err != nil {
+		return errors.New("messages stay unacknowledged at the shim's relay (GC-DUPLEX-4)")
+	}
+	t.OS.mu.Lock()
+	delivered := append([][]byte(nil), t.OS.shimMsgs...)
+	t.OS.mu.Unlock()
+	acks := map[string]int{}
+	for _, x := range t.OS.shimTxs() {
+		if a, ok := x.cmd.(smp.CmdACK); ok {
+			acks[string(a.MsgID)]++
+		}
+	}
+	for _, id := range delivered {
+		if acks[string(id)] != 1 {
+			return fmt.Errorf("MSG %x was acknowledged %d times, want once (GC-DUPLEX-4)", id, acks[string(id)])
+		}
+	}
+	if len(acks) != len(delivered) {
+		return fmt.Errorf("%d ACKs for %d delivered messages", len(acks), len(delivered))
+	}
+	if len(delivered) < 3 {
+		return fmt.Errorf("only %d messages delivered to the shim", len(delivered))
+	}
+	return nil
+}
+
+func cmdKeysUnique(ctx context.Context, t *T) error {
+	if _, err := t.observedTraffic(ctx); err != nil {
+		return err
+	}
+	seen := map[string]string{}
+	note := func(what string, k smp.Command, key []byte) error {
+		if prev, dup := seen[string(key)]; dup {
+			return fmt.Errorf("%s reuses the key of an earlier %s (DRV-CLIENT-2)", what, prev)
+		}
+		seen[string(key)] = what
+		return nil
+	}
+	for _, x := range t.allShimTxs() {
+		var err error
+		switch c := x.cmd.(type) {
+		case smp.CmdNEW:
+			if err = note("NEW recipient key", c, c.RcvAuthKey.SPKI()); err == nil {
+				err = note("NEW relay-DH key", c, c.RcvDHKey.SPKI())
+			}
+		case smp.CmdSKEY:
+			err = note("SKEY sender key", c, c.SenderKey.SPKI())
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func cmdCorrID(ctx context.Context, t *T) error {
+	if _, err := t.observedTraffic(ctx, "fast"); err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for _, x := range t.allShimTxs() {
+		if len(x.corrID) != 24 {
+			return fmt.Errorf("a correlation id of %d bytes (24 random bytes recommended)", len(x.corrID))
+		}
+		k := fmt.Sprint(x.conn) + string(x.corrID)
+		if seen[k] || bytes.Equal(x.corrID, make([]byte, 24)) {
+			return fmt.Errorf("correlation id %x repeated on a connection", x.corrID)
+		}
+		seen[k] = true
+	}
+	return nil
+}
+
+func tlsNoSNI(ctx context.Context, t *T) error {
+	if _, err := t.observedTraffic(ctx, "fast"); err != nil {
+		return err
+	}
+	for _, o := range []*obsRelay{t.OS, t.OP} {
+		o.mu.Lock()
+		sni := append([]string(nil), o.sni...)
+		o.mu.Unlock()
+		for _, s := range sni {
+			if s != "" {
+				return fmt.Errorf("the shim sent SNI %q (SMP-TLS-4)", s)
+			}
+		}
+	}
+	return nil
+}
