@@ -33,12 +33,16 @@ type obsRelay struct {
 	sni []string
 	// shimMsgs are the ids of the MSGs delivered to the shim.
 	shimMsgs [][]byte
-	queues   map[string]*oQueue // by recipient id
-	bySnd    map[string]*oQueue
-	conns    map[*oConn]bool
-	nconn    int
-	closed   bool
-	wg       sync.WaitGroup
+	// quota, when set, is how many messages a queue holds (SMP-QUOTA-1);
+	// hold stops deliveries on every queue until release.
+	quota  int
+	hold   bool
+	queues map[string]*oQueue // by recipient id
+	bySnd  map[string]*oQueue
+	conns  map[*oConn]bool
+	nconn  int
+	closed bool
+	wg     sync.WaitGroup
 }
 
 // obsTx is one transmission the relay received.
@@ -69,6 +73,7 @@ type oQueue struct {
 }
 
 type oMsg struct {
+	quota  bool // a QUOTA marker (SMP-MSG-3)
 	id     []byte
 	ts     int64
 	notify bool
@@ -292,9 +297,15 @@ func (o *obsRelay) exec(c *oConn, t smp.Transmission) []oOut {
 			return authErr
 		}
 		send := cmd.(smp.CmdSEND)
+		if o.quota > 0 && len(q.msgs) >= o.quota {
+			if !q.msgs[len(q.msgs)-1].quota {
+				q.msgs = append(q.msgs, oMsg{quota: true, id: randomBytes(24), ts: time.Now().Unix()})
+			}
+			return reply(smp.RspERR{Err: smp.ErrorType{Kind: smp.ErrQUOTA}})
+		}
 		q.msgs = append(q.msgs, oMsg{id: randomBytes(24), ts: time.Now().Unix(), notify: send.Notify, body: bytes.Clone(send.Body)})
 		outs := reply(smp.RspOK{})
-		if len(q.msgs) == 1 && q.sub != nil && !q.inflight {
+		if len(q.msgs) == 1 && q.sub != nil && !q.inflight && !o.hold {
 			q.inflight = true
 			outs = append(outs, oOut{q.sub, nil, q.rid, q.deliver()})
 		}
@@ -308,7 +319,7 @@ func (o *obsRelay) exec(c *oConn, t smp.Transmission) []oOut {
 	case smp.CmdSUB:
 		q.sub, q.inflight = c, false
 		outs := reply(smp.RspOK{})
-		if len(q.msgs) > 0 {
+		if len(q.msgs) > 0 && !o.hold {
 			q.inflight = true
 			outs = append(outs, oOut{c, nil, q.rid, q.deliver()})
 		}
@@ -326,7 +337,7 @@ func (o *obsRelay) exec(c *oConn, t smp.Transmission) []oOut {
 			return reply(smp.RspERR{Err: smp.ErrorType{Kind: smp.ErrNOMSG}})
 		}
 		q.msgs, q.inflight = q.msgs[1:], false
-		if len(q.msgs) > 0 && q.sub == c {
+		if len(q.msgs) > 0 && q.sub == c && !o.hold {
 			q.inflight = true
 			return reply(q.deliver())
 		}
@@ -344,11 +355,44 @@ func (o *obsRelay) exec(c *oConn, t smp.Transmission) []oOut {
 
 func (q *oQueue) deliver() smp.Response {
 	m := q.msgs[0]
-	body, err := smp.SealMsgBody(q.secret, m.id, smp.RcvMessageBody{Timestamp: m.ts, Notify: m.notify, Body: m.body})
+	body, err := smp.SealMsgBody(q.secret, m.id, smp.RcvMessageBody{Timestamp: m.ts, Quota: m.quota, Notify: m.notify, Body: m.body})
 	if err != nil {
 		return smp.RspERR{Err: smp.ErrorType{Kind: smp.ErrINTERNAL}}
 	}
 	return smp.RspMSG{MsgID: m.id, Body: body}
+}
+
+// release ends a hold: every subscribed queue with messages gets its head.
+func (o *obsRelay) release() {
+	o.mu.Lock()
+	o.hold = false
+	var outs []oOut
+	for _, q := range o.queues {
+		if q.sub != nil && !q.inflight && len(q.msgs) > 0 {
+			q.inflight = true
+			outs = append(outs, oOut{q.sub, nil, q.rid, q.deliver()})
+		}
+	}
+	o.mu.Unlock()
+	for _, x := range outs {
+		x.c.write(x.c.sess.Version, x.corrID, x.entity, x.rsp)
+	}
+}
+
+// queued counts the messages and QUOTA markers waiting on every queue.
+func (o *obsRelay) queued() (msgs, markers int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, q := range o.queues {
+		for _, m := range q.msgs {
+			if m.quota {
+				markers++
+			} else {
+				msgs++
+			}
+		}
+	}
+	return msgs, markers
 }
 
 // shimTxs returns the transmissions of the shim's connections.
