@@ -8,6 +8,7 @@ import (
 
 	"github.com/smpkit/smpkit/internal/driver"
 	"github.com/smpkit/smpkit/reference/agent"
+	"github.com/smpkit/smpkit/reference/smp"
 )
 
 func init() {
@@ -98,6 +99,41 @@ func linkVariants(ctx context.Context, t *T) error {
 		}
 		if string(e.Body) != v.name {
 			return fmt.Errorf("variant %s: the peer got info %q", v.name, e.Body)
+		}
+	}
+	return nil
+}
+
+func init() {
+	register(&Case{ID: "LINK-VERSION-OUTSIDE", Group: "links", Level: MUST, Spec: []string{"DRV-CLIENT-4", "GC-LINK-1"},
+		Title: "invitations offering only agent or ratchet versions outside the shim's range are refused; nothing is sent", Run: linkVersionOutside})
+}
+
+func linkVersionOutside(ctx context.Context, t *T) error {
+	if err := t.startShim(ctx, t.S.Server); err != nil {
+		return err
+	}
+	for _, which := range []string{"agent", "ratchet"} {
+		_, link, err := t.peer.ag.CreateInvitationWith(ctx, agent.Fast)
+		if err != nil {
+			return err
+		}
+		inv, _ := agent.ParseInvitation(link)
+		far := smp.VersionRange{Min: 100, Max: 101}
+		if which == "agent" {
+			inv.AgentVersions = far
+		} else {
+			inv.E2EVersions = far
+		}
+		if err := t.refused(ctx, driver.Msg{Cmd: driver.CmdJoin, Link: inv.String(), Info: driver.Str(shimInfo)}, "the link offers only "+which+" versions 100-101"); err != nil {
+			return err
+		}
+		q, err := queueBySender(t.P.store(), inv.Queues[0].SenderID)
+		if err != nil {
+			return err
+		}
+		if _, msgs := t.P.store().Counts(); msgs != 0 || q.SenderKey != nil {
+			return fmt.Errorf("after refusing a link with %s versions 100-101 the shim still sent to its queue (DRV-CLIENT-4)", which)
 		}
 	}
 	return nil

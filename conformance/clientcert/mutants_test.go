@@ -320,6 +320,13 @@ func mutants() []mutant {
 				return id, relink(link, func(inv *agent.Invitation) { inv.E2EKey1, inv.E2EKey2 = first.E2EKey1, first.E2EKey2 }), nil
 			}
 		})},
+		{name: "joins whatever agent versions a link offers", killer: "LINK-VERSION-OUTSIDE", opts: withHooks(func(h *hooked) {
+			h.join = func(ctx context.Context, link string, info []byte) (string, error) {
+				return h.Agent.Join(ctx, relink(link, func(inv *agent.Invitation) {
+					inv.AgentVersions = smp.VersionRange{Min: agent.AgentVersionMin, Max: agent.AgentVersionMax}
+				}), info)
+			}
+		})},
 		{name: "answers hello with a version it was not offered", killer: "DRV-HELLO", launch: func(ctx context.Context, stderr io.Writer) (*Proc, error) {
 			inR, inW := io.Pipe()
 			outR, outW := io.Pipe()
