@@ -16,7 +16,7 @@ func init() {
 		&Case{ID: "CMD-SECURE-FAST", Group: "commands", Level: MUST, Spec: []string{"GC-DUPLEX-1", "GC-DUPLEX-2"},
 			Title: "fast procedure: the shim secures each queue it sends to with SKEY before its first SEND there", Run: cmdSecure("fast")},
 		&Case{ID: "CMD-SECURE-STANDARD", Group: "commands", Level: MUST, Spec: []string{"GC-DUPLEX-5"},
-			Title: "standard procedure: no SKEY; the shim secures its own queues with KEY", Run: cmdSecure("standard")},
+			Title: "standard procedure: the joining shim never SKEYs the initiator's queue; the initiating shim KEYs its own", Run: cmdSecure("standard")},
 		&Case{ID: "CMD-ACK-EVERY-MSG", Group: "commands", Level: MUST, Spec: []string{"GC-DUPLEX-4", "SMP-DLV-1"},
 			Title: "the shim sends exactly one ACK for every MSG the relay delivers to it, naming it", Run: cmdAckEvery},
 		&Case{ID: "CMD-KEYS-UNIQUE", Group: "commands", Level: MUST, Spec: []string{"DRV-CLIENT-2", "SMP-KEY-4"},
@@ -32,8 +32,21 @@ func init() {
 // (fast as initiator, standard as joiner unless proc pins one) with a
 // message and a receipt each way, and returns the shim's transmissions.
 func (t *T) observedTraffic(ctx context.Context, procs ...string) ([]obsTx, error) {
+	txs, _, err := t.observedPairs(ctx, procs...)
+	return txs, err
+}
+
+// observedPair is a connection made by observedTraffic.
+type observedPair struct {
+	pair
+	proc          string
+	shimInitiated bool
+}
+
+func (t *T) observedPairs(ctx context.Context, procs ...string) ([]obsTx, []observedPair, error) {
+	var pairs []observedPair
 	if err := t.observe(ctx); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(procs) == 0 {
 		procs = []string{"fast", "standard"}
@@ -42,17 +55,18 @@ func (t *T) observedTraffic(ctx context.Context, procs ...string) ([]obsTx, erro
 		for _, initiates := range []bool{i%2 == 0, i%2 != 0} {
 			p, err := t.connect(ctx, proc, initiates)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
+			pairs = append(pairs, observedPair{p, proc, initiates})
 			if _, _, err := t.sendToPeer(ctx, p, "observed"); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			if _, _, err := t.sendToShim(ctx, p, "observed back"); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 	}
-	return t.OS.shimTxs(), nil
+	return t.OS.shimTxs(), pairs, nil
 }
 
 func (t *T) allShimTxs() []obsTx {
@@ -91,45 +105,63 @@ func cmdAuthorized(ctx context.Context, t *T) error {
 
 func cmdSecure(proc string) func(context.Context, *T) error {
 	return func(ctx context.Context, t *T) error {
-		if _, err := t.observedTraffic(ctx, proc, proc); err != nil {
+		_, pairs, err := t.observedPairs(ctx, proc, proc)
+		if err != nil {
 			return err
 		}
-		// Per queue (by sender id for SKEY/SEND, recipient id for KEY):
-		// what the shim did first.
-		firstSend := map[string]int{}
-		skey := map[string]int{}
-		keys := 0
-		for i, x := range t.allShimTxs() {
-			switch x.cmd.(type) {
-			case smp.CmdSEND:
-				if _, ok := firstSend[string(x.entity)]; !ok {
-					firstSend[string(x.entity)] = i
-				}
-			case smp.CmdSKEY:
-				skey[string(x.entity)] = i
-			case smp.CmdKEY:
-				if x.secures {
-					keys++
+		txs := t.allShimTxs()
+		if proc == "fast" {
+			// Every queue the shim sends to, it secured with SKEY first
+			// (GC-DUPLEX-1 as joiner, GC-DUPLEX-2 as initiator).
+			firstSend := map[string]int{}
+			skey := map[string]int{}
+			for i, x := range txs {
+				switch x.cmd.(type) {
+				case smp.CmdSEND:
+					if _, ok := firstSend[string(x.entity)]; !ok {
+						firstSend[string(x.entity)] = i
+					}
+				case smp.CmdSKEY:
+					skey[string(x.entity)] = i
+				case smp.CmdKEY:
+					if x.secures {
+						return errors.New("fast procedure: the shim secured a queue with KEY; in the fast procedure senders secure queues with SKEY (GC-DUPLEX-1)")
+					}
 				}
 			}
-		}
-		switch proc {
-		case "fast":
 			for q, s := range firstSend {
-				k, ok := skey[q]
-				if !ok || k > s {
+				if k, ok := skey[q]; !ok || k > s {
 					return fmt.Errorf("fast procedure: the shim sent to queue %x before securing it with SKEY (GC-DUPLEX-1, GC-DUPLEX-2)", []byte(q))
 				}
 			}
-			if keys != 0 {
-				return errors.New("fast procedure: the shim used KEY; senders secure queues with SKEY")
+			return nil
+		}
+		// Standard: as joiner, no SKEY on the initiator's queue; as
+		// initiator, KEY on its own queue (GC-DUPLEX-5).
+		for _, p := range pairs {
+			sid := p.inv.Queues[0].SenderID
+			if !p.shimInitiated {
+				for _, x := range txs {
+					if _, ok := x.cmd.(smp.CmdSKEY); ok && bytes.Equal(x.entity, sid) {
+						return errors.New("standard procedure: the joining shim secured the initiator's queue with SKEY (GC-DUPLEX-5: it MUST NOT)")
+					}
+				}
+				continue
 			}
-		case "standard":
-			if len(skey) != 0 {
-				return errors.New("standard procedure: the shim used SKEY (GC-DUPLEX-5: it MUST NOT)")
+			t.OS.mu.Lock()
+			var rid []byte
+			if q := t.OS.bySnd[string(sid)]; q != nil {
+				rid = q.rid
 			}
-			if keys < 2 {
-				return fmt.Errorf("standard procedure: the shim secured %d of its 2 receiving queues with KEY (GC-DUPLEX-5)", keys)
+			t.OS.mu.Unlock()
+			keyed := false
+			for _, x := range txs {
+				if _, ok := x.cmd.(smp.CmdKEY); ok && x.secures && bytes.Equal(x.entity, rid) {
+					keyed = true
+				}
+			}
+			if !keyed {
+				return errors.New("standard procedure: the initiating shim did not secure its own queue with KEY (GC-DUPLEX-5)")
 			}
 		}
 		return nil
