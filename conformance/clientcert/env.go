@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/smpkit/smpkit/internal/agentshim"
 	"github.com/smpkit/smpkit/internal/driver"
 	"github.com/smpkit/smpkit/reference/agent"
 	"github.com/smpkit/smpkit/reference/client"
@@ -151,10 +152,13 @@ type envelope struct {
 
 func startPeer(ctx context.Context, dir string, srv smp.Server, dial func(context.Context, string, string) (net.Conn, error)) (*peer, error) {
 	p := &peer{events: newEventLog[agent.Event](), envs: newEventLog[envelope](), quit: make(chan struct{})}
-	ag, err := agent.New(ctx, agent.Config{Dir: dir, Relay: srv, Client: client.Config{Dial: dial}, Drop: func(conn string, body []byte) bool {
+	cfg := agentshim.ReferenceConfig(srv, dir)
+	cfg.Client = client.Config{Dial: dial}
+	cfg.Drop = func(conn string, body []byte) bool {
 		p.envs.add(envelope{conn, bytes.Clone(body)})
 		return false
-	}})
+	}
+	ag, err := agent.New(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -122,7 +123,7 @@ func withHooks(fn func(h *hooked)) agentshim.Options {
 
 func withConfig(fn func(cfg *agent.Config)) agentshim.Options {
 	return agentshim.Options{NewAgent: func(ctx context.Context, relay smp.Server, dir string) (agentshim.Agent, error) {
-		cfg := agent.Config{Dir: dir, Relay: relay}
+		cfg := agentshim.ReferenceConfig(relay, dir)
 		fn(&cfg)
 		return agent.New(ctx, cfg)
 	}}
@@ -238,7 +239,23 @@ func mutants() []mutant {
 				}
 			}
 		})},
-		{name: "claims to resubscribe by itself, does not", killer: "SUB-RELAY-RESTART", opts: agentshim.Options{Unsupported: []string{"subscribe"}}},
+		{name: "never connects to a relay a second time", killer: "SUB-RELAY-RESTART", opts: func() agentshim.Options {
+			var mu sync.Mutex
+			dialed := map[string]bool{}
+			return withConfig(func(cfg *agent.Config) {
+				cfg.Client.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+					mu.Lock()
+					again := dialed[addr]
+					dialed[addr] = true
+					mu.Unlock()
+					if again {
+						return nil, errors.New("mutant: no second connection")
+					}
+					var d net.Dialer
+					return d.DialContext(ctx, network, addr)
+				}
+			})
+		}()},
 		{name: "forgets its state on restart", killer: "STATE-RESTART", opts: agentshim.Options{
 			NewAgent: func(ctx context.Context, relay smp.Server, dir string) (agentshim.Agent, error) {
 				mu.Lock()

@@ -74,7 +74,7 @@ func TestShimConnects(t *testing.T) {
 	}
 	call(driver.Msg{Cmd: driver.CmdStart, Relay: rl.Server.String(), DataDir: t.TempDir()})
 	inv := call(driver.Msg{Cmd: driver.CmdCreateInvitation, Procedure: "fast"})
-	peer, err := agent.New(ctx, agent.Config{Dir: t.TempDir(), Relay: rl.Server})
+	peer, err := agent.New(ctx, ReferenceConfig(rl.Server, t.TempDir()))
 	if err != nil {
 		t.Fatal(err)
 	}
