@@ -402,57 +402,32 @@ func keyBeforeConf(ctx context.Context, t *T) error {
 }
 
 func replayAndGarbage(ctx context.Context, t *T) error {
+	if err := t.observe(ctx); err != nil {
+		return err
+	}
 	p, err := t.connect(ctx, "fast", true)
 	if err != nil {
 		return err
 	}
-	sid := p.inv.Queues[0].SenderID
-	// With the shim cut off, the peer's message waits at the relay: copy
-	// it as sent.
-	t.S.stop()
-	if err := t.S.start(); err != nil {
-		return err
-	}
+	// Hold the peer's message at the relay long enough to copy it as sent.
 	const first = "replay me"
-	if _, err := t.peer.ag.Send(ctx, p.peer, []byte(first)); err != nil {
-		return err
-	}
-	q, err := queueBySender(t.S.store(), sid)
-	if err != nil {
-		return err
-	}
-	var sent store.Message
-	if err := t.eventually(ctx, "the peer's message is not at the relay", func() bool {
-		m, ok := t.S.store().Head(q.RecipientID)
-		sent = m
-		return ok
-	}); err != nil {
-		return err
-	}
-	now := time.Now().Unix()
-	inject := [][]byte{sent.Body, randomBytes(200), envelopeOf(false, messageBytes), envelopeOf(true, messageBytes), sent.Body[:len(sent.Body)/2]}
-	if err := t.S.withStopped(func(st *store.Store) error {
-		for _, b := range inject {
-			if err := st.AddMessage(q.RecipientID, store.Message{ID: randomBytes(24), Timestamp: now, Body: b}); err != nil {
-				return err
-			}
-		}
-		return nil
-	}); err != nil {
-		return err
-	}
-	if err := t.resubscribe(ctx); err != nil {
+	var sent oMsg
+	if _, err := t.holdAtRelay(ctx, p, []string{first}, func(ms []oMsg) []oMsg { sent = ms[0]; return ms }); err != nil {
 		return err
 	}
 	if _, err := t.shimEvent(ctx, driver.EvMsg, p.shim); err != nil {
 		return fmt.Errorf("the original message: %w", err)
 	}
+	now := time.Now().Unix()
+	var inject []oMsg
+	for _, b := range [][]byte{sent.body, randomBytes(200), envelopeOf(false, messageBytes), envelopeOf(true, messageBytes), sent.body[:len(sent.body)/2]} {
+		inject = append(inject, oMsg{id: randomBytes(24), ts: now, body: b})
+	}
+	if _, err := t.holdAtRelay(ctx, p, nil, func([]oMsg) []oMsg { return inject }); err != nil {
+		return err
+	}
 	if err := t.eventually(ctx, "the shim left the replay or a malformed body unacknowledged (GC-DUPLEX-4)", func() bool {
-		st := t.S.store()
-		if st == nil {
-			return false
-		}
-		_, msgs := st.Counts()
+		msgs, _ := t.OS.queued()
 		return msgs == 0
 	}); err != nil {
 		return err

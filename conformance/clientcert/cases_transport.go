@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/smpkit/smpkit/internal/driver"
 	"github.com/smpkit/smpkit/reference/agent"
@@ -84,11 +85,27 @@ func identityMismatchJoin(ctx context.Context, t *T) error {
 	}
 	inv, _ := agent.ParseInvitation(link)
 	inv.Queues[0].Server = wrongKeyHash(inv.Queues[0].Server)
-	if err := t.refused(ctx, driver.Msg{Cmd: driver.CmdJoin, Link: inv.String(), Info: driver.Str(shimInfo)}, "the link's queue is on a relay with another identity"); err != nil {
+	// A client may refuse at once or, sending in the background, later
+	// (DRV-CMD-1); either way nothing may reach the relay.
+	_, err = t.call(ctx, driver.Msg{Cmd: driver.CmdJoin, Link: inv.String(), Info: driver.Str(shimInfo)})
+	var se *ShimError
+	switch {
+	case errors.As(err, &se):
+		t.Logf("refused: %s", se.Text)
+	case err != nil:
+		return err
+	default:
+		time.Sleep(t.opts.Wait / 5) // time for a background attempt
+	}
+	q, err := queueBySender(t.P.store(), inv.Queues[0].SenderID)
+	if err != nil {
 		return err
 	}
-	if _, msgs := t.P.store().Counts(); msgs != 0 {
-		return errors.New("the shim sent its confirmation to a relay whose identity does not match the link (SMP-HS-8)")
+	if _, msgs := t.P.store().Counts(); msgs != 0 || q.SenderKey != nil {
+		return errors.New("the shim secured or sent to a queue on a relay whose identity does not match the link (SMP-HS-8)")
+	}
+	if _, err := t.call(ctx, driver.Msg{Cmd: driver.CmdCreateInvitation, Procedure: "fast"}); err != nil {
+		return fmt.Errorf("after the refused relay the shim no longer works (DRV-CMD-2): %w", err)
 	}
 	return nil
 }
