@@ -115,25 +115,6 @@ func (t *testRelay) store() *store.Store {
 	return t.r.Store()
 }
 
-// withStopped runs fn on the store while the relay is stopped, then
-// starts the relay again: the runner's way to put messages in a queue
-// that no client could send (replays, malformed bodies).
-func (t *testRelay) withStopped(fn func(*store.Store) error) error {
-	t.stop()
-	st, err := t.openStore()
-	if err != nil {
-		return err
-	}
-	ferr := fn(st)
-	if err := st.Close(); err != nil {
-		return err
-	}
-	if ferr != nil {
-		return ferr
-	}
-	return t.start()
-}
-
 // peer is the reference agent the shim talks to. Every envelope it
 // receives is recorded as the relay delivered it (after the relay layer):
 // what the shim put on the wire.
