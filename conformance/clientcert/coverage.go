@@ -64,18 +64,16 @@ var indirect = map[string]struct {
 
 // notChecked says why no case checks a client MUST.
 var notChecked = map[string]string{
-	"SMP-VER-3":       "needs relays pinned to each older version and a record of what the client sent",
-	"SMP-AUTH-5":      "needs a recording relay whose hello omits the session key (the runner's offers one always)",
-	"SMP-EVT-2":       "needs a scripted relay answering with unusual entity ids",
-	"SMP-ERR-4":       "needs a scripted relay sending EXPIRED / DUPLICATE_",
-	"SMP-ORDER-1":     "needs a scripted relay that answers out of order",
-	"SMP-ORDER-2":     "needs a scripted relay that answers out of order",
-	"SMP-PROXY-3":     "driver v1 has no proxied sending",
-	"SMP-PROXY-4":     "driver v1 has no proxied sending",
-	"SMP-SVC-1":       "services are relay-side clients, not agents",
-	"GC-CONTACT-1":    "driver v1 has no contact-address commands",
-	"GC-REDUNDANCY-1": "driver v1 has no add-queue command",
-	"GC-PQ-1":         "the reference peer never proposes KEM, so the shim's answer is not observed",
+	"SMP-VER-3":   "needs relays pinned to each older version and a record of what the client sent",
+	"SMP-AUTH-5":  "needs a recording relay whose hello omits the session key (the runner's offers one always)",
+	"SMP-EVT-2":   "needs a scripted relay answering with unusual entity ids",
+	"SMP-ERR-4":   "needs a scripted relay sending EXPIRED / DUPLICATE_",
+	"SMP-ORDER-1": "needs a scripted relay that answers out of order",
+	"SMP-ORDER-2": "needs a scripted relay that answers out of order",
+	"SMP-PROXY-3": "driver v1 has no proxied sending",
+	"SMP-PROXY-4": "driver v1 has no proxied sending",
+	"SMP-SVC-1":   "services are relay-side clients, not agents",
+	"GC-PQ-1":     "the reference peer never proposes KEM, so the shim's answer is not observed",
 }
 
 // Coverage returns every client obligation with the cases checking it,

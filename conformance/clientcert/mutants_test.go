@@ -32,6 +32,8 @@ type hooked struct {
 	ack    func(ctx context.Context, conn string, id int64) error
 	rotate func(ctx context.Context, conn string, relay smp.Server) error
 	sync   func(ctx context.Context, conn string) error
+	addQ   func(ctx context.Context, conn string, relay smp.Server) error
+	joinC  func(ctx context.Context, link string, info []byte) (string, error)
 	// events, when set, sees every event and emits what the faulty
 	// agent would report instead.
 	events func(e agent.Event, emit func(agent.Event))
@@ -99,6 +101,20 @@ func (h *hooked) Rotate(ctx context.Context, conn string, relay smp.Server) erro
 		return h.rotate(ctx, conn, relay)
 	}
 	return h.Agent.Rotate(ctx, conn, relay)
+}
+
+func (h *hooked) AddQueue(ctx context.Context, conn string, relay smp.Server) error {
+	if h.addQ != nil {
+		return h.addQ(ctx, conn, relay)
+	}
+	return h.Agent.AddQueue(ctx, conn, relay)
+}
+
+func (h *hooked) JoinContact(ctx context.Context, link string, info []byte) (string, error) {
+	if h.joinC != nil {
+		return h.joinC(ctx, link, info)
+	}
+	return h.Agent.JoinContact(ctx, link, info)
 }
 
 func (h *hooked) SyncRatchet(ctx context.Context, conn string) error {
@@ -343,6 +359,21 @@ func mutants() []mutant {
 					inv.AgentVersions = smp.VersionRange{Min: agent.AgentVersionMin, Max: agent.AgentVersionMax}
 				}), info)
 			}
+		})},
+		{name: "drops contact requests", killer: "CONTACT-SHIM-OWNS", opts: withHooks(func(h *hooked) {
+			h.events = func(e agent.Event, emit func(agent.Event)) {
+				if e.Kind != agent.EventReq {
+					emit(e)
+				}
+			}
+		})},
+		{name: "sends contact requests without its info", killer: "CONTACT-SHIM-REQUESTS", opts: withHooks(func(h *hooked) {
+			h.joinC = func(ctx context.Context, link string, _ []byte) (string, error) {
+				return h.Agent.JoinContact(ctx, link, nil)
+			}
+		})},
+		{name: "ignores add_queue", killer: "REDUNDANCY", opts: withHooks(func(h *hooked) {
+			h.addQ = func(context.Context, string, smp.Server) error { return nil }
 		})},
 		{name: "answers hello with a version it was not offered", killer: "DRV-HELLO", launch: func(ctx context.Context, stderr io.Writer) (*Proc, error) {
 			inR, inW := io.Pipe()

@@ -29,6 +29,9 @@ type Agent interface {
 	Rotate(ctx context.Context, connID string, relay smp.Server) error
 	SyncRatchet(ctx context.Context, connID string) error
 	Delete(ctx context.Context, connID string) error
+	CreateContact(ctx context.Context) (connID, link string, err error)
+	JoinContact(ctx context.Context, link string, info []byte) (string, error)
+	AddQueue(ctx context.Context, connID string, relay smp.Server) error
 	Events() <-chan agent.Event
 	Close() error
 }
@@ -206,6 +209,18 @@ func (s *shim) do(ctx context.Context, m driver.Msg) (driver.Msg, error) {
 		return driver.Msg{}, s.ag.SyncRatchet(ctx, m.Conn)
 	case driver.CmdDelete:
 		return driver.Msg{}, s.ag.Delete(ctx, m.Conn)
+	case driver.CmdCreateContact:
+		id, link, err := s.ag.CreateContact(ctx)
+		return driver.Msg{Conn: id, Link: link}, err
+	case driver.CmdJoinContact:
+		id, err := s.ag.JoinContact(ctx, m.Link, []byte(driver.Val(m.Info)))
+		return driver.Msg{Conn: id}, err
+	case driver.CmdAddQueue:
+		srv, err := smp.ParseServer(m.Relay)
+		if err != nil {
+			return driver.Msg{}, fmt.Errorf("add_queue: relay: %w", err)
+		}
+		return driver.Msg{}, s.ag.AddQueue(ctx, m.Conn, srv)
 	case driver.CmdSubscribe, driver.CmdRestart:
 		// The reference agent subscribes every queue when it starts and
 		// does not redial a relay by itself: a restart does both.
@@ -253,7 +268,7 @@ func (s *shim) stop() {
 var kinds = map[agent.EventKind]string{
 	agent.EventConf: driver.EvConf, agent.EventInfo: driver.EvInfo, agent.EventCon: driver.EvCon,
 	agent.EventMsg: driver.EvMsg, agent.EventRcvd: driver.EvRcvd, agent.EventSwitch: driver.EvSwitch,
-	agent.EventRSync: driver.EvRSync, agent.EventErr: driver.EvErr,
+	agent.EventRSync: driver.EvRSync, agent.EventErr: driver.EvErr, agent.EventReq: driver.EvReq,
 }
 
 func (s *shim) events(ag Agent, quit chan struct{}) {
@@ -271,6 +286,8 @@ func (s *shim) events(ag Agent, quit chan struct{}) {
 			switch e.Kind {
 			case agent.EventConf, agent.EventInfo:
 				m.Info = driver.Str(string(e.Body))
+			case agent.EventReq:
+				m.Info, m.Link = driver.Str(string(e.Body)), e.Invitation
 			case agent.EventMsg:
 				m.Body, m.MsgID = driver.Str(string(e.Body)), e.MsgID
 			case agent.EventRcvd:

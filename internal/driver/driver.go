@@ -28,11 +28,14 @@ const (
 	CmdSyncRatchet      = "sync_ratchet"
 	CmdDelete           = "delete"
 	CmdRestart          = "restart"
+	CmdCreateContact    = "create_contact"
+	CmdJoinContact      = "join_contact"
+	CmdAddQueue         = "add_queue"
 	CmdQuit             = "quit"
 )
 
 // Optional lists the commands a shim may declare unsupported (DRV-VER-2).
-var Optional = []string{CmdSubscribe, CmdRotate, CmdSyncRatchet, CmdDelete, CmdRestart}
+var Optional = []string{CmdSubscribe, CmdRotate, CmdSyncRatchet, CmdDelete, CmdRestart, CmdCreateContact, CmdJoinContact, CmdAddQueue}
 
 // Event names (spec/driver.md §4).
 const (
@@ -43,6 +46,7 @@ const (
 	EvRcvd   = "rcvd"
 	EvSwitch = "switch"
 	EvRSync  = "rsync"
+	EvReq    = "req"
 	EvErr    = "err"
 )
 
