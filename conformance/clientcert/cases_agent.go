@@ -62,7 +62,7 @@ func subRelayRestart(ctx context.Context, t *T) error {
 	}
 	var ids []int64
 	for i := 0; i < 2; i++ {
-		id, err := t.peer.ag.Send(ctx, p.peer, []byte(fmt.Sprintf("while away %d", i)))
+		id, err := t.peerSend(ctx, p, fmt.Sprintf("while away %d", i))
 		if err != nil {
 			return fmt.Errorf("peer send: %w", err)
 		}

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/smpkit/smpkit/internal/driver"
 	"github.com/smpkit/smpkit/reference/agent"
+	"github.com/smpkit/smpkit/reference/client"
 	"github.com/smpkit/smpkit/reference/smp"
 	"github.com/smpkit/smpkit/reference/store"
 )
@@ -235,7 +238,7 @@ func (t *T) sendToPeer(ctx context.Context, p pair, body string) (int64, agent.E
 // sendToShim has the peer send body and checks that the shim reports it
 // with the peer's message id (GC-ENV-3, DRV-EVT-1).
 func (t *T) sendToShim(ctx context.Context, p pair, body string) (int64, driver.Msg, error) {
-	id, err := t.peer.ag.Send(ctx, p.peer, []byte(body))
+	id, err := t.peerSend(ctx, p, body)
 	if err != nil {
 		return 0, driver.Msg{}, fmt.Errorf("peer send: %w", err)
 	}
@@ -250,4 +253,26 @@ func (t *T) sendToShim(ctx context.Context, p pair, body string) (int64, driver.
 		return id, m, fmt.Errorf("the shim reported msg_id %d, the peer sent message id %d (GC-ENV-3)", m.MsgID, id)
 	}
 	return id, m, nil
+}
+
+// peerSend has the peer send body. After the runner restarted a relay the
+// peer's old connection to it may fail a write before the peer notices it
+// is gone; the message was then not sent, and the peer sends again on a
+// new connection (a new message id: the first one is a gap the shim's
+// ratchet skips, GC-RATCHET-9).
+func (t *T) peerSend(ctx context.Context, p pair, body string) (int64, error) {
+	for attempt := 0; ; attempt++ {
+		id, err := t.peer.ag.Send(ctx, p.peer, []byte(body))
+		if err == nil || attempt == 20 || !transient(err) {
+			return id, err
+		}
+		t.Logf("peer send, attempt %d: %v", attempt+1, err)
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// transient reports a write on a connection that was already gone.
+func transient(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "broken pipe") || strings.Contains(s, "connection reset") || strings.Contains(s, "use of closed network connection") || errors.Is(err, client.ErrClosed)
 }
