@@ -27,9 +27,10 @@ func init() {
 
 func TestClientSubcommand(t *testing.T) {
 	t.Setenv(shimEnv, "1")
-	js := filepath.Join(t.TempDir(), "r.json")
+	dir := t.TempDir()
+	js, junit, html := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.xml"), filepath.Join(dir, "r.html")
 	var out, errb bytes.Buffer
-	code := dispatch([]string{"client", "-q", "--run", "^(DRV-HELLO|DUPLEX-FAST-JOINER)$", "--json", js, "--", os.Args[0]}, &out, &errb)
+	code := dispatch([]string{"client", "-q", "--run", "^(DRV-HELLO|DUPLEX-FAST-JOINER)$", "--json", js, "--junit", junit, "--html", html, "--", os.Args[0]}, &out, &errb)
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errb.String())
 	}
@@ -43,6 +44,11 @@ func TestClientSubcommand(t *testing.T) {
 	for _, r := range rep.Results {
 		if r.Status != "pass" {
 			t.Errorf("%s: %s", r.ID, r.Status)
+		}
+	}
+	for _, f := range []string{junit, html} {
+		if b, err := os.ReadFile(f); err != nil || !bytes.Contains(b, []byte("DUPLEX-FAST-JOINER")) {
+			t.Errorf("%s: %v, %d bytes without the case", f, err, len(b))
 		}
 	}
 	out.Reset()

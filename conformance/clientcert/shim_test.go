@@ -45,7 +45,9 @@ func TestReferenceShim(t *testing.T) {
 	opts := Options{Launch: inProcess(agentshim.Options{}), Wait: 5 * time.Second, ExpectFail: map[string]string{
 		// The reference agent keeps the key of the first keyed envelope on
 		// a queue even when it does not open; the real confirmation after
-		// it is then refused as a second key (reported, not fixed here).
+		// it is then refused as a second key. Upstream decrypts first and
+		// stores the secret only with a processed confirmation
+		// (simplexmq Agent.hs processClientMsg, setRcvQueueConfirmedE2E).
 		"ROBUST-KEY-BEFORE-CONF": "reference agent commits the per-queue key before the envelope opens",
 	}}
 	for _, c := range Catalog() {
