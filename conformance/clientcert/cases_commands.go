@@ -23,6 +23,10 @@ func init() {
 			Title: "recipient, relay-DH and sender keys in NEW, KEY and SKEY are never reused across queues", Run: cmdKeysUnique},
 		&Case{ID: "CMD-CORRID", Group: "commands", Level: SHOULD, Spec: []string{"SMP-NONCE-1"},
 			Title: "correlation ids are 24 bytes and never repeat on a connection", Run: cmdCorrID},
+		&Case{ID: "VER-PINNED", Group: "commands", Level: MUST, Spec: []string{"SMP-VER-1", "SMP-VER-3", "SMP-HS-2", "SMP-HS-5"},
+			Title: "relays offering only v9, v12 or v18 get the whole exchange at that version", Run: verPinned(9, 12, smp.VersionMax)},
+		&Case{ID: "VER-V6", Group: "commands", Level: SHOULD, Spec: []string{"SMP-VER-1", "SMP-AUTH-5"},
+			Title: "relays offering only v6 (no session key, no queue modes) get the whole exchange, signed, without authenticators", Run: verPinned(smp.VersionMin)},
 		&Case{ID: "TLS-NO-SNI", Group: "transport", Level: MUST, Spec: []string{"SMP-TLS-4"},
 			Title: "the shim sends no server name indication", Run: tlsNoSNI},
 	)
@@ -45,8 +49,10 @@ type observedPair struct {
 
 func (t *T) observedPairs(ctx context.Context, procs ...string) ([]obsTx, []observedPair, error) {
 	var pairs []observedPair
-	if err := t.observe(ctx); err != nil {
-		return nil, nil, err
+	if !t.observed {
+		if err := t.observe(ctx); err != nil {
+			return nil, nil, err
+		}
 	}
 	if len(procs) == 0 {
 		procs = []string{"fast", "standard"}
@@ -266,6 +272,52 @@ func tlsNoSNI(ctx context.Context, t *T) error {
 			if s != "" {
 				return fmt.Errorf("the shim sent SNI %q (SMP-TLS-4)", s)
 			}
+		}
+	}
+	return nil
+}
+
+func verPinned(versions ...smp.Version) func(context.Context, *T) error {
+	return func(ctx context.Context, t *T) error { return pinned(ctx, t, versions) }
+}
+
+func pinned(ctx context.Context, t *T, versions []smp.Version) error {
+	for _, v := range versions {
+		w, err := newT(ctx, t.opts)
+		if err != nil {
+			return err
+		}
+		err = func() error {
+			defer w.close()
+			if err := w.observeAt(ctx, smp.VersionRange{Min: v, Max: v}); err != nil {
+				return err
+			}
+			if _, err := w.observedTraffic(ctx, "fast"); err != nil {
+				return fmt.Errorf("at v%d (SMP-VER-1): %w", v, err)
+			}
+			for _, o := range []*obsRelay{w.OS, w.OP} {
+				o.mu.Lock()
+				got, kinds := o.version, o.kinds
+				o.mu.Unlock()
+				if got != v {
+					return fmt.Errorf("offered only v%d, the shim agreed v%d (SMP-HS-5)", v, got)
+				}
+				if v < smp.VersionAuthCmds && kinds[fmt.Sprint(smp.AuthAuthenticator)] > 0 {
+					return fmt.Errorf("at v%d, without a session key, the shim sent X25519 authenticators (SMP-AUTH-5)", v)
+				}
+			}
+			for _, x := range w.allShimTxs() {
+				if x.cmd == nil {
+					return fmt.Errorf("at v%d a command does not parse in that version (SMP-VER-3)", v)
+				}
+			}
+			return nil
+		}()
+		for _, l := range w.log {
+			t.Logf("v%d: %s", v, l)
+		}
+		if err != nil {
+			return err
 		}
 	}
 	return nil

@@ -64,8 +64,6 @@ var indirect = map[string]struct {
 
 // notChecked says why no case checks a client MUST.
 var notChecked = map[string]string{
-	"SMP-VER-3":   "needs relays pinned to each older version and a record of what the client sent",
-	"SMP-AUTH-5":  "needs a recording relay whose hello omits the session key (the runner's offers one always)",
 	"SMP-EVT-2":   "needs a scripted relay answering with unusual entity ids",
 	"SMP-ERR-4":   "needs a scripted relay sending EXPIRED / DUPLICATE_",
 	"SMP-ORDER-1": "needs a scripted relay that answers out of order",

@@ -250,6 +250,11 @@ func (t *T) shimRelay() smp.Server {
 // and a new peer on OP replaces the peer; the peer's own connections are
 // told apart by their local addresses.
 func (t *T) observe(ctx context.Context) error {
+	return t.observeAt(ctx, smp.VersionRange{})
+}
+
+// observeAt is observe with the recording relays offering only versions.
+func (t *T) observeAt(ctx context.Context, versions smp.VersionRange) error {
 	var mu sync.Mutex
 	mine := map[string]bool{}
 	isPeer := func(remote string) bool {
@@ -268,10 +273,10 @@ func (t *T) observe(ctx context.Context) error {
 		return c, err
 	}
 	var err error
-	if t.OS, err = startObsRelay(isPeer); err != nil {
+	if t.OS, err = startObsRelay(isPeer, versions); err != nil {
 		return err
 	}
-	if t.OP, err = startObsRelay(isPeer); err != nil {
+	if t.OP, err = startObsRelay(isPeer, versions); err != nil {
 		return err
 	}
 	t.peer.close()

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net"
 	"sync"
 	"time"
@@ -35,8 +36,14 @@ type obsRelay struct {
 	shimMsgs [][]byte
 	// quota, when set, is how many messages a queue holds (SMP-QUOTA-1);
 	// hold stops deliveries on every queue until release.
-	quota  int
-	hold   bool
+	quota int
+	hold  bool
+	// versions offered in the hello (zero: every version), the version
+	// last agreed, and the kinds of authorization the shim used.
+	versions smp.VersionRange
+	version  smp.Version
+	kinds    map[string]int
+
 	queues map[string]*oQueue // by recipient id
 	bySnd  map[string]*oQueue
 	conns  map[*oConn]bool
@@ -87,7 +94,7 @@ type oConn struct {
 	wmu  sync.Mutex
 }
 
-func startObsRelay(peer func(string) bool) (*obsRelay, error) {
+func startObsRelay(peer func(string) bool, versions smp.VersionRange) (*obsRelay, error) {
 	creds, err := transport.GenerateCredentials("localhost", rand.Reader)
 	if err != nil {
 		return nil, err
@@ -97,7 +104,7 @@ func startObsRelay(peer func(string) bool) (*obsRelay, error) {
 		return nil, err
 	}
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	o := &obsRelay{creds: creds, ln: ln, peer: peer, queues: map[string]*oQueue{}, bySnd: map[string]*oQueue{}, conns: map[*oConn]bool{},
+	o := &obsRelay{creds: creds, ln: ln, peer: peer, versions: versions, queues: map[string]*oQueue{}, bySnd: map[string]*oQueue{}, conns: map[*oConn]bool{},
 		Server: smp.Server{Hosts: []string{"127.0.0.1"}, Port: port, KeyHash: creds.Identity()}}
 	cfg := transport.ServerTLSConfig(creds).Clone()
 	cfg.GetConfigForClient = func(h *tls.ClientHelloInfo) (*tls.Config, error) {
@@ -145,7 +152,7 @@ func (o *obsRelay) serve(raw net.Conn, cfg *tls.Config) {
 		cancel()
 		return
 	}
-	sess, err := transport.ServerHandshake(ctx, tc, transport.ServerConfig{Credentials: o.creds})
+	sess, err := transport.ServerHandshake(ctx, tc, transport.ServerConfig{Credentials: o.creds, Versions: o.versions})
 	cancel()
 	if err != nil {
 		return
@@ -156,6 +163,7 @@ func (o *obsRelay) serve(raw net.Conn, cfg *tls.Config) {
 		return
 	}
 	o.nconn++
+	o.version = sess.Version
 	c := &oConn{id: o.nconn, peer: o.peer != nil && o.peer(raw.RemoteAddr().String()), sess: sess}
 	o.conns[c] = true
 	o.mu.Unlock()
@@ -211,7 +219,11 @@ func (c *oConn) write(v smp.Version, corrID, entity []byte, rsp smp.Response) {
 	if err != nil {
 		return
 	}
-	tx, err := smp.EncodeTransmission(v, smp.Transmission{CorrID: corrID, EntityID: entity, Command: b})
+	t := smp.Transmission{CorrID: corrID, EntityID: entity, Command: b}
+	if v < smp.VersionAuthCmds {
+		t.SessionID = c.sess.SessionID // on the wire before v7 (SMP-TX-1)
+	}
+	tx, err := smp.EncodeTransmission(v, t)
 	if err != nil {
 		return
 	}
@@ -232,6 +244,14 @@ func (o *obsRelay) exec(c *oConn, t smp.Transmission) []oOut {
 		return reply(smp.RspERR{Err: smp.CMDSyntax})
 	}
 	rec.cmd = cmd
+	if !c.peer {
+		if k, err := smp.AuthKindOf(t.Auth); err == nil {
+			if o.kinds == nil {
+				o.kinds = map[string]int{}
+			}
+			o.kinds[fmt.Sprint(k)]++
+		}
+	}
 	authorized := t.AuthorizedBytes(c.sess.SessionID)
 	verify := func(k smpcrypto.PublicKey, party string) bool {
 		if len(t.Auth) == 0 {
