@@ -375,6 +375,21 @@ func mutants() []mutant {
 		{name: "ignores add_queue", killer: "REDUNDANCY", opts: withHooks(func(h *hooked) {
 			h.addQ = func(context.Context, string, smp.Server) error { return nil }
 		})},
+		{name: "reuses its first queue's X25519 key in later links", killer: "KEYS-PER-QUEUE", opts: withHooks(func(h *hooked) {
+			var first *agent.Invitation
+			h.create = func(ctx context.Context, proc agent.Procedure) (string, string, error) {
+				id, link, err := h.Agent.CreateInvitationWith(ctx, proc)
+				if err != nil {
+					return id, link, err
+				}
+				if first == nil {
+					inv, _ := agent.ParseInvitation(link)
+					first = &inv
+					return id, link, nil
+				}
+				return id, relink(link, func(inv *agent.Invitation) { inv.Queues[0].DHKey = first.Queues[0].DHKey }), nil
+			}
+		})},
 		{name: "answers hello with a version it was not offered", killer: "DRV-HELLO", launch: func(ctx context.Context, stderr io.Writer) (*Proc, error) {
 			inR, inW := io.Pipe()
 			outR, outW := io.Pipe()
