@@ -19,7 +19,7 @@ const (
 
 func init() {
 	register(
-		&Case{ID: "DRV-HELLO", Group: "driver", Level: MUST, Spec: []string{"DRV-VER-1", "DRV-VER-2", "DRV-FRAME-2"},
+		&Case{ID: "DRV-HELLO", Group: "driver", Level: MUST, Spec: []string{"DRV-VER-1", "DRV-VER-2", "DRV-FRAME-2", "DRV-FRAME-5"},
 			Title: "the shim negotiates the driver version and refuses a range it does not speak", Run: driverHello},
 		&Case{ID: "DUPLEX-FAST-INITIATOR", Group: "duplex", Level: MUST, Spec: []string{"GC-LINK-1", "GC-DUPLEX-1", "GC-DUPLEX-2", "GC-DUPLEX-3", "GC-QUEUE-1", "GC-QUEUE-3", "GC-ENV-2"},
 			Title: "fast procedure, shim initiates: link, CONF, allow, CON both sides", Run: duplex("fast", true)},
@@ -58,6 +58,10 @@ func driverHello(ctx context.Context, t *T) error {
 	var se *ShimError
 	if !errors.As(err, &se) {
 		return fmt.Errorf("hello with driver versions %d-%d was not refused (DRV-VER-1): %v", driver.Version+100, driver.Version+101, err)
+	}
+	// quit is answered and the shim exits (DRV-FRAME-5).
+	if err := s.close(); err != nil {
+		return err
 	}
 	return nil
 }

@@ -92,6 +92,7 @@ type session struct {
 
 	name        string
 	unsupported map[string]bool
+	closed      bool
 }
 
 type lockedBuf struct {
@@ -244,9 +245,19 @@ func (s *session) event(ctx context.Context, what string, pred func(driver.Msg) 
 }
 
 func (s *session) close() error {
+	s.mu.Lock()
+	closed := s.closed
+	s.closed = true
+	s.mu.Unlock()
+	if closed {
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	s.call(ctx, driver.Msg{Cmd: driver.CmdQuit})
+	if _, err := s.call(ctx, driver.Msg{Cmd: driver.CmdQuit}); err != nil {
+		s.proc.Stop()
+		return fmt.Errorf("quit: %w (DRV-FRAME-5)", err)
+	}
 	return s.proc.Stop()
 }
 
