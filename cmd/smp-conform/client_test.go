@@ -30,7 +30,7 @@ func TestClientSubcommand(t *testing.T) {
 	dir := t.TempDir()
 	js, junit, html := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.xml"), filepath.Join(dir, "r.html")
 	var out, errb bytes.Buffer
-	code := dispatch([]string{"client", "-q", "--run", "^(DRV-HELLO|DUPLEX-FAST-JOINER)$", "--json", js, "--junit", junit, "--html", html, "--", os.Args[0]}, &out, &errb)
+	code := runClient([]string{"-q", "--run", "^(DRV-HELLO|DUPLEX-FAST-JOINER)$", "--json", js, "--junit", junit, "--html", html, "--", os.Args[0]}, &out, &errb)
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errb.String())
 	}
@@ -52,10 +52,10 @@ func TestClientSubcommand(t *testing.T) {
 		}
 	}
 	out.Reset()
-	if code := dispatch([]string{"client", "--list", "--coverage"}, &out, &errb); code != 0 || !strings.Contains(out.String(), "GC-DUPLEX-1") {
+	if code := runClient([]string{"--list", "--coverage"}, &out, &errb); code != 0 || !strings.Contains(out.String(), "GC-DUPLEX-1") {
 		t.Errorf("--list --coverage: exit %d\n%s", code, out.String())
 	}
-	if code := dispatch([]string{"client"}, &out, &errb); code != 2 {
+	if code := runClient(nil, &out, &errb); code != 2 {
 		t.Errorf("client without a shim: exit %d, want 2", code)
 	}
 }

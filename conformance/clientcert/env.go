@@ -32,6 +32,7 @@ type testRelay struct {
 	Server smp.Server
 	mu     sync.Mutex
 	r      *relay.Relay
+	st     *store.Store
 	done   chan error
 }
 
@@ -70,7 +71,7 @@ func (t *testRelay) serve(ln net.Listener) error {
 		return err
 	}
 	t.mu.Lock()
-	t.r, t.done = r, make(chan error, 1)
+	t.r, t.st, t.done = r, st, make(chan error, 1)
 	done := t.done
 	t.mu.Unlock()
 	go func() { done <- r.Serve(ln) }()
@@ -80,12 +81,16 @@ func (t *testRelay) serve(ln net.Listener) error {
 // stop closes the relay: every client connection drops.
 func (t *testRelay) stop() {
 	t.mu.Lock()
-	r, done := t.r, t.done
-	t.r = nil
+	r, st, done := t.r, t.st, t.done
+	t.r, t.st = nil, nil
 	t.mu.Unlock()
 	if r != nil {
 		r.Close()
 		<-done
+		// The store is ours: some relay versions close a store they were
+		// given, others leave it to its owner. A second Close of a
+		// closed store only reports errors.
+		st.Close()
 	}
 }
 
