@@ -78,7 +78,9 @@ type DB struct {
 	path    string
 	sql     *sql.DB
 	vfsName string // registered for a custom Options.VFS, unregistered on Close
-	writer  chan struct{}
+	jobs    chan *job
+	stop    chan struct{}
+	stopped chan struct{}
 	closed  atomic.Bool
 }
 
@@ -120,7 +122,7 @@ func Open(ctx context.Context, path, passphrase string, opts *Options) (*DB, err
 		return nil, ErrWrongPassphrase
 	}
 
-	d := &DB{path: path, writer: make(chan struct{}, 1)}
+	d := &DB{path: path, jobs: make(chan *job), stop: make(chan struct{}), stopped: make(chan struct{})}
 	vfsName := "adiantum"
 	if o.VFS != nil {
 		d.vfsName = fmt.Sprintf("smpkit-db-%d", vfsSeq.Add(1))
@@ -141,8 +143,7 @@ func Open(ctx context.Context, path, passphrase string, opts *Options) (*DB, err
 			// FULL: a commit is on disk when Update returns, so what the
 			// agent acknowledges to a relay survives power loss.
 			`PRAGMA synchronous=FULL;` +
-			`PRAGMA foreign_keys=ON;` +
-			`PRAGMA secure_delete=ON;`)
+			`PRAGMA foreign_keys=ON;`)
 	})
 	if err != nil {
 		d.unregister()
@@ -151,6 +152,7 @@ func Open(ctx context.Context, path, passphrase string, opts *Options) (*DB, err
 	d.sql.SetMaxOpenConns(o.MaxReaders + 1)
 	d.sql.SetMaxIdleConns(o.MaxReaders + 1)
 	d.sql.SetConnMaxLifetime(0)
+	go d.writer()
 	if err := d.bootstrap(ctx); err != nil {
 		d.Close()
 		if errors.Is(err, sqlite3.NOTADB) {
@@ -251,6 +253,8 @@ func (d *DB) Close() error {
 	}
 	var err error
 	if d.sql != nil {
+		close(d.stop)
+		<-d.stopped
 		err = d.sql.Close()
 	}
 	d.unregister()
@@ -308,9 +312,15 @@ func (d *DB) joined(ctx context.Context) *Tx {
 
 // Update runs fn in a read-write transaction and commits it if fn returns
 // nil; any error (from fn or the commit) means nothing fn did was kept.
-// Writers are serialised in the process, so Update never waits on SQLite's
-// busy handler. Called with a context from Tx.Context, fn joins that
-// transaction (which must be an Update) and an error from fn aborts it.
+// Called with a context from Tx.Context, fn joins that transaction (which
+// must be an Update) and an error from fn aborts it.
+//
+// Updates are group-committed: one writer runs the Updates waiting at the
+// same time in one SQLite transaction, each in its own savepoint, and syncs
+// once for all. An error of one fn rolls back only its savepoint. So fn
+// must change nothing but the database through tx, and may run more than
+// once (when a batch is retried after a failure of SQLite itself); what it
+// must do only once it registers with AfterCommit.
 func (d *DB) Update(ctx context.Context, fn func(*Tx) error) error {
 	if t := d.joined(ctx); t != nil {
 		if !t.write {
@@ -321,18 +331,141 @@ func (d *DB) Update(ctx context.Context, fn func(*Tx) error) error {
 	if d.closed.Load() {
 		return ErrClosed
 	}
+	j := &job{ctx: ctx, fn: fn, done: make(chan struct{})}
 	select {
-	case d.writer <- struct{}{}:
+	case d.jobs <- j:
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-d.stop:
+		return ErrClosed
 	}
-	t, err := d.run(ctx, true, fn)
-	<-d.writer
-	if err != nil {
-		return err
+	<-j.done // once taken, a job always finishes: its outcome is known
+	if j.err != nil {
+		return j.err
 	}
-	for _, f := range t.afterCommit {
+	for _, f := range j.t.afterCommit {
 		f()
+	}
+	return nil
+}
+
+// job is one Update waiting for the writer.
+type job struct {
+	ctx  context.Context
+	fn   func(*Tx) error
+	solo bool // run in a transaction of its own (after a failed batch)
+	t    *Tx
+	err  error
+	done chan struct{}
+}
+
+// maxBatch bounds how many Updates share a commit.
+const maxBatch = 64
+
+// writer runs the Updates, batching those that wait together.
+func (d *DB) writer() {
+	defer close(d.stopped)
+	var retry []*job
+	for {
+		var batch []*job
+		if len(retry) > 0 {
+			batch, retry = retry[:1], retry[1:]
+		} else {
+			select {
+			case j := <-d.jobs:
+				batch = append(batch, j)
+			case <-d.stop:
+				return
+			}
+		more:
+			for len(batch) < maxBatch {
+				select {
+				case j := <-d.jobs:
+					batch = append(batch, j)
+				default:
+					break more
+				}
+			}
+		}
+		retry = append(retry, d.runBatch(batch)...)
+	}
+}
+
+// runBatch runs jobs in one transaction and finishes them, except those
+// it returns: to be run again alone, because SQLite itself failed in the
+// batch (a full disk may roll the whole transaction back, which savepoints
+// cannot contain).
+func (d *DB) runBatch(jobs []*job) (again []*job) {
+	finish := func(j *job, err error) {
+		j.err = err
+		close(j.done)
+	}
+	stx, err := d.sql.BeginTx(context.Background(), nil)
+	if err != nil {
+		for _, j := range jobs {
+			finish(j, d.wrap("begin", err))
+		}
+		return nil
+	}
+	savepoints := len(jobs) > 1
+	var ok []*job
+	for i, j := range jobs {
+		if err := j.ctx.Err(); err != nil {
+			finish(j, err)
+			continue
+		}
+		if savepoints {
+			if _, err := stx.Exec(`SAVEPOINT job`); err != nil {
+				stx.Rollback()
+				finish(j, d.wrap("savepoint", err))
+				return append(ok, jobs[i+1:]...)
+			}
+		}
+		t := &Tx{db: d, tx: stx, write: true}
+		t.ctx = context.WithValue(j.ctx, txKey{}, t)
+		ferr := j.fn(t)
+		var serr *sqlite3.Error
+		switch {
+		case ferr == nil:
+			if savepoints {
+				if _, err := stx.Exec(`RELEASE job`); err != nil {
+					stx.Rollback()
+					finish(j, d.wrap("release", err))
+					return append(ok, jobs[i+1:]...)
+				}
+			}
+			j.t = t
+			ok = append(ok, j)
+		case savepoints && errors.As(ferr, &serr):
+			// SQLite failed: the transaction may be gone. Undo the batch;
+			// this job has its answer, the others run again alone.
+			stx.Rollback()
+			finish(j, d.wrap("", ferr))
+			for _, o := range append(ok, jobs[i+1:]...) {
+				o.solo = true
+				again = append(again, o)
+			}
+			return again
+		case savepoints:
+			if _, err := stx.Exec(`ROLLBACK TO job; RELEASE job`); err != nil {
+				stx.Rollback()
+				finish(j, d.wrap("", ferr))
+				return append(ok, jobs[i+1:]...)
+			}
+			finish(j, d.wrap("", ferr))
+		default:
+			stx.Rollback()
+			finish(j, d.wrap("", ferr))
+			return nil
+		}
+	}
+	err = stx.Commit()
+	for _, j := range ok {
+		if err != nil {
+			finish(j, d.wrap("commit", err))
+		} else {
+			finish(j, nil)
+		}
 	}
 	return nil
 }

@@ -506,3 +506,60 @@ func TestConcurrentUpdates(t *testing.T) {
 		t.Fatalf("%d items", n)
 	}
 }
+
+// TestGroupCommitIsolation: Updates that wait together share a commit, but
+// each keeps its own outcome: a fn that fails (with its own error or with
+// an SQL error) leaves no trace, the others commit, and AfterCommit runs
+// exactly for the committed ones.
+func TestGroupCommitIsolation(t *testing.T) {
+	ctx := context.Background()
+	d := open(t, filepath.Join(t.TempDir(), "state.db"), "p", nil)
+	if err := d.Migrate(ctx, kvSchema); err != nil {
+		t.Fatal(err)
+	}
+	put(t, d, "taken", []byte("x"))
+	var mu sync.Mutex
+	committed := map[int]bool{}
+	var wg sync.WaitGroup
+	errs := make([]error, 200)
+	for i := range 200 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = d.Update(ctx, func(tx *Tx) error {
+				if _, err := tx.Exec(`INSERT INTO kv_items VALUES (?, x'')`, fmt.Sprint(i)); err != nil {
+					return err
+				}
+				tx.AfterCommit(func() { mu.Lock(); committed[i] = true; mu.Unlock() })
+				switch {
+				case i%5 == 0:
+					return errors.New("refused")
+				case i%7 == 0:
+					_, err := tx.Exec(`INSERT INTO kv_items VALUES ('taken', x'')`)
+					return err
+				}
+				return nil
+			})
+		}()
+	}
+	wg.Wait()
+	want := 1
+	for i, err := range errs {
+		fails := i%5 == 0 || i%7 == 0
+		if (err != nil) != fails {
+			t.Errorf("update %d: %v", i, err)
+		}
+		if committed[i] == fails {
+			t.Errorf("update %d: AfterCommit ran %v", i, committed[i])
+		}
+		if got := get(t, d, fmt.Sprint(i)); (got != nil) == fails {
+			t.Errorf("update %d: row present %v", i, got != nil)
+		}
+		if !fails {
+			want++
+		}
+	}
+	if n := count(t, d, "kv_items"); n != want {
+		t.Fatalf("%d rows, want %d", n, want)
+	}
+}

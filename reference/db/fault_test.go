@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/ncruces/go-sqlite3"
@@ -104,5 +105,53 @@ func TestWriteErrorDuringTransaction(t *testing.T) {
 	put(t, d, "a", []byte("3"))
 	if got := get(t, d, "a"); string(got) != "3" {
 		t.Fatalf("a = %q", got)
+	}
+}
+
+// TestDiskFullInGroupCommit fills the disk while many Updates share
+// commits: afterwards exactly the Updates that reported success are in
+// the database, before and after a reopen.
+func TestDiskFullInGroupCommit(t *testing.T) {
+	ctx := context.Background()
+	for _, budget := range []int64{0, 8 << 10, 64 << 10} {
+		fv := faultvfs.New(nil)
+		path := filepath.Join(t.TempDir(), "state.db")
+		d := open(t, path, "p", &Options{VFS: fv})
+		if err := d.Migrate(ctx, kvSchema); err != nil {
+			t.Fatal(err)
+		}
+		fv.FailAfter(budget)
+		blob := bytes.Repeat([]byte{1}, 2000)
+		errs := make([]error, 100)
+		var wg sync.WaitGroup
+		for i := range errs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = d.Update(ctx, func(tx *Tx) error {
+					_, err := tx.Exec(`INSERT INTO kv_items VALUES (?, ?)`, fmt.Sprint(i), blob)
+					return err
+				})
+			}()
+		}
+		wg.Wait()
+		fv.Heal()
+		check := func(d *DB, when string) {
+			failed := 0
+			for i, err := range errs {
+				if err != nil {
+					failed++
+				}
+				if got := get(t, d, fmt.Sprint(i)); (got != nil) != (err == nil) {
+					t.Fatalf("budget %d, %s: update %d reported %v, row present %v", budget, when, i, err, got != nil)
+				}
+			}
+			if failed == 0 {
+				t.Fatalf("budget %d: nothing failed", budget)
+			}
+		}
+		check(d, "open")
+		d.Close()
+		check(open(t, path, "p", nil), "reopened")
 	}
 }
