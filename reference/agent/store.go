@@ -243,3 +243,7 @@ func (a *Agent) Pending(ctx context.Context, connID string) (int, error) {
 	})
 	return n, err
 }
+
+// DB returns the agent's database, for a package that keeps its tables
+// next to the agent's (the chat library).
+func (a *Agent) DB() *db.DB { return a.db }
