@@ -344,7 +344,7 @@ func waitOutboxEmpty(t *testing.T, a *agent.Agent, connID string) {
 
 // TestThousandConnections establishes 1,000 connections between two
 // agents and exchanges a message each way on every one, then restarts
-// both agents and does it again.
+// both agents and does it again on a tenth of them.
 func TestThousandConnections(t *testing.T) {
 	if testing.Short() {
 		t.Skip("1,000 connections")
@@ -360,7 +360,13 @@ func TestThousandConnections(t *testing.T) {
 	bob.Close()
 	alice = newAgentWith(t, aDir, r1, &dbOpts{})
 	bob = newAgentWith(t, bDir, r2, &dbOpts{})
-	exchangeAll(t, alice, bob, pairs, "y")
+	// After the restart, every tenth connection, spread over all: each
+	// agent subscribed its 1,000 queues again.
+	var sample []pair
+	for i := 0; i < n; i += 10 {
+		sample = append(sample, pairs[i])
+	}
+	exchangeAll(t, alice, bob, sample, "y")
 	t.Logf("alice's database with %d connections: %d bytes", n, dirSize(t, aDir))
 }
 
