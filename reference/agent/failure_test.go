@@ -437,3 +437,33 @@ func TestHungRelayHoldsUpOnlyItsQueues(t *testing.T) {
 	collect(t, alice, []string{"to alice"}, nil)
 	_ = aConn
 }
+
+// TestNothingInTheClearOnDisk: after a conversation, neither agent's files
+// hold a message, a profile or the names of the state's fields in the
+// clear (the database is encrypted page by page, docs/db.md).
+func TestNothingInTheClearOnDisk(t *testing.T) {
+	r1, r2 := startRelay(t), startRelay(t)
+	aDir, bDir := t.TempDir(), t.TempDir()
+	alice := newAgentWith(t, aDir, r1, &dbOpts{})
+	bob := newAgentWith(t, bDir, r2, &dbOpts{})
+	aConn, _ := connect(t, alice, bob)
+	if _, err := alice.Send(context.Background(), aConn, []byte("the secret canary message")); err != nil {
+		t.Fatal(err)
+	}
+	collect(t, bob, []string{"the secret canary message"}, nil)
+	check := func(when string) {
+		for _, dir := range []string{aDir, bDir} {
+			for name, b := range snapshotDir(t, dir) {
+				for _, s := range []string{"the secret canary message", "bob's profile", "alice's profile", "snd_msg_id", "SQLite format 3"} {
+					if strings.Contains(string(b), s) {
+						t.Errorf("%s: %s holds %q", when, name, s)
+					}
+				}
+			}
+		}
+	}
+	check("open")
+	alice.Close()
+	bob.Close()
+	check("closed")
+}
