@@ -808,6 +808,12 @@ func (a *Agent) process(ctx context.Context, c *Conn, q *RcvQueue, m smp.RspMSG)
 func (a *Agent) decrypt(c *Conn, enc []byte) (AgentMessage, []byte, error) {
 	sk := c.skipped()
 	body, err := c.Ratchet.Decrypt(a.cfg.Rand, sk, enc)
+	if errors.Is(err, ratchet.ErrCommitted) {
+		// Some failures advance the ratchet, as upstream's do (GC-RATCHET-8):
+		// keep that state, or the two ends diverge. The receive operation
+		// commits it with the error event.
+		c.setSkipped(sk)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
