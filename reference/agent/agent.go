@@ -584,7 +584,9 @@ func (a *Agent) allow(ctx context.Context, c *Conn, info []byte) error {
 		return nil // wait for the joiner's HELLO
 	}
 	c.Status = "ready"
-	c.emit(Event{ConnID: c.ID, Kind: EventCon})
+	// CON once the relay accepted the confirmation (upstream: once it is
+	// sent); messages sent meanwhile follow it on the same queue.
+	c.emitWhenSent(Event{ConnID: c.ID, Kind: EventCon})
 	return nil
 }
 

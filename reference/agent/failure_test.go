@@ -261,7 +261,7 @@ func TestNewWithRelaysDown(t *testing.T) {
 	collect(t, alice, bodies("b", 0, 5), nil)
 }
 
-// TestDiskFullDuringSave fills bob's disk: a message he receives cannot be
+// TestDiskFullDuringSave (GC-DUPLEX-6) fills bob's disk: a message he receives cannot be
 // committed, so it is not acknowledged and nothing is reported; when space
 // is back the relay delivers it again and it is processed once; the
 // conversation goes on, and a restart repeats nothing.
