@@ -162,8 +162,7 @@ type Conn struct {
 	// Standard is true for an invitation made for the standard procedure
 	// (its queue URI without q=m, GC-DUPLEX-5). The forms each party uses
 	// follow the modes of the queues, not this flag.
-	Standard bool             `json:"standard"`
-	Received map[int64][]byte `json:"received"` // message id → hash, until acknowledged
+	Standard bool `json:"standard"`
 
 	op *op // the operation under way (conns.go)
 }
@@ -645,12 +644,15 @@ func (a *Agent) Send(ctx context.Context, connID string, body []byte) (int64, er
 // Ack acknowledges a received message: the agent sends a receipt.
 func (a *Agent) Ack(ctx context.Context, connID string, msgID int64) error {
 	return a.update(ctx, connID, func(c *Conn) error {
-		h, ok := c.Received[msgID]
-		if !ok {
+		h, err := unackedHash(ctx, a.db, c.ID, msgID)
+		if err != nil {
+			return err
+		}
+		if h == nil {
 			return fmt.Errorf("agent: no message %d to acknowledge", msgID)
 		}
-		delete(c.Received, msgID)
-		_, err := a.sendMessage(ctx, c, ARcvd{Receipts: []Receipt{{AgentMsgID: msgID, MsgHash: h, Info: []byte{}}}})
+		c.op.acked = append(c.op.acked, msgID)
+		_, err = a.sendMessage(ctx, c, ARcvd{Receipts: []Receipt{{AgentMsgID: msgID, MsgHash: h, Info: []byte{}}}})
 		return err
 	})
 }
@@ -948,10 +950,7 @@ func (a *Agent) onMessage(ctx context.Context, c *Conn, q *RcvQueue, e EnvMessag
 		c.Status = "ready"
 		c.emit(Event{ConnID: c.ID, Kind: EventCon})
 	case AMsg:
-		if c.Received == nil {
-			c.Received = map[int64][]byte{}
-		}
-		c.Received[msg.SndMsgID] = hash(body)
+		c.op.unacked = append(c.op.unacked, unacked{msg.SndMsgID, hash(body)})
 		c.emit(Event{ConnID: c.ID, Kind: EventMsg, MsgID: msg.SndMsgID, Body: b.Body, Integrity: integrity})
 	case ARcvd:
 		for _, r := range b.Receipts {
