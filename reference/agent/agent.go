@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/smpkit/smpkit/reference/client"
+	"github.com/smpkit/smpkit/reference/db"
 	"github.com/smpkit/smpkit/reference/ratchet"
 	"github.com/smpkit/smpkit/reference/smp"
 	"github.com/smpkit/smpkit/reference/smpcrypto"
@@ -33,8 +33,22 @@ const (
 
 // Config configures an agent.
 type Config struct {
-	// Dir holds the agent's state file; it survives restarts.
+	// Dir holds the agent's database, agent.db (docs/db.md), unless DB is
+	// set; it survives restarts.
 	Dir string
+	// Passphrase encrypts the database (argon2id, then Adiantum pages).
+	// An empty one is refused unless DBOptions.AllowEmptyPassphrase.
+	Passphrase string
+	// DBOptions tune opening the database (KDF cost, a fault-injecting
+	// file system in tests).
+	DBOptions *db.Options
+	// DB, if set, is an open database the agent shares (the chat library
+	// keeps its tables in it); Dir and Passphrase are then unused and
+	// Close leaves it open.
+	DB *db.DB
+	// ReconnectMin and ReconnectMax bound the exponential backoff between
+	// connection attempts to a relay that is down (default 100 ms, 30 s).
+	ReconnectMin, ReconnectMax time.Duration
 	// Relay is where the agent creates its receiving queues.
 	Relay smp.Server
 	// Client options for relay connections.
@@ -81,21 +95,35 @@ type Event struct {
 // Agent manages graph-chat connections.
 type Agent struct {
 	cfg    Config
-	events chan Event
+	db     *db.DB
+	ownDB  bool
+	pool   *relayPool
+	events *eventLog
+	ctx    context.Context // ends at Close, once receivers and senders stopped
+	cancel context.CancelFunc
+	// closing ends when Close starts: no new message is taken from the
+	// outbox, and waiting for a relay stops.
+	closing     context.Context
+	stopClosing context.CancelFunc
 
-	mu      sync.Mutex
-	st      *state
-	clients map[string]*client.Client
+	mu      sync.Mutex // the maps below; never held across I/O
+	conns   map[string]*Conn
+	locks   map[string]*sync.Mutex // per connection (conns.go)
+	rcv     map[string]rcvEntry    // queueKey of each receiving queue
+	rcvKeys map[string][]string    // connection → its keys in rcv
+	senders map[string]chan struct{}
+	retries map[string]time.Duration
+	sent    map[int64]bool   // outbox rows accepted by their relays, to delete
+	after   map[string]int64 // queueKey → the last outbox row sent in this run
+	flush   chan struct{}    // asks the flusher to delete them
 	closed  bool
-	wg      sync.WaitGroup
+	rwg     sync.WaitGroup // receivers: Close lets them finish and ACK
+	dwg     sync.WaitGroup // senders: Close lets a SEND under way finish
+	wg      sync.WaitGroup // everything else
 }
 
-// state is everything persisted (GC-RATCHET-2).
-type state struct {
-	Conns map[string]*Conn `json:"conns"`
-}
-
-// Conn is one connection's persisted state.
+// Conn is one connection's persisted state (GC-RATCHET-2): one row of
+// agent_conns.
 type Conn struct {
 	ID      string `json:"id"`
 	Role    string `json:"role"`   // initiator | joiner
@@ -117,10 +145,6 @@ type Conn struct {
 	ExtraRcv []*RcvQueue `json:"extra_rcv,omitempty"`
 	ExtraSnd []*SndQueue `json:"extra_snd,omitempty"`
 	Adding   bool        `json:"adding,omitempty"`
-	// Seen maps the hash of recently decrypted ratchet ciphertexts to the
-	// receiving queue they came on: a copy on another queue is redundancy,
-	// a copy on the same queue a replay.
-	Seen map[string]string `json:"seen,omitempty"`
 	// Ratchet resynchronisation: our new X3DH scalars while we wait for the
 	// peer's, and the hashes of ratchet keys already processed.
 	SyncKey1 []byte   `json:"sync_key1,omitempty"`
@@ -138,8 +162,9 @@ type Conn struct {
 	// Standard is true for an invitation made for the standard procedure
 	// (its queue URI without q=m, GC-DUPLEX-5). The forms each party uses
 	// follow the modes of the queues, not this flag.
-	Standard bool             `json:"standard"`
-	Received map[int64][]byte `json:"received"` // message id → hash, until acknowledged
+	Standard bool `json:"standard"`
+
+	op *op // the operation under way (conns.go)
 }
 
 // RcvQueue is a queue the agent receives on.
@@ -176,7 +201,10 @@ type SndQueue struct {
 // ErrClosed is returned after Close.
 var ErrClosed = errors.New("agent: closed")
 
-// New starts an agent with the state in cfg.Dir and subscribes its queues.
+// New opens the agent's database and starts it. It does not wait for the
+// relays: each is dialled in the background, redialled with backoff while
+// it is down, and all of the agent's queues there are subscribed each time
+// it comes back.
 func New(ctx context.Context, cfg Config) (*Agent, error) {
 	if cfg.Rand == nil {
 		cfg.Rand = rand.Reader
@@ -184,125 +212,110 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	if cfg.Client.PingInterval == 0 {
 		cfg.Client.PingInterval = -1
 	}
-	a := &Agent{cfg: cfg, events: make(chan Event, 4096), clients: map[string]*client.Client{}, st: &state{Conns: map[string]*Conn{}}}
-	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
-		return nil, err
+	if cfg.ReconnectMin <= 0 {
+		cfg.ReconnectMin = 100 * time.Millisecond
 	}
-	b, err := os.ReadFile(a.path())
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-	case err != nil:
-		return nil, err
-	default:
-		if err := json.Unmarshal(b, a.st); err != nil {
-			return nil, fmt.Errorf("agent: state file: %w", err)
+	if cfg.ReconnectMax <= 0 {
+		cfg.ReconnectMax = 30 * time.Second
+	}
+	a := &Agent{cfg: cfg, db: cfg.DB, conns: map[string]*Conn{}, locks: map[string]*sync.Mutex{}, rcv: map[string]rcvEntry{},
+		rcvKeys: map[string][]string{}, senders: map[string]chan struct{}{}, retries: map[string]time.Duration{}, sent: map[int64]bool{}, after: map[string]int64{}}
+	if a.db == nil {
+		if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+			return nil, err
+		}
+		d, err := db.Open(ctx, filepath.Join(cfg.Dir, "agent.db"), cfg.Passphrase, cfg.DBOptions)
+		if err != nil {
+			return nil, fmt.Errorf("agent: %w", err)
+		}
+		a.db, a.ownDB = d, true
+	}
+	fail := func(err error) (*Agent, error) {
+		if a.ownDB {
+			a.db.Close()
+		}
+		return nil, fmt.Errorf("agent: %w", err)
+	}
+	if err := a.db.Migrate(ctx, Schema); err != nil {
+		return fail(err)
+	}
+	conns, err := loadConns(ctx, a.db)
+	if err != nil {
+		return fail(err)
+	}
+	senders := map[string]smp.Server{}
+	for id, c := range conns {
+		a.conns[id] = c
+		a.locks[id] = &sync.Mutex{}
+		a.index(c, false)
+		for _, q := range append([]*SndQueue{c.Snd, c.NextSnd}, c.ExtraSnd...) {
+			if q != nil {
+				senders[queueKey(q.Server, q.SndID)] = q.Server
+			}
 		}
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	for _, c := range a.st.Conns {
-		for _, q := range append([]*RcvQueue{c.Rcv, c.NextRcv, c.OldRcv}, c.ExtraRcv...) {
-			if q != nil {
-				if err := a.subscribe(ctx, q); err != nil {
-					return nil, err
-				}
-			}
+	pending, err := outboxQueues(ctx, a.db)
+	if err != nil {
+		return fail(err)
+	}
+	a.ctx, a.cancel = context.WithCancel(context.Background())
+	a.closing, a.stopClosing = context.WithCancel(a.ctx)
+	a.events = newEventLog(a.db)
+	a.flush = make(chan struct{}, 1)
+	a.wg.Add(1)
+	go a.flusher()
+	a.pool = newRelayPool(cfg.Client, cfg.ReconnectMin, cfg.ReconnectMax)
+	a.pool.subs, a.pool.event = a.subs, a.onRelayEvent
+	for _, e := range a.rcv {
+		a.pool.watch(e.srv)
+	}
+	for _, qk := range pending {
+		if srv, ok := senders[qk]; ok {
+			a.deliver(qk, srv)
 		}
 	}
 	return a, nil
 }
 
-func (a *Agent) path() string { return filepath.Join(a.cfg.Dir, "agent-state.json") }
+// Events delivers the agent's events. They are kept in the database until
+// taken here, so an application that reads slowly loses none.
+func (a *Agent) Events() <-chan Event { return a.events.out }
 
-// save writes the state atomically: a crash leaves the old or the new file.
-func (a *Agent) save() error {
-	b, err := json.Marshal(a.st)
-	if err != nil {
-		return err
-	}
-	tmp := a.path() + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, a.path())
-}
-
-// Events delivers the agent's events.
-func (a *Agent) Events() <-chan Event { return a.events }
-
-// Close disconnects from the relays; the state stays on disk.
+// Close disconnects from the relays and closes the database (unless it was
+// given in Config.DB); the state stays on disk.
 func (a *Agent) Close() error {
 	a.mu.Lock()
-	a.closed = true
-	for _, cl := range a.clients {
-		cl.Close()
+	if a.closed {
+		a.mu.Unlock()
+		return nil
 	}
+	a.closed = true
 	a.mu.Unlock()
+	a.stopClosing()
+	a.rwg.Wait()
+	a.dwg.Wait()
+	a.cancel()
+	a.pool.close()
 	a.wg.Wait()
+	a.db.Update(context.Background(), func(tx *db.Tx) error { return a.forgetSent(tx, nil) })
+	a.events.close()
+	if a.ownDB {
+		return a.db.Close()
+	}
 	return nil
 }
 
-func (a *Agent) emit(e Event) {
-	select {
-	case a.events <- e:
-	default: // a user that does not read events loses them, not the agent
+// ConnState returns a copy of a connection's committed state.
+func (a *Agent) ConnState(ctx context.Context, connID string) (*Conn, error) {
+	c, err := loadConn(ctx, a.db, connID)
+	if err == nil && c == nil {
+		err = fmt.Errorf("agent: no connection %s", connID)
 	}
-}
-
-// relay returns the connection to a relay, dialling it and starting its
-// event loop on first use. Called with a.mu held.
-func (a *Agent) relay(ctx context.Context, srv smp.Server) (*client.Client, error) {
-	if a.closed {
-		return nil, ErrClosed
-	}
-	key := srv.String()
-	if cl := a.clients[key]; cl != nil {
-		select {
-		case <-cl.Done():
-		default:
-			return cl, nil
-		}
-	}
-	cl, err := client.Dial(ctx, srv, a.cfg.Client)
-	if err != nil {
-		return nil, err
-	}
-	a.clients[key] = cl
-	a.wg.Add(1)
-	go func() {
-		defer a.wg.Done()
-		for ev := range cl.Events() {
-			if m, ok := ev.Response.(smp.RspMSG); ok {
-				a.receive(srv, ev.EntityID, m)
-			}
-		}
-	}()
-	return cl, nil
+	return c, err
 }
 
 func (a *Agent) do(ctx context.Context, srv smp.Server, req client.Request) (smp.Response, error) {
-	cl, err := a.relay(ctx, srv)
-	if err != nil {
-		return nil, err
-	}
-	return cl.Do(ctx, req)
-}
-
-func (a *Agent) subscribe(ctx context.Context, q *RcvQueue) error {
-	_, err := a.do(ctx, q.Server, client.Request{Key: q.RcvKey, EntityID: q.RcvID, Command: smp.CmdSUB{}})
-	return err
+	return a.pool.do(ctx, srv, req)
 }
 
 func (a *Agent) key(alg smpcrypto.Alg) (smpcrypto.PrivateKey, error) {
@@ -317,17 +330,17 @@ func (a *Agent) newID() string {
 
 // newRcvQueue creates a messaging queue on the agent's relay (NEW).
 func (a *Agent) newRcvQueue(ctx context.Context) (*RcvQueue, smp.QueueURI, error) {
-	return a.newQueue(ctx, smp.QueueMessaging)
+	return a.newQueue(ctx, a.cfg.Relay, smp.QueueMessaging)
 }
 
-func (a *Agent) newQueue(ctx context.Context, mode smp.QueueMode) (*RcvQueue, smp.QueueURI, error) {
+func (a *Agent) newQueue(ctx context.Context, relay smp.Server, mode smp.QueueMode) (*RcvQueue, smp.QueueURI, error) {
 	rk, err := a.key(smpcrypto.Ed25519)
 	if err != nil {
 		return nil, smp.QueueURI{}, err
 	}
 	dh, _ := a.key(smpcrypto.X25519)
 	e2e, _ := a.key(smpcrypto.X25519)
-	rsp, err := a.do(ctx, a.cfg.Relay, client.Request{Key: rk, Command: smp.CmdNEW{RcvAuthKey: rk.Public(), RcvDHKey: dh.Public(),
+	rsp, err := a.do(ctx, relay, client.Request{Key: rk, Command: smp.CmdNEW{RcvAuthKey: rk.Public(), RcvDHKey: dh.Public(),
 		SubMode: smp.SubModeSubscribe, QueueReq: &smp.QueueReq{Mode: mode}}})
 	if err != nil {
 		return nil, smp.QueueURI{}, fmt.Errorf("agent: create queue: %w", err)
@@ -340,9 +353,9 @@ func (a *Agent) newQueue(ctx context.Context, mode smp.QueueMode) (*RcvQueue, sm
 	if err != nil {
 		return nil, smp.QueueURI{}, err
 	}
-	q := &RcvQueue{Server: a.cfg.Relay, RcvID: ids.RcvID, SndID: ids.SndID, RcvKey: rk, RcvSecret: secret, E2E: e2e, Contact: mode == smp.QueueContact}
+	q := &RcvQueue{Server: relay, RcvID: ids.RcvID, SndID: ids.SndID, RcvKey: rk, RcvSecret: secret, E2E: e2e, Contact: mode == smp.QueueContact}
 	m := mode
-	uri := smp.QueueURI{Server: a.cfg.Relay, SenderID: ids.SndID, Versions: smp.VersionRange{Min: 1, Max: clientVersion}, DHKey: e2e.Public(), Mode: &m}
+	uri := smp.QueueURI{Server: relay, SenderID: ids.SndID, Versions: smp.VersionRange{Min: 1, Max: clientVersion}, DHKey: e2e.Public(), Mode: &m}
 	return q, uri, nil
 }
 
@@ -367,8 +380,6 @@ func (a *Agent) CreateInvitation(ctx context.Context) (connID, link string, err 
 
 // CreateInvitationWith makes an invitation for the given procedure.
 func (a *Agent) CreateInvitationWith(ctx context.Context, proc Procedure) (connID, link string, err error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
 	q, uri, err := a.newRcvQueue(ctx)
 	if err != nil {
 		return "", "", err
@@ -379,8 +390,7 @@ func (a *Agent) CreateInvitationWith(ctx context.Context, proc Procedure) (connI
 	k1, _ := a.key(smpcrypto.X448)
 	k2, _ := a.key(smpcrypto.X448)
 	c := &Conn{ID: a.newID(), Role: "initiator", Status: "new", X3DH1: k1.Raw, X3DH2: k2.Raw, Rcv: q, Standard: proc == Standard}
-	a.st.Conns[c.ID] = c
-	if err := a.save(); err != nil {
+	if err := a.create(ctx, c, nil); err != nil {
 		return "", "", err
 	}
 	inv := Invitation{Scheme: "simplex:", AgentVersions: smp.VersionRange{Min: AgentVersionMin, Max: AgentVersionMax}, Queues: []smp.QueueURI{uri},
@@ -410,8 +420,6 @@ func (a *Agent) Join(ctx context.Context, link string, info []byte) (string, err
 		return "", fmt.Errorf("agent: link offers ratchet versions %v", inv.E2EVersions)
 	}
 	uri := inv.Queues[0]
-	a.mu.Lock()
-	defer a.mu.Unlock()
 	return a.join(ctx, inv, uri, info, smp.Version(av.Max), uint16(ev.Max))
 }
 
@@ -444,10 +452,9 @@ func (a *Agent) join(ctx context.Context, inv Invitation, uri smp.QueueURI, info
 		return "", err
 	}
 	c.Rcv = q
-	a.st.Conns[c.ID] = c
 	reply := ConnInfoReply{Queues: []QueueInfo{{ClientVersion: clientVersion, Server: ruri.Server, SenderID: ruri.SenderID, DHKey: ruri.DHKey, Mode: ruri.Mode}}, Info: info}
 	jp := ratchet.Params{Version: c.E2EVer, Key1: j1.Public(), Key2: j2.Public()}
-	if err := a.sendConfirmation(ctx, c, reply, &jp); err != nil {
+	if err := a.create(ctx, c, func(c *Conn) error { return a.sendConfirmation(ctx, c, reply, &jp) }); err != nil {
 		return "", err
 	}
 	return c.ID, nil
@@ -456,51 +463,43 @@ func (a *Agent) join(ctx context.Context, inv Invitation, uri smp.QueueURI, info
 // Suspend stops the connection's receiving queue from accepting messages
 // (OFF); the peer's sends fail with ERR AUTH.
 func (a *Agent) Suspend(ctx context.Context, connID string) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	c := a.st.Conns[connID]
-	if c == nil || c.Rcv == nil {
+	c, unlock, err := a.lockConn(connID)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if c.Rcv == nil {
 		return fmt.Errorf("agent: no connection %s", connID)
 	}
-	_, err := a.do(ctx, c.Rcv.Server, client.Request{Key: c.Rcv.RcvKey, EntityID: c.Rcv.RcvID, Command: smp.CmdOFF{}})
+	_, err = a.do(ctx, c.Rcv.Server, client.Request{Key: c.Rcv.RcvKey, EntityID: c.Rcv.RcvID, Command: smp.CmdOFF{}})
 	return err
 }
 
 // Delete deletes the connection's receiving queues (DEL) and forgets it.
 func (a *Agent) Delete(ctx context.Context, connID string) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	c := a.st.Conns[connID]
-	if c == nil {
-		return fmt.Errorf("agent: no connection %s", connID)
-	}
-	for _, q := range append([]*RcvQueue{c.Rcv, c.NextRcv, c.OldRcv}, c.ExtraRcv...) {
-		if q == nil {
-			continue
-		}
-		if _, err := a.do(ctx, q.Server, client.Request{Key: q.RcvKey, EntityID: q.RcvID, Command: smp.CmdDEL{}}); err != nil {
-			var se *client.ServerError
-			if !errors.As(err, &se) || !se.Err.Equal(smp.AUTH) { // already deleted is fine
-				return err
+	return a.update(ctx, connID, func(c *Conn) error {
+		for _, q := range c.rcvQueues() {
+			if _, err := a.do(ctx, q.Server, client.Request{Key: q.RcvKey, EntityID: q.RcvID, Command: smp.CmdDEL{}}); err != nil {
+				var se *client.ServerError
+				if !errors.As(err, &se) || !se.Err.Equal(smp.AUTH) { // already deleted is fine
+					return err
+				}
 			}
 		}
-	}
-	delete(a.st.Conns, connID)
-	return a.save()
+		c.op.deleted = true
+		return nil
+	})
 }
 
 // CreateContact makes a contact address: a long-lived queue that anyone
 // with the link can send connection requests to (REQ events).
 func (a *Agent) CreateContact(ctx context.Context) (connID, link string, err error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	q, uri, err := a.newQueue(ctx, smp.QueueContact)
+	q, uri, err := a.newQueue(ctx, a.cfg.Relay, smp.QueueContact)
 	if err != nil {
 		return "", "", err
 	}
 	c := &Conn{ID: a.newID(), Role: "contact", Status: "contact", Rcv: q}
-	a.st.Conns[c.ID] = c
-	if err := a.save(); err != nil {
+	if err := a.create(ctx, c, nil); err != nil {
 		return "", "", err
 	}
 	return c.ID, Contact{Scheme: "simplex:", AgentVersions: smp.VersionRange{Min: AgentVersionMin, Max: AgentVersionMax}, Queues: []smp.QueueURI{uri}}.String(), nil
@@ -544,8 +543,6 @@ func (a *Agent) JoinContact(ctx context.Context, link string, info []byte) (stri
 	if err != nil {
 		return "", err
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
 	if _, err := a.do(ctx, q.Server, client.Request{EntityID: q.SenderID, Command: smp.CmdSEND{Notify: true, Body: body}}); err != nil {
 		return "", fmt.Errorf("agent: send the request: %w", err)
 	}
@@ -560,11 +557,12 @@ func (a *Agent) JoinContact(ctx context.Context, link string, info []byte) (stri
 // establishes the connection (CON, no HELLO); else the joiner secures the
 // reply queue and HELLOs follow (GC-DUPLEX-3).
 func (a *Agent) Allow(ctx context.Context, connID string, info []byte) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	c := a.st.Conns[connID]
-	if c == nil || c.Status != "confirmed" {
-		return fmt.Errorf("agent: connection %s is not waiting for approval", connID)
+	return a.update(ctx, connID, func(c *Conn) error { return a.allow(ctx, c, info) })
+}
+
+func (a *Agent) allow(ctx context.Context, c *Conn, info []byte) error {
+	if c.Status != "confirmed" {
+		return fmt.Errorf("agent: connection %s is not waiting for approval", c.ID)
 	}
 	if c.Rcv.PeerSndKey != nil {
 		if err := a.secureOwnQueue(ctx, c.Rcv); err != nil {
@@ -585,10 +583,9 @@ func (a *Agent) Allow(ctx context.Context, connID string, info []byte) error {
 		return nil // wait for the joiner's HELLO
 	}
 	c.Status = "ready"
-	if err := a.save(); err != nil {
-		return err
-	}
-	a.emit(Event{ConnID: c.ID, Kind: EventCon})
+	// CON once the relay accepted the confirmation (upstream: once it is
+	// sent); messages sent meanwhile follow it on the same queue.
+	c.emitWhenSent(Event{ConnID: c.ID, Kind: EventCon})
 	return nil
 }
 
@@ -622,39 +619,42 @@ func (a *Agent) sendConfirmation(ctx context.Context, c *Conn, m AgentMessage, p
 	if err != nil {
 		return err
 	}
-	if err := a.save(); err != nil {
-		return err
-	}
-	return a.sendEnvelope(ctx, c, env)
+	c.queue(c.Snd, env, true, 0)
+	return nil
 }
 
 // Send sends a message on a ready connection; it returns its message id,
 // which the peer's receipt names.
+// The message is committed to the database, ratchet-encrypted, before Send
+// returns; it is delivered to the relays in the background, in order, as
+// soon as they accept it.
 func (a *Agent) Send(ctx context.Context, connID string, body []byte) (int64, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	c := a.st.Conns[connID]
-	if c == nil || c.Status != "ready" {
-		return 0, fmt.Errorf("agent: connection %s is not ready", connID)
-	}
-	return a.sendMessage(ctx, c, AMsg{Body: body})
+	var id int64
+	err := a.update(ctx, connID, func(c *Conn) error {
+		if c.Status != "ready" {
+			return fmt.Errorf("agent: connection %s is not ready", connID)
+		}
+		var err error
+		id, err = a.sendMessage(ctx, c, AMsg{Body: body})
+		return err
+	})
+	return id, err
 }
 
 // Ack acknowledges a received message: the agent sends a receipt.
 func (a *Agent) Ack(ctx context.Context, connID string, msgID int64) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	c := a.st.Conns[connID]
-	if c == nil {
-		return fmt.Errorf("agent: no connection %s", connID)
-	}
-	h, ok := c.Received[msgID]
-	if !ok {
-		return fmt.Errorf("agent: no message %d to acknowledge", msgID)
-	}
-	delete(c.Received, msgID)
-	_, err := a.sendMessage(ctx, c, ARcvd{Receipts: []Receipt{{AgentMsgID: msgID, MsgHash: h, Info: []byte{}}}})
-	return err
+	return a.update(ctx, connID, func(c *Conn) error {
+		h, err := unackedHash(ctx, a.db, c.ID, msgID)
+		if err != nil {
+			return err
+		}
+		if h == nil {
+			return fmt.Errorf("agent: no message %d to acknowledge", msgID)
+		}
+		c.op.acked = append(c.op.acked, msgID)
+		_, err = a.sendMessage(ctx, c, ARcvd{Receipts: []Receipt{{AgentMsgID: msgID, MsgHash: h, Info: []byte{}}}})
+		return err
+	})
 }
 
 func hash(b []byte) []byte {
@@ -686,27 +686,12 @@ func (a *Agent) sendMessageTo(ctx context.Context, c *Conn, m AMessage, queues [
 	if err != nil {
 		return 0, err
 	}
-	if err := a.save(); err != nil {
-		return 0, err
-	}
 	// The same ratchet ciphertext goes to every active queue
 	// (GC-REDUNDANCY-1): it is delivered if any relay accepts it.
-	var errs []error
 	for _, q := range queues {
-		if err := a.sendEnvelopeTo(ctx, q, env, notifies(m)); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if len(errs) == len(queues) {
-		return msg.SndMsgID, errors.Join(errs...)
+		c.queue(q, env, notifies(m), msg.SndMsgID)
 	}
 	return msg.SndMsgID, nil
-}
-
-// sendEnvelope applies the per-queue layer and sends (GC-QUEUE-1..3). The
-// first envelope on a queue carries our key and the confirmation padding.
-func (a *Agent) sendEnvelope(ctx context.Context, c *Conn, env []byte) error {
-	return a.sendEnvelopeTo(ctx, c.Snd, env, true)
 }
 
 // notifies reports whether a message's SEND sets the notification flag
@@ -718,99 +703,6 @@ func notifies(m AMessage) bool {
 		return true
 	}
 	return false // A_RCVD (ackMessage'), A_QCONT, QADD, QKEY, QUSE, QTEST
-}
-
-func (a *Agent) sendEnvelopeTo(ctx context.Context, q *SndQueue, env []byte, notify bool) error {
-	secret, err := q.E2E.DH(q.PeerE2E)
-	if err != nil {
-		return err
-	}
-	var nonce smpcrypto.Nonce
-	if _, err := io.ReadFull(a.cfg.Rand, nonce[:]); err != nil {
-		return err
-	}
-	ce := smp.ClientMsgEnvelope{Version: q.Version, Nonce: nonce}
-	pad := messagePadded
-	if !q.Confirmed {
-		k := q.E2E.Public()
-		ce.DHKey = &k
-		pad = confirmationPadded
-	}
-	// Private header (GC-QUEUE-2): our sender key when the recipient is to
-	// secure the queue with it, else '_'.
-	plain := append([]byte{'_'}, env...)
-	if !q.Secured && !q.Confirmed {
-		b := wire.NewBuilder([]byte{'K'})
-		b.Short(q.SndKey.Public().SPKI())
-		hdr, _ := b.Bytes()
-		plain = append(hdr, env...)
-	}
-	if ce.Body, err = smpcrypto.SealPadded(secret, nonce, plain, pad); err != nil {
-		return err
-	}
-	body, err := smp.EncodeClientMsgEnvelope(ce)
-	if err != nil {
-		return err
-	}
-	for attempt := 0; ; attempt++ {
-		req := client.Request{EntityID: q.SndID, Command: smp.CmdSEND{Notify: notify, Body: body}}
-		if q.Secured || q.Confirmed {
-			// Unsecured until our first envelope has been answered by the
-			// recipient securing the queue (standard) or SKEY (fast).
-			req.Key = q.SndKey
-		}
-		_, err = a.do(ctx, q.Server, req)
-		var se *client.ServerError
-		if errors.As(err, &se) && se.Err.Kind == smp.ErrQUOTA && attempt < 200 {
-			// The recipient is behind; upstream waits for A_QCONT, this
-			// agent retries.
-			a.mu.Unlock()
-			time.Sleep(50 * time.Millisecond)
-			a.mu.Lock()
-			continue
-		}
-		break
-	}
-	if err != nil {
-		return fmt.Errorf("agent: send: %w", err)
-	}
-	if !q.Confirmed {
-		q.Confirmed = true
-		return a.save()
-	}
-	return nil
-}
-
-// receive processes one MSG and acknowledges it to the relay.
-func (a *Agent) receive(srv smp.Server, rcvID []byte, m smp.RspMSG) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	var c *Conn
-	var q *RcvQueue
-	for _, x := range a.st.Conns {
-		for _, rq := range append([]*RcvQueue{x.Rcv, x.NextRcv, x.OldRcv}, x.ExtraRcv...) {
-			if rq != nil && bytes.Equal(rq.RcvID, rcvID) && rq.Server.String() == srv.String() {
-				c, q = x, rq
-			}
-		}
-	}
-	if c == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	for {
-		if err := a.process(ctx, c, q, m); err != nil {
-			a.emit(Event{ConnID: c.ID, Kind: EventErr, Err: err})
-		}
-		// The answer to ACK is the next message, if the queue has one.
-		rsp, err := a.do(ctx, q.Server, client.Request{Key: q.RcvKey, EntityID: q.RcvID, Command: smp.CmdACK{MsgID: m.MsgID}})
-		next, ok := rsp.(smp.RspMSG)
-		if err != nil || !ok {
-			return
-		}
-		m = next
-	}
 }
 
 func (c *Conn) skipped() ratchet.Skipped {
@@ -869,7 +761,7 @@ func (a *Agent) process(ctx context.Context, c *Conn, q *RcvQueue, m smp.RspMSG)
 		if _, err := ParseInvitation(inv.ConnReq); err != nil {
 			return err
 		}
-		a.emit(Event{ConnID: c.ID, Kind: EventReq, Body: inv.ConnInfo, Invitation: inv.ConnReq})
+		c.emit(Event{ConnID: c.ID, Kind: EventReq, Body: inv.ConnInfo, Invitation: inv.ConnReq})
 		return nil
 	}
 	if ce.DHKey != nil {
@@ -922,11 +814,9 @@ func (a *Agent) decrypt(c *Conn, enc []byte) (AgentMessage, []byte, error) {
 	body, err := c.Ratchet.Decrypt(a.cfg.Rand, sk, enc)
 	if errors.Is(err, ratchet.ErrCommitted) {
 		// Some failures advance the ratchet, as upstream's do (GC-RATCHET-8):
-		// keep that state, or the two ends diverge.
+		// keep that state, or the two ends diverge. The receive operation
+		// commits it with the error event.
 		c.setSkipped(sk)
-		if serr := a.save(); serr != nil {
-			return nil, nil, errors.Join(err, serr)
-		}
 	}
 	if err != nil {
 		return nil, nil, err
@@ -979,10 +869,7 @@ func (a *Agent) onConfirmation(ctx context.Context, c *Conn, e EnvConfirmation) 
 		c.RcvLastID, c.RcvPrevHash = 1, hash(body)
 		c.X3DH1, c.X3DH2 = nil, nil
 		c.Status = "confirmed"
-		if err := a.save(); err != nil {
-			return err
-		}
-		a.emit(Event{ConnID: c.ID, Kind: EventConf, Body: reply.Info})
+		c.emit(Event{ConnID: c.ID, Kind: EventConf, Body: reply.Info})
 		return nil
 	case c.Role == "joiner" && c.Status == "joined":
 		m, body, err := a.decrypt(c, e.EncConnInfo)
@@ -994,16 +881,13 @@ func (a *Agent) onConfirmation(ctx context.Context, c *Conn, e EnvConfirmation) 
 			return fmt.Errorf("agent: confirmation holds %T", m)
 		}
 		c.RcvLastID, c.RcvPrevHash = 1, hash(body)
-		a.emit(Event{ConnID: c.ID, Kind: EventInfo, Body: info.Info})
+		c.emit(Event{ConnID: c.ID, Kind: EventInfo, Body: info.Info})
 		if c.Rcv.PeerSndKey == nil {
 			// The empty private header: the initiator secured our
 			// sender-securable reply queue with SKEY, and the connection
 			// is established without HELLO (upstream smpConfirmation).
 			c.Status = "ready"
-			if err := a.save(); err != nil {
-				return err
-			}
-			a.emit(Event{ConnID: c.ID, Kind: EventCon})
+			c.emit(Event{ConnID: c.ID, Kind: EventCon})
 			return nil
 		}
 		// The initiator's sender key: secure the reply queue with it, then
@@ -1023,19 +907,26 @@ func (a *Agent) onMessage(ctx context.Context, c *Conn, q *RcvQueue, e EnvMessag
 	if c.Ratchet == nil {
 		return errors.New("agent: message before the ratchet")
 	}
-	ctHash := hex.EncodeToString(hash(e.EncMessage))
-	qid := hex.EncodeToString(q.RcvID)
+	ctHash := hash(e.EncMessage)
+	qk := queueKey(q.Server, q.RcvID)
 	m, body, err := a.decrypt(c, e.EncMessage)
 	if err != nil {
-		if from, seen := c.Seen[ctHash]; seen && from != qid && (errors.Is(err, ratchet.ErrDuplicate) || errors.Is(err, ratchet.ErrEarlier)) {
-			return nil // a redundant copy from another queue
+		if errors.Is(err, ratchet.ErrDuplicate) || errors.Is(err, ratchet.ErrEarlier) {
+			// A copy of a message decrypted before: from another queue it
+			// is redundancy (GC-REDUNDANCY-1), from the same one a replay.
+			from, seen, serr := seenOn(ctx, a.db, c.ID, ctHash)
+			if serr != nil {
+				return serr
+			}
+			if seen && from != qk {
+				return nil
+			}
 		}
 		return err
 	}
-	if c.Seen == nil || len(c.Seen) > 2048 {
-		c.Seen = map[string]string{}
+	if c.op.recv != nil {
+		c.op.recv.ctHash = ctHash
 	}
-	c.Seen[ctHash] = qid
 	msg, ok := m.(Message)
 	if !ok {
 		return fmt.Errorf("agent: unexpected %T", m)
@@ -1047,9 +938,6 @@ func (a *Agent) onMessage(ctx context.Context, c *Conn, q *RcvQueue, e EnvMessag
 		if c.Status == "ready" {
 			// HELLO only follows a confirmation with a sender key; a
 			// connection already established does not expect one.
-			if err := a.save(); err != nil {
-				return err
-			}
 			return errors.New("agent: prohibited: hello: active")
 		}
 		c.Hello.Got = true
@@ -1060,25 +948,13 @@ func (a *Agent) onMessage(ctx context.Context, c *Conn, q *RcvQueue, e EnvMessag
 			}
 		}
 		c.Status = "ready"
-		if err := a.save(); err != nil {
-			return err
-		}
-		a.emit(Event{ConnID: c.ID, Kind: EventCon})
+		c.emit(Event{ConnID: c.ID, Kind: EventCon})
 	case AMsg:
-		if c.Received == nil {
-			c.Received = map[int64][]byte{}
-		}
-		c.Received[msg.SndMsgID] = hash(body)
-		if err := a.save(); err != nil {
-			return err
-		}
-		a.emit(Event{ConnID: c.ID, Kind: EventMsg, MsgID: msg.SndMsgID, Body: b.Body, Integrity: integrity})
+		c.op.unacked = append(c.op.unacked, unacked{msg.SndMsgID, hash(body)})
+		c.emit(Event{ConnID: c.ID, Kind: EventMsg, MsgID: msg.SndMsgID, Body: b.Body, Integrity: integrity})
 	case ARcvd:
-		if err := a.save(); err != nil {
-			return err
-		}
 		for _, r := range b.Receipts {
-			a.emit(Event{ConnID: c.ID, Kind: EventRcvd, MsgID: r.AgentMsgID, Integrity: integrity})
+			c.emit(Event{ConnID: c.ID, Kind: EventRcvd, MsgID: r.AgentMsgID, Integrity: integrity})
 		}
 	case QAdd:
 		return a.onQAdd(ctx, c, b)
@@ -1089,10 +965,10 @@ func (a *Agent) onMessage(ctx context.Context, c *Conn, q *RcvQueue, e EnvMessag
 	case QTest:
 		return a.onQTest(ctx, c, q)
 	case EReady:
-		a.emit(Event{ConnID: c.ID, Kind: EventRSync, MsgID: b.LastMsgID})
-		return a.save()
+		c.emit(Event{ConnID: c.ID, Kind: EventRSync, MsgID: b.LastMsgID})
+		return nil
 	default:
-		return a.save()
+		return nil
 	}
 	return nil
 }
@@ -1102,33 +978,28 @@ func (a *Agent) onMessage(ctx context.Context, c *Conn, q *RcvQueue, e EnvMessag
 // KEY and QUSE, then QTEST on the new queue, after which the old queue is
 // deleted. The SWITCH event reports the end on both sides.
 func (a *Agent) Rotate(ctx context.Context, connID string, relay smp.Server) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	c := a.st.Conns[connID]
-	if c == nil || c.Status != "ready" || c.NextRcv != nil {
-		return fmt.Errorf("agent: connection %s cannot rotate now", connID)
-	}
-	return a.addQueue(ctx, c, relay, true)
+	return a.update(ctx, connID, func(c *Conn) error {
+		if c.Status != "ready" || c.NextRcv != nil {
+			return fmt.Errorf("agent: connection %s cannot rotate now", connID)
+		}
+		return a.addQueue(ctx, c, relay, true)
+	})
 }
 
 // AddQueue adds a further receiving queue on another relay
 // (GC-REDUNDANCY-1): the peer then sends every message to both, and the
 // connection survives the loss of either relay.
 func (a *Agent) AddQueue(ctx context.Context, connID string, relay smp.Server) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	c := a.st.Conns[connID]
-	if c == nil || c.Status != "ready" || c.NextRcv != nil {
-		return fmt.Errorf("agent: connection %s cannot add a queue now", connID)
-	}
-	return a.addQueue(ctx, c, relay, false)
+	return a.update(ctx, connID, func(c *Conn) error {
+		if c.Status != "ready" || c.NextRcv != nil {
+			return fmt.Errorf("agent: connection %s cannot add a queue now", connID)
+		}
+		return a.addQueue(ctx, c, relay, false)
+	})
 }
 
 func (a *Agent) addQueue(ctx context.Context, c *Conn, relay smp.Server, replace bool) error {
-	saved := a.cfg.Relay
-	a.cfg.Relay = relay
-	q, uri, err := a.newRcvQueue(ctx)
-	a.cfg.Relay = saved
+	q, uri, err := a.newQueue(ctx, relay, smp.QueueMessaging)
 	if err != nil {
 		return err
 	}
@@ -1192,7 +1063,7 @@ func (a *Agent) onQUse(ctx context.Context, c *Conn, m QUse) error {
 	if _, err := a.sendMessageTo(ctx, c, QTest{Addrs: []SndQAddr{{Server: nq.Server, SenderID: nq.SndID}}}, []*SndQueue{nq}); err != nil {
 		return err
 	}
-	a.emit(Event{ConnID: c.ID, Kind: EventSwitch})
+	c.emit(Event{ConnID: c.ID, Kind: EventSwitch})
 	return nil
 }
 
@@ -1204,33 +1075,35 @@ func (a *Agent) onQTest(ctx context.Context, c *Conn, q *RcvQueue) error {
 	}
 	if c.Adding {
 		c.ExtraRcv, c.NextRcv, c.Adding = append(c.ExtraRcv, c.NextRcv), nil, false
-		if err := a.save(); err != nil {
-			return err
-		}
-		a.emit(Event{ConnID: c.ID, Kind: EventSwitch})
+		c.emit(Event{ConnID: c.ID, Kind: EventSwitch})
 		return nil
 	}
 	c.OldRcv, c.Rcv, c.NextRcv = c.Rcv, c.NextRcv, nil
-	if err := a.save(); err != nil {
-		return err
+	c.emit(Event{ConnID: c.ID, Kind: EventSwitch})
+	old := c.OldRcv.RcvID
+	if !a.track() {
+		return nil
 	}
-	a.emit(Event{ConnID: c.ID, Kind: EventSwitch})
-	old := c.OldRcv
-	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
-		time.Sleep(time.Second)
-		a.mu.Lock()
-		defer a.mu.Unlock()
-		if c.OldRcv != old || a.closed {
+		select {
+		case <-time.After(time.Second):
+		case <-a.ctx.Done():
 			return
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(a.ctx, 10*time.Second)
 		defer cancel()
-		if _, err := a.do(ctx, old.Server, client.Request{Key: old.RcvKey, EntityID: old.RcvID, Command: smp.CmdDEL{}}); err == nil {
+		a.update(ctx, c.ID, func(c *Conn) error {
+			q := c.OldRcv
+			if q == nil || !bytes.Equal(q.RcvID, old) {
+				return nil
+			}
+			if _, err := a.do(ctx, q.Server, client.Request{Key: q.RcvKey, EntityID: q.RcvID, Command: smp.CmdDEL{}}); err != nil {
+				return err
+			}
 			c.OldRcv = nil
-			a.save()
-		}
+			return nil
+		})
 	}()
 	return nil
 }
@@ -1240,13 +1113,12 @@ func (a *Agent) onQTest(ctx context.Context, c *Conn, q *RcvQueue) error {
 // keys go to the peer in an R envelope protected by the per-queue layer
 // only; when both parties have the other's keys, both start new ratchets.
 func (a *Agent) SyncRatchet(ctx context.Context, connID string) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	c := a.st.Conns[connID]
-	if c == nil || c.Snd == nil || c.Ratchet == nil {
-		return fmt.Errorf("agent: connection %s has no ratchet to synchronise", connID)
-	}
-	return a.sendRatchetKey(ctx, c)
+	return a.update(ctx, connID, func(c *Conn) error {
+		if c.Snd == nil || c.Ratchet == nil {
+			return fmt.Errorf("agent: connection %s has no ratchet to synchronise", connID)
+		}
+		return a.sendRatchetKey(ctx, c)
+	})
 }
 
 func (a *Agent) sendRatchetKey(ctx context.Context, c *Conn) error {
@@ -1262,10 +1134,8 @@ func (a *Agent) sendRatchetKey(ctx context.Context, c *Conn) error {
 	if err != nil {
 		return err
 	}
-	if err := a.save(); err != nil {
-		return err
-	}
-	return a.sendEnvelope(ctx, c, env)
+	c.queue(c.Snd, env, true, 0)
+	return nil
 }
 
 func ratchetKeyHash(k1, k2 smpcrypto.PublicKey) []byte {
@@ -1302,7 +1172,7 @@ func (a *Agent) onRatchetKey(ctx context.Context, c *Conn, e EnvRatchetKey) erro
 		}
 		c.Ratchet = ratchet.InitInitiator(v, ratchet.VersionMax, k2, init)
 		c.Skipped = nil
-		return a.save()
+		return nil
 	}
 	init, err := ratchet.X3DHJoin(k1, k2, e.E2E)
 	if err != nil {
@@ -1317,7 +1187,7 @@ func (a *Agent) onRatchetKey(ctx context.Context, c *Conn, e EnvRatchetKey) erro
 	// lastExternalSndId).
 	_, err = a.sendMessage(ctx, c, EReady{LastMsgID: c.RcvLastID})
 	if err == nil {
-		a.emit(Event{ConnID: c.ID, Kind: EventRSync})
+		c.emit(Event{ConnID: c.ID, Kind: EventRSync})
 	}
 	return err
 }

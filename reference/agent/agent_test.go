@@ -4,10 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -33,7 +30,7 @@ func newAgent(t *testing.T, dir string, srv smp.Server, drop func(string, []byte
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	a, err := agent.New(ctx, agent.Config{Dir: dir, Relay: srv, Drop: drop})
+	a, err := agent.New(ctx, agent.Config{Dir: dir, Relay: srv, Drop: drop, Passphrase: testPassphrase, DBOptions: testDB()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,19 +179,15 @@ func TestLostMessagesStillDecrypt(t *testing.T) {
 	}
 }
 
-// readConn loads a connection from an agent's state file, as an attacker
-// who stole the sender's keys (but not the ratchet's future) could.
-func readConn(t *testing.T, dir, id string) *agent.Conn {
+// readConn loads a connection's committed state, as an attacker who stole
+// the sender's keys (but not the ratchet's future) could.
+func readConn(t *testing.T, a *agent.Agent, id string) *agent.Conn {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, "agent-state.json"))
+	c, err := a.ConnState(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var st struct{ Conns map[string]*agent.Conn }
-	if err := json.Unmarshal(b, &st); err != nil {
-		t.Fatal(err)
-	}
-	return st.Conns[id]
+	return c
 }
 
 func TestTamperedAndReplayedMessagesRejected(t *testing.T) {
@@ -239,7 +232,7 @@ func TestTamperedAndReplayedMessagesRejected(t *testing.T) {
 		t.Fatal("the second message never arrived")
 	}
 	// Inject with bob's sending keys, straight to alice's queue.
-	sq := readConn(t, bDir, bConn).Snd
+	sq := readConn(t, bob, bConn).Snd
 	cl, err := client.Dial(ctx, sq.Server, client.Config{PingInterval: -1})
 	if err != nil {
 		t.Fatal(err)
@@ -433,7 +426,7 @@ func TestQueueRotationMidConversation(t *testing.T) {
 	next(t, bob, "SWITCH")
 	next(t, alice, "SWITCH")
 	talk("after", 5)
-	if got := readConn(t, bDir, bConn).Snd.Server.String(); got != r3.String() {
+	if got := readConn(t, bob, bConn).Snd.Server.String(); got != r3.String() {
 		t.Fatalf("bob sends to %s, want the new relay %s", got, r3)
 	}
 }
@@ -446,8 +439,20 @@ func TestSuspendAndDelete(t *testing.T) {
 	if err := alice.Suspend(ctx, aConn); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := bob.Send(ctx, bConn, []byte("to a suspended queue")); err == nil {
-		t.Fatal("send to a suspended queue succeeded")
+	// Sending is asynchronous: the message is committed, and the relay's
+	// refusal comes back as an error event naming it.
+	id, err := bob.Send(ctx, bConn, []byte("to a suspended queue"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		ev := <-bob.Events()
+		if ev.Kind == "ERR" {
+			if ev.MsgID != id || ev.ConnID != bConn {
+				t.Fatalf("error event %+v, want one for message %d", ev, id)
+			}
+			break
+		}
 	}
 	if err := alice.Delete(ctx, aConn); err != nil {
 		t.Fatal(err)
@@ -463,10 +468,10 @@ func TestRatchetResync(t *testing.T) {
 	alice, bob := newAgent(t, aDir, r1, nil), newAgent(t, t.TempDir(), r2, nil)
 	aConn, bConn := connect(t, alice, bob)
 	ctx := context.Background()
-	snapshot, err := os.ReadFile(filepath.Join(aDir, "agent-state.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	waitOutboxEmpty(t, alice, aConn)
+	alice.Close() // a backup of the closed database, everything sent
+	snapshot := snapshotDir(t, aDir)
+	alice = newAgent(t, aDir, r1, nil)
 	for i := 0; i < 3; i++ { // several DH ratchet steps
 		alice.Send(ctx, aConn, []byte("a"))
 		next(t, bob, "MSG")
@@ -475,9 +480,7 @@ func TestRatchetResync(t *testing.T) {
 	}
 	// Alice restores an old backup: her ratchet is behind.
 	alice.Close()
-	if err := os.WriteFile(filepath.Join(aDir, "agent-state.json"), snapshot, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	restoreDir(t, aDir, snapshot)
 	alice = newAgent(t, aDir, r1, nil)
 	bob.Send(ctx, bConn, []byte("lost"))
 	if ev := next(t, alice, "ERR", "MSG"); ev.Kind != "ERR" {
@@ -580,7 +583,7 @@ func TestReorderedMessage(t *testing.T) {
 			}
 		}
 	}
-	sq := readConn(t, bDir, bConn).Snd
+	sq := readConn(t, bob, bConn).Snd
 	cl, err := client.Dial(ctx, sq.Server, client.Config{PingInterval: -1})
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/smpkit/smpkit/reference/client"
+	"github.com/smpkit/smpkit/reference/db"
 	"github.com/smpkit/smpkit/reference/ratchet"
 	"github.com/smpkit/smpkit/reference/relay"
 	"github.com/smpkit/smpkit/reference/smp"
@@ -371,7 +372,7 @@ func startAgent(t *testing.T, srv smp.Server) *Agent {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	a, err := New(ctx, Config{Dir: t.TempDir(), Relay: srv})
+	a, err := New(ctx, Config{Dir: t.TempDir(), Relay: srv, Passphrase: "test", DBOptions: &db.Options{KDF: db.KDFParams{Time: 1, MemoryKiB: 64, Threads: 1}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -410,10 +411,13 @@ func noEvent(t *testing.T, a *Agent) {
 	}
 }
 
+// conn returns a connection's committed state.
 func (a *Agent) conn(id string) *Conn {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.st.Conns[id]
+	c, err := a.ConnState(context.Background(), id)
+	if err != nil {
+		panic(err)
+	}
+	return c
 }
 
 func messagingMode() *smp.QueueMode {
