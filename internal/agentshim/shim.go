@@ -9,13 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"reflect"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/smpkit/smpkit/internal/driver"
 	"github.com/smpkit/smpkit/reference/agent"
+	"github.com/smpkit/smpkit/reference/db"
 	"github.com/smpkit/smpkit/reference/smp"
 )
 
@@ -55,31 +55,16 @@ func NewReferenceAgent(ctx context.Context, relay smp.Server, dir string) (Agent
 }
 
 // ReferenceConfig is the configuration of every reference agent the shim
-// and the runner build: state in dir, queues on relay.
-//
-// The agent's state is moving to an encrypted database, and agent.Config
-// gains Passphrase (required) and DBOptions. Until both sides of that
-// change are merged this fills those fields by name when they exist: a
-// fixed passphrase (a shim's state is a conformance run's throwaway) and
-// the cheapest key derivation. Replace with plain fields after the merge.
+// and the runner build: state in dir, queues on relay. A shim's database is
+// a conformance run's throwaway, so it has a fixed passphrase and the
+// cheapest key derivation.
 func ReferenceConfig(relay smp.Server, dir string) agent.Config {
-	cfg := agent.Config{Dir: dir, Relay: relay}
-	v := reflect.ValueOf(&cfg).Elem()
-	if f := v.FieldByName("Passphrase"); f.IsValid() && f.Kind() == reflect.String {
-		f.SetString("smp-agent-shim: throwaway state of a conformance run")
+	return agent.Config{
+		Dir:        dir,
+		Relay:      relay,
+		Passphrase: "smp-agent-shim: throwaway state of a conformance run",
+		DBOptions:  &db.Options{KDF: db.KDFParams{Time: 1, MemoryKiB: 64, Threads: 1}},
 	}
-	if f := v.FieldByName("DBOptions"); f.IsValid() && f.Kind() == reflect.Pointer && f.Type().Elem().Kind() == reflect.Struct {
-		o := reflect.New(f.Type().Elem())
-		if kdf := o.Elem().FieldByName("KDF"); kdf.IsValid() && kdf.Kind() == reflect.Struct {
-			for name, x := range map[string]uint64{"Time": 1, "MemoryKiB": 64, "Threads": 1} {
-				if k := kdf.FieldByName(name); k.IsValid() && k.CanUint() {
-					k.SetUint(x)
-				}
-			}
-		}
-		f.Set(o)
-	}
-	return cfg
 }
 
 // Serve answers commands from in on out until in ends or quit.
