@@ -85,11 +85,16 @@ type T struct {
 	// the case and the run's range allow.
 	V smp.Version
 	// Range is the intersection of the case's and the run's versions.
-	Range   smp.VersionRange
-	ctx     context.Context
-	quiet   bool // Do logs nothing (tight loops)
-	log     []string
+	Range smp.VersionRange
+	ctx   context.Context
+	quiet bool // Do logs nothing (tight loops)
+	log   []string
+	// closers are closed when the case ends. Cleanup is also called from
+	// goroutines a case starts (the destination relay's accept loop), so
+	// they are guarded by closeMu; ended is set once they were closed.
+	closeMu sync.Mutex
 	closers []io.Closer
+	ended   bool
 	created []*Queue // queues to delete when the case ends
 	ids     idBook   // entity ids the case's connections learned
 	wireMu  sync.Mutex
@@ -104,8 +109,30 @@ func (t *T) Notef(format string, args ...any) { t.note = fmt.Sprintf(format, arg
 // Logf records a line of evidence (bytes sent or received, what was seen).
 func (t *T) Logf(format string, args ...any) { t.log = append(t.log, fmt.Sprintf(format, args...)) }
 
-// Cleanup closes c when the case ends.
-func (t *T) Cleanup(c io.Closer) { t.closers = append(t.closers, c) }
+// Cleanup closes c when the case ends, or at once if it already has (a
+// connection accepted by a case's goroutine after the case returned). It
+// is safe to call from any goroutine.
+func (t *T) Cleanup(c io.Closer) {
+	t.closeMu.Lock()
+	if t.ended {
+		t.closeMu.Unlock()
+		c.Close()
+		return
+	}
+	t.closers = append(t.closers, c)
+	t.closeMu.Unlock()
+}
+
+// closeAll closes what Cleanup collected, last first.
+func (t *T) closeAll() {
+	t.closeMu.Lock()
+	cs := t.closers
+	t.closers, t.ended = nil, true
+	t.closeMu.Unlock()
+	for i := len(cs) - 1; i >= 0; i-- {
+		cs[i].Close()
+	}
+}
 
 // DialTLS opens a TLS connection to the relay, checking its identity, with
 // or without the smp/1 ALPN. The connection is closed when the case ends.
@@ -246,9 +273,7 @@ func runCase(ctx context.Context, c *Case, v smp.Version, target Target, opts Op
 		}
 		cancel()
 		t.deleteCreated()
-		for i := len(t.closers) - 1; i >= 0; i-- {
-			t.closers[i].Close()
-		}
+		t.closeAll()
 		res.Duration = time.Since(start)
 		res.Log = t.log
 		res.Note = t.note
