@@ -18,6 +18,11 @@ var SMP string
 //go:embed graph-chat.md
 var GraphChat string
 
+// Chat is spec/chat.md.
+//
+//go:embed chat.md
+var Chat string
+
 // Requirement is one requirement id of a specification.
 type Requirement struct {
 	ID      string
@@ -28,8 +33,8 @@ type Requirement struct {
 }
 
 var (
-	indexRow = regexp.MustCompile(`(?m)^\| ((?:SMP|GC)-[A-Z0-9-]+) \| ([0-9.A-Z]+) \| (.*) \|$`)
-	defn     = regexp.MustCompile(`(?m)^- \*\*((?:SMP|GC)-[A-Z0-9-]+)\*\*`)
+	indexRow = regexp.MustCompile(`(?m)^\| ((?:SMP|GC|CH)-[A-Z0-9-]+) \| ([0-9.A-Z]+) \| (.*) \|$`)
+	defn     = regexp.MustCompile(`(?m)^- \*\*((?:SMP|GC|CH)-[A-Z0-9-]+)\*\*`)
 )
 
 // Requirements returns every requirement of spec/smp.md in index order.
@@ -37,6 +42,9 @@ func Requirements() []Requirement { return requirements(SMP) }
 
 // GraphChatRequirements returns every requirement of spec/graph-chat.md.
 func GraphChatRequirements() []Requirement { return requirements(GraphChat) }
+
+// ChatRequirements returns every requirement of spec/chat.md.
+func ChatRequirements() []Requirement { return requirements(Chat) }
 
 func requirements(doc string) []Requirement {
 	levels := map[string]string{}

@@ -11,6 +11,7 @@ func TestIndexMatchesDefinitions(t *testing.T) {
 	t.Run("graph-chat", func(t *testing.T) {
 		checkIndex(t, GraphChat, GraphChatRequirements(), `GC-[A-Z0-9]+(?:-[A-Z]+)*-[0-9]+`)
 	})
+	t.Run("chat", func(t *testing.T) { checkIndex(t, Chat, ChatRequirements(), `CH-[A-Z]+(?:-[A-Z]+)*-[0-9]+`) })
 }
 
 func checkIndex(t *testing.T, doc string, reqs []Requirement, idPattern string) {
