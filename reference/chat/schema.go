@@ -1,0 +1,81 @@
+package chat
+
+import "github.com/smpkit/smpkit/reference/db"
+
+// Schema is the chat library's part of the shared database. Profiles,
+// contacts and history of every user live here; profiles and message
+// contents are stored as the canonical JSON chatmsg writes (CH-JSON-2), so
+// fields this revision does not know are kept (CH-EXT-1).
+var Schema = db.Schema{Package: "chat", Migrations: []db.Migration{{
+	Name: "users, contacts, addresses, requests, items, reactions",
+	SQL: `
+CREATE TABLE chat_users (
+	id         INTEGER PRIMARY KEY,
+	name       TEXT NOT NULL UNIQUE, -- the display name, unique among users
+	profile    BLOB NOT NULL,        -- x.info message with the profile
+	active     INTEGER NOT NULL DEFAULT 0,
+	created_at INTEGER NOT NULL
+);
+CREATE TABLE chat_contacts (
+	id         INTEGER PRIMARY KEY,
+	user_id    INTEGER NOT NULL REFERENCES chat_users(id) ON DELETE CASCADE,
+	conn_id    TEXT NOT NULL UNIQUE, -- the agent connection
+	local_name TEXT,                 -- unique per user once the profile is known (CH-PROF-2)
+	profile    BLOB,                 -- the peer's x.info message
+	status     TEXT NOT NULL,        -- invited, joined, requested, accepted, connected, deleting, deleted_by_peer
+	del_msg    INTEGER,              -- while deleting: the agent message id of x.direct.del
+	welcome    TEXT,                 -- sent when the connection is up (address auto-accept)
+	created_at INTEGER NOT NULL,
+	UNIQUE (user_id, local_name)
+);
+CREATE TABLE chat_addresses (
+	id          INTEGER PRIMARY KEY,
+	user_id     INTEGER NOT NULL UNIQUE REFERENCES chat_users(id) ON DELETE CASCADE,
+	conn_id     TEXT NOT NULL UNIQUE,
+	link        TEXT NOT NULL,
+	auto_accept INTEGER NOT NULL DEFAULT 0,
+	welcome     TEXT
+);
+-- Contact requests to an address not yet accepted or rejected. Repeats of
+-- one request (same contactReqId) are one row (CH-CONN-2).
+CREATE TABLE chat_requests (
+	id             INTEGER PRIMARY KEY,
+	address_id     INTEGER NOT NULL REFERENCES chat_addresses(id) ON DELETE CASCADE,
+	invitation     TEXT NOT NULL,
+	profile        BLOB NOT NULL, -- the x.contact message
+	contact_req_id BLOB,
+	created_at     INTEGER NOT NULL,
+	UNIQUE (address_id, contact_req_id)
+);
+-- Chat items: one per message sent or received, edited in place.
+CREATE TABLE chat_items (
+	id          INTEGER PRIMARY KEY,
+	contact_id  INTEGER NOT NULL REFERENCES chat_contacts(id) ON DELETE CASCADE,
+	sent        INTEGER NOT NULL,
+	shared_id   BLOB,             -- msgId of x.msg.new (CH-MSG-2)
+	agent_msg   INTEGER,          -- the agent message id (ours when sent, the peer's when received)
+	content     BLOB NOT NULL,    -- x.msg.new message with the current content
+	text        TEXT NOT NULL,    -- what is shown (CH-CONTENT-3)
+	quote_id    INTEGER,          -- the item replied to, when known
+	status      TEXT NOT NULL,    -- sent, delivered, received
+	edited      INTEGER NOT NULL DEFAULT 0,
+	deleted     INTEGER NOT NULL DEFAULT 0, -- 1 for everyone by its author
+	created_at  INTEGER NOT NULL
+);
+CREATE INDEX chat_items_page ON chat_items (contact_id, id);
+CREATE INDEX chat_items_shared ON chat_items (contact_id, shared_id);
+CREATE INDEX chat_items_agent ON chat_items (contact_id, sent, agent_msg);
+CREATE TABLE chat_reactions (
+	item_id  INTEGER NOT NULL REFERENCES chat_items(id) ON DELETE CASCADE,
+	sent     INTEGER NOT NULL, -- 1: ours, 0: the contact's
+	reaction TEXT NOT NULL,    -- the reaction object as JSON (CH-MSG-REACT-2)
+	PRIMARY KEY (item_id, sent, reaction)
+);
+-- Agent messages already processed, so that an event delivered again
+-- after a restart changes nothing (the agent delivers at least once).
+CREATE TABLE chat_received (
+	contact_id INTEGER NOT NULL REFERENCES chat_contacts(id) ON DELETE CASCADE,
+	agent_msg  INTEGER NOT NULL,
+	PRIMARY KEY (contact_id, agent_msg)
+);`,
+}}}
