@@ -5,11 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/smpkit/smpkit/reference/agent"
 	"github.com/smpkit/smpkit/reference/chatmsg"
 	"github.com/smpkit/smpkit/reference/db"
+	"github.com/smpkit/smpkit/reference/ratchet"
 )
 
 // handle processes one agent event of a user and returns the chat events
@@ -22,7 +24,14 @@ func (c *Client) handle(ua *userAgent, ev agent.Event) ([]Event, error) {
 	defer ua.mu.Unlock()
 	switch ev.Kind {
 	case agent.EventErr:
-		return nil, ev.Err
+		if duplicate(ev.Err) {
+			// A second copy of a message already processed: the sender's
+			// agent sent it again after a restart (its relay had accepted
+			// it, the deletion from its outbox was not committed). Nothing
+			// is lost; upstream's chat ignores A_DUPLICATE alike.
+			return nil, nil
+		}
+		return nil, fmt.Errorf("connection %s: %w", ev.ConnID, ev.Err)
 	case agent.EventReq:
 		return c.onRequest(ctx, ua, ev)
 	case agent.EventSwitch, agent.EventRSync:
@@ -385,4 +394,11 @@ func (c *Client) onReceipt(ctx context.Context, ua *userAgent, ct Contact, conn 
 		return nil, c.removeContact(ctx, ua, ct.ID, conn)
 	}
 	return out, nil
+}
+
+// duplicate reports whether an agent error is the rejection of a copy of a
+// message decrypted before. Errors of events persisted across a restart
+// come back as text only.
+func duplicate(err error) bool {
+	return errors.Is(err, ratchet.ErrDuplicate) || strings.HasSuffix(err.Error(), ratchet.ErrDuplicate.Error())
 }

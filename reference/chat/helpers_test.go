@@ -65,6 +65,9 @@ func waitFor[T Event](t *testing.T, c *Client, ok func(T) bool) T {
 			if e, is := ev.(T); is && (ok == nil || ok(e)) {
 				return e
 			}
+			if testing.Verbose() {
+				t.Logf("skipped %T %+v", ev, ev)
+			}
 		case <-timeout:
 			var zero T
 			t.Fatalf("no %T event", zero)
