@@ -96,8 +96,12 @@ type Agent struct {
 	ownDB  bool
 	pool   *relayPool
 	events *eventLog
-	ctx    context.Context // ends at Close
+	ctx    context.Context // ends at Close, once receivers and senders stopped
 	cancel context.CancelFunc
+	// closing ends when Close starts: no new message is taken from the
+	// outbox, and waiting for a relay stops.
+	closing     context.Context
+	stopClosing context.CancelFunc
 
 	mu      sync.Mutex // the maps below; never held across I/O
 	conns   map[string]*Conn
@@ -106,8 +110,12 @@ type Agent struct {
 	rcvKeys map[string][]string    // connection → its keys in rcv
 	senders map[string]chan struct{}
 	retries map[string]time.Duration
+	sent    map[int64]bool   // outbox rows accepted by their relays, to delete
+	after   map[string]int64 // queueKey → the last outbox row sent in this run
+	flush   chan struct{}    // asks the flusher to delete them
 	closed  bool
 	rwg     sync.WaitGroup // receivers: Close lets them finish and ACK
+	dwg     sync.WaitGroup // senders: Close lets a SEND under way finish
 	wg      sync.WaitGroup // everything else
 }
 
@@ -202,7 +210,7 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 		cfg.ReconnectMax = 30 * time.Second
 	}
 	a := &Agent{cfg: cfg, db: cfg.DB, conns: map[string]*Conn{}, locks: map[string]*sync.Mutex{}, rcv: map[string]rcvEntry{},
-		rcvKeys: map[string][]string{}, senders: map[string]chan struct{}{}, retries: map[string]time.Duration{}}
+		rcvKeys: map[string][]string{}, senders: map[string]chan struct{}{}, retries: map[string]time.Duration{}, sent: map[int64]bool{}, after: map[string]int64{}}
 	if a.db == nil {
 		if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 			return nil, err
@@ -242,7 +250,11 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 		return fail(err)
 	}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
+	a.closing, a.stopClosing = context.WithCancel(a.ctx)
 	a.events = newEventLog(a.db)
+	a.flush = make(chan struct{}, 1)
+	a.wg.Add(1)
+	go a.flusher()
 	a.pool = newRelayPool(cfg.Client, cfg.ReconnectMin, cfg.ReconnectMax)
 	a.pool.subs, a.pool.event = a.subs, a.onRelayEvent
 	for _, e := range a.rcv {
@@ -270,10 +282,13 @@ func (a *Agent) Close() error {
 	}
 	a.closed = true
 	a.mu.Unlock()
+	a.stopClosing()
 	a.rwg.Wait()
+	a.dwg.Wait()
 	a.cancel()
 	a.pool.close()
 	a.wg.Wait()
+	a.db.Update(context.Background(), func(tx *db.Tx) error { return a.forgetSent(tx, nil) })
 	a.events.close()
 	if a.ownDB {
 		return a.db.Close()

@@ -456,7 +456,8 @@ func TestRatchetResync(t *testing.T) {
 	alice, bob := newAgent(t, aDir, r1, nil), newAgent(t, t.TempDir(), r2, nil)
 	aConn, bConn := connect(t, alice, bob)
 	ctx := context.Background()
-	alice.Close() // a backup of the closed database
+	waitOutboxEmpty(t, alice, aConn)
+	alice.Close() // a backup of the closed database, everything sent
 	snapshot := snapshotDir(t, aDir)
 	alice = newAgent(t, aDir, r1, nil)
 	for i := 0; i < 3; i++ { // several DH ratchet steps

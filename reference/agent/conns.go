@@ -31,6 +31,7 @@ type op struct {
 	recv    *recvRecord
 	sent    []int64 // outbox rows the relay accepted
 	deleted bool
+	keep    bool // the connection did not change: no need to write it
 }
 
 type outMsg struct {
@@ -153,8 +154,10 @@ func (a *Agent) run(ctx context.Context, c *Conn, fn func(c *Conn) error) error 
 func (a *Agent) commit(ctx context.Context, c *Conn) error {
 	o := c.op
 	err := a.db.Update(ctx, func(tx *db.Tx) error {
-		if err := saveConn(tx, c); err != nil {
-			return err
+		if !o.keep {
+			if err := saveConn(tx, c); err != nil {
+				return err
+			}
 		}
 		if r := o.recv; r != nil {
 			if err := recordReceived(tx, c.ID, r.qk, r.smpID, r.ctHash); err != nil {
@@ -166,10 +169,8 @@ func (a *Agent) commit(ctx context.Context, c *Conn) error {
 				return err
 			}
 		}
-		for _, seq := range o.sent {
-			if _, err := tx.Exec(`DELETE FROM agent_outbox WHERE seq = ?`, seq); err != nil {
-				return err
-			}
+		if err := a.forgetSent(tx, o.sent); err != nil {
+			return err
 		}
 		if o.deleted {
 			if _, err := tx.Exec(`DELETE FROM agent_conns WHERE id = ?`, c.ID); err != nil {

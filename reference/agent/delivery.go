@@ -142,10 +142,10 @@ func (a *Agent) deliver(qk string, srv smp.Server) {
 	}
 	kick := make(chan struct{}, 1)
 	a.senders[qk] = kick
-	a.wg.Add(1)
+	a.dwg.Add(1)
 	a.mu.Unlock()
 	go func() {
-		defer a.wg.Done()
+		defer a.dwg.Done()
 		a.deliveryLoop(qk, srv, kick)
 	}()
 }
@@ -154,8 +154,11 @@ func (a *Agent) deliver(qk string, srv smp.Server) {
 // waiting for the relay while it is down and while the queue is full.
 func (a *Agent) deliveryLoop(qk string, srv smp.Server, kick chan struct{}) {
 	backoff := a.cfg.ReconnectMin
-	for {
-		row, err := nextOutbox(a.ctx, a.db, qk)
+	a.mu.Lock()
+	after := a.after[qk] // sent up to here, in this run
+	a.mu.Unlock()
+	for a.closing.Err() == nil {
+		row, err := nextOutbox(a.ctx, a.db, qk, after)
 		if err == nil && row == nil {
 			a.mu.Lock()
 			select {
@@ -172,15 +175,16 @@ func (a *Agent) deliveryLoop(qk string, srv smp.Server, kick chan struct{}) {
 			err = a.sendRow(qk, srv, row)
 		}
 		if err == nil {
+			after = row.seq
+			a.mu.Lock()
+			a.after[qk] = after
+			a.mu.Unlock()
 			backoff = a.cfg.ReconnectMin
 			continue
 		}
-		if a.ctx.Err() != nil {
-			return
-		}
 		select {
 		case <-time.After(backoff):
-		case <-a.ctx.Done():
+		case <-a.closing.Done():
 			return
 		}
 		backoff = min(2*backoff, a.cfg.ReconnectMax)
@@ -201,7 +205,7 @@ func (a *Agent) sendRow(qk string, srv smp.Server, row *outboxRow) error {
 		unlock()
 	}
 	if q == nil { // the connection or the queue is gone
-		return a.db.Update(a.ctx, func(tx *db.Tx) error {
+		return a.db.Update(context.Background(), func(tx *db.Tx) error {
 			_, err := tx.Exec(`DELETE FROM agent_outbox WHERE seq = ?`, row.seq)
 			return err
 		})
@@ -211,12 +215,14 @@ func (a *Agent) sendRow(qk string, srv smp.Server, row *outboxRow) error {
 		return err
 	}
 	for {
-		ctx, cancel := context.WithTimeout(a.ctx, 30*time.Second)
+		// Waiting for the relay stops when Close starts; a SEND under way
+		// is let finish, so that its outcome is recorded.
 		var cl *client.Client
-		if cl, err = a.pool.waitUp(ctx, srv); err == nil {
+		if cl, err = a.pool.waitUp(a.closing, srv); err == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			_, err = cl.Do(ctx, req)
+			cancel()
 		}
-		cancel()
 		var se *client.ServerError
 		if errors.As(err, &se) && se.Err.Kind == smp.ErrQUOTA {
 			// The recipient is behind; upstream waits for A_QCONT, this
@@ -224,8 +230,8 @@ func (a *Agent) sendRow(qk string, srv smp.Server, row *outboxRow) error {
 			select {
 			case <-time.After(50 * time.Millisecond):
 				continue
-			case <-a.ctx.Done():
-				return a.ctx.Err()
+			case <-a.closing.Done():
+				return a.closing.Err()
 			}
 		}
 		break
@@ -234,13 +240,26 @@ func (a *Agent) sendRow(qk string, srv smp.Server, row *outboxRow) error {
 	if err != nil && !errors.As(err, &se) {
 		return err // the relay is unreachable: try again
 	}
-	return a.update(a.ctx, row.conn, func(c *Conn) error {
+	if err == nil && snap.Confirmed {
+		// Accepted, and the queue's state does not change: the row is
+		// deleted with the next commit, not with a sync of its own. After
+		// a crash before that, it is sent again, and the peer reports the
+		// copy as a replay (at least once, never lost).
+		a.mu.Lock()
+		a.sent[row.seq] = true
+		a.mu.Unlock()
+		a.flushSoon()
+		return nil
+	}
+	return a.update(context.Background(), row.conn, func(c *Conn) error {
+		c.op.keep = true // unchanged unless this is the queue's first envelope
 		if err != nil {
 			// Refused for good (AUTH: the queue was deleted or secured by
 			// someone else): the application hears of it.
 			c.emit(Event{ConnID: c.ID, Kind: EventErr, MsgID: row.msgID, Err: fmt.Errorf("agent: message %d not delivered: %w", row.msgID, err)})
 		} else if q := c.sndQueue(qk); q != nil && !q.Confirmed {
 			q.Confirmed = true
+			c.op.keep = false
 		}
 		c.op.sent = append(c.op.sent, row.seq)
 		return nil
@@ -288,4 +307,61 @@ func (a *Agent) seal(q *SndQueue, env []byte, notify bool) (client.Request, erro
 		req.Key = q.SndKey
 	}
 	return req, nil
+}
+
+// forgetSent deletes, in tx, the outbox rows given and those accepted
+// since the last commit.
+func (a *Agent) forgetSent(tx *db.Tx, rows []int64) error {
+	a.mu.Lock()
+	pending := make([]int64, 0, len(a.sent))
+	for seq := range a.sent {
+		pending = append(pending, seq)
+	}
+	a.mu.Unlock()
+	for _, seq := range append(rows, pending...) {
+		if _, err := tx.Exec(`DELETE FROM agent_outbox WHERE seq = ?`, seq); err != nil {
+			return err
+		}
+	}
+	if len(pending) > 0 {
+		tx.AfterCommit(func() {
+			a.mu.Lock()
+			for _, seq := range pending {
+				delete(a.sent, seq)
+			}
+			a.mu.Unlock()
+		})
+	}
+	return nil
+}
+
+func (a *Agent) flushSoon() {
+	select {
+	case a.flush <- struct{}{}:
+	default:
+	}
+}
+
+// flusher deletes accepted outbox rows that no commit took along within a
+// short while.
+func (a *Agent) flusher() {
+	defer a.wg.Done()
+	for {
+		select {
+		case <-a.flush:
+		case <-a.ctx.Done():
+			return
+		}
+		select {
+		case <-time.After(200 * time.Millisecond):
+		case <-a.ctx.Done():
+			return
+		}
+		a.mu.Lock()
+		n := len(a.sent)
+		a.mu.Unlock()
+		if n > 0 {
+			a.db.Update(a.ctx, func(tx *db.Tx) error { return a.forgetSent(tx, nil) })
+		}
+	}
 }

@@ -37,9 +37,10 @@ CREATE TABLE agent_received (
 );
 CREATE INDEX agent_received_hash ON agent_received (conn, ct_hash) WHERE ct_hash IS NOT NULL;
 -- Envelopes ratchet-encrypted in a committed transaction and not yet
--- accepted by the relay, in order per sending queue.
+-- accepted by the relay, in order per sending queue (AUTOINCREMENT: a
+-- sender remembers how far it got by seq, which must never be reused).
 CREATE TABLE agent_outbox (
-	seq    INTEGER PRIMARY KEY,
+	seq    INTEGER PRIMARY KEY AUTOINCREMENT,
 	conn   TEXT NOT NULL REFERENCES agent_conns(id) ON DELETE CASCADE,
 	queue  BLOB NOT NULL, -- queueKey of the sending queue
 	env    BLOB NOT NULL,
@@ -166,10 +167,11 @@ func addOutbox(tx *db.Tx, connID string, m outMsg) error {
 	return err
 }
 
-func nextOutbox(ctx context.Context, d *db.DB, qk string) (*outboxRow, error) {
+// nextOutbox returns the queue's first envelope after seq after.
+func nextOutbox(ctx context.Context, d *db.DB, qk string, after int64) (*outboxRow, error) {
 	r := &outboxRow{}
 	err := d.View(ctx, func(tx *db.Tx) error {
-		return tx.QueryRow(`SELECT seq, conn, env, notify, msg_id FROM agent_outbox WHERE queue = ? ORDER BY seq LIMIT 1`, []byte(qk)).Scan(&r.seq, &r.conn, &r.env, &r.notify, &r.msgID)
+		return tx.QueryRow(`SELECT seq, conn, env, notify, msg_id FROM agent_outbox WHERE queue = ? AND seq > ? ORDER BY seq LIMIT 1`, []byte(qk), after).Scan(&r.seq, &r.conn, &r.env, &r.notify, &r.msgID)
 	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
@@ -230,4 +232,14 @@ func decodeEvent(b []byte) (Event, error) {
 		e.Err = errors.New(se.Err)
 	}
 	return e, nil
+}
+
+// Pending returns how many envelopes of the connection wait for their
+// relay (sent by Send and not yet accepted).
+func (a *Agent) Pending(ctx context.Context, connID string) (int, error) {
+	var n int
+	err := a.db.View(ctx, func(tx *db.Tx) error {
+		return tx.QueryRow(`SELECT count(*) FROM agent_outbox WHERE conn = ?`, connID).Scan(&n)
+	})
+	return n, err
 }
