@@ -52,25 +52,29 @@
 // arrives (CH-RCPT-1). Upstream asks for receipts only for x.msg.new and
 // x.grp.inv: that needs a per-message receipt flag in the agent.
 //
-// # Groups (design, not yet built)
+// # Groups
 //
-// A group is a row of chat_groups (its profile, CH-GRP-1, and our member id
-// and role) and one chat_members row per member, each with its own agent
-// connection (own queues, so members are not linked through ours). The host
-// invites a contact with x.grp.inv over the contact's connection, carrying
-// a one-time invitation made for the group (CH-GRP-INV-1); the invitee joins
-// it with x.grp.acpt as connection info and the host answers x.ok
-// (CH-GRP-INV-2). Once connected, the host announces the member
+// A group is a row of chat_groups (its profile, CH-GRP-1, our member id and
+// role) and one chat_members row per other member, each with its own agent
+// connection. The host invites a contact with x.grp.inv over the contact's
+// connection, carrying a one-time invitation made for the member
+// (CH-GRP-INV-1); the invitation stays pending (GroupInvited) until
+// JoinGroup joins it with x.grp.acpt, which the host checks and answers with
+// x.ok (CH-GRP-INV-2). Once the member is connected, the host announces it
 // (x.grp.mem.new) to the others and introduces each of them to it
-// (x.grp.mem.intro); for each, the new member makes an invitation and
-// returns it (x.grp.mem.inv), the host forwards it (x.grp.mem.fwd), and the
-// existing member joins it with x.grp.mem.info, answered alike
-// (CH-GRP-INTRO-1..5); x.grp.mem.con tells the host a pair is up. Until
-// then the host forwards the pair's messages in x.grp.msg.forward (CH-FWD-1),
-// and the receiver keeps one item per msgId and author (CH-FWD-3). Messages
-// to a group are sent to every connected member; items refer to the group
-// and the author member instead of a contact, so chat_items gains group_id
-// and member_id columns (a new migration) and the handlers of x.msg.* take
-// the chat from the connection. Roles (CH-ROLE-1..3) are checked on receipt
-// against the sender's member row.
+// (x.grp.mem.intro); the new member makes an invitation per introduction and
+// returns it (x.grp.mem.inv), the host passes it on (x.grp.mem.fwd) for its
+// own introductions only (chat_intros), and the existing member joins it
+// with x.grp.mem.info, which the new member checks and answers alike
+// (CH-GRP-INTRO-1..5); each side then sends x.grp.mem.con to its host
+// (CH-GRP-INTRO-6). Until then the host forwards the pair's messages in
+// x.grp.msg.forward (CH-FWD-1), accepted only from the receiver's host and
+// not nested (CH-FWD-2); one item per author and msgId (CH-FWD-3). Content
+// from an observer and member announcements from below admin are reported
+// and ignored (CH-ROLE-3).
+//
+// Not yet built: group links, roles changes, removal, leaving, deletion,
+// group profile updates, history for new members, edits and reactions in
+// groups, profile updates to groups. Their events decode in chatmsg; each
+// is one more case of applyMember with its role check.
 package chat

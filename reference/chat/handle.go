@@ -45,7 +45,19 @@ func (c *Client) handle(ua *userAgent, ev agent.Event) ([]Event, error) {
 		return err
 	})
 	if errors.Is(err, ErrNotFound) {
-		return nil, nil // a connection deleted meanwhile
+		var m Member
+		err = c.db.View(ctx, func(tx *db.Tx) error {
+			var err error
+			m, err = loadMember(tx, `conn_id = ?`, ev.ConnID)
+			return err
+		})
+		if errors.Is(err, ErrNotFound) {
+			return nil, nil // a connection deleted meanwhile
+		}
+		if err != nil {
+			return nil, err
+		}
+		return c.handleMember(ctx, ua, m, ev.ConnID, ev)
 	}
 	if err != nil {
 		return nil, err
@@ -305,6 +317,10 @@ func (c *Client) apply(tx *db.Tx, ct *Contact, agentMsg int64, m *chatmsg.Messag
 			return 0, nil, err
 		}
 		return id, ItemUpdated{Item: Item{ID: id}}, nil
+	case *chatmsg.GrpInv:
+		// Over a contact connection only (CH-GRP-INV-3): pending.
+		e2, err := onGroupInvitation(tx, ct, m.Encode(), e.Invitation)
+		return 0, e2, err
 	case *chatmsg.DirectDel:
 		if _, err := tx.Exec(`UPDATE chat_contacts SET status = 'deleted_by_peer' WHERE id = ?`, ct.ID); err != nil {
 			return 0, nil, err

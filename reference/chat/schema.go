@@ -78,4 +78,56 @@ CREATE TABLE chat_received (
 	agent_msg  INTEGER NOT NULL,
 	PRIMARY KEY (contact_id, agent_msg)
 );`,
+}, {
+	Name: "groups, members, introductions, group items",
+	SQL: `
+CREATE TABLE chat_groups (
+	id          INTEGER PRIMARY KEY,
+	user_id     INTEGER NOT NULL REFERENCES chat_users(id) ON DELETE CASCADE,
+	profile     BLOB NOT NULL,    -- x.grp.info message with the group profile
+	member_id   BLOB NOT NULL,    -- ours
+	role        TEXT NOT NULL,    -- ours
+	status      TEXT NOT NULL,    -- invited, joining, active
+	invitation  BLOB,             -- while invited: the x.grp.inv message
+	created_at  INTEGER NOT NULL
+);
+-- The other members, each with its own connection once there is one.
+CREATE TABLE chat_members (
+	id         INTEGER PRIMARY KEY,
+	group_id   INTEGER NOT NULL REFERENCES chat_groups(id) ON DELETE CASCADE,
+	member_id  BLOB NOT NULL,
+	role       TEXT NOT NULL,
+	profile    BLOB,              -- x.info message, redacted (CH-PROF-4)
+	conn_id    TEXT UNIQUE,
+	status     TEXT NOT NULL,     -- invited, announced, introduced, connecting, connected
+	host       INTEGER NOT NULL DEFAULT 0, -- 1: the member that added us (our host)
+	contact_id INTEGER REFERENCES chat_contacts(id) ON DELETE SET NULL,
+	UNIQUE (group_id, member_id)
+);
+-- Introductions we made as host: existing member introduced to new member
+-- (CH-GRP-INTRO-2..4); connected once x.grp.mem.con arrived.
+CREATE TABLE chat_intros (
+	new_member INTEGER NOT NULL REFERENCES chat_members(id) ON DELETE CASCADE,
+	old_member INTEGER NOT NULL REFERENCES chat_members(id) ON DELETE CASCADE,
+	connected  INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (new_member, old_member)
+);
+CREATE TABLE chat_group_items (
+	id         INTEGER PRIMARY KEY,
+	group_id   INTEGER NOT NULL REFERENCES chat_groups(id) ON DELETE CASCADE,
+	author     INTEGER REFERENCES chat_members(id) ON DELETE SET NULL, -- NULL: ours
+	sent       INTEGER NOT NULL,
+	shared_id  BLOB,
+	content    BLOB NOT NULL,
+	text       TEXT NOT NULL,
+	created_at INTEGER NOT NULL
+);
+CREATE INDEX chat_group_items_page ON chat_group_items (group_id, id);
+-- One item per author and msgId, however it arrived (CH-FWD-3).
+CREATE UNIQUE INDEX chat_group_items_shared ON chat_group_items (group_id, author, shared_id) WHERE shared_id IS NOT NULL AND author IS NOT NULL;
+CREATE TABLE chat_member_received (
+	member    INTEGER NOT NULL REFERENCES chat_members(id) ON DELETE CASCADE,
+	agent_msg INTEGER NOT NULL,
+	PRIMARY KEY (member, agent_msg)
+);`,
 }}}
