@@ -66,9 +66,10 @@ type userAgent struct {
 	// mu orders the user's agent operations that create or number things
 	// with the processing of the agent's events, so an event never
 	// arrives before the row it refers to is written.
-	mu   sync.Mutex
-	stop chan struct{}
-	done chan struct{}
+	mu    sync.Mutex
+	retry bool // a task failed: run the tasks again soon (guarded by mu)
+	stop  chan struct{}
+	done  chan struct{}
 }
 
 // Open opens (or creates) the client's database in cfg.Dir and starts an
@@ -162,9 +163,37 @@ func (c *Client) startUser(ctx context.Context, id int64) error {
 	return nil
 }
 
-// run processes the user's agent events in order.
+// run processes the user's agent events in order, and after each the
+// tasks it left (and those left before a restart).
 func (c *Client) run(ua *userAgent) {
 	defer close(ua.done)
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	emit := func(out []Event) bool {
+		for _, e := range out {
+			select {
+			case c.events <- e:
+			case <-ua.stop:
+				return false
+			}
+		}
+		return true
+	}
+	tasks := func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		ua.mu.Lock()
+		ua.retry = false
+		out, err := c.runTasks(ctx, ua)
+		ua.mu.Unlock()
+		if err != nil && !ua.retry {
+			out = append(out, Error{UserID: ua.id, Err: err})
+		}
+		return emit(out)
+	}
+	if !tasks() {
+		return
+	}
 	for {
 		select {
 		case ev := <-ua.a.Events():
@@ -173,12 +202,15 @@ func (c *Client) run(ua *userAgent) {
 				c.cfg.Log.Debug("chat: agent event", "user", ua.id, "kind", ev.Kind, "err", err)
 				out = append(out, Error{UserID: ua.id, Err: fmt.Errorf("chat: %s: %w", ev.Kind, err)})
 			}
-			for _, e := range out {
-				select {
-				case c.events <- e:
-				case <-ua.stop:
-					return
-				}
+			if !emit(out) || !tasks() {
+				return
+			}
+		case <-tick.C:
+			ua.mu.Lock()
+			again := ua.retry
+			ua.mu.Unlock()
+			if again && !tasks() {
+				return
 			}
 		case <-ua.stop:
 			return

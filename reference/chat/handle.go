@@ -94,27 +94,30 @@ func (c *Client) handle(ua *userAgent, ev agent.Event) ([]Event, error) {
 		if ct.Status == StatusConnected {
 			return nil, nil
 		}
-		var welcome sql.NullString
 		err := c.db.Update(ctx, func(tx *db.Tx) error {
+			var welcome sql.NullString
 			if err := tx.QueryRow(`SELECT welcome FROM chat_contacts WHERE id = ?`, ct.ID).Scan(&welcome); err != nil {
 				return err
 			}
-			_, err := tx.Exec(`UPDATE chat_contacts SET status = 'connected', welcome = NULL WHERE id = ?`, ct.ID)
-			return err
+			if _, err := tx.Exec(`UPDATE chat_contacts SET status = 'connected', welcome = NULL WHERE id = ?`, ct.ID); err != nil {
+				return err
+			}
+			if !welcome.Valid {
+				return nil
+			}
+			// The welcome message is the first item, sent by a task
+			// recorded with the connection's state (CH-CONN-2).
+			id, body, err := storeSent(tx, c.cfg.Rand, ct.ID, chatmsg.Content{Type: chatmsg.ContentText, Text: welcome.String, HasText: true}, 0)
+			if err != nil {
+				return err
+			}
+			return addTask(tx, ua.id, task{Kind: "send", Conn: conn, Body: body, Item: id})
 		})
 		if err != nil {
 			return nil, err
 		}
 		ct.Status = StatusConnected
-		out := []Event{ContactConnected{Contact: ct}}
-		if welcome.Valid {
-			it, err := c.sendItem(ctx, ua, ct.ID, conn, chatmsg.Content{Type: chatmsg.ContentText, Text: welcome.String, HasText: true}, 0)
-			if err != nil {
-				return out, fmt.Errorf("welcome message: %w", err)
-			}
-			out = append(out, NewItem{Item: it})
-		}
-		return out, nil
+		return []Event{ContactConnected{Contact: ct}}, nil
 	case agent.EventMsg:
 		return c.onMessage(ctx, ua, ct, conn, ev)
 	case agent.EventRcvd:

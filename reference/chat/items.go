@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/smpkit/smpkit/reference/chatmsg"
@@ -179,34 +180,11 @@ func (c *Client) SendMessage(ctx context.Context, contactID int64, content chatm
 // sendItem stores and sends a message; called with ua.mu held, so the
 // receipt is processed after the agent message id is recorded.
 func (c *Client) sendItem(ctx context.Context, ua *userAgent, contactID int64, conn string, content chatmsg.Content, replyTo int64) (Item, error) {
-	shared, err := chatmsg.NewID(c.cfg.Rand)
-	if err != nil {
-		return Item{}, err
-	}
-	cont := chatmsg.Container{Content: &content}
 	var id int64
 	var body []byte
-	err = c.db.Update(ctx, func(tx *db.Tx) error {
-		var quote any
-		if replyTo != 0 {
-			q, err := loadItem(tx, replyTo)
-			if err != nil {
-				return err
-			}
-			if q.ContactID != contactID {
-				return fmt.Errorf("chat: item %d is not of contact %d", replyTo, contactID)
-			}
-			qc := q.Content
-			cont.Quote = &chatmsg.Quote{MsgRef: &chatmsg.MsgRef{MsgID: q.SharedID, SentAt: q.CreatedAt.UTC(), Sent: q.Sent}, Content: &qc}
-			quote = replyTo
-		}
-		body = newBody(shared, cont)
-		res, err := tx.Exec(`INSERT INTO chat_items (contact_id, sent, shared_id, content, text, quote_id, status, created_at) VALUES (?, 1, ?, ?, ?, ?, ?, ?)`,
-			contactID, shared, body, content.DisplayText(), quote, ItemSending, time.Now().UnixMilli())
-		if err != nil {
-			return err
-		}
-		id, err = res.LastInsertId()
+	err := c.db.Update(ctx, func(tx *db.Tx) error {
+		var err error
+		id, body, err = storeSent(tx, c.cfg.Rand, contactID, content, replyTo)
 		return err
 	})
 	if err != nil {
@@ -229,6 +207,36 @@ func (c *Client) sendItem(ctx context.Context, ua *userAgent, contactID int64, c
 		return err
 	})
 	return it, err
+}
+
+// storeSent records a message we send, before the agent has it.
+func storeSent(tx *db.Tx, rnd io.Reader, contactID int64, content chatmsg.Content, replyTo int64) (int64, []byte, error) {
+	shared, err := chatmsg.NewID(rnd)
+	if err != nil {
+		return 0, nil, err
+	}
+	cont := chatmsg.Container{Content: &content}
+	var quote any
+	if replyTo != 0 {
+		q, err := loadItem(tx, replyTo)
+		if err != nil {
+			return 0, nil, err
+		}
+		if q.ContactID != contactID {
+			return 0, nil, fmt.Errorf("chat: item %d is not of contact %d", replyTo, contactID)
+		}
+		qc := q.Content
+		cont.Quote = &chatmsg.Quote{MsgRef: &chatmsg.MsgRef{MsgID: q.SharedID, SentAt: q.CreatedAt.UTC(), Sent: q.Sent}, Content: &qc}
+		quote = replyTo
+	}
+	body := newBody(shared, cont)
+	res, err := tx.Exec(`INSERT INTO chat_items (contact_id, sent, shared_id, content, text, quote_id, status, created_at) VALUES (?, 1, ?, ?, ?, ?, ?, ?)`,
+		contactID, shared, body, content.DisplayText(), quote, ItemSending, time.Now().UnixMilli())
+	if err != nil {
+		return 0, nil, err
+	}
+	id, err := res.LastInsertId()
+	return id, body, err
 }
 
 // ownItem loads an item we sent, for editing or deleting (CH-MSG-UPD-2).

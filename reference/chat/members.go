@@ -11,11 +11,6 @@ import (
 	"github.com/smpkit/smpkit/reference/db"
 )
 
-// action is agent work decided in a transaction and done after its
-// commit: the agent is never called inside one of our transactions (it
-// holds a connection's lock while waiting for the database writer).
-type action func(ctx context.Context) ([]Event, error)
-
 func memberInfo(m Member) *chatmsg.MemberInfo {
 	mi := &chatmsg.MemberInfo{MemberID: m.MemberID, Role: m.Role, Profile: m.Profile}
 	if mi.Profile == nil {
@@ -123,15 +118,8 @@ func (c *Client) memberConnected(ctx context.Context, ua *userAgent, g Group, m 
 	if m.Status == MemberReady {
 		return nil, nil
 	}
-	type peer struct {
-		m    Member
-		conn string
-	}
-	var others []peer
-	var hostConn string
 	wasInvited := m.Status == MemberInvited && !m.Host
 	err := c.db.Update(ctx, func(tx *db.Tx) error {
-		others, hostConn = nil, ""
 		if _, err := tx.Exec(`UPDATE chat_members SET status = ? WHERE id = ?`, MemberReady, m.ID); err != nil {
 			return err
 		}
@@ -141,38 +129,58 @@ func (c *Client) memberConnected(ctx context.Context, ua *userAgent, g Group, m 
 			}
 			g.Status = GroupActive
 		}
-		if wasInvited {
-			rows, err := tx.Query(`SELECT `+memberCols+`, conn_id FROM chat_members WHERE group_id = ? AND status = ? AND id != ?`, g.ID, MemberReady, m.ID)
-			if err != nil {
+		conn, err := memberConn(tx, m.ID)
+		if err != nil {
+			return err
+		}
+		if !wasInvited {
+			if m.Host {
+				return nil
+			}
+			// Made by introduction: tell our host (CH-GRP-INTRO-6).
+			var hc *string
+			err := tx.QueryRow(`SELECT conn_id FROM chat_members WHERE group_id = ? AND host = 1 AND status = ?`, g.ID, MemberReady).Scan(&hc)
+			if err != nil || hc == nil {
+				return nil // we made the group: no host
+			}
+			return addTask(tx, g.UserID, task{Kind: "send", Conn: *hc, Body: encode(&chatmsg.GrpMemCon{MemberID: m.MemberID})})
+		}
+		// We are its host: announce it and introduce the others to it.
+		rows, err := tx.Query(`SELECT `+memberCols+`, conn_id FROM chat_members WHERE group_id = ? AND status = ? AND id != ?`, g.ID, MemberReady, m.ID)
+		if err != nil {
+			return err
+		}
+		type peer struct {
+			m    Member
+			conn string
+		}
+		var others []peer
+		for rows.Next() {
+			var p peer
+			var pb []byte
+			x := &p.m
+			if err := rows.Scan(&x.ID, &x.GroupID, &x.MemberID, &x.Role, &pb, &x.Status, &x.Host, &p.conn); err != nil {
+				rows.Close()
 				return err
 			}
-			defer rows.Close()
-			for rows.Next() {
-				var p peer
-				var x Member
-				var pb []byte
-				if err := rows.Scan(&x.ID, &x.GroupID, &x.MemberID, &x.Role, &pb, &x.Status, &x.Host, &p.conn); err != nil {
-					return err
-				}
-				if pb != nil {
-					x.Profile, _ = parseInfo(pb)
-				}
-				p.m = x
-				others = append(others, p)
+			if pb != nil {
+				x.Profile, _ = parseInfo(pb)
 			}
-			if err := rows.Err(); err != nil {
+			others = append(others, p)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, p := range others {
+			if _, err := tx.Exec(`INSERT INTO chat_intros (new_member, old_member) VALUES (?, ?) ON CONFLICT DO NOTHING`, m.ID, p.m.ID); err != nil {
 				return err
 			}
-			for _, p := range others {
-				if _, err := tx.Exec(`INSERT INTO chat_intros (new_member, old_member) VALUES (?, ?) ON CONFLICT DO NOTHING`, m.ID, p.m.ID); err != nil {
-					return err
-				}
+			if err := addTask(tx, g.UserID, task{Kind: "send", Conn: p.conn, Body: encode(&chatmsg.GrpMemNew{MemberInfo: memberInfo(m)})}); err != nil {
+				return err
 			}
-		} else if !m.Host {
-			var conn *string
-			err := tx.QueryRow(`SELECT conn_id FROM chat_members WHERE group_id = ? AND host = 1 AND status = ?`, g.ID, MemberReady).Scan(&conn)
-			if err == nil && conn != nil {
-				hostConn = *conn
+			if err := addTask(tx, g.UserID, task{Kind: "send", Conn: conn, Body: encode(&chatmsg.GrpMemIntro{MemberInfo: memberInfo(p.m)})}); err != nil {
+				return err
 			}
 		}
 		return nil
@@ -181,26 +189,7 @@ func (c *Client) memberConnected(ctx context.Context, ua *userAgent, g Group, m 
 		return nil, err
 	}
 	m.Status = MemberReady
-	out := []Event{MemberConnected{Group: g, Member: m}}
-	var conn string
-	c.db.View(ctx, func(tx *db.Tx) error {
-		return tx.QueryRow(`SELECT conn_id FROM chat_members WHERE id = ?`, m.ID).Scan(&conn)
-	})
-	var errs []error
-	for _, p := range others {
-		if _, err := ua.a.Send(ctx, p.conn, encode(&chatmsg.GrpMemNew{MemberInfo: memberInfo(m)})); err != nil {
-			errs = append(errs, err)
-		}
-		if _, err := ua.a.Send(ctx, conn, encode(&chatmsg.GrpMemIntro{MemberInfo: memberInfo(p.m)})); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if hostConn != "" {
-		if _, err := ua.a.Send(ctx, hostConn, encode(&chatmsg.GrpMemCon{MemberID: m.MemberID})); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return out, errors.Join(errs...)
+	return []Event{MemberConnected{Group: g, Member: m}}, nil
 }
 
 // onMemberMessage applies the chat messages of one agent message of a
@@ -208,9 +197,8 @@ func (c *Client) memberConnected(ctx context.Context, ua *userAgent, g Group, m 
 func (c *Client) onMemberMessage(ctx context.Context, ua *userAgent, g Group, m Member, conn string, ev agent.Event) ([]Event, error) {
 	items, perr := chatmsg.ParseBody(ev.Body)
 	var out []Event
-	var acts []action
 	err := c.db.Update(ctx, func(tx *db.Tx) error {
-		out, acts = nil, nil
+		out = nil
 		res, err := tx.Exec(`INSERT INTO chat_member_received (member, agent_msg) VALUES (?, ?) ON CONFLICT DO NOTHING`, m.ID, ev.MsgID)
 		if err != nil {
 			return err
@@ -223,15 +211,12 @@ func (c *Client) onMemberMessage(ctx context.Context, ua *userAgent, g Group, m 
 				out = append(out, Error{UserID: g.UserID, Err: fmt.Errorf("chat: group %d member %d: %w", g.ID, m.ID, it.Err)})
 				continue
 			}
-			e, act, err := c.applyMember(tx, ua, g, m, it.Msg, false)
+			e, err := c.applyMember(tx, g, m, it.Msg, false)
 			if err != nil {
 				return err
 			}
 			if e != nil {
 				out = append(out, e)
-			}
-			if act != nil {
-				acts = append(acts, act)
 			}
 		}
 		return nil
@@ -242,25 +227,15 @@ func (c *Client) onMemberMessage(ctx context.Context, ua *userAgent, g Group, m 
 	if err := ua.a.Ack(ctx, conn, ev.MsgID); err != nil {
 		c.cfg.Log.Debug("chat: ack", "err", err)
 	}
-	var errs []error
-	for _, act := range acts {
-		evs, err := act(ctx)
-		out = append(out, evs...)
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if perr != nil {
-		errs = append(errs, perr)
-	}
-	return out, errors.Join(errs...)
+	return out, perr
 }
 
 // applyMember applies one group event from member m in tx (CH-ROLE-3:
-// what the sender's role does not allow is reported, not applied).
-func (c *Client) applyMember(tx *db.Tx, ua *userAgent, g Group, m Member, msg *chatmsg.Message, forwarded bool) (Event, action, error) {
-	refuse := func(what string) (Event, action, error) {
-		return Error{UserID: g.UserID, Err: fmt.Errorf("chat: group %d: %s from role %s (CH-ROLE-3)", g.ID, what, m.Role)}, nil, nil
+// what the sender's role does not allow is reported, not applied). Agent
+// work it decides is recorded as tasks in tx.
+func (c *Client) applyMember(tx *db.Tx, g Group, m Member, msg *chatmsg.Message, forwarded bool) (Event, error) {
+	refuse := func(what string) (Event, error) {
+		return Error{UserID: g.UserID, Err: fmt.Errorf("chat: group %d: %s from role %s (CH-ROLE-3)", g.ID, what, m.Role)}, nil
 	}
 	switch e := msg.Event.(type) {
 	case *chatmsg.MsgNew:
@@ -268,156 +243,121 @@ func (c *Client) applyMember(tx *db.Tx, ua *userAgent, g Group, m Member, msg *c
 			return refuse("a message")
 		}
 		if e.Content == nil {
-			return nil, nil, nil
+			return nil, nil
 		}
 		id, err := insertGroupItem(tx, g.ID, m.ID, msg.MsgID, newBody(msg.MsgID, e.Container), e.Content.DisplayText())
 		if err != nil || id == 0 {
-			return nil, nil, err
+			return nil, err
 		}
 		it, err := loadGroupItem(tx, id)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		var act action
 		if !forwarded {
-			act, err = c.forwards(tx, ua, g, m, msg)
+			err = forwards(tx, g, m, msg)
 		}
-		return NewGroupItem{Item: it}, act, err
+		return NewGroupItem{Item: it}, err
 	case *chatmsg.GrpMsgForward:
 		// Only from our host, and not nested (CH-FWD-2).
 		if forwarded || !m.Host || e.Msg == nil || e.MemberID == nil {
-			return Error{UserID: g.UserID, Err: fmt.Errorf("chat: group %d: x.grp.msg.forward not from our host", g.ID)}, nil, nil
+			return Error{UserID: g.UserID, Err: fmt.Errorf("chat: group %d: x.grp.msg.forward not from our host", g.ID)}, nil
 		}
 		author, err := loadMember(tx, `group_id = ? AND member_id = ?`, g.ID, e.MemberID)
 		if errors.Is(err, ErrNotFound) {
-			return nil, nil, nil
+			return nil, nil
 		}
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		return c.applyMember(tx, ua, g, author, e.Msg, true)
+		return c.applyMember(tx, g, author, e.Msg, true)
 	case *chatmsg.GrpMemNew:
 		if !m.Role.AtLeast(chatmsg.RoleAdmin) {
 			return refuse("x.grp.mem.new")
 		}
 		if e.MemberInfo == nil || string(e.MemberInfo.MemberID) == string(g.MemberID) {
-			return nil, nil, nil
+			return nil, nil
 		}
 		_, err := tx.Exec(`INSERT INTO chat_members (group_id, member_id, role, profile, status) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 			g.ID, e.MemberInfo.MemberID, e.MemberInfo.Role, profileOf(e.MemberInfo), MemberAnnounced)
-		return nil, nil, err
+		return nil, err
 	case *chatmsg.GrpMemIntro:
 		// We are new: make an invitation for the introduced member and
 		// return it to the host (CH-GRP-INTRO-3).
 		if !m.Host || e.MemberInfo == nil {
-			return nil, nil, nil
+			return nil, nil
 		}
 		mi := e.MemberInfo
 		res, err := tx.Exec(`INSERT INTO chat_members (group_id, member_id, role, profile, status) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 			g.ID, mi.MemberID, mi.Role, profileOf(mi), MemberIntroduced)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return nil, nil, nil
+			return nil, nil
 		}
 		rowID, err := res.LastInsertId()
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		hostConn, err := memberConn(tx, m.ID)
 		if err != nil {
-			return nil, nil, err
-		}
-		return nil, func(ctx context.Context) ([]Event, error) {
-			conn, link, err := ua.a.CreateInvitation(ctx)
-			if err != nil {
-				return nil, err
-			}
-			if err := c.db.Update(ctx, func(tx *db.Tx) error {
-				_, err := tx.Exec(`UPDATE chat_members SET conn_id = ? WHERE id = ?`, conn, rowID)
-				return err
-			}); err != nil {
-				return nil, err
-			}
-			_, err = ua.a.Send(ctx, hostConn, encode(&chatmsg.GrpMemInv{MemberID: mi.MemberID, Intro: &chatmsg.IntroInvitation{GroupConnReq: link}}))
 			return nil, err
-		}, nil
+		}
+		return nil, addTask(tx, g.UserID, task{Kind: "intro_inv", Member: rowID, MemberID: mi.MemberID, Conn: hostConn})
 	case *chatmsg.GrpMemInv:
 		// The new member's invitation for a member we introduced to it:
 		// pass it on (CH-GRP-INTRO-4), only for our own introductions.
 		if e.Intro == nil {
-			return nil, nil, nil
+			return nil, nil
 		}
 		old, err := loadMember(tx, `group_id = ? AND member_id = ?`, g.ID, e.MemberID)
 		if errors.Is(err, ErrNotFound) {
-			return nil, nil, nil
+			return nil, nil
 		}
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		var n int
 		if err := tx.QueryRow(`SELECT count(*) FROM chat_intros WHERE new_member = ? AND old_member = ?`, m.ID, old.ID).Scan(&n); err != nil || n == 0 {
-			return nil, nil, err
+			return nil, err
 		}
 		oldConn, err := memberConn(tx, old.ID)
 		if err != nil {
-			return nil, nil, err
-		}
-		fwd := encode(&chatmsg.GrpMemFwd{MemberInfo: memberInfo(m), Intro: e.Intro})
-		return nil, func(ctx context.Context) ([]Event, error) {
-			_, err := ua.a.Send(ctx, oldConn, fwd)
 			return nil, err
-		}, nil
+		}
+		return nil, addTask(tx, g.UserID, task{Kind: "send", Conn: oldConn, Body: encode(&chatmsg.GrpMemFwd{MemberInfo: memberInfo(m), Intro: e.Intro})})
 	case *chatmsg.GrpMemFwd:
 		// The new member's invitation: join it with our member info
 		// (CH-GRP-INTRO-5).
 		if !m.Host || e.MemberInfo == nil || e.Intro == nil {
-			return nil, nil, nil
+			return nil, nil
 		}
 		mi := e.MemberInfo
 		if _, err := tx.Exec(`INSERT INTO chat_members (group_id, member_id, role, profile, status) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 			g.ID, mi.MemberID, mi.Role, profileOf(mi), MemberAnnounced); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		nm, err := loadMember(tx, `group_id = ? AND member_id = ?`, g.ID, mi.MemberID)
-		if err != nil {
-			return nil, nil, err
+		if err != nil || nm.Status != MemberAnnounced {
+			return nil, err
 		}
-		if nm.Status != MemberAnnounced {
-			return nil, nil, nil
-		}
-		link := e.Intro.GroupConnReq
-		return nil, func(ctx context.Context) ([]Event, error) {
-			p, err := c.ourMemberProfile(ctx, g.UserID)
-			if err != nil {
-				return nil, err
-			}
-			conn, err := ua.a.Join(ctx, link, encode(&chatmsg.GrpMemInfo{MemberID: g.MemberID, Profile: p}))
-			if err != nil {
-				return nil, err
-			}
-			return nil, c.db.Update(ctx, func(tx *db.Tx) error {
-				_, err := tx.Exec(`UPDATE chat_members SET conn_id = ?, status = ? WHERE id = ?`, conn, MemberConnecting, nm.ID)
-				return err
-			})
-		}, nil
+		return nil, addTask(tx, g.UserID, task{Kind: "join_member", Member: nm.ID, Group: g.ID, Link: e.Intro.GroupConnReq})
 	case *chatmsg.GrpMemCon:
 		// A pair we introduced is connected: stop forwarding for it.
 		other, err := loadMember(tx, `group_id = ? AND member_id = ?`, g.ID, e.MemberID)
 		if err != nil {
-			return nil, nil, nil
+			return nil, nil
 		}
 		_, err = tx.Exec(`UPDATE chat_intros SET connected = 1 WHERE (new_member = ? AND old_member = ?) OR (new_member = ? AND old_member = ?)`, m.ID, other.ID, other.ID, m.ID)
-		return nil, nil, err
+		return nil, err
 	case *chatmsg.Info:
 		if e.Profile == nil {
-			return nil, nil, nil
+			return nil, nil
 		}
 		_, err := tx.Exec(`UPDATE chat_members SET profile = ? WHERE id = ?`, infoBody(e.Profile.Redacted()), m.ID)
-		return nil, nil, err
+		return nil, err
 	}
-	return nil, nil, nil
+	return nil, nil
 }
 
 func profileOf(mi *chatmsg.MemberInfo) []byte {
@@ -438,35 +378,33 @@ func memberConn(tx *db.Tx, id int64) (string, error) {
 	return *conn, nil
 }
 
-// forwards returns the forwarding a host owes for a message of member m:
+// forwards records the forwarding a host owes for a message of member m:
 // to each member it introduced to m, or m to, while that pair is not
 // connected (CH-FWD-1).
-func (c *Client) forwards(tx *db.Tx, ua *userAgent, g Group, m Member, msg *chatmsg.Message) (action, error) {
+func forwards(tx *db.Tx, g Group, m Member, msg *chatmsg.Message) error {
 	rows, err := tx.Query(`SELECT x.conn_id FROM chat_intros i JOIN chat_members x ON x.id = CASE WHEN i.new_member = ? THEN i.old_member ELSE i.new_member END
 		WHERE (i.new_member = ? OR i.old_member = ?) AND i.connected = 0 AND x.status = ? AND x.conn_id IS NOT NULL`, m.ID, m.ID, m.ID, MemberReady)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	defer rows.Close()
 	var conns []string
 	for rows.Next() {
 		var s string
 		if err := rows.Scan(&s); err != nil {
-			return nil, err
+			rows.Close()
+			return err
 		}
 		conns = append(conns, s)
 	}
-	if err := rows.Err(); err != nil || len(conns) == 0 {
-		return nil, err
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
 	}
 	body := encode(&chatmsg.GrpMsgForward{MemberID: m.MemberID, Msg: msg, MsgTs: time.Now().UTC().Truncate(time.Millisecond)})
-	return func(ctx context.Context) ([]Event, error) {
-		var errs []error
-		for _, conn := range conns {
-			if _, err := ua.a.Send(ctx, conn, body); err != nil {
-				errs = append(errs, err)
-			}
+	for _, conn := range conns {
+		if err := addTask(tx, g.UserID, task{Kind: "send", Conn: conn, Body: body}); err != nil {
+			return err
 		}
-		return nil, errors.Join(errs...)
-	}, nil
+	}
+	return nil
 }

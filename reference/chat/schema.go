@@ -130,4 +130,16 @@ CREATE TABLE chat_member_received (
 	agent_msg INTEGER NOT NULL,
 	PRIMARY KEY (member, agent_msg)
 );`,
+}, {
+	Name: "tasks",
+	SQL: `
+-- Agent work decided by processing a message, recorded in the same
+-- transaction and done after its commit (the agent is never called inside
+-- a transaction of ours), so a crash in between loses none of it.
+CREATE TABLE chat_tasks (
+	id       INTEGER PRIMARY KEY,
+	user_id  INTEGER NOT NULL REFERENCES chat_users(id) ON DELETE CASCADE,
+	task     BLOB NOT NULL, -- JSON
+	attempts INTEGER NOT NULL DEFAULT 0
+);`,
 }}}
