@@ -164,3 +164,61 @@ func TestGroupRoles(t *testing.T) {
 		t.Fatalf("items %+v", its)
 	}
 }
+
+// A member restarts in the middle of an introduction: the pair still
+// connects, and the group's messages reach everyone once.
+func TestGroupRestartMidIntroduction(t *testing.T) {
+	r1, r2 := startRelay(t), startRelay(t)
+	ctx := context.Background()
+	alice, _ := newUser(t, "alice", r1)
+	bobDir := t.TempDir()
+	bob := open(t, bobDir, r2)
+	if _, err := bob.CreateUser(ctx, chatmsg.Profile{DisplayName: "bob"}); err != nil {
+		t.Fatal(err)
+	}
+	carol, _ := newUser(t, "carol", r1)
+	ab, _ := connect(t, alice, bob)
+	ac, _ := connect(t, alice, carol)
+	g, err := alice.CreateGroup(ctx, chatmsg.GroupProfile{DisplayName: "team"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.InviteToGroup(ctx, g.ID, ab.ID, chatmsg.RoleMember); err != nil {
+		t.Fatal(err)
+	}
+	bg := waitFor(t, bob, func(e GroupInvited) bool { return true }).Group
+	if err := bob.JoinGroup(ctx, bg.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, bob, func(e MemberConnected) bool { return e.Member.Host })
+	waitFor(t, alice, func(e MemberConnected) bool { return true })
+
+	// bob goes away; carol joins and is introduced to him meanwhile.
+	if err := bob.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.InviteToGroup(ctx, g.ID, ac.ID, chatmsg.RoleMember); err != nil {
+		t.Fatal(err)
+	}
+	cg := waitFor(t, carol, func(e GroupInvited) bool { return true }).Group
+	if err := carol.JoinGroup(ctx, cg.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, carol, func(e MemberConnected) bool { return e.Member.Host })
+	if _, err := carol.SendGroupText(ctx, cg.ID, "anyone?"); err != nil {
+		t.Fatal(err)
+	}
+
+	bob = open(t, bobDir, r2)
+	waitFor(t, bob, func(e NewGroupItem) bool { return e.Item.Text == "anyone?" })
+	waitFor(t, bob, func(e MemberConnected) bool { return e.Member.Profile != nil && e.Member.Profile.DisplayName == "carol" })
+	waitFor(t, carol, func(e MemberConnected) bool { return e.Member.Profile != nil && e.Member.Profile.DisplayName == "bob" })
+	if _, err := bob.SendGroupText(ctx, bg.ID, "here"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, carol, func(e NewGroupItem) bool { return e.Item.Text == "here" })
+	waitFor(t, alice, func(e NewGroupItem) bool { return e.Item.Text == "here" })
+	if its, _ := bob.GroupItems(ctx, bg.ID, 0, 10); len(its) != 2 {
+		t.Fatalf("bob's group history %+v", its)
+	}
+}

@@ -3,9 +3,11 @@ package chat
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"testing"
 
 	"github.com/smpkit/smpkit/reference/agent"
+	"github.com/smpkit/smpkit/reference/chatmsg"
 	"github.com/smpkit/smpkit/reference/db"
 )
 
@@ -106,5 +108,45 @@ func TestWrongPassphrase(t *testing.T) {
 	cfg.Passphrase = "not it"
 	if _, err := Open(context.Background(), cfg); !errors.Is(err, db.ErrWrongPassphrase) {
 		t.Fatalf("open with a wrong passphrase: %v", err)
+	}
+}
+
+// A task recorded but not done when the client stopped (a crash right
+// after the commit) is done when it starts again.
+func TestTaskResumedAfterRestart(t *testing.T) {
+	srv := startRelay(t)
+	ctx := context.Background()
+	alice, _ := newUser(t, "alice", srv)
+	bobDir := t.TempDir()
+	bob := open(t, bobDir, srv)
+	bu, err := bob.CreateUser(ctx, chatmsg.Profile{DisplayName: "bob"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ba := connect(t, alice, bob)
+	conn := connOf(t, bob, ba.ID)
+	bob.Close()
+
+	cfg := testConfig(bobDir, srv)
+	d, err := db.Open(ctx, filepath.Join(bobDir, "chat.db"), cfg.Passphrase, cfg.DBOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = d.Update(ctx, func(tx *db.Tx) error {
+		id, body, err := storeSent(tx, nil, ba.ID, text("left over"), 0)
+		if err != nil {
+			return err
+		}
+		return addTask(tx, bu.ID, task{Kind: "send", Conn: conn, Body: body, Item: id})
+	})
+	d.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob = open(t, bobDir, srv)
+	received(t, alice, "left over")
+	its, _ := bob.Items(ctx, ba.ID, 0, 10)
+	if len(its) != 1 || its[0].Status == ItemSending {
+		t.Fatalf("bob's items %+v", its)
 	}
 }
