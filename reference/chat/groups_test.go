@@ -211,7 +211,9 @@ func TestGroupRestartMidIntroduction(t *testing.T) {
 
 	bob = open(t, bobDir, r2)
 	waitFor(t, bob, func(e NewGroupItem) bool { return e.Item.Text == "anyone?" })
-	waitFor(t, bob, func(e MemberConnected) bool { return e.Member.Profile != nil && e.Member.Profile.DisplayName == "carol" })
+	waitFor(t, bob, func(e MemberConnected) bool {
+		return e.Member.Profile != nil && e.Member.Profile.DisplayName == "carol"
+	})
 	waitFor(t, carol, func(e MemberConnected) bool { return e.Member.Profile != nil && e.Member.Profile.DisplayName == "bob" })
 	if _, err := bob.SendGroupText(ctx, bg.ID, "here"); err != nil {
 		t.Fatal(err)
