@@ -339,9 +339,9 @@ func (c *Client) UpdateProfile(ctx context.Context, userID int64, p chatmsg.Prof
 	if err != nil {
 		return err
 	}
-	var conns []string
-	err = c.db.Update(ctx, func(tx *db.Tx) error {
-		conns = nil
+	ua.mu.Lock()
+	defer ua.mu.Unlock()
+	return c.commit(ctx, ua, func(tx *db.Tx) error {
 		if _, err := tx.Exec(`UPDATE chat_users SET name = ?, profile = ? WHERE id = ?`, p.DisplayName, infoBody(&p), userID); err != nil {
 			return fmt.Errorf("chat: user %q: %w", p.DisplayName, err)
 		}
@@ -349,26 +349,26 @@ func (c *Client) UpdateProfile(ctx context.Context, userID int64, p chatmsg.Prof
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
+		var conns []string
 		for rows.Next() {
 			var id string
 			if err := rows.Scan(&id); err != nil {
+				rows.Close()
 				return err
 			}
 			conns = append(conns, id)
 		}
-		return rows.Err()
-	})
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, id := range conns {
-		if _, err := ua.a.Send(ctx, id, infoBody(&p)); err != nil {
-			errs = append(errs, err)
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
 		}
-	}
-	return errors.Join(errs...)
+		for _, conn := range conns {
+			if err := addTask(tx, userID, task{Kind: "send", Conn: conn, Body: infoBody(&p)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // DeleteUser deletes a user with its contacts, address and history: its

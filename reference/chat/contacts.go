@@ -236,14 +236,12 @@ func (c *Client) DeleteContact(ctx context.Context, id int64) error {
 	defer ua.mu.Unlock()
 	if ct.Status == StatusConnected {
 		body := (&chatmsg.Message{V: chatmsg.Supported, Event: &chatmsg.DirectDel{}}).Encode()
-		msg, err := ua.a.Send(ctx, conn, body)
-		if err == nil {
-			return c.db.Update(ctx, func(tx *db.Tx) error {
-				_, err := tx.Exec(`UPDATE chat_contacts SET status = 'deleting', del_msg = ? WHERE id = ?`, msg, id)
+		return c.commit(ctx, ua, func(tx *db.Tx) error {
+			if _, err := tx.Exec(`UPDATE chat_contacts SET status = 'deleting' WHERE id = ?`, id); err != nil {
 				return err
-			})
-		}
-		// The connection cannot send: delete without telling.
+			}
+			return addTask(tx, ua.id, task{Kind: "send", Conn: conn, Body: body, DelContact: id})
+		})
 	}
 	return c.removeContact(ctx, ua, id, conn)
 }

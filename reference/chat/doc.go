@@ -18,9 +18,14 @@
 // queues by session. The price is that the chat's rows and the agent's are
 // in different files, so they are never in one transaction. Nothing depends
 // on one: agent events are delivered at least once and the chat records
-// every agent message it processed (chat_received) in the transaction that
-// applies it, before acknowledging it, so a repeated event changes nothing;
-// a message to send is stored (status sending) before the agent takes it.
+// every agent message it processed (chat_received, chat_member_received) in
+// the transaction that applies it, before acknowledging it, so a repeated
+// event changes nothing. Every change that the peers must hear of (a
+// message, an edit, a profile update, an introduction) is committed
+// together with a task (chat_tasks) that hands it to the agent; tasks run
+// in order after the commit, are retried while they fail and resume after a
+// restart, so a crash between our commit and the agent's loses nothing (a
+// task done but not yet deleted is done again: at least once).
 // (A joint transaction would also be unsafe with this agent: it holds a
 // connection's lock while it waits for the database writer.)
 //

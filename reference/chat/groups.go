@@ -247,8 +247,14 @@ func (c *Client) InviteToGroup(ctx context.Context, groupID, contactID int64, ro
 	if err != nil {
 		return Member{}, fmt.Errorf("chat: group invitation: %w", err)
 	}
+	inv := &chatmsg.GrpInv{Invitation: &chatmsg.GroupInvitation{
+		FromMember:    &chatmsg.MemberIDRole{MemberID: g.MemberID, Role: g.Role},
+		InvitedMember: &chatmsg.MemberIDRole{MemberID: mid, Role: role},
+		ConnRequest:   link,
+		GroupProfile:  &g.Profile,
+	}}
 	var m Member
-	err = c.db.Update(ctx, func(tx *db.Tx) error {
+	err = c.commit(ctx, ua, func(tx *db.Tx) error {
 		var pb []byte
 		if ct.Profile != nil {
 			pb = infoBody(ct.Profile.Redacted())
@@ -262,21 +268,14 @@ func (c *Client) InviteToGroup(ctx context.Context, groupID, contactID int64, ro
 		if err != nil {
 			return err
 		}
-		m, err = loadMember(tx, `id = ?`, id)
-		return err
+		if m, err = loadMember(tx, `id = ?`, id); err != nil {
+			return err
+		}
+		return addTask(tx, ua.id, task{Kind: "send", Conn: conn, Body: encode(inv)})
 	})
 	if err != nil {
 		ua.a.Delete(ctx, mconn)
 		return Member{}, err
-	}
-	inv := &chatmsg.GrpInv{Invitation: &chatmsg.GroupInvitation{
-		FromMember:    &chatmsg.MemberIDRole{MemberID: g.MemberID, Role: g.Role},
-		InvitedMember: &chatmsg.MemberIDRole{MemberID: mid, Role: role},
-		ConnRequest:   link,
-		GroupProfile:  &g.Profile,
-	}}
-	if _, err := ua.a.Send(ctx, conn, encode(inv)); err != nil {
-		return Member{}, fmt.Errorf("chat: group invitation: %w", err)
 	}
 	return m, nil
 }
@@ -394,25 +393,31 @@ func (c *Client) SendGroupText(ctx context.Context, groupID int64, text string) 
 	}
 	content := chatmsg.Content{Type: chatmsg.ContentText, Text: text, HasText: true}
 	body := newBody(shared, chatmsg.Container{Content: &content})
-	var it GroupItem
-	err = c.db.Update(ctx, func(tx *db.Tx) error {
-		id, err := insertGroupItem(tx, groupID, 0, shared, body, content.DisplayText())
-		if err != nil {
+	var id int64
+	ua.mu.Lock()
+	defer ua.mu.Unlock()
+	err = c.commit(ctx, ua, func(tx *db.Tx) error {
+		var err error
+		if id, err = insertGroupItem(tx, groupID, 0, shared, body, content.DisplayText()); err != nil {
 			return err
 		}
-		it, err = loadGroupItem(tx, id)
-		return err
+		for _, conn := range conns {
+			if err := addTask(tx, ua.id, task{Kind: "send", Conn: conn, Body: body}); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return GroupItem{}, err
 	}
-	var errs []error
-	for _, conn := range conns {
-		if _, err := ua.a.Send(ctx, conn, body); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return it, errors.Join(errs...)
+	var it GroupItem
+	err = c.db.View(context.WithoutCancel(ctx), func(tx *db.Tx) error {
+		var err error
+		it, err = loadGroupItem(tx, id)
+		return err
+	})
+	return it, err
 }
 
 func insertGroupItem(tx *db.Tx, groupID, author int64, shared, body []byte, text string) (int64, error) {

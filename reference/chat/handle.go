@@ -111,7 +111,7 @@ func (c *Client) handle(ua *userAgent, ev agent.Event) ([]Event, error) {
 			if err != nil {
 				return err
 			}
-			return addTask(tx, ua.id, task{Kind: "send", Conn: conn, Body: body, Item: id})
+			return addTask(tx, ua.id, task{Kind: "send", Conn: conn, Body: body, Item: id, Announce: true})
 		})
 		if err != nil {
 			return nil, err

@@ -177,36 +177,23 @@ func (c *Client) SendMessage(ctx context.Context, contactID int64, content chatm
 	return c.sendItem(ctx, ua, contactID, conn, content, replyTo)
 }
 
-// sendItem stores and sends a message; called with ua.mu held, so the
-// receipt is processed after the agent message id is recorded.
+// sendItem stores a message with the task that sends it; called with
+// ua.mu held, so the receipt is processed after the agent message id is
+// recorded.
 func (c *Client) sendItem(ctx context.Context, ua *userAgent, contactID int64, conn string, content chatmsg.Content, replyTo int64) (Item, error) {
 	var id int64
-	var body []byte
-	err := c.db.Update(ctx, func(tx *db.Tx) error {
+	err := c.commit(ctx, ua, func(tx *db.Tx) error {
+		var body []byte
 		var err error
-		id, body, err = storeSent(tx, c.cfg.Rand, contactID, content, replyTo)
-		return err
-	})
-	if err != nil {
-		return Item{}, fmt.Errorf("chat: send: %w", err)
-	}
-	msg, err := ua.a.Send(ctx, conn, body)
-	if err != nil {
-		c.db.Update(context.WithoutCancel(ctx), func(tx *db.Tx) error {
-			_, err := tx.Exec(`DELETE FROM chat_items WHERE id = ?`, id)
-			return err
-		})
-		return Item{}, fmt.Errorf("chat: send: %w", err)
-	}
-	var it Item
-	err = c.db.Update(context.WithoutCancel(ctx), func(tx *db.Tx) error {
-		if _, err := tx.Exec(`UPDATE chat_items SET agent_msg = ?, status = ? WHERE id = ?`, msg, ItemSent, id); err != nil {
+		if id, body, err = storeSent(tx, c.cfg.Rand, contactID, content, replyTo); err != nil {
 			return err
 		}
-		it, err = loadItem(tx, id)
-		return err
+		return addTask(tx, ua.id, task{Kind: "send", Conn: conn, Body: body, Item: id})
 	})
-	return it, err
+	if err != nil {
+		return Item{}, fmt.Errorf("chat: send: %w", err)
+	}
+	return c.Item(context.WithoutCancel(ctx), id)
 }
 
 // storeSent records a message we send, before the agent has it.
@@ -262,17 +249,18 @@ func (c *Client) UpdateMessage(ctx context.Context, itemID int64, content chatms
 		return Item{}, err
 	}
 	body := (&chatmsg.Message{V: chatmsg.Supported, Event: &chatmsg.MsgUpdate{MsgID: it.SharedID, Content: &content}}).Encode()
-	if _, err := ua.a.Send(ctx, conn, body); err != nil {
-		return Item{}, fmt.Errorf("chat: update: %w", err)
-	}
-	err = c.db.Update(context.WithoutCancel(ctx), func(tx *db.Tx) error {
+	ua.mu.Lock()
+	defer ua.mu.Unlock()
+	err = c.commit(ctx, ua, func(tx *db.Tx) error {
 		if err := setContent(tx, itemID, &content); err != nil {
 			return err
 		}
-		it, err = loadItem(tx, itemID)
-		return err
+		return addTask(tx, ua.id, task{Kind: "send", Conn: conn, Body: body})
 	})
-	return it, err
+	if err != nil {
+		return Item{}, fmt.Errorf("chat: update: %w", err)
+	}
+	return c.Item(context.WithoutCancel(ctx), itemID)
 }
 
 // setContent replaces an item's content, keeping the rest of its
@@ -315,12 +303,13 @@ func (c *Client) DeleteMessage(ctx context.Context, itemID int64, forEveryone bo
 		return err
 	}
 	body := (&chatmsg.Message{V: chatmsg.Supported, Event: &chatmsg.MsgDel{MsgID: it.SharedID}}).Encode()
-	if _, err := ua.a.Send(ctx, conn, body); err != nil {
-		return fmt.Errorf("chat: delete: %w", err)
-	}
-	return c.db.Update(context.WithoutCancel(ctx), func(tx *db.Tx) error {
-		_, err := tx.Exec(`UPDATE chat_items SET deleted = 1 WHERE id = ?`, itemID)
-		return err
+	ua.mu.Lock()
+	defer ua.mu.Unlock()
+	return c.commit(ctx, ua, func(tx *db.Tx) error {
+		if _, err := tx.Exec(`UPDATE chat_items SET deleted = 1 WHERE id = ?`, itemID); err != nil {
+			return err
+		}
+		return addTask(tx, ua.id, task{Kind: "send", Conn: conn, Body: body})
 	})
 }
 
@@ -343,17 +332,18 @@ func (c *Client) React(ctx context.Context, itemID int64, emoji string, add bool
 		return Item{}, err
 	}
 	body := (&chatmsg.Message{V: chatmsg.Supported, Event: &chatmsg.MsgReact{MsgID: it.SharedID, Reaction: r, Add: add}}).Encode()
-	if _, err := ua.a.Send(ctx, conn, body); err != nil {
-		return Item{}, fmt.Errorf("chat: react: %w", err)
-	}
-	err = c.db.Update(context.WithoutCancel(ctx), func(tx *db.Tx) error {
+	ua.mu.Lock()
+	defer ua.mu.Unlock()
+	err = c.commit(ctx, ua, func(tx *db.Tx) error {
 		if err := setReaction(tx, itemID, true, emoji, add); err != nil {
 			return err
 		}
-		it, err = loadItem(tx, itemID)
-		return err
+		return addTask(tx, ua.id, task{Kind: "send", Conn: conn, Body: body})
 	})
-	return it, err
+	if err != nil {
+		return Item{}, fmt.Errorf("chat: react: %w", err)
+	}
+	return c.Item(context.WithoutCancel(ctx), itemID)
 }
 
 func setReaction(tx *db.Tx, itemID int64, sent bool, reaction string, add bool) error {

@@ -19,6 +19,10 @@ type task struct {
 	Conn string `json:"conn,omitempty"`
 	Body []byte `json:"body,omitempty"`
 	Item int64  `json:"item,omitempty"`
+	// Announce: report the item (a message the user did not send by a
+	// call, the welcome). DelContact: the x.direct.del of that contact.
+	Announce   bool  `json:"announce,omitempty"`
+	DelContact int64 `json:"del_contact,omitempty"`
 	// intro_inv: make an invitation for Member and send it to the host on
 	// Conn (CH-GRP-INTRO-3). join_member: join Link for Member with our
 	// member info in Group (CH-GRP-INTRO-5).
@@ -104,15 +108,22 @@ func (c *Client) doTask(ctx context.Context, ua *userAgent, id int64, t task) ([
 		}
 		var out []Event
 		err = done(func(tx *db.Tx) error {
+			if t.DelContact != 0 {
+				if _, err := tx.Exec(`UPDATE chat_contacts SET del_msg = ? WHERE id = ?`, msg, t.DelContact); err != nil {
+					return err
+				}
+			}
 			if t.Item == 0 {
 				return nil
 			}
 			if _, err := tx.Exec(`UPDATE chat_items SET agent_msg = ?, status = ? WHERE id = ?`, msg, ItemSent, t.Item); err != nil {
 				return err
 			}
-			it, err := loadItem(tx, t.Item)
-			if err == nil {
-				out = append(out, NewItem{Item: it})
+			if t.Announce {
+				it, err := loadItem(tx, t.Item)
+				if err == nil {
+					out = append(out, NewItem{Item: it})
+				}
 			}
 			return nil
 		})
@@ -155,4 +166,31 @@ func (c *Client) doTask(ctx context.Context, ua *userAgent, id int64, t task) ([
 		})
 	}
 	return nil, done(nil)
+}
+
+// commit runs fn, which records the agent work of a change as tasks, in a
+// transaction, then does the user's tasks; called with ua.mu held. Once
+// committed the change stands: a task that fails now is retried, and
+// reported if it never succeeds.
+func (c *Client) commit(ctx context.Context, ua *userAgent, fn func(tx *db.Tx) error) error {
+	if err := c.db.Update(ctx, fn); err != nil {
+		return err
+	}
+	out, err := c.runTasks(context.WithoutCancel(ctx), ua)
+	if err != nil {
+		c.cfg.Log.Debug("chat: task", "user", ua.id, "err", err)
+	}
+	if len(out) > 0 {
+		// Not while holding ua.mu: the reader may be calling us.
+		go func() {
+			for _, e := range out {
+				select {
+				case c.events <- e:
+				case <-c.stop:
+					return
+				}
+			}
+		}()
+	}
+	return nil
 }
