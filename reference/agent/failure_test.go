@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/smpkit/smpkit/internal/faultvfs"
 	"github.com/smpkit/smpkit/reference/agent"
+	"github.com/smpkit/smpkit/reference/client"
 	"github.com/smpkit/smpkit/reference/relay"
 	"github.com/smpkit/smpkit/reference/smp"
 	"github.com/smpkit/smpkit/reference/store"
@@ -99,7 +101,8 @@ func newAgentWith(t *testing.T, dir string, srv smp.Server, opts *dbOpts) *agent
 		o.VFS = opts.vfs
 	}
 	a, err := agent.New(ctx, agent.Config{Dir: dir, Relay: srv, Passphrase: testPassphrase, DBOptions: o,
-		ReconnectMin: 20 * time.Millisecond, ReconnectMax: 200 * time.Millisecond})
+		ReconnectMin: 20 * time.Millisecond, ReconnectMax: 200 * time.Millisecond,
+		Client: client.Config{ConnectTimeout: time.Second}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -359,4 +362,72 @@ func TestThousandConnections(t *testing.T) {
 	bob = newAgentWith(t, bDir, r2, &dbOpts{})
 	exchangeAll(t, alice, bob, pairs, "y")
 	t.Logf("alice's database with %d connections: %d bytes", n, dirSize(t, aDir))
+}
+
+// blackhole replaces a killed relay by a listener that accepts connections
+// and never answers: a relay that hangs.
+func (rr *restartable) blackhole() (unhole func()) {
+	rr.t.Helper()
+	ln, err := net.Listen("tcp", rr.addr)
+	if err != nil {
+		rr.t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			go io.Copy(io.Discard, c)
+		}
+	}()
+	return func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	}
+}
+
+// TestHungRelayHoldsUpOnlyItsQueues: with the relay of one peer hanging,
+// sending to that peer waits in the background, and the agent's other
+// connections go on both ways; when the relay is back, the message waiting
+// for it is delivered.
+func TestHungRelayHoldsUpOnlyItsQueues(t *testing.T) {
+	r1 := startRestartable(t)
+	r2, r3 := startRelay(t), startRelay(t)
+	alice := newAgentWith(t, t.TempDir(), r1.srv, &dbOpts{})
+	bob := newAgentWith(t, t.TempDir(), r2, &dbOpts{})
+	carol := newAgentWith(t, t.TempDir(), r3, &dbOpts{})
+	aConn, caConn := connect(t, alice, carol)
+	bConn, cbConn := connect(t, bob, carol)
+	ctx := context.Background()
+	r1.kill()
+	unhole := r1.blackhole()
+	t0 := time.Now()
+	if _, err := carol.Send(ctx, caConn, []byte("to alice")); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if _, err := carol.Send(ctx, cbConn, []byte(fmt.Sprint("c", i))); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := bob.Send(ctx, bConn, []byte(fmt.Sprint("b", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	collect(t, bob, bodies("c", 0, 5), nil)
+	collect(t, carol, bodies("b", 0, 5), nil)
+	t.Logf("10 messages past a hung relay in %v", time.Since(t0))
+	unhole()
+	r1.start()
+	collect(t, alice, []string{"to alice"}, nil)
+	_ = aConn
 }

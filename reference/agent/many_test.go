@@ -19,13 +19,19 @@ type router struct {
 	evs     map[string][]agent.Event
 	changed chan struct{}
 	stop    chan struct{}
+	done    chan struct{}
 }
 
 func route(t testing.TB, a *agent.Agent) *router {
-	r := &router{evs: map[string][]agent.Event{}, changed: make(chan struct{}), stop: make(chan struct{})}
-	done := make(chan struct{})
+	r := newRouter(a)
+	t.Cleanup(func() { r.close(); <-r.done })
+	return r
+}
+
+func newRouter(a *agent.Agent) *router {
+	r := &router{evs: map[string][]agent.Event{}, changed: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
-		defer close(done)
+		defer close(r.done)
 		for {
 			select {
 			case ev := <-a.Events():
@@ -39,16 +45,17 @@ func route(t testing.TB, a *agent.Agent) *router {
 			}
 		}
 	}()
-	t.Cleanup(func() { r.close(); <-done })
 	return r
 }
 
+// close stops the router and waits until it reads no more events.
 func (r *router) close() {
 	select {
 	case <-r.stop:
 	default:
 		close(r.stop)
 	}
+	<-r.done
 }
 
 // wait takes the first event of kind for conn; an error event for conn

@@ -58,8 +58,9 @@ CREATE TABLE agent_events (
 
 // keepReceived is how many message records a connection keeps: enough to
 // recognise any redelivery (the relay redelivers only the message not yet
-// acknowledged) and a redundant copy arriving thousands of messages late.
-const keepReceived = 4096
+// acknowledged) and a redundant copy arriving hundreds of messages late,
+// while a connection's history stays bounded (about 250 KB).
+const keepReceived = 512
 
 // queueKey names a queue on a relay: the relay's address and the queue id.
 func queueKey(srv smp.Server, id []byte) string {
@@ -145,7 +146,7 @@ func recordReceived(tx *db.Tx, connID, qk string, msgID, ctHash []byte) error {
 	}
 	// Keep the newest records of the connection; trim now and then rather
 	// than after every message.
-	if seq, err := res.LastInsertId(); err == nil && seq%256 == 0 {
+	if seq, err := res.LastInsertId(); err == nil && seq%64 == 0 {
 		_, err = tx.Exec(`DELETE FROM agent_received WHERE conn = ? AND seq <= (
 			SELECT seq FROM agent_received WHERE conn = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)`, connID, connID, keepReceived)
 		return err
@@ -243,3 +244,7 @@ func (a *Agent) Pending(ctx context.Context, connID string) (int, error) {
 	})
 	return n, err
 }
+
+// DB returns the agent's database, for a package that keeps its tables
+// next to the agent's (the chat library).
+func (a *Agent) DB() *db.DB { return a.db }

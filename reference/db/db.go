@@ -512,3 +512,19 @@ func (d *DB) wrap(op string, err error) error {
 	}
 	return fmt.Errorf("db: %s: %w", op, err)
 }
+
+// Size returns the bytes of the database's pages in use (free pages not
+// counted), whether they are in the file or still in the write-ahead log.
+func (d *DB) Size(ctx context.Context) (int64, error) {
+	var pages, free, size int64
+	err := d.View(ctx, func(tx *Tx) error {
+		if err := tx.QueryRow(`PRAGMA page_count`).Scan(&pages); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(`PRAGMA freelist_count`).Scan(&free); err != nil {
+			return err
+		}
+		return tx.QueryRow(`PRAGMA page_size`).Scan(&size)
+	})
+	return (pages - free) * size, err
+}
