@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/smpkit/smpkit/reference/chatmsg"
@@ -354,4 +355,47 @@ func setReaction(tx *db.Tx, itemID int64, sent bool, reaction string, add bool) 
 		_, err = tx.Exec(`DELETE FROM chat_reactions WHERE item_id = ? AND sent = ? AND reaction = ?`, itemID, sent, reaction)
 	}
 	return err
+}
+
+// Search returns the user's items (of all contacts) whose text contains
+// query, case-insensitively for ASCII, newest first, up to limit. Items
+// deleted for everyone are not found.
+func (c *Client) Search(ctx context.Context, userID int64, query string, limit int) ([]Item, error) {
+	var its []Item
+	err := c.db.View(ctx, func(tx *db.Tx) error {
+		its = nil
+		rows, err := tx.Query(`SELECT i.id FROM chat_items i JOIN chat_contacts c ON c.id = i.contact_id
+			WHERE c.user_id = ? AND i.deleted = 0 AND i.text LIKE '%' || ? || '%' ESCAPE '\' ORDER BY i.id DESC LIMIT ?`,
+			userID, likeEscape(query), limit)
+		if err != nil {
+			return err
+		}
+		var ids []int64
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			it, err := loadItem(tx, id)
+			if err != nil {
+				return err
+			}
+			its = append(its, it)
+		}
+		return nil
+	})
+	return its, err
+}
+
+func likeEscape(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return r.Replace(s)
 }

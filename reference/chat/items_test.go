@@ -129,6 +129,14 @@ func TestHistoryPaging(t *testing.T) {
 	if len(all) != n {
 		t.Fatalf("history %v", all)
 	}
+	// Search finds by text, newest first; % and _ are literal.
+	found, err := bob.Search(ctx, ba.UserID, "M1", 10)
+	if err != nil || len(found) != 3 || found[0].Text != "m11" || found[2].Text != "m1" {
+		t.Fatalf("search m1: %+v %v", found, err)
+	}
+	if found, _ := bob.Search(ctx, ba.UserID, "m_", 10); len(found) != 0 {
+		t.Fatalf("search m_: %+v", found)
+	}
 	for i, s := range all {
 		if s != fmt.Sprint("m", i) {
 			t.Fatalf("history %v: order", all)
