@@ -345,7 +345,7 @@ func (c *Client) UpdateProfile(ctx context.Context, userID int64, p chatmsg.Prof
 		if _, err := tx.Exec(`UPDATE chat_users SET name = ?, profile = ? WHERE id = ?`, p.DisplayName, infoBody(&p), userID); err != nil {
 			return fmt.Errorf("chat: user %q: %w", p.DisplayName, err)
 		}
-		rows, err := tx.Query(`SELECT conn_id FROM chat_contacts WHERE user_id = ? AND status = 'connected'`, userID)
+		rows, err := tx.Query(`SELECT conn_id FROM chat_contacts WHERE user_id = ? AND status = 'connected' AND incognito IS NULL`, userID)
 		if err != nil {
 			return err
 		}

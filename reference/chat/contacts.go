@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/smpkit/smpkit/reference/chatmsg"
@@ -32,15 +33,25 @@ type Contact struct {
 	LocalName string
 	Profile   *chatmsg.Profile
 	Status    ContactStatus
+	// Incognito is the random profile we use with this contact instead of
+	// the user's (CH-INCOG-1); nil for the user's own.
+	Incognito *chatmsg.Profile
 }
 
-const contactCols = `id, user_id, coalesce(local_name, ''), profile, status`
+const contactCols = `id, user_id, coalesce(local_name, ''), profile, status, incognito`
 
 func scanContact(s interface{ Scan(...any) error }) (Contact, error) {
 	var ct Contact
-	var b []byte
-	if err := s.Scan(&ct.ID, &ct.UserID, &ct.LocalName, &b, &ct.Status); err != nil {
+	var b, inc []byte
+	if err := s.Scan(&ct.ID, &ct.UserID, &ct.LocalName, &b, &ct.Status, &inc); err != nil {
 		return Contact{}, err
+	}
+	if inc != nil {
+		p, err := parseInfo(inc)
+		if err != nil {
+			return Contact{}, fmt.Errorf("chat: contact %d: %w", ct.ID, err)
+		}
+		ct.Incognito = p
 	}
 	if b != nil {
 		p, err := parseInfo(b)
@@ -163,6 +174,16 @@ func setProfile(tx *db.Tx, ct *Contact, p *chatmsg.Profile) error {
 // CreateInvitation makes a one-time invitation link for the active user.
 // The contact connects when someone uses it (ContactConnected).
 func (c *Client) CreateInvitation(ctx context.Context) (Contact, string, error) {
+	return c.createInvitation(ctx, false)
+}
+
+// CreateIncognitoInvitation is CreateInvitation with a random profile
+// for this contact instead of the user's (CH-INCOG-1).
+func (c *Client) CreateIncognitoInvitation(ctx context.Context) (Contact, string, error) {
+	return c.createInvitation(ctx, true)
+}
+
+func (c *Client) createInvitation(ctx context.Context, incognito bool) (Contact, string, error) {
 	uid, err := c.activeID(ctx)
 	if err != nil {
 		return Contact{}, "", err
@@ -170,6 +191,12 @@ func (c *Client) CreateInvitation(ctx context.Context) (Contact, string, error) 
 	ua, err := c.user(uid)
 	if err != nil {
 		return Contact{}, "", err
+	}
+	var inc *chatmsg.Profile
+	if incognito {
+		if inc, err = randomProfile(c.cfg.Rand); err != nil {
+			return Contact{}, "", err
+		}
 	}
 	ua.mu.Lock()
 	defer ua.mu.Unlock()
@@ -179,8 +206,10 @@ func (c *Client) CreateInvitation(ctx context.Context) (Contact, string, error) 
 	}
 	var ct Contact
 	err = c.db.Update(ctx, func(tx *db.Tx) error {
-		ct, err = insertContact(tx, uid, conn, StatusInvited, nil, "")
-		return err
+		if ct, err = insertContact(tx, uid, conn, StatusInvited, nil, ""); err != nil {
+			return err
+		}
+		return setIncognito(tx, &ct, inc)
 	})
 	return ct, link, err
 }
@@ -188,6 +217,16 @@ func (c *Client) CreateInvitation(ctx context.Context) (Contact, string, error) 
 // Connect uses a one-time invitation link as the active user, sending the
 // user's profile in the confirmation (x.info, CH-CONN-1).
 func (c *Client) Connect(ctx context.Context, link string) (Contact, error) {
+	return c.connect(ctx, link, false)
+}
+
+// ConnectIncognito is Connect with a random profile for this contact
+// (CH-INCOG-1): nothing of the user's profile reaches it (CH-INCOG-2).
+func (c *Client) ConnectIncognito(ctx context.Context, link string) (Contact, error) {
+	return c.connect(ctx, link, true)
+}
+
+func (c *Client) connect(ctx context.Context, link string, incognito bool) (Contact, error) {
 	uid, err := c.activeID(ctx)
 	if err != nil {
 		return Contact{}, err
@@ -200,6 +239,13 @@ func (c *Client) Connect(ctx context.Context, link string) (Contact, error) {
 	if err != nil {
 		return Contact{}, err
 	}
+	var inc *chatmsg.Profile
+	if incognito {
+		if inc, err = randomProfile(c.cfg.Rand); err != nil {
+			return Contact{}, err
+		}
+		p = inc
+	}
 	ua.mu.Lock()
 	defer ua.mu.Unlock()
 	conn, err := ua.a.Join(ctx, link, infoBody(p))
@@ -208,10 +254,37 @@ func (c *Client) Connect(ctx context.Context, link string) (Contact, error) {
 	}
 	var ct Contact
 	err = c.db.Update(ctx, func(tx *db.Tx) error {
-		ct, err = insertContact(tx, uid, conn, StatusJoined, nil, "")
-		return err
+		if ct, err = insertContact(tx, uid, conn, StatusJoined, nil, ""); err != nil {
+			return err
+		}
+		return setIncognito(tx, &ct, inc)
 	})
 	return ct, err
+}
+
+func setIncognito(tx *db.Tx, ct *Contact, p *chatmsg.Profile) error {
+	if p == nil {
+		return nil
+	}
+	ct.Incognito = p
+	_, err := tx.Exec(`UPDATE chat_contacts SET incognito = ? WHERE id = ?`, infoBody(p), ct.ID)
+	return err
+}
+
+var (
+	incognitoAdjectives = []string{"Amber", "Brave", "Calm", "Deft", "Eager", "Fair", "Gentle", "Happy", "Keen", "Lucky", "Merry", "Noble", "Quiet", "Swift", "Tidy", "Witty"}
+	incognitoNouns      = []string{"Badger", "Crane", "Dolphin", "Falcon", "Gecko", "Heron", "Ibis", "Jaguar", "Koala", "Lynx", "Marten", "Otter", "Panda", "Robin", "Stork", "Walrus"}
+)
+
+// randomProfile makes an incognito profile: a generated display name, no
+// full name, image, preferences or address (CH-INCOG-1).
+func randomProfile(r io.Reader) (*chatmsg.Profile, error) {
+	b, err := chatmsg.NewID(r)
+	if err != nil {
+		return nil, err
+	}
+	name := incognitoAdjectives[b[0]%16] + incognitoNouns[b[1]%16] + fmt.Sprint(int(b[2])%100)
+	return &chatmsg.Profile{DisplayName: name}, nil
 }
 
 // DeleteContact deletes a contact. A connected contact is first told

@@ -3,6 +3,8 @@ package chat
 import (
 	"context"
 	"testing"
+
+	"github.com/smpkit/smpkit/reference/chatmsg"
 )
 
 // CH-CONN-1: profiles travel in the handshake; both sides see the other's.
@@ -61,5 +63,66 @@ func TestInvitationExchangesProfiles(t *testing.T) {
 	}
 	if cs, _ := bob.Contacts(ctx, ba.UserID); len(cs) != 0 {
 		t.Fatalf("bob's contacts %+v", cs)
+	}
+}
+
+// CH-INCOG-1..3: an incognito contact sees a random profile, whichever
+// side made the link; the user's profile updates do not reach it and it
+// cannot be invited to a group.
+func TestIncognitoContacts(t *testing.T) {
+	srv := startRelay(t)
+	ctx := context.Background()
+	alice, _ := newUser(t, "alice", srv)
+	bob, bu := newUser(t, "bob", srv)
+
+	// bob joins alice's link incognito.
+	_, link, err := alice.CreateInvitation(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bc, err := bob.ConnectIncognito(ctx, link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ab := waitFor(t, alice, func(e ContactConnected) bool { return true }).Contact
+	ba := waitFor(t, bob, func(e ContactConnected) bool { return e.Contact.ID == bc.ID }).Contact
+	if ab.Profile.DisplayName == "bob" || ab.Profile.DisplayName != ba.Incognito.DisplayName || ab.Profile.FullName != "" {
+		t.Fatalf("alice sees %+v, bob's incognito %+v", ab.Profile, ba.Incognito)
+	}
+	if ba.Profile.DisplayName != "alice" {
+		t.Fatalf("bob sees %+v", ba.Profile)
+	}
+
+	// bob makes an incognito link; alice joins it.
+	bc2, link2, err := bob.CreateIncognitoInvitation(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ac2, err := alice.Connect(ctx, link2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a2 := waitFor(t, alice, func(e ContactConnected) bool { return e.Contact.ID == ac2.ID }).Contact
+	b2 := waitFor(t, bob, func(e ContactConnected) bool { return e.Contact.ID == bc2.ID }).Contact
+	if a2.Profile.DisplayName == "bob" || a2.Profile.DisplayName != b2.Incognito.DisplayName {
+		t.Fatalf("alice sees %+v (and %+v)", a2, ab)
+	}
+
+	if err := bob.UpdateProfile(ctx, bu.ID, chatmsg.Profile{DisplayName: "robert"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.SendText(ctx, ba.ID, "still incognito"); err != nil {
+		t.Fatal(err)
+	}
+	received(t, alice, "still incognito")
+	if got, _ := alice.Contact(ctx, ab.ID); got.Profile.DisplayName != ab.Profile.DisplayName {
+		t.Fatalf("update reached an incognito contact: %+v", got.Profile)
+	}
+	g, err := bob.CreateGroup(ctx, chatmsg.GroupProfile{DisplayName: "g"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.InviteToGroup(ctx, g.ID, ba.ID, chatmsg.RoleMember); err == nil {
+		t.Fatal("invited an incognito contact to a group")
 	}
 }

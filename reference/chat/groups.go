@@ -234,6 +234,9 @@ func (c *Client) InviteToGroup(ctx context.Context, groupID, contactID int64, ro
 	if err != nil {
 		return Member{}, err
 	}
+	if ct.Incognito != nil {
+		return Member{}, fmt.Errorf("chat: contact %d is connected incognito (CH-INCOG-3)", contactID)
+	}
 	if ct.UserID != g.UserID {
 		return Member{}, fmt.Errorf("chat: contact %d is not of the group's user", contactID)
 	}

@@ -73,9 +73,11 @@ func (c *Client) handle(ua *userAgent, ev agent.Event) ([]Event, error) {
 		if err := c.db.Update(ctx, func(tx *db.Tx) error { return setProfile(tx, &ct, p) }); err != nil {
 			return nil, err
 		}
-		me, err := c.userProfile(ctx, ua.id)
-		if err != nil {
-			return nil, err
+		me := ct.Incognito // CH-INCOG-2: never the user's profile then
+		if me == nil {
+			if me, err = c.userProfile(ctx, ua.id); err != nil {
+				return nil, err
+			}
 		}
 		if err := ua.a.Allow(ctx, conn, infoBody(me)); err != nil {
 			if st, serr := ua.a.ConnState(ctx, conn); serr == nil && st.Status != "confirmed" {

@@ -142,4 +142,9 @@ CREATE TABLE chat_tasks (
 	task     BLOB NOT NULL, -- JSON
 	attempts INTEGER NOT NULL DEFAULT 0
 );`,
+}, {
+	Name: "incognito contacts",
+	SQL: `
+-- Our random profile for a contact connected incognito (CH-INCOG-1).
+ALTER TABLE chat_contacts ADD COLUMN incognito BLOB;`,
 }}}
