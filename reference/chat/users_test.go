@@ -3,11 +3,15 @@ package chat
 import (
 	"context"
 	"errors"
+	"net/http/httptest"
 	"os"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/smpkit/smpkit/reference/chatmsg"
 	"github.com/smpkit/smpkit/reference/db"
+	"github.com/smpkit/smpkit/reference/relay"
 )
 
 // CH-PROF-2: a sender never uses a bad display name; users' names differ.
@@ -64,10 +68,16 @@ func TestCreateUserDisplayNames(t *testing.T) {
 // sessions and queues), contacts of one are not the other's, and a
 // profile update (CH-PROF-3) reaches only the updated user's contacts.
 func TestTwoProfilesOneDatabase(t *testing.T) {
-	srv := startRelay(t)
+	var home User
+	mine, err := relay.StartLoopback(relay.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { mine.Close() })
+	srv := startRelay(t) // the others' relay
 	ctx := context.Background()
-	me := open(t, t.TempDir(), srv)
-	home, err := me.CreateUser(ctx, chatmsg.Profile{DisplayName: "sam"})
+	me := open(t, t.TempDir(), mine.Server)
+	home, err = me.CreateUser(ctx, chatmsg.Profile{DisplayName: "sam"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,6 +129,12 @@ func TestTwoProfilesOneDatabase(t *testing.T) {
 	if up.Contact.Profile.DisplayName != "sam_w" || up.Contact.LocalName != "sam_w" || up.Contact.Profile.FullName != "Sam W" {
 		t.Fatalf("boss sees %+v", up.Contact)
 	}
+	// The relay of our queues sees four client sessions: one per user of
+	// ours, and one each of friend and boss (sending to us). One agent for
+	// both users would be one session, linking their queues.
+	if n := connections(t, mine); n != 4 {
+		t.Fatalf("%d sessions at our relay, want 4", n)
+	}
 	if _, err := me.SendText(ctx, hc[0].ID, "ping"); err != nil {
 		t.Fatal(err)
 	}
@@ -129,4 +145,22 @@ func TestTwoProfilesOneDatabase(t *testing.T) {
 	if err := me.UpdateProfile(ctx, work.ID, chatmsg.Profile{DisplayName: "@bad"}); err == nil {
 		t.Fatal("update to a bad display name")
 	}
+}
+
+// connections reads the relay's gauge of open client connections.
+func connections(t *testing.T, l *relay.Loopback) int {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	l.Relay.MetricsHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	for _, line := range strings.Split(rec.Body.String(), "\n") {
+		if v, ok := strings.CutPrefix(line, "smp_connections "); ok {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+	}
+	t.Fatalf("no smp_connections in %s", rec.Body)
+	return 0
 }
