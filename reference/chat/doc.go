@@ -78,7 +78,15 @@
 // from an observer and member announcements from below admin are reported
 // and ignored (CH-ROLE-3).
 //
-// Not yet built: group links, roles changes, removal, leaving, deletion,
+// LeaveGroup sends x.grp.leave and RemoveMember x.grp.mem.del (admins and
+// owners, CH-ROLE-2) to every member; the sender deletes its connection
+// with the departing member when that member's receipt arrives. Receivers
+// stop sending to a member that left or was removed, and a removed member
+// stops sending (CH-GRP-DEL-1..2, CH-GRP-LEAVE-1), but they keep their
+// connection with it: the agent does not say when our receipt has reached
+// the relay, and deleting the connection before would drop it.
+//
+// Not yet built: group links, role changes, group deletion,
 // group profile updates, history for new members, edits and reactions in
 // groups, profile updates to groups. Their events decode in chatmsg; each
 // is one more case of applyMember with its role check.

@@ -224,3 +224,115 @@ func TestGroupRestartMidIntroduction(t *testing.T) {
 		t.Fatalf("bob's group history %+v", its)
 	}
 }
+
+type member struct {
+	c     *Client
+	group int64
+}
+
+// team builds a group of alice (owner), bob and carol, all connected.
+func team(t *testing.T) (alice, bob, carol member) {
+	t.Helper()
+	srv := startRelay(t)
+	ctx := context.Background()
+	ac, _ := newUser(t, "alice", srv)
+	bc, _ := newUser(t, "bob", srv)
+	cc, _ := newUser(t, "carol", srv)
+	ab, _ := connect(t, ac, bc)
+	acc, _ := connect(t, ac, cc)
+	g, err := ac.CreateGroup(ctx, chatmsg.GroupProfile{DisplayName: "team"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice = member{ac, g.ID}
+	join := func(c *Client, contact int64) member {
+		if _, err := ac.InviteToGroup(ctx, g.ID, contact, chatmsg.RoleMember); err != nil {
+			t.Fatal(err)
+		}
+		inv := waitFor(t, c, func(e GroupInvited) bool { return true }).Group
+		if err := c.JoinGroup(ctx, inv.ID); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, c, func(e MemberConnected) bool { return e.Member.Host })
+		return member{c, inv.ID}
+	}
+	bob = join(bc, ab.ID)
+	carol = join(cc, acc.ID)
+	waitFor(t, bc, func(e MemberConnected) bool { return e.Member.Profile != nil && e.Member.Profile.DisplayName == "carol" })
+	waitFor(t, cc, func(e MemberConnected) bool { return e.Member.Profile != nil && e.Member.Profile.DisplayName == "bob" })
+	return alice, bob, carol
+}
+
+func memberNamed(t *testing.T, m member, name string) Member {
+	t.Helper()
+	ms, err := m.c.Members(context.Background(), m.group)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range ms {
+		if x.Profile != nil && x.Profile.DisplayName == name {
+			return x
+		}
+	}
+	t.Fatalf("no member %s in %+v", name, ms)
+	return Member{}
+}
+
+// CH-GRP-DEL-1..2, CH-GRP-LEAVE-1: a removed member stops receiving and
+// cannot send; a member that leaves is marked left everywhere and its
+// connections go once the others have its x.grp.leave.
+func TestGroupRemoveAndLeave(t *testing.T) {
+	ctx := context.Background()
+	alice, bob, carol := team(t)
+	if err := bob.c.RemoveMember(ctx, bob.group, memberNamed(t, bob, "carol").ID); err == nil {
+		t.Fatal("a member removed another")
+	}
+	if err := alice.c.RemoveMember(ctx, alice.group, memberNamed(t, alice, "carol").ID); err != nil {
+		t.Fatal(err)
+	}
+	self := waitFor(t, carol.c, func(e MemberRemoved) bool { return true })
+	if self.Member.ID != 0 || self.Group.Status != GroupRemoved || self.By.Profile.DisplayName != "alice" {
+		t.Fatalf("carol's removal %+v", self)
+	}
+	waitFor(t, bob.c, func(e MemberRemoved) bool { return e.Member.Profile.DisplayName == "carol" })
+	if _, err := carol.c.SendGroupText(ctx, carol.group, "let me back"); err == nil {
+		t.Fatal("a removed member sent")
+	}
+	if _, err := alice.c.SendGroupText(ctx, alice.group, "without carol"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, bob.c, func(e NewGroupItem) bool { return e.Item.Text == "without carol" })
+	if _, err := bob.c.SendGroupText(ctx, bob.group, "bob too"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, alice.c, func(e NewGroupItem) bool { return e.Item.Text == "bob too" })
+	if its, _ := carol.c.GroupItems(ctx, carol.group, 0, 10); len(its) != 0 {
+		t.Fatalf("carol received after her removal: %+v", its)
+	}
+
+	if err := bob.c.LeaveGroup(ctx, bob.group); err != nil {
+		t.Fatal(err)
+	}
+	left := waitFor(t, alice.c, func(e MemberLeft) bool { return true })
+	if left.Member.Profile.DisplayName != "bob" || left.Member.Status != MemberHasLeft {
+		t.Fatalf("left %+v", left)
+	}
+	if _, err := bob.c.SendGroupText(ctx, bob.group, "gone"); err == nil {
+		t.Fatal("sent after leaving")
+	}
+	deadline := time.After(10 * time.Second)
+	for {
+		var n int
+		bob.c.db.View(ctx, func(tx *db.Tx) error {
+			return tx.QueryRow(`SELECT count(*) FROM chat_members WHERE group_id = ? AND conn_id IS NOT NULL AND status = ?`, bob.group, MemberReady).Scan(&n)
+		})
+		if n == 0 {
+			break
+		}
+		select {
+		case <-deadline:
+			t.Fatalf("bob still has %d member connections", n)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}

@@ -96,6 +96,16 @@ func (c *Client) handleMember(ctx context.Context, ua *userAgent, m Member, conn
 		return c.memberConnected(ctx, ua, g, m)
 	case agent.EventMsg:
 		return c.onMemberMessage(ctx, ua, g, m, conn, ev)
+	case agent.EventRcvd:
+		// The receipt of our x.grp.leave or x.grp.mem.del: the member
+		// has it, the connection can go.
+		var dm *int64
+		if err := c.db.View(ctx, func(tx *db.Tx) error {
+			return tx.QueryRow(`SELECT del_msg FROM chat_members WHERE id = ?`, m.ID).Scan(&dm)
+		}); err != nil || dm == nil || *dm != ev.MsgID {
+			return nil, err
+		}
+		return nil, c.dropMemberConn(ctx, ua, m.ID, conn)
 	}
 	return nil, nil
 }
@@ -356,6 +366,42 @@ func (c *Client) applyMember(tx *db.Tx, g Group, m Member, msg *chatmsg.Message,
 		}
 		_, err := tx.Exec(`UPDATE chat_members SET profile = ? WHERE id = ?`, infoBody(e.Profile.Redacted()), m.ID)
 		return nil, err
+	case *chatmsg.GrpLeave:
+		// CH-GRP-LEAVE-1: no more sending to it. Its connection stays
+		// until the user deletes the group: deleting it now could drop
+		// the receipt the leaving member waits for.
+		if _, err := tx.Exec(`UPDATE chat_members SET status = ? WHERE id = ?`, MemberHasLeft, m.ID); err != nil {
+			return nil, err
+		}
+		m.Status = MemberHasLeft
+		return MemberLeft{Group: g, Member: m}, nil
+	case *chatmsg.GrpMemDel:
+		if string(e.MemberID) == string(g.MemberID) {
+			if !m.Role.AtLeast(chatmsg.RoleAdmin) || g.Role.Rank() > m.Role.Rank() {
+				return refuse("our removal")
+			}
+			// CH-GRP-DEL-2: we stop sending; the history stays.
+			if _, err := tx.Exec(`UPDATE chat_groups SET status = ? WHERE id = ?`, GroupRemoved, g.ID); err != nil {
+				return nil, err
+			}
+			g.Status = GroupRemoved
+			return MemberRemoved{Group: g, Member: Member{GroupID: g.ID, MemberID: g.MemberID, Role: g.Role, Status: MemberWasRemoved}, By: m}, nil
+		}
+		target, err := loadMember(tx, `group_id = ? AND member_id = ?`, g.ID, e.MemberID)
+		if errors.Is(err, ErrNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !m.Role.AtLeast(chatmsg.RoleAdmin) || target.Role.Rank() > m.Role.Rank() {
+			return refuse("x.grp.mem.del")
+		}
+		if _, err := tx.Exec(`UPDATE chat_members SET status = ? WHERE id = ?`, MemberWasRemoved, target.ID); err != nil {
+			return nil, err
+		}
+		target.Status = MemberWasRemoved
+		return MemberRemoved{Group: g, Member: target, By: m}, nil
 	}
 	return nil, nil
 }
@@ -407,4 +453,16 @@ func forwards(tx *db.Tx, g Group, m Member, msg *chatmsg.Message) error {
 		}
 	}
 	return nil
+}
+
+// dropMemberConn deletes our connection with a member that left or was
+// removed.
+func (c *Client) dropMemberConn(ctx context.Context, ua *userAgent, memberID int64, conn string) error {
+	if err := ua.a.Delete(ctx, conn); err != nil {
+		c.cfg.Log.Debug("chat: delete member connection", "err", err)
+	}
+	return c.db.Update(ctx, func(tx *db.Tx) error {
+		_, err := tx.Exec(`UPDATE chat_members SET conn_id = NULL, del_msg = NULL WHERE id = ?`, memberID)
+		return err
+	})
 }

@@ -147,4 +147,10 @@ CREATE TABLE chat_tasks (
 	SQL: `
 -- Our random profile for a contact connected incognito (CH-INCOG-1).
 ALTER TABLE chat_contacts ADD COLUMN incognito BLOB;`,
+}, {
+	Name: "member departures",
+	SQL: `
+-- While we leave or remove a member: the agent message id of the
+-- x.grp.leave or x.grp.mem.del sent to it; its receipt ends the connection.
+ALTER TABLE chat_members ADD COLUMN del_msg INTEGER;`,
 }}}

@@ -23,6 +23,9 @@ type task struct {
 	// call, the welcome). DelContact: the x.direct.del of that contact.
 	Announce   bool  `json:"announce,omitempty"`
 	DelContact int64 `json:"del_contact,omitempty"`
+	// DelMember: the x.grp.leave or x.grp.mem.del to that member, whose
+	// receipt ends our connection with it.
+	DelMember int64 `json:"del_member,omitempty"`
 	// intro_inv: make an invitation for Member and send it to the host on
 	// Conn (CH-GRP-INTRO-3). join_member: join Link for Member with our
 	// member info in Group (CH-GRP-INTRO-5).
@@ -110,6 +113,11 @@ func (c *Client) doTask(ctx context.Context, ua *userAgent, id int64, t task) ([
 		err = done(func(tx *db.Tx) error {
 			if t.DelContact != 0 {
 				if _, err := tx.Exec(`UPDATE chat_contacts SET del_msg = ? WHERE id = ?`, msg, t.DelContact); err != nil {
+					return err
+				}
+			}
+			if t.DelMember != 0 {
+				if _, err := tx.Exec(`UPDATE chat_members SET del_msg = ? WHERE id = ?`, msg, t.DelMember); err != nil {
 					return err
 				}
 			}
