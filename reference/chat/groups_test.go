@@ -258,7 +258,9 @@ func team(t *testing.T) (alice, bob, carol member) {
 	}
 	bob = join(bc, ab.ID)
 	carol = join(cc, acc.ID)
-	waitFor(t, bc, func(e MemberConnected) bool { return e.Member.Profile != nil && e.Member.Profile.DisplayName == "carol" })
+	waitFor(t, bc, func(e MemberConnected) bool {
+		return e.Member.Profile != nil && e.Member.Profile.DisplayName == "carol"
+	})
 	waitFor(t, cc, func(e MemberConnected) bool { return e.Member.Profile != nil && e.Member.Profile.DisplayName == "bob" })
 	return alice, bob, carol
 }
