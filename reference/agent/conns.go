@@ -40,6 +40,9 @@ type outMsg struct {
 	env    []byte
 	notify bool
 	msgID  int64
+	// sentEvent is emitted when the relay accepted the envelope (CON once
+	// the confirmation is sent, as upstream).
+	sentEvent *Event
 }
 
 type recvRecord struct {

@@ -125,6 +125,12 @@ func (c *Conn) queue(q *SndQueue, env []byte, notify bool, msgID int64) {
 	c.op.outbox = append(c.op.outbox, outMsg{qk: queueKey(q.Server, q.SndID), srv: q.Server, env: env, notify: notify, msgID: msgID})
 }
 
+// emitWhenSent makes e the event of the envelope queued last: emitted
+// once the relay accepted it.
+func (c *Conn) emitWhenSent(e Event) {
+	c.op.outbox[len(c.op.outbox)-1].sentEvent = &e
+}
+
 // deliver makes sure a worker sends the queue's outbox.
 func (a *Agent) deliver(qk string, srv smp.Server) {
 	a.mu.Lock()
@@ -240,7 +246,7 @@ func (a *Agent) sendRow(qk string, srv smp.Server, row *outboxRow) error {
 	if err != nil && !errors.As(err, &se) {
 		return err // the relay is unreachable: try again
 	}
-	if err == nil && snap.Confirmed {
+	if err == nil && snap.Confirmed && row.sentEvent == nil {
 		// Accepted, and the queue's state does not change: the row is
 		// deleted with the next commit, not with a sync of its own. After
 		// a crash before that, it is sent again, and the peer reports the
@@ -260,6 +266,11 @@ func (a *Agent) sendRow(qk string, srv smp.Server, row *outboxRow) error {
 		} else if q := c.sndQueue(qk); q != nil && !q.Confirmed {
 			q.Confirmed = true
 			c.op.keep = false
+		}
+		if err == nil && row.sentEvent != nil {
+			if e, derr := decodeEvent(row.sentEvent); derr == nil {
+				c.emit(e)
+			}
 		}
 		c.op.sent = append(c.op.sent, row.seq)
 		return nil

@@ -141,7 +141,11 @@ func (l *eventLog) run() {
 				l.mu.Lock()
 				if typed := l.errs[p.seq]; typed != nil {
 					e.Err = typed
-					delete(l.errs, p.seq)
+				}
+				for seq := range l.errs { // also any set after its event went
+					if seq <= p.seq {
+						delete(l.errs, seq)
+					}
 				}
 				l.mu.Unlock()
 				select {

@@ -45,7 +45,8 @@ CREATE TABLE agent_outbox (
 	queue  BLOB NOT NULL, -- queueKey of the sending queue
 	env    BLOB NOT NULL,
 	notify INTEGER NOT NULL,
-	msg_id INTEGER NOT NULL -- the agent message id (0 for other envelopes)
+	msg_id INTEGER NOT NULL, -- the agent message id (0 for other envelopes)
+	sent_event BLOB -- an event to emit once the relay accepted the envelope
 );
 CREATE INDEX agent_outbox_queue ON agent_outbox (queue, seq);
 -- Events not yet taken by the application; AUTOINCREMENT so that a
@@ -156,15 +157,23 @@ func recordReceived(tx *db.Tx, connID, qk string, msgID, ctHash []byte) error {
 
 // outboxRow is one envelope waiting for its relay.
 type outboxRow struct {
-	seq    int64
-	conn   string
-	env    []byte
-	notify bool
-	msgID  int64
+	seq       int64
+	conn      string
+	env       []byte
+	notify    bool
+	msgID     int64
+	sentEvent []byte
 }
 
 func addOutbox(tx *db.Tx, connID string, m outMsg) error {
-	_, err := tx.Exec(`INSERT INTO agent_outbox (conn, queue, env, notify, msg_id) VALUES (?, ?, ?, ?, ?)`, connID, []byte(m.qk), m.env, m.notify, m.msgID)
+	var ev []byte
+	if m.sentEvent != nil {
+		var err error
+		if ev, err = encodeEvent(*m.sentEvent); err != nil {
+			return err
+		}
+	}
+	_, err := tx.Exec(`INSERT INTO agent_outbox (conn, queue, env, notify, msg_id, sent_event) VALUES (?, ?, ?, ?, ?, ?)`, connID, []byte(m.qk), m.env, m.notify, m.msgID, ev)
 	return err
 }
 
@@ -172,7 +181,7 @@ func addOutbox(tx *db.Tx, connID string, m outMsg) error {
 func nextOutbox(ctx context.Context, d *db.DB, qk string, after int64) (*outboxRow, error) {
 	r := &outboxRow{}
 	err := d.View(ctx, func(tx *db.Tx) error {
-		return tx.QueryRow(`SELECT seq, conn, env, notify, msg_id FROM agent_outbox WHERE queue = ? AND seq > ? ORDER BY seq LIMIT 1`, []byte(qk), after).Scan(&r.seq, &r.conn, &r.env, &r.notify, &r.msgID)
+		return tx.QueryRow(`SELECT seq, conn, env, notify, msg_id, sent_event FROM agent_outbox WHERE queue = ? AND seq > ? ORDER BY seq LIMIT 1`, []byte(qk), after).Scan(&r.seq, &r.conn, &r.env, &r.notify, &r.msgID, &r.sentEvent)
 	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
@@ -206,13 +215,17 @@ type storedEvent struct {
 	Err string `json:"err,omitempty"`
 }
 
-func addEvent(tx *db.Tx, e Event) (int64, error) {
+func encodeEvent(e Event) ([]byte, error) {
 	se := storedEvent{Event: e}
 	se.Event.Err = nil
 	if e.Err != nil {
 		se.Err = e.Err.Error()
 	}
-	b, err := json.Marshal(se)
+	return json.Marshal(se)
+}
+
+func addEvent(tx *db.Tx, e Event) (int64, error) {
+	b, err := encodeEvent(e)
 	if err != nil {
 		return 0, err
 	}
