@@ -12,7 +12,7 @@ func TestAddressRequests(t *testing.T) {
 	ctx := context.Background()
 	alice, au := newUser(t, "alice", srv)
 	bob, _ := newUser(t, "bob", srv)
-	carol, _ := newUser(t, "carol", srv)
+	carol, cu := newUser(t, "carol", srv)
 	addr, err := alice.CreateAddress(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -33,6 +33,16 @@ func TestAddressRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	creq := waitFor(t, alice, func(e ContactRequested) bool { return e.Request.Profile.DisplayName == "carol" }).Request
+	// Carol asks again: the same contactReqId, one request at alice.
+	if _, err := carol.ConnectAddress(ctx, addr.Link); err != nil {
+		t.Fatal(err)
+	}
+	if again := waitFor(t, alice, func(e ContactRequested) bool { return true }).Request; again.ID != creq.ID {
+		t.Fatalf("repeated request %d, first %d", again.ID, creq.ID)
+	}
+	if cs, _ := carol.Contacts(ctx, cu.ID); len(cs) > 1 {
+		t.Fatalf("carol's contacts %+v", cs)
+	}
 	if rs, err := alice.Requests(ctx, au.ID); err != nil || len(rs) != 2 {
 		t.Fatalf("requests %+v %v", rs, err)
 	}

@@ -440,22 +440,49 @@ func (c *Client) ConnectAddress(ctx context.Context, link string) (Contact, erro
 	if err != nil {
 		return Contact{}, err
 	}
-	reqID, err := chatmsg.NewID(c.cfg.Rand)
+	ua.mu.Lock()
+	defer ua.mu.Unlock()
+	// A repeat of a request still pending keeps its contactReqId, so that
+	// the owner merges the two (CH-CONN-2); it replaces the earlier one.
+	var reqID []byte
+	var prevID int64
+	var prevConn string
+	err = c.db.View(ctx, func(tx *db.Tx) error {
+		err := tx.QueryRow(`SELECT id, conn_id, req_id FROM chat_contacts WHERE user_id = ? AND status = ? AND req_link = ?`, uid, StatusRequested, link).Scan(&prevID, &prevConn, &reqID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		return err
+	})
 	if err != nil {
 		return Contact{}, err
 	}
+	if reqID == nil {
+		if reqID, err = chatmsg.NewID(c.cfg.Rand); err != nil {
+			return Contact{}, err
+		}
+	}
 	body := (&chatmsg.Message{V: chatmsg.Supported, Event: &chatmsg.Contact{Profile: p, ContactReqID: reqID}}).Encode()
-	ua.mu.Lock()
-	defer ua.mu.Unlock()
 	conn, err := ua.a.JoinContact(ctx, link, body)
 	if err != nil {
 		return Contact{}, fmt.Errorf("chat: connect to address: %w", err)
 	}
 	var ct Contact
 	err = c.db.Update(ctx, func(tx *db.Tx) error {
-		ct, err = insertContact(tx, uid, conn, StatusRequested, nil, "")
+		if prevID != 0 {
+			if _, err := tx.Exec(`DELETE FROM chat_contacts WHERE id = ?`, prevID); err != nil {
+				return err
+			}
+		}
+		if ct, err = insertContact(tx, uid, conn, StatusRequested, nil, ""); err != nil {
+			return err
+		}
+		_, err := tx.Exec(`UPDATE chat_contacts SET req_link = ?, req_id = ? WHERE id = ?`, link, reqID, ct.ID)
 		return err
 	})
+	if err == nil && prevID != 0 {
+		ua.a.Delete(ctx, prevConn) // the earlier request's connection
+	}
 	return ct, err
 }
 

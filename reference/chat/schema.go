@@ -153,4 +153,11 @@ ALTER TABLE chat_contacts ADD COLUMN incognito BLOB;`,
 -- While we leave or remove a member: the agent message id of the
 -- x.grp.leave or x.grp.mem.del sent to it; its receipt ends the connection.
 ALTER TABLE chat_members ADD COLUMN del_msg INTEGER;`,
+}, {
+	Name: "repeated contact requests",
+	SQL: `
+-- A request we sent to an address, while pending: the address and the
+-- contactReqId, which a repeated request reuses (CH-CONN-2).
+ALTER TABLE chat_contacts ADD COLUMN req_link TEXT;
+ALTER TABLE chat_contacts ADD COLUMN req_id BLOB;`,
 }}}
