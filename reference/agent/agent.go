@@ -84,6 +84,9 @@ type Event struct {
 	MsgID  int64  // MSG: the sender's message id; RCVD: our message id
 	Body   []byte // CONF, INFO, REQ: the peer's connection info; MSG: the message
 	Err    error  // ERR
+	// Integrity is, for MSG and RCVD, how the agent message fits the
+	// sender's numbering and hash chain (GC-ENV-7).
+	Integrity MsgIntegrity
 	// Invitation is, for REQ, the requester's invitation link: accept the
 	// request with Join(ctx, Invitation, info).
 	Invitation string
@@ -151,10 +154,14 @@ type Conn struct {
 	Skipped  map[string]map[uint32]ratchet.MessageKey `json:"skipped"` // header key in hex
 	SndMsgID int64                                    `json:"snd_msg_id"`
 	PrevHash []byte                                   `json:"prev_hash"`
-	Hello    struct{ Sent, Got bool }
-	// Standard is true for the standard procedure, where each recipient
-	// secures its own queue with KEY (GC-DUPLEX-5); false when senders
-	// secure queues with SKEY.
+	// RcvLastID and RcvPrevHash are the sender's id and the hash of the
+	// last agent message received, starting with its confirmation (GC-ENV-7).
+	RcvLastID   int64  `json:"rcv_last_id"`
+	RcvPrevHash []byte `json:"rcv_prev_hash"`
+	Hello       struct{ Sent, Got bool }
+	// Standard is true for an invitation made for the standard procedure
+	// (its queue URI without q=m, GC-DUPLEX-5). The forms each party uses
+	// follow the modes of the queues, not this flag.
 	Standard bool             `json:"standard"`
 	Received map[int64][]byte `json:"received"` // message id → hash, until acknowledged
 
@@ -186,7 +193,10 @@ type SndQueue struct {
 	Version   uint16               // SMP client version
 	Confirmed bool                 // the first envelope (with our key) was sent
 	Secured   bool                 // our key secures the queue: SENDs are signed
-	Replaces  bool                 // a rotation's new queue (else an added one)
+	// SndSecure: the queue's mode is messaging (q=m), so its sender
+	// secures it with SKEY (GC-QUEUE-2).
+	SndSecure bool `json:"snd_secure"`
+	Replaces  bool // a rotation's new queue (else an added one)
 }
 
 // ErrClosed is returned after Close.
@@ -354,10 +364,12 @@ func (a *Agent) newQueue(ctx context.Context, relay smp.Server, mode smp.QueueMo
 type Procedure int
 
 const (
-	// Fast: each sender secures the queue it sends to with SKEY (agent v6+).
+	// Fast: the invitation's queue is in messaging mode (q=m); the joiner
+	// secures it with SKEY.
 	Fast Procedure = iota
-	// Standard: each recipient secures its queue with KEY, using the
-	// sender key that the confirmation carries.
+	// Standard: the invitation's queue has no mode; the initiator secures
+	// it with KEY and the sender key the joiner's confirmation carries.
+	// The reply queue is sender-secured either way (GC-DUPLEX-5).
 	Standard
 )
 
@@ -388,15 +400,19 @@ func (a *Agent) CreateInvitationWith(ctx context.Context, proc Procedure) (connI
 }
 
 // Join accepts an invitation link: it creates a reply queue and sends the
-// confirmation with info. When the link's queue is secured by its sender
-// (q=m) it uses the fast procedure (SKEY first), else the standard one
-// (its sender key travels in the confirmation).
+// confirmation with info. The form follows the link queue's mode alone:
+// when its sender secures it (q=m), SKEY first and the empty private
+// header; else the sender key travels in the confirmation (GC-QUEUE-2).
+// The reply queue is always sender-securable (GC-DUPLEX-1), as upstream's
+// createReplyQueue makes it.
 func (a *Agent) Join(ctx context.Context, link string, info []byte) (string, error) {
 	inv, err := ParseInvitation(link)
 	if err != nil {
 		return "", err
 	}
-	av, ok := inv.AgentVersions.Intersect(smp.VersionRange{Min: AgentVersionSndAuthKey, Max: AgentVersionMax})
+	// Any agent version both support: the procedure's forms follow the
+	// queues' modes, not the version (GC-QUEUE-2).
+	av, ok := inv.AgentVersions.Intersect(smp.VersionRange{Min: AgentVersionMin, Max: AgentVersionMax})
 	if !ok {
 		return "", fmt.Errorf("agent: link offers agent versions %v", inv.AgentVersions)
 	}
@@ -409,7 +425,7 @@ func (a *Agent) Join(ctx context.Context, link string, info []byte) (string, err
 }
 
 func (a *Agent) join(ctx context.Context, inv Invitation, uri smp.QueueURI, info []byte, av smp.Version, e2eVer uint16) (string, error) {
-	standard := uri.Mode == nil || *uri.Mode != smp.QueueMessaging
+	standard := !messaging(uri.Mode)
 	c := &Conn{ID: a.newID(), Role: "joiner", Status: "joined", Version: uint16(av), E2EVer: e2eVer, Standard: standard}
 	// Ratchet (GC-X3DH-2, GC-RATCHET-1).
 	j1, _ := a.key(smpcrypto.X448)
@@ -425,7 +441,7 @@ func (a *Agent) join(ctx context.Context, inv Invitation, uri smp.QueueURI, info
 	// Sending queue: secure it (SKEY), then confirm.
 	sk, _ := a.key(smpcrypto.Ed25519)
 	e2e, _ := a.key(smpcrypto.X25519)
-	c.Snd = &SndQueue{Server: uri.Server, SndID: uri.SenderID, SndKey: sk, E2E: e2e, PeerE2E: uri.DHKey, Version: min(clientVersion, uint16(uri.Versions.Max))}
+	c.Snd = &SndQueue{Server: uri.Server, SndID: uri.SenderID, SndKey: sk, E2E: e2e, PeerE2E: uri.DHKey, Version: min(clientVersion, uint16(uri.Versions.Max)), SndSecure: !standard}
 	if !standard {
 		if _, err := a.do(ctx, uri.Server, client.Request{Key: sk, EntityID: uri.SenderID, Command: smp.CmdSKEY{SenderKey: sk.Public()}}); err != nil {
 			return "", fmt.Errorf("agent: secure the initiator's queue: %w", err)
@@ -435,9 +451,6 @@ func (a *Agent) join(ctx context.Context, inv Invitation, uri smp.QueueURI, info
 	q, ruri, err := a.newRcvQueue(ctx)
 	if err != nil {
 		return "", err
-	}
-	if standard {
-		ruri.Mode = nil
 	}
 	c.Rcv = q
 	reply := ConnInfoReply{Queues: []QueueInfo{{ClientVersion: clientVersion, Server: ruri.Server, SenderID: ruri.SenderID, DHKey: ruri.DHKey, Mode: ruri.Mode}}, Info: info}
@@ -537,8 +550,13 @@ func (a *Agent) JoinContact(ctx context.Context, link string, info []byte) (stri
 	return connID, nil
 }
 
-// Allow answers a CONF: the initiator secures the joiner's reply queue and
-// sends its own connection info.
+// Allow answers a CONF, as upstream's ICAllowSecure and
+// connectReplyQueues do: the initiator secures its own queue with KEY when
+// the joiner's confirmation carried a sender key (GC-DUPLEX-5), secures the
+// reply queue with SKEY when its mode lets the sender do so, and sends its
+// own connection info. Sent to a sender-securable queue, that confirmation
+// establishes the connection (CON, no HELLO); else the joiner secures the
+// reply queue and HELLOs follow (GC-DUPLEX-3).
 func (a *Agent) Allow(ctx context.Context, connID string, info []byte) error {
 	return a.update(ctx, connID, func(c *Conn) error { return a.allow(ctx, c, info) })
 }
@@ -547,20 +565,27 @@ func (a *Agent) allow(ctx context.Context, c *Conn, info []byte) error {
 	if c.Status != "confirmed" {
 		return fmt.Errorf("agent: connection %s is not waiting for approval", c.ID)
 	}
-	if c.Standard {
-		// Standard procedure: secure our own queue with the joiner's key
-		// from its confirmation; the joiner secures the reply queue.
+	if c.Rcv.PeerSndKey != nil {
 		if err := a.secureOwnQueue(ctx, c.Rcv); err != nil {
 			return err
 		}
-	} else {
+	}
+	if c.Snd.SndSecure && !c.Snd.Secured {
 		if _, err := a.do(ctx, c.Snd.Server, client.Request{Key: c.Snd.SndKey, EntityID: c.Snd.SndID, Command: smp.CmdSKEY{SenderKey: c.Snd.SndKey.Public()}}); err != nil {
 			return fmt.Errorf("agent: secure the reply queue: %w", err)
 		}
 		c.Snd.Secured = true
 	}
 	c.Status = "allowed"
-	return a.sendConfirmation(ctx, c, ConnInfo{Info: info}, nil)
+	if err := a.sendConfirmation(ctx, c, ConnInfo{Info: info}, nil); err != nil {
+		return err
+	}
+	if !c.Snd.SndSecure {
+		return nil // wait for the joiner's HELLO
+	}
+	c.Status = "ready"
+	c.emit(Event{ConnID: c.ID, Kind: EventCon})
+	return nil
 }
 
 // secureOwnQueue secures a receiving queue with KEY and the sender key its
@@ -660,9 +685,20 @@ func (a *Agent) sendMessageTo(ctx context.Context, c *Conn, m AMessage, queues [
 	// The same ratchet ciphertext goes to every active queue
 	// (GC-REDUNDANCY-1): it is delivered if any relay accepts it.
 	for _, q := range queues {
-		c.queue(q, env, true, msg.SndMsgID)
+		c.queue(q, env, notifies(m), msg.SndMsgID)
 	}
 	return msg.SndMsgID, nil
+}
+
+// notifies reports whether a message's SEND sets the notification flag
+// (GC-QUEUE-5), as upstream chooses it: on for what the peer's user or
+// handshake waits for, off for receipts and queue management.
+func notifies(m AMessage) bool {
+	switch m.(type) {
+	case Hello, AMsg, EReady:
+		return true
+	}
+	return false // A_RCVD (ackMessage'), A_QCONT, QADD, QKEY, QUSE, QTEST
 }
 
 func (c *Conn) skipped() ratchet.Skipped {
@@ -798,7 +834,13 @@ func (a *Agent) onConfirmation(ctx context.Context, c *Conn, e EnvConfirmation) 
 		rc := ratchet.InitInitiator(e.E2E.Version, ratchet.VersionMax, k2, init)
 		old := c.Ratchet
 		c.Ratchet = rc
-		m, _, err := a.decrypt(c, e.EncConnInfo)
+		if c.Rcv.PeerSndKey == nil && c.Standard {
+			// Our queue was not offered as sender-securable: the joiner
+			// must send its key (upstream: "handshake: missing sender key").
+			c.Ratchet = old
+			return errors.New("agent: prohibited: handshake: missing sender key")
+		}
+		m, body, err := a.decrypt(c, e.EncConnInfo)
 		if err != nil {
 			c.Ratchet = old
 			return err
@@ -811,14 +853,16 @@ func (a *Agent) onConfirmation(ctx context.Context, c *Conn, e EnvConfirmation) 
 		qi := reply.Queues[0]
 		sk, _ := a.key(smpcrypto.Ed25519)
 		e2e, _ := a.key(smpcrypto.X25519)
-		c.Snd = &SndQueue{Server: qi.Server, SndID: qi.SenderID, SndKey: sk, E2E: e2e, PeerE2E: qi.DHKey, Version: min(clientVersion, qi.ClientVersion)}
+		c.Snd = &SndQueue{Server: qi.Server, SndID: qi.SenderID, SndKey: sk, E2E: e2e, PeerE2E: qi.DHKey, Version: min(clientVersion, qi.ClientVersion), SndSecure: messaging(qi.Mode)}
 		c.Version, c.E2EVer = e.AgentVersion, e.E2E.Version
+		// The confirmation is message 1 and starts the chain (GC-ENV-3).
+		c.RcvLastID, c.RcvPrevHash = 1, hash(body)
 		c.X3DH1, c.X3DH2 = nil, nil
 		c.Status = "confirmed"
 		c.emit(Event{ConnID: c.ID, Kind: EventConf, Body: reply.Info})
 		return nil
 	case c.Role == "joiner" && c.Status == "joined":
-		m, _, err := a.decrypt(c, e.EncConnInfo)
+		m, body, err := a.decrypt(c, e.EncConnInfo)
 		if err != nil {
 			return err
 		}
@@ -826,13 +870,22 @@ func (a *Agent) onConfirmation(ctx context.Context, c *Conn, e EnvConfirmation) 
 		if !ok {
 			return fmt.Errorf("agent: confirmation holds %T", m)
 		}
-		c.Status = "allowed"
-		if c.Standard {
-			if err := a.secureOwnQueue(ctx, c.Rcv); err != nil {
-				return err
-			}
-		}
+		c.RcvLastID, c.RcvPrevHash = 1, hash(body)
 		c.emit(Event{ConnID: c.ID, Kind: EventInfo, Body: info.Info})
+		if c.Rcv.PeerSndKey == nil {
+			// The empty private header: the initiator secured our
+			// sender-securable reply queue with SKEY, and the connection
+			// is established without HELLO (upstream smpConfirmation).
+			c.Status = "ready"
+			c.emit(Event{ConnID: c.ID, Kind: EventCon})
+			return nil
+		}
+		// The initiator's sender key: secure the reply queue with it, then
+		// HELLO (upstream ICDuplexSecure).
+		if err := a.secureOwnQueue(ctx, c.Rcv); err != nil {
+			return err
+		}
+		c.Status = "allowed"
 		c.Hello.Sent = true
 		_, err = a.sendMessage(ctx, c, Hello{})
 		return err
@@ -868,8 +921,15 @@ func (a *Agent) onMessage(ctx context.Context, c *Conn, q *RcvQueue, e EnvMessag
 	if !ok {
 		return fmt.Errorf("agent: unexpected %T", m)
 	}
+	integrity := checkIntegrity(c.RcvLastID, msg.SndMsgID, c.RcvPrevHash, msg.PrevMsgHash)
+	c.RcvLastID, c.RcvPrevHash = msg.SndMsgID, hash(body)
 	switch b := msg.Msg.(type) {
 	case Hello:
+		if c.Status == "ready" {
+			// HELLO only follows a confirmation with a sender key; a
+			// connection already established does not expect one.
+			return errors.New("agent: prohibited: hello: active")
+		}
 		c.Hello.Got = true
 		if !c.Hello.Sent {
 			c.Hello.Sent = true
@@ -884,10 +944,10 @@ func (a *Agent) onMessage(ctx context.Context, c *Conn, q *RcvQueue, e EnvMessag
 			c.Received = map[int64][]byte{}
 		}
 		c.Received[msg.SndMsgID] = hash(body)
-		c.emit(Event{ConnID: c.ID, Kind: EventMsg, MsgID: msg.SndMsgID, Body: b.Body})
+		c.emit(Event{ConnID: c.ID, Kind: EventMsg, MsgID: msg.SndMsgID, Body: b.Body, Integrity: integrity})
 	case ARcvd:
 		for _, r := range b.Receipts {
-			c.emit(Event{ConnID: c.ID, Kind: EventRcvd, MsgID: r.AgentMsgID})
+			c.emit(Event{ConnID: c.ID, Kind: EventRcvd, MsgID: r.AgentMsgID, Integrity: integrity})
 		}
 	case QAdd:
 		return a.onQAdd(ctx, c, b)
@@ -1059,6 +1119,10 @@ func (a *Agent) sendRatchetKey(ctx context.Context, c *Conn) error {
 	k2, _ := a.key(smpcrypto.X448)
 	c.SyncKey1, c.SyncKey2 = k1.Raw, k2.Raw
 	info, _ := EncodeAgentMessage(RatchetInfo{Info: []byte{}})
+	// The ratchet key takes a message id and continues the hash chain,
+	// as upstream's enqueueRatchetKey stores it (GC-ENV-3).
+	c.SndMsgID++
+	c.PrevHash = hash(info)
 	env, err := EncodeEnvelope(EnvRatchetKey{AgentVersion: c.Version, E2E: ratchet.Params{Version: c.E2EVer, Key1: k1.Public(), Key2: k2.Public()}, Info: info})
 	if err != nil {
 		return err
@@ -1112,7 +1176,9 @@ func (a *Agent) onRatchetKey(ctx context.Context, c *Conn, e EnvRatchetKey) erro
 		return err
 	}
 	c.Skipped = nil
-	_, err = a.sendMessage(ctx, c, EReady{LastMsgID: 0})
+	// EREADY names the last message id received (upstream
+	// lastExternalSndId).
+	_, err = a.sendMessage(ctx, c, EReady{LastMsgID: c.RcvLastID})
 	if err == nil {
 		c.emit(Event{ConnID: c.ID, Kind: EventRSync})
 	}

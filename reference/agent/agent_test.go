@@ -106,12 +106,12 @@ func TestDuplexConnectionOverTwoRelays(t *testing.T) {
 				t.Fatal(err)
 			}
 			mb := next(t, bob, "MSG")
-			if string(mb.Body) != fmt.Sprint("a", i) || mb.MsgID != aID {
-				t.Fatalf("bob got %q (%d), want a%d (%d)", mb.Body, mb.MsgID, i, aID)
+			if string(mb.Body) != fmt.Sprint("a", i) || mb.MsgID != aID || !mb.Integrity.OK() {
+				t.Fatalf("bob got %q (%d, %s), want a%d (%d)", mb.Body, mb.MsgID, mb.Integrity, i, aID)
 			}
 			ma := next(t, alice, "MSG")
-			if string(ma.Body) != fmt.Sprint("b", i) || ma.MsgID != bID {
-				t.Fatalf("alice got %q, want b%d", ma.Body, i)
+			if string(ma.Body) != fmt.Sprint("b", i) || ma.MsgID != bID || !ma.Integrity.OK() {
+				t.Fatalf("alice got %q (%s), want b%d", ma.Body, ma.Integrity, i)
 			}
 			if err := bob.Ack(ctx, bConn, mb.MsgID); err != nil {
 				t.Fatal(err)
@@ -119,10 +119,10 @@ func TestDuplexConnectionOverTwoRelays(t *testing.T) {
 			if err := alice.Ack(ctx, aConn, ma.MsgID); err != nil {
 				t.Fatal(err)
 			}
-			if r := next(t, alice, "RCVD"); r.MsgID != aID {
-				t.Fatalf("receipt for %d, want %d", r.MsgID, aID)
+			if r := next(t, alice, "RCVD"); r.MsgID != aID || !r.Integrity.OK() {
+				t.Fatalf("receipt for %d (%s), want %d", r.MsgID, r.Integrity, aID)
 			}
-			if r := next(t, bob, "RCVD"); r.MsgID != bID {
+			if r := next(t, bob, "RCVD"); r.MsgID != bID || !r.Integrity.OK() {
 				t.Fatalf("receipt for %d, want %d", r.MsgID, bID)
 			}
 		}
@@ -146,7 +146,7 @@ func TestLostMessagesStillDecrypt(t *testing.T) {
 	alice, bob := newAgent(t, t.TempDir(), r1, nil), newAgent(t, t.TempDir(), r2, drop)
 	aConn, _ := connect(t, alice, bob)
 	ctx := context.Background()
-	got := 0
+	got, gaps := 0, 0
 	for i := 0; i < 30; i++ {
 		if _, err := alice.Send(ctx, aConn, []byte(fmt.Sprint("m", i))); err != nil {
 			t.Fatal(err)
@@ -161,10 +161,21 @@ func TestLostMessagesStillDecrypt(t *testing.T) {
 			}
 			if ev.Kind == "MSG" {
 				got++
+				// A lost message shows as skipped ids (GC-ENV-7).
+				switch ev.Integrity.Err {
+				case agent.MsgSkipped:
+					gaps++
+				case "":
+				default:
+					t.Fatalf("message %d: %s", ev.MsgID, ev.Integrity)
+				}
 			}
 		case <-deadline:
 			t.Fatalf("only %d messages after losses", got)
 		}
+	}
+	if gaps == 0 {
+		t.Fatal("losses not reported as skipped ids")
 	}
 }
 
@@ -558,9 +569,17 @@ func TestReorderedMessage(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	var first int64
 	for i := 1; i < 4; i++ {
-		if m := next(t, alice, "MSG"); string(m.Body) != fmt.Sprint("m", i) {
+		m := next(t, alice, "MSG")
+		if string(m.Body) != fmt.Sprint("m", i) {
 			t.Fatalf("got %q", m.Body)
+		}
+		if i == 1 {
+			first = m.MsgID - 1 // the held message's id
+			if want := fmt.Sprintf("ERR NO_ID %d %d", first, first); m.Integrity.String() != want {
+				t.Fatalf("after a held message: %s, want %s", m.Integrity, want)
+			}
 		}
 	}
 	sq := readConn(t, bob, bConn).Snd
@@ -575,7 +594,7 @@ func TestReorderedMessage(t *testing.T) {
 	if _, err := cl.Do(ctx, client.Request{Key: sq.SndKey, EntityID: sq.SndID, Command: smp.CmdSEND{Body: late}}); err != nil {
 		t.Fatal(err)
 	}
-	if m := next(t, alice, "MSG"); string(m.Body) != "m0" {
-		t.Fatalf("late message: %q", m.Body)
+	if m := next(t, alice, "MSG"); string(m.Body) != "m0" || m.Integrity.String() != fmt.Sprintf("ERR ID %d", first) {
+		t.Fatalf("late message: %q (%s)", m.Body, m.Integrity)
 	}
 }
