@@ -1,5 +1,7 @@
 package chat
 
+import "github.com/smpkit/smpkit/reference/agent"
+
 // Event is something the library tells its user, delivered on Events.
 // Each concrete type names what happened; every one says for which user.
 type Event interface {
@@ -28,6 +30,14 @@ type NewItem struct{ Item Item }
 // (x.msg.del), reacted to (x.msg.react) or delivered (a receipt).
 type ItemUpdated struct{ Item Item }
 
+// MessageIntegrity: a contact's agent message did not follow the one
+// before (ids skipped, out of order, a wrong hash: GC-ENV-7). The message
+// itself was processed.
+type MessageIntegrity struct {
+	Contact   Contact
+	Integrity agent.MsgIntegrity
+}
+
 // Error: something received could not be processed (nothing was changed).
 type Error struct {
 	UserID int64
@@ -41,3 +51,4 @@ func (e ContactRequested) User() int64 { return e.Request.UserID }
 func (e NewItem) User() int64          { return e.Item.UserID }
 func (e ItemUpdated) User() int64      { return e.Item.UserID }
 func (e Error) User() int64            { return e.UserID }
+func (e MessageIntegrity) User() int64 { return e.Contact.UserID }

@@ -197,10 +197,8 @@ func (c *Client) onRequest(ctx context.Context, ua *userAgent, ev agent.Event) (
 func (c *Client) onMessage(ctx context.Context, ua *userAgent, ct Contact, conn string, ev agent.Event) ([]Event, error) {
 	items, perr := chatmsg.ParseBody(ev.Body)
 	var out []Event
-	var changed []int64
-	var remove bool
 	err := c.db.Update(ctx, func(tx *db.Tx) error {
-		out, changed, remove = nil, nil, false
+		out = nil
 		res, err := tx.Exec(`INSERT INTO chat_received (contact_id, agent_msg) VALUES (?, ?) ON CONFLICT DO NOTHING`, ct.ID, ev.MsgID)
 		if err != nil {
 			return err
@@ -213,18 +211,12 @@ func (c *Client) onMessage(ctx context.Context, ua *userAgent, ct Contact, conn 
 				out = append(out, Error{UserID: ua.id, Err: fmt.Errorf("chat: message from contact %d: %w", ct.ID, it.Err)})
 				continue
 			}
-			id, e, err := c.apply(tx, &ct, ev.MsgID, it.Msg)
+			_, e, err := c.apply(tx, &ct, ev.MsgID, it.Msg)
 			if err != nil {
 				return err
 			}
 			if e != nil {
 				out = append(out, e)
-			}
-			if id != 0 {
-				changed = append(changed, id)
-			}
-			if _, ok := it.Msg.Event.(*chatmsg.DirectDel); ok {
-				remove = true
 			}
 		}
 		// Events carry the items as committed.
@@ -247,8 +239,6 @@ func (c *Client) onMessage(ctx context.Context, ua *userAgent, ct Contact, conn 
 	if err != nil {
 		return nil, err
 	}
-	_ = changed
-	_ = remove
 	// A receipt for every message, so that the agent forgets it and the
 	// sender can finish what waits for it (x.direct.del). Already sent
 	// when this is a repeat.
@@ -257,6 +247,11 @@ func (c *Client) onMessage(ctx context.Context, ua *userAgent, ct Contact, conn 
 	}
 	if perr != nil {
 		out = append(out, Error{UserID: ua.id, Err: fmt.Errorf("chat: message from contact %d: %w", ct.ID, perr)})
+	}
+	if !ev.Integrity.OK() {
+		// Messages lost in transit or out of order (GC-ENV-7): shown to
+		// the user as upstream shows its "skipped messages" item.
+		out = append([]Event{MessageIntegrity{Contact: ct, Integrity: ev.Integrity}}, out...)
 	}
 	return out, nil
 }

@@ -84,7 +84,16 @@ func TestUnknownContentAndEvents(t *testing.T) {
 			t.Fatalf("shown as %q, want %q", it.Text, tc.text)
 		}
 	}
-	out, err := bob.handle(ua, agent.Event{ConnID: conn, Kind: agent.EventMsg, MsgID: 2000, Body: []byte(`{"v":"1-9","event":"x.future.thing","params":{"a":1}}`)})
+	// A gap in the sender's numbering is reported before the message.
+	out, err := bob.handle(ua, agent.Event{ConnID: conn, Kind: agent.EventMsg, MsgID: 1500, Body: []byte(cases[0].body[:len(`{"v":"1-9","msgId":"AQIDBAUGBwgJCgs`)] + `O"` + cases[0].body[len(`{"v":"1-9","msgId":"AQIDBAUGBwgJCgsM"`):]),
+		Integrity: agent.MsgIntegrity{Err: agent.MsgSkipped, FromMsgID: 3, ToMsgID: 4}})
+	if err != nil || len(out) != 2 {
+		t.Fatalf("after a gap: %v %v", out, err)
+	}
+	if mi, ok := out[0].(MessageIntegrity); !ok || mi.Integrity.String() != "ERR NO_ID 3 4" {
+		t.Fatalf("after a gap: %+v", out[0])
+	}
+	out, err = bob.handle(ua, agent.Event{ConnID: conn, Kind: agent.EventMsg, MsgID: 2000, Body: []byte(`{"v":"1-9","event":"x.future.thing","params":{"a":1}}`)})
 	if err != nil || len(out) != 0 {
 		t.Fatalf("unknown event: %v %v", out, err)
 	}
