@@ -185,7 +185,9 @@ func FuzzPadding(f *testing.F) {
 }
 
 func FuzzAddress(f *testing.F) {
-	for _, path := range []string{"smp/uri.json", "graph-chat/links.json"} {
+	// The upstream literals seed the legacy queue URI forms, short key
+	// hashes, https:// links and contact links with data.
+	for _, path := range []string{"smp/uri.json", "graph-chat/links.json", "graph-chat/upstream-literals.json"} {
 		for _, c := range vectorCases(f, path) {
 			if s, ok := c["text"].(string); ok {
 				f.Add(s)
@@ -194,13 +196,21 @@ func FuzzAddress(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		if inv, err := agent.ParseInvitation(s); err == nil {
-			if _, err := agent.ParseInvitation(inv.String()); err != nil {
-				t.Fatalf("invitation %q prints as %q, which does not parse: %v", s, inv.String(), err)
+			back, err := agent.ParseInvitation(inv.String())
+			if err != nil || back.String() != inv.String() {
+				t.Fatalf("invitation %q prints as %q, which does not parse back: %v", s, inv.String(), err)
 			}
 		}
 		if ct, err := agent.ParseContact(s); err == nil {
-			if _, err := agent.ParseContact(ct.String()); err != nil {
-				t.Fatalf("contact %q prints as %q, which does not parse: %v", s, ct.String(), err)
+			back, err := agent.ParseContact(ct.String())
+			if err != nil || back.String() != ct.String() {
+				t.Fatalf("contact %q prints as %q, which does not parse back: %v", s, ct.String(), err)
+			}
+		}
+		if l, err := agent.ParseShortLink(s); err == nil {
+			back, err := agent.ParseShortLink(l.String())
+			if err != nil || back.String() != l.String() {
+				t.Fatalf("short link %q prints as %q, which does not parse back: %v", s, l.String(), err)
 			}
 		}
 		if sa, err := smp.ParseServerWithAuth(s); err == nil {

@@ -337,10 +337,10 @@ func genSignedKey() (any, error) {
 	f := File[signedKeyCase]{
 		Topic: "Signed key object (server hello, PKEY, service hello)",
 		Description: "signed = DER SEQUENCE { SEQUENCE { spki }, AlgorithmIdentifier { Ed25519 or Ed448 OID }, BIT STRING signature }, " +
-			"the signature by the key of sign_seed over the DER of SEQUENCE { spki } (SMP-SIGNED-1). Parsers also accept the bare " +
-			"spki as the first element, signed as is (SMP-SIGNED-2). Valid: parse, check the key equals dh_public and the " +
+			"the signature by the key of sign_seed over the DER of SEQUENCE { spki } (SMP-SIGNED-1). A bare spki as the first element, " +
+			"signed as is, must be rejected, as the reference decoder rejects it (SMP-SIGNED-2). Valid: parse, check the key equals dh_public and the " +
 			"signature verifies with the public key of sign_seed; Ed25519/Ed448 signatures are deterministic, so encoding " +
-			"reproduces signed (except for the bare variant, which encoders do not emit). Invalid: parsing or verification fails.",
+			"reproduces signed. Invalid: parsing or verification fails.",
 		Spec: "spec/smp.md §3.5",
 	}
 	dh, _ := keyFor(smpcrypto.X25519, "signed dh")
@@ -362,7 +362,8 @@ func genSignedKey() (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	f.Cases = append(f.Cases, signedKeyCase{Case: Case{ID: "bare-spki", Spec: "SMP-SIGNED-2", Valid: true, Comment: "accepted, never emitted"},
+	f.Cases = append(f.Cases, signedKeyCase{Case: Case{ID: "bare-spki", Spec: "SMP-SIGNED-2", Error: "HANDSHAKE BAD_AUTH",
+		Comment: "validly signed, but the signed element is the bare SPKI: upstream's decoder rejects it"},
 		SignAlg: "ed25519", SignSeed: signer.Raw, DHPublic: dh.Public().SPKI(), Signed: bare})
 	good := f.Cases[0]
 	tampered := bytes.Clone(good.Signed)

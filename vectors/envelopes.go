@@ -54,6 +54,9 @@ func genEnvelopes() (any, error) {
 	}
 	addr := agent.SndQAddr{Server: srv, SenderID: sid}
 	uri := smp.QueueURI{Server: srv, SenderID: sid, Versions: smp.VersionRange{Min: 1, Max: 4}, DHKey: x25519("queue dh"), Mode: mode(smp.QueueMessaging)}
+	// The invitation envelope carries a link the joiner parses (GC-LINK-1).
+	connReq := agent.Invitation{AgentVersions: smp.VersionRange{Min: 2, Max: 7}, Queues: []smp.QueueURI{uri},
+		E2EVersions: smp.VersionRange{Min: 2, Max: 3}, E2EKey1: params.Key1, E2EKey2: params.Key2}.String()
 	envs := []struct {
 		id, spec string
 		e        agent.Envelope
@@ -62,7 +65,7 @@ func genEnvelopes() (any, error) {
 		{"confirmation-v2-params", "GC-ENV-1", agent.EnvConfirmation{AgentVersion: 2, E2E: &ratchet.Params{Version: 2, Key1: params.Key1, Key2: params.Key2}, EncConnInfo: []byte("ct")}},
 		{"confirmation-no-params", "GC-ENV-1", agent.EnvConfirmation{AgentVersion: 7, EncConnInfo: []byte("ct")}},
 		{"message", "GC-ENV-1", agent.EnvMessage{AgentVersion: 7, EncMessage: RandBytes("env msg", 40)}},
-		{"invitation", "GC-ENV-1", agent.EnvInvitation{AgentVersion: 7, ConnReq: "simplex:/invitation#/?v=2-7&smp=...", ConnInfo: []byte(`{"profile":{}}`)}},
+		{"invitation", "GC-ENV-1", agent.EnvInvitation{AgentVersion: 7, ConnReq: connReq, ConnInfo: []byte(`{"profile":{}}`)}},
 		{"ratchet-key", "GC-ENV-1", agent.EnvRatchetKey{AgentVersion: 7, E2E: *params, Info: []byte("info")}},
 	}
 	for _, e := range envs {
@@ -148,6 +151,11 @@ func verifyEnvelopes(data []byte) error {
 		if g, w := normJSON(rawJSON(toFields(got))), normJSON(rawJSON(c.Fields)); g != w {
 			return fmt.Errorf("fields %s, want %s", g, w)
 		}
+		if inv, ok := got.(agent.EnvInvitation); ok {
+			if _, err := agent.ParseInvitation(inv.ConnReq); err != nil {
+				return fmt.Errorf("embedded link: %w", err)
+			}
+		}
 		again, err := enc(got)
 		if err != nil || !bytes.Equal(again, c.Bytes) {
 			return fmt.Errorf("re-encoded %x (%v)", again, err)
@@ -162,6 +170,7 @@ func init() {
 
 type linkCase struct {
 	Case
+	Kind          string   `json:"kind"` // invitation | contact
 	Text          string   `json:"text"`
 	Canonical     string   `json:"canonical,omitempty"`
 	AgentVersions []int    `json:"agent_versions,omitempty"`
@@ -169,58 +178,138 @@ type linkCase struct {
 	E2EVersions   []int    `json:"e2e_versions,omitempty"`
 	E2EKey1       Hex      `json:"e2e_key1,omitempty"` // SPKI
 	E2EKey2       Hex      `json:"e2e_key2,omitempty"`
+	Data          *string  `json:"data,omitempty"`
 }
 
 func linkFields(id string, text string, inv agent.Invitation) linkCase {
-	c := linkCase{Case: Case{ID: id, Spec: "GC-LINK-1", Valid: true}, Text: text,
+	c := linkCase{Case: Case{ID: id, Spec: "GC-LINK-1", Valid: true}, Kind: "invitation", Text: text,
 		AgentVersions: []int{int(inv.AgentVersions.Min), int(inv.AgentVersions.Max)},
 		E2EVersions:   []int{int(inv.E2EVersions.Min), int(inv.E2EVersions.Max)},
-		E2EKey1:       inv.E2EKey1.SPKI(), E2EKey2: inv.E2EKey2.SPKI()}
+		E2EKey1:       inv.E2EKey1.SPKI(), E2EKey2: inv.E2EKey2.SPKI(), Data: inv.ClientData}
 	for _, q := range inv.Queues {
 		c.Queues = append(c.Queues, q.String())
 	}
 	return c
 }
 
+func contactFields(id string, text string, ct agent.Contact) linkCase {
+	c := linkCase{Case: Case{ID: id, Spec: "GC-LINK-2", Valid: true}, Kind: "contact", Text: text,
+		AgentVersions: []int{int(ct.AgentVersions.Min), int(ct.AgentVersions.Max)}, Data: ct.ClientData}
+	for _, q := range ct.Queues {
+		c.Queues = append(c.Queues, q.String())
+	}
+	return c
+}
+
+// parseLinkCase parses text as the kind says and returns its fields and
+// printed form.
+func parseLinkCase(id, kind, text string) (linkCase, string, error) {
+	switch kind {
+	case "invitation":
+		inv, err := agent.ParseInvitation(text)
+		if err != nil {
+			return linkCase{}, "", err
+		}
+		return linkFields(id, text, inv), inv.String(), nil
+	case "contact":
+		ct, err := agent.ParseContact(text)
+		if err != nil {
+			return linkCase{}, "", err
+		}
+		return contactFields(id, text, ct), ct.String(), nil
+	}
+	return linkCase{}, "", fmt.Errorf("kind %q", kind)
+}
+
 func genLinks() (any, error) {
 	f := File[linkCase]{
-		Topic: "graph-chat one-time invitation links",
-		Description: "Valid: parsing text gives the fields (queue URIs in their own text form, SMP-URI-1) and printing them " +
+		Topic: "graph-chat invitation and contact links",
+		Description: "Valid: parsing text as kind gives the fields (queue URIs in their own text form, SMP-URI-1) and printing them " +
 			"gives canonical (or text). Values are escaped: every byte but letters, digits and -._~ as %XX, so the queue URI " +
-			"and the e2e parameters are escaped once more inside the link. Invalid: parsing must fail.",
+			"and the e2e parameters are escaped once more inside the link. A parsed link prints with the simplex: scheme " +
+			"(GC-LINK-1); a contact link's agent range is raised to start at 2 and its data kept (GC-LINK-2). " +
+			"Invalid: parsing must fail.",
 		Spec: "spec/graph-chat.md §2",
+	}
+	add := func(id, kind, text string) error {
+		c, printed, err := parseLinkCase(id, kind, text)
+		if err != nil {
+			return fmt.Errorf("%s: %w", id, err)
+		}
+		if printed != text {
+			c.Canonical = printed
+		}
+		f.Cases = append(f.Cases, c)
+		return nil
 	}
 	k1, _ := smpcrypto.GenerateKey(smpcrypto.X448, Rand("link k1"))
 	k2, _ := smpcrypto.GenerateKey(smpcrypto.X448, Rand("link k2"))
 	dh, _ := smpcrypto.GenerateKey(smpcrypto.X25519, Rand("link dh"))
-	m := smp.QueueMessaging
+	m, cm := smp.QueueMessaging, smp.QueueContact
 	srv := smp.Server{Hosts: []string{"smp1.example.com", "abcdefghij234567.onion"}, KeyHash: RandBytes("link key hash", 32)}
 	q := smp.QueueURI{Server: srv, SenderID: RandBytes("link sender", 24), Versions: smp.VersionRange{Min: 1, Max: 4}, DHKey: dh.Public(), Mode: &m}
 	inv := agent.Invitation{Scheme: "simplex:", AgentVersions: smp.VersionRange{Min: 2, Max: 7}, Queues: []smp.QueueURI{q},
 		E2EVersions: smp.VersionRange{Min: 2, Max: 3}, E2EKey1: k1.Public(), E2EKey2: k2.Public()}
-	f.Cases = append(f.Cases, linkFields("simplex-scheme", inv.String(), inv))
+	steps := []struct{ id, kind, text string }{{"simplex-scheme", "invitation", inv.String()}}
 	inv.Scheme = "https://simplex.chat"
-	f.Cases = append(f.Cases, linkFields("https-scheme", inv.String(), inv))
+	steps = append(steps, struct{ id, kind, text string }{"https-scheme", "invitation", inv.String()})
 	inv.Scheme = "simplex:"
+	data := `{"k":"v"}`
+	inv.ClientData = &data
+	steps = append(steps, struct{ id, kind, text string }{"client-data", "invitation", inv.String()})
+	inv.ClientData = nil
 	q2 := q
 	q2.Server = smp.Server{Hosts: []string{"smp2.example.com"}, Port: "443", KeyHash: RandBytes("link key hash 2", 32)}
 	q2.SenderID = RandBytes("link sender 2", 24)
 	inv.Queues = append(inv.Queues, q2)
-	f.Cases = append(f.Cases, linkFields("two-queues", inv.String(), inv))
-	for _, b := range []struct{ id, text string }{
-		{"contact-mode", "simplex:/contact#/?v=2-7&smp=x"},
-		{"no-e2e", "simplex:/invitation#/?v=2-7&smp=" + url.QueryEscape(q.String())},
-		{"one-x3dh-key", "simplex:/invitation#/?v=2-7&smp=" + url.QueryEscape(q.String()) + "&e2e=" + url.QueryEscape("v=2-3&x3dh="+smp.EncodeB64(k1.Public().SPKI()))},
-		{"bad-scheme", "ftp:/invitation#/?v=2-7"},
+	steps = append(steps, struct{ id, kind, text string }{"two-queues", "invitation", inv.String()})
+	cq := q
+	cq.Mode = &cm
+	ct := agent.Contact{Scheme: "simplex:", AgentVersions: smp.VersionRange{Min: 2, Max: 7}, Queues: []smp.QueueURI{cq}}
+	steps = append(steps, struct{ id, kind, text string }{"contact", "contact", ct.String()})
+	ct.ClientData = &data
+	steps = append(steps, struct{ id, kind, text string }{"contact-data", "contact", ct.String()})
+	ct.ClientData = nil
+	for _, r := range []smp.VersionRange{{Min: 1, Max: 1}, {Min: 1, Max: 2}, {Min: 1, Max: 7}} {
+		ct.AgentVersions = r
+		ct.Scheme = "https://simplex.chat"
+		steps = append(steps, struct{ id, kind, text string }{"contact-raised-v" + r.Text(), "contact", ct.String()})
+	}
+	// Post-quantum parameters (GC-LINK-3, GC-PQ-1): a proposal is ignored
+	// and not printed, an acceptance fails the parse.
+	kemKey := smp.EncodeB64(RandBytes("link kem key", 1158))
+	inv2 := agent.Invitation{Scheme: "simplex:", AgentVersions: smp.VersionRange{Min: 2, Max: 7}, Queues: []smp.QueueURI{q},
+		E2EVersions: smp.VersionRange{Min: 2, Max: 3}, E2EKey1: k1.Public(), E2EKey2: k2.Public()}
+	withE2E := func(extra string) string {
+		e2e := "v=2-3&x3dh=" + smp.EncodeB64(k1.Public().SPKI()) + "," + smp.EncodeB64(k2.Public().SPKI()) + extra
+		return "simplex:/invitation#/?v=2-7&smp=" + smp.QueryEscape(q.String()) + "&e2e=" + smp.QueryEscape(e2e)
+	}
+	if withE2E("") != inv2.String() {
+		return nil, errors.New("links: e2e text differs")
+	}
+	steps = append(steps, struct{ id, kind, text string }{"kem-proposal-ignored", "invitation", withE2E("&kem_key=" + kemKey)})
+	for _, st := range steps {
+		if err := add(st.id, st.kind, st.text); err != nil {
+			return nil, err
+		}
+	}
+	for _, b := range []struct{ id, kind, text string }{
+		{"contact-mode", "invitation", "simplex:/contact#/?v=2-7&smp=x"},
+		{"invitation-as-contact", "contact", f.Cases[0].Text},
+		{"no-e2e", "invitation", "simplex:/invitation#/?v=2-7&smp=" + url.QueryEscape(q.String())},
+		{"one-x3dh-key", "invitation", "simplex:/invitation#/?v=2-7&smp=" + url.QueryEscape(q.String()) + "&e2e=" + url.QueryEscape("v=2-3&x3dh="+smp.EncodeB64(k1.Public().SPKI()))},
+		{"bad-scheme", "invitation", "ftp:/invitation#/?v=2-7"},
+		{"empty-https-host", "contact", "https:///contact#/?v=2-7&smp=" + url.QueryEscape(cq.String())},
+		{"kem-acceptance", "invitation", withE2E("&kem_key=" + kemKey + "&kem_ct=" + kemKey)},
 	} {
-		f.Cases = append(f.Cases, linkCase{Case: Case{ID: "bad-" + b.id, Spec: "GC-LINK-1", Error: "parse"}, Text: b.text})
+		f.Cases = append(f.Cases, linkCase{Case: Case{ID: "bad-" + b.id, Spec: "GC-LINK-1", Error: "parse"}, Kind: b.kind, Text: b.text})
 	}
 	return f, nil
 }
 
 func verifyLinks(data []byte) error {
 	return Check(data, func(c linkCase) string { return c.ID }, func(c linkCase) error {
-		inv, err := agent.ParseInvitation(c.Text)
+		got, printed, err := parseLinkCase(c.ID, c.Kind, c.Text)
 		if !c.Valid {
 			if err == nil {
 				return errors.New("parsed")
@@ -230,17 +319,16 @@ func verifyLinks(data []byte) error {
 		if err != nil {
 			return err
 		}
-		got := linkFields(c.ID, c.Text, inv)
-		got.Canonical = c.Canonical
-		if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", c) {
-			return fmt.Errorf("parsed %+v", got)
+		got.Case, got.Canonical = c.Case, c.Canonical
+		if g, w := normJSON(rawJSON(got)), normJSON(rawJSON(c)); g != w {
+			return fmt.Errorf("parsed %s, want %s", g, w)
 		}
 		want := c.Canonical
 		if want == "" {
 			want = c.Text
 		}
-		if inv.String() != want {
-			return fmt.Errorf("printed %s", inv.String())
+		if printed != want {
+			return fmt.Errorf("printed %s", printed)
 		}
 		return nil
 	})

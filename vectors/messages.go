@@ -248,6 +248,8 @@ func genURI() (any, error) {
 		{"ipv6", "smp://" + khText + "@fd00::1", ""},
 		{"password", "smp://" + khText + ":" + pw + "@smp.example.com", ""},
 		{"unpadded-key-hash", "smp://" + khText[:len(khText)-1] + "@smp.example.com", "smp://" + khText + "@smp.example.com"},
+		// Parsed as upstream parses it; the handshake refuses it (SMP-TLS-5).
+		{"short-key-hash", "smp://AAAA@smp.example.com", ""},
 	}
 	for _, s := range servers {
 		sa, err := smp.ParseServerWithAuth(s.text)
@@ -271,7 +273,7 @@ func genURI() (any, error) {
 	for _, b := range []struct{ id, text string }{
 		{"no-scheme", khText + "@smp.example.com"},
 		{"wrong-scheme", "https://" + khText + "@smp.example.com"},
-		{"short-key-hash", "smp://AAAA@smp.example.com"},
+		{"empty-key-hash", "smp://@smp.example.com"},
 		{"no-host", "smp://" + khText + "@"},
 		{"bad-port", "smp://" + khText + "@smp.example.com:port"},
 		{"password-with-slash", "smp://" + khText + ":a/b@smp.example.com"},
@@ -308,6 +310,25 @@ func genURI() (any, error) {
 	lc := queueURICase("queue-lenient", lenient, back)
 	lc.Canonical = back.String()
 	f.Cases = append(f.Cases, lc)
+	// Legacy forms (SMP-URI-1): the key right after "#", alone (version 1)
+	// or before the query; unknown parameters are ignored.
+	dhText := smp.EncodeB64(dh.Public().SPKI())
+	base := "smp://" + khText + "@smp.example.com:5223/" + smp.EncodeB64(sid) + "#"
+	for _, l := range []struct{ id, text string }{
+		{"legacy-key-only", base + dhText},
+		{"legacy-key-query", base + dhText + "/?v=1-4&extra=abc&q=m"},
+		{"legacy-key-query-no-slash", base + dhText + "?v=1-3"},
+		{"unknown-mode", base + "/?v=2-4&dh=" + escapeEq(dhText) + "&q=z"},
+		{"legacy-preset-onion", "smp://" + khText + "@smp5.simplex.im/" + smp.EncodeB64(sid) + "#" + dhText},
+	} {
+		back, err := smp.ParseQueueURI(l.text)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", l.id, err)
+		}
+		c := queueURICase("queue-"+l.id, l.text, back)
+		c.Canonical = back.String()
+		f.Cases = append(f.Cases, c)
+	}
 	for _, b := range []struct{ id, text string }{
 		{"no-fragment", "smp://" + khText + "@smp.example.com/" + smp.EncodeB64(sid)},
 		{"no-version", "smp://" + khText + "@smp.example.com/" + smp.EncodeB64(sid) + "#/?dh=" + escapeEq(smp.EncodeB64(dh.Public().SPKI()))},

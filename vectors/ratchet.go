@@ -42,6 +42,11 @@ type ratchetStep struct {
 	Action  string `json:"action"`           // send | deliver
 	Message int    `json:"message"`          // index into messages
 	Result  string `json:"result,omitempty"` // deliver: ok | duplicate | earlier | header | decrypt
+	// Tamper "body": the last ciphertext byte is flipped before delivery.
+	Tamper string `json:"tamper,omitempty"`
+	// Committed: the delivery failed, yet the receiver keeps the state it
+	// reached (GC-RATCHET-8); later results depend on it.
+	Committed bool `json:"committed,omitempty"`
 	// DHStep is set when this delivery made the receiver take a DH ratchet
 	// step: its new key pair's private scalar (taken from the receiver's
 	// random stream) and the keys rootKDF gave.
@@ -80,7 +85,9 @@ func genRatchet() (any, error) {
 			"initiator's key2, and the initiator with its key2. messages are encrypted in order by the stated party " +
 			"(chain and header keys shown before each); deliveries give the order messages reach the other party and the " +
 			"result. A receiver taking a DH ratchet step generates new_dh_private (given here, as a fixed random stream " +
-			"would produce it). Reproduce every ciphertext byte for byte and every delivery result.",
+			"would produce it). A step with tamper \"body\" delivers the message with its last byte flipped; committed means " +
+			"the failed delivery keeps the state reached (GC-RATCHET-8), which later results depend on. " +
+			"Reproduce every ciphertext byte for byte and every delivery result.",
 		Spec: "spec/graph-chat.md §5",
 	}
 	for _, v := range []uint16{ratchet.VersionKDFX3DH, ratchet.VersionPQ} {
@@ -162,7 +169,7 @@ func genConversation(v uint16) (ratchetCase, error) {
 		c.Messages = append(c.Messages, m)
 		return nil
 	}
-	deliver := func(idx int, want string) error {
+	deliver := func(idx int, want string, tamper bool) error {
 		m := c.Messages[idx]
 		to := other[m.From]
 		s := states[to]
@@ -170,7 +177,12 @@ func genConversation(v uint16) (ratchetCase, error) {
 		newKey, _ := x448(lbl(fmt.Sprint("receiver step ", steps)))
 		rnd := &scalarStream{next: [][]byte{newKey.Raw}}
 		d := ratchetStep{Action: "deliver", Message: idx}
-		_, err := s.Decrypt(rnd, skipped[to], m.Ciphertext)
+		ct := m.Ciphertext
+		if tamper {
+			d.Tamper, ct = "body", tamperBody(ct)
+		}
+		_, err := s.Decrypt(rnd, skipped[to], ct)
+		d.Committed = errors.Is(err, ratchet.ErrCommitted) && want != "duplicate" && want != "earlier"
 		switch {
 		case err == nil:
 			d.Result = "ok"
@@ -198,6 +210,7 @@ func genConversation(v uint16) (ratchetCase, error) {
 		send string
 		dlv  []int
 		want []string
+		bad  []bool
 	}{
 		{send: "joiner"}, {send: "joiner"}, {send: "joiner"}, // 0 1 2
 		{dlv: []int{0, 2}, want: []string{"ok", "ok"}}, // 1 skipped
@@ -217,6 +230,17 @@ func genConversation(v uint16) (ratchetCase, error) {
 		{dlv: []int{19, 18, 19}, want: []string{"ok", "ok", "duplicate"}},
 		{send: "joiner"}, {send: "joiner"}, {send: "joiner"}, {send: "joiner"}, // 20 21 22 23
 		{dlv: []int{20, 21, 22, 23, 20}, want: []string{"ok", "ok", "ok", "ok", "earlier"}},
+		// Failures that keep the advanced state (GC-RATCHET-8): a tampered
+		// body on a new chain (the DH step is kept), one skipping a key, one
+		// found among the skipped keys; the genuine copies then fail.
+		{send: "initiator"}, // 24
+		{dlv: []int{24, 24}, want: []string{"decrypt", "duplicate"}, bad: []bool{true, false}},
+		{send: "initiator"}, {send: "initiator"}, // 25 26
+		{dlv: []int{26, 25, 26}, want: []string{"decrypt", "ok", "duplicate"}, bad: []bool{true, false, false}},
+		{send: "initiator"}, {send: "initiator"}, // 27 28
+		{dlv: []int{28, 27, 27}, want: []string{"ok", "decrypt", "earlier"}, bad: []bool{false, true, false}},
+		{send: "joiner"}, // 29
+		{dlv: []int{29}, want: []string{"ok"}},
 	}
 	for _, st := range script {
 		if st.send != "" {
@@ -225,7 +249,7 @@ func genConversation(v uint16) (ratchetCase, error) {
 			}
 		}
 		for k, idx := range st.dlv {
-			if err := deliver(idx, st.want[k]); err != nil {
+			if err := deliver(idx, st.want[k], k < len(st.bad) && st.bad[k]); err != nil {
 				return c, err
 			}
 		}
@@ -308,7 +332,18 @@ func verifyRatchet(data []byte) error {
 			if st.NewDHPrivate != nil {
 				rnd.next = [][]byte{st.NewDHPrivate}
 			}
-			got, err := states[to].Decrypt(rnd, skipped[to], m.Ciphertext)
+			ct := m.Ciphertext
+			switch st.Tamper {
+			case "":
+			case "body":
+				ct = tamperBody(ct)
+			default:
+				return fmt.Errorf("tamper %q", st.Tamper)
+			}
+			got, err := states[to].Decrypt(rnd, skipped[to], ct)
+			if st.Committed && !errors.Is(err, ratchet.ErrCommitted) {
+				return fmt.Errorf("delivery of message %d: the state should be kept (%v)", st.Message, err)
+			}
 			result := "ok"
 			switch {
 			case err == nil && !bytes.Equal(got, m.Plaintext):
@@ -329,4 +364,12 @@ func verifyRatchet(data []byte) error {
 		}
 		return nil
 	})
+}
+
+// tamperBody flips the last byte of a ratchet message: the body, not the
+// header, so the header still opens.
+func tamperBody(ct []byte) []byte {
+	out := bytes.Clone(ct)
+	out[len(out)-1] ^= 1
+	return out
 }

@@ -162,8 +162,7 @@ type Conn struct {
 	// Standard is true for an invitation made for the standard procedure
 	// (its queue URI without q=m, GC-DUPLEX-5). The forms each party uses
 	// follow the modes of the queues, not this flag.
-	Standard bool             `json:"standard"`
-	Received map[int64][]byte `json:"received"` // message id → hash, until acknowledged
+	Standard bool `json:"standard"`
 
 	op *op // the operation under way (conns.go)
 }
@@ -584,7 +583,9 @@ func (a *Agent) allow(ctx context.Context, c *Conn, info []byte) error {
 		return nil // wait for the joiner's HELLO
 	}
 	c.Status = "ready"
-	c.emit(Event{ConnID: c.ID, Kind: EventCon})
+	// CON once the relay accepted the confirmation (upstream: once it is
+	// sent); messages sent meanwhile follow it on the same queue.
+	c.emitWhenSent(Event{ConnID: c.ID, Kind: EventCon})
 	return nil
 }
 
@@ -643,12 +644,15 @@ func (a *Agent) Send(ctx context.Context, connID string, body []byte) (int64, er
 // Ack acknowledges a received message: the agent sends a receipt.
 func (a *Agent) Ack(ctx context.Context, connID string, msgID int64) error {
 	return a.update(ctx, connID, func(c *Conn) error {
-		h, ok := c.Received[msgID]
-		if !ok {
+		h, err := unackedHash(ctx, a.db, c.ID, msgID)
+		if err != nil {
+			return err
+		}
+		if h == nil {
 			return fmt.Errorf("agent: no message %d to acknowledge", msgID)
 		}
-		delete(c.Received, msgID)
-		_, err := a.sendMessage(ctx, c, ARcvd{Receipts: []Receipt{{AgentMsgID: msgID, MsgHash: h, Info: []byte{}}}})
+		c.op.acked = append(c.op.acked, msgID)
+		_, err = a.sendMessage(ctx, c, ARcvd{Receipts: []Receipt{{AgentMsgID: msgID, MsgHash: h, Info: []byte{}}}})
 		return err
 	})
 }
@@ -808,6 +812,12 @@ func (a *Agent) process(ctx context.Context, c *Conn, q *RcvQueue, m smp.RspMSG)
 func (a *Agent) decrypt(c *Conn, enc []byte) (AgentMessage, []byte, error) {
 	sk := c.skipped()
 	body, err := c.Ratchet.Decrypt(a.cfg.Rand, sk, enc)
+	if errors.Is(err, ratchet.ErrCommitted) {
+		// Some failures advance the ratchet, as upstream's do (GC-RATCHET-8):
+		// keep that state, or the two ends diverge. The receive operation
+		// commits it with the error event.
+		c.setSkipped(sk)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -940,10 +950,7 @@ func (a *Agent) onMessage(ctx context.Context, c *Conn, q *RcvQueue, e EnvMessag
 		c.Status = "ready"
 		c.emit(Event{ConnID: c.ID, Kind: EventCon})
 	case AMsg:
-		if c.Received == nil {
-			c.Received = map[int64][]byte{}
-		}
-		c.Received[msg.SndMsgID] = hash(body)
+		c.op.unacked = append(c.op.unacked, unacked{msg.SndMsgID, hash(body)})
 		c.emit(Event{ConnID: c.ID, Kind: EventMsg, MsgID: msg.SndMsgID, Body: b.Body, Integrity: integrity})
 	case ARcvd:
 		for _, r := range b.Receipts {

@@ -31,7 +31,15 @@ type op struct {
 	recv    *recvRecord
 	sent    []int64 // outbox rows the relay accepted
 	deleted bool
-	keep    bool // the connection did not change: no need to write it
+	keep    bool      // the connection did not change: no need to write it
+	unacked []unacked // MSGs received, until the application acknowledges them
+	acked   []int64   // their ids, acknowledged
+}
+
+// unacked is a received message's id and hash, kept for its receipt.
+type unacked struct {
+	id   int64
+	hash []byte
 }
 
 type outMsg struct {
@@ -174,6 +182,16 @@ func (a *Agent) commit(ctx context.Context, c *Conn) error {
 		}
 		if err := a.forgetSent(tx, o.sent); err != nil {
 			return err
+		}
+		for _, u := range o.unacked {
+			if _, err := tx.Exec(`INSERT OR REPLACE INTO agent_unacked (conn, msg_id, hash) VALUES (?, ?, ?)`, c.ID, u.id, u.hash); err != nil {
+				return err
+			}
+		}
+		for _, id := range o.acked {
+			if _, err := tx.Exec(`DELETE FROM agent_unacked WHERE conn = ? AND msg_id = ?`, c.ID, id); err != nil {
+				return err
+			}
 		}
 		if o.deleted {
 			if _, err := tx.Exec(`DELETE FROM agent_conns WHERE id = ?`, c.ID); err != nil {

@@ -48,7 +48,8 @@ func appendQueueAddr(b *wire.Builder, legacy bool, srv smp.Server, sid []byte, d
 func parseQueueAddr(p *wire.Parser, legacy bool) (smp.Server, []byte, smpcrypto.PublicKey) {
 	var srv smp.Server
 	if legacy {
-		srv = smp.Server{Hosts: []string{string(p.Short())}, Port: string(p.Short()), KeyHash: p.Short()}
+		// Version 1 names one host; upstream adds a preset relay's onion host.
+		srv = smp.Server{Hosts: smp.AddPresetOnion([]string{string(p.Short())}), Port: string(p.Short()), KeyHash: p.Short()}
 	} else {
 		srv = smp.ParseServerBinary(p)
 	}

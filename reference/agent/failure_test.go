@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -261,7 +262,7 @@ func TestNewWithRelaysDown(t *testing.T) {
 	collect(t, alice, bodies("b", 0, 5), nil)
 }
 
-// TestDiskFullDuringSave fills bob's disk: a message he receives cannot be
+// TestDiskFullDuringSave (GC-DUPLEX-6) fills bob's disk: a message he receives cannot be
 // committed, so it is not acknowledged and nothing is reported; when space
 // is back the relay delivers it again and it is processed once; the
 // conversation goes on, and a restart repeats nothing.
@@ -466,4 +467,32 @@ func TestNothingInTheClearOnDisk(t *testing.T) {
 	alice.Close()
 	bob.Close()
 	check("closed")
+}
+
+// TestNoLeakWithRelayDown: an agent whose relay is down keeps trying in
+// the background; Close stops every attempt and client.
+func TestNoLeakWithRelayDown(t *testing.T) {
+	r1 := startRestartable(t)
+	dir := t.TempDir()
+	a := newAgentWith(t, dir, r1.srv, &dbOpts{})
+	if _, _, err := a.CreateInvitation(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	r1.kill()
+	time.Sleep(100 * time.Millisecond)
+	base := runtime.NumGoroutine()
+	for range 3 {
+		a = newAgentWith(t, dir, r1.srv, &dbOpts{})
+		time.Sleep(300 * time.Millisecond) // several failed connection attempts
+		a.Close()
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for runtime.NumGoroutine() > base && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > base {
+		buf := make([]byte, 1<<16)
+		t.Fatalf("%d goroutines after Close, %d before:\n%s", n, base, buf[:runtime.Stack(buf, true)])
+	}
 }

@@ -50,44 +50,38 @@ func (inv Invitation) String() string {
 	return out
 }
 
-// ParseInvitation parses a one-time link.
+// ParseInvitation parses a one-time link. Whatever scheme the text has
+// ("simplex:" or an https:// page), the result has Scheme "simplex:", so it
+// prints as upstream prints a parsed link (GC-LINK-1).
 func ParseInvitation(text string) (Invitation, error) {
 	fail := func(format string, args ...any) (Invitation, error) {
 		return Invitation{}, fmt.Errorf("agent: invitation link: %s", fmt.Sprintf(format, args...))
 	}
-	i := strings.Index(text, "/invitation")
-	if i < 0 {
-		return fail("not an invitation link")
-	}
-	inv := Invitation{Scheme: text[:i]}
-	if inv.Scheme != "simplex:" && !strings.HasPrefix(inv.Scheme, "https://") {
-		return fail("scheme %q", inv.Scheme)
-	}
-	rest := strings.TrimPrefix(text[i+len("/invitation"):], "/")
-	query, ok := strings.CutPrefix(rest, "#/?")
-	if !ok {
-		return fail("no #/? before the parameters")
-	}
-	vals, err := url.ParseQuery(query)
+	d, err := parseLink(text, "invitation")
 	if err != nil {
 		return fail("%v", err)
 	}
-	if inv.AgentVersions, err = smp.ParseVersionText(vals.Get("v")); err != nil {
-		return fail("%v", err)
+	inv := Invitation{Scheme: "simplex:", AgentVersions: d.versions, Queues: d.queues, ClientData: d.data}
+	if !d.vals.Has("e2e") {
+		return fail("no e2e parameters")
 	}
-	for _, q := range strings.Split(vals.Get("smp"), ";") {
-		uri, err := smp.ParseQueueURI(q)
-		if err != nil {
-			return fail("queue: %v", err)
-		}
-		inv.Queues = append(inv.Queues, uri)
-	}
-	e2e, err := url.ParseQuery(vals.Get("e2e"))
+	e2e, err := url.ParseQuery(d.vals.Get("e2e"))
 	if err != nil {
 		return fail("e2e: %v", err)
 	}
 	if inv.E2EVersions, err = smp.ParseVersionText(e2e.Get("v")); err != nil {
 		return fail("e2e: %v", err)
+	}
+	// Post-quantum parameters count from ratchet version 3. A proposal
+	// (kem_key) is ignored (GC-PQ-1); an acceptance (kem_ct) has no place in
+	// an invitation, and upstream rejects it.
+	if uint16(inv.E2EVersions.Max) >= ratchet.VersionPQ && e2e.Has("kem_key") {
+		if _, err := smp.DecodeB64(e2e.Get("kem_key")); err != nil {
+			return fail("e2e kem_key: %v", err)
+		}
+		if e2e.Has("kem_ct") {
+			return fail("e2e kem_ct in an invitation")
+		}
 	}
 	keys := strings.Split(e2e.Get("x3dh"), ",")
 	if len(keys) != 2 {
@@ -108,11 +102,53 @@ func ParseInvitation(text string) (Invitation, error) {
 			inv.E2EKey2 = pk
 		}
 	}
-	if vals.Has("data") {
-		d := vals.Get("data")
-		inv.ClientData = &d
-	}
 	return inv, nil
+}
+
+// linkData is what invitation and contact links share (GC-LINK-1, GC-LINK-2).
+type linkData struct {
+	versions smp.VersionRange
+	queues   []smp.QueueURI
+	data     *string
+	vals     url.Values
+}
+
+// parseLink reads scheme "/" mode ["/"] "#/?" query and the parameters both
+// kinds of link carry.
+func parseLink(text, mode string) (linkData, error) {
+	var d linkData
+	i := strings.Index(text, "/"+mode)
+	if i < 0 {
+		return d, fmt.Errorf("not a %s link", mode)
+	}
+	scheme := text[:i]
+	if host, ok := strings.CutPrefix(scheme, "https://"); !(scheme == "simplex:" || ok && host != "" && !strings.ContainsAny(host, "/#?")) {
+		return d, fmt.Errorf("scheme %q", scheme)
+	}
+	rest := strings.TrimPrefix(text[i+1+len(mode):], "/")
+	query, ok := strings.CutPrefix(rest, "#/?")
+	if !ok {
+		return d, fmt.Errorf("no #/? before the parameters")
+	}
+	var err error
+	if d.vals, err = url.ParseQuery(query); err != nil {
+		return d, err
+	}
+	if d.versions, err = smp.ParseVersionText(d.vals.Get("v")); err != nil {
+		return d, err
+	}
+	for _, q := range strings.Split(d.vals.Get("smp"), ";") {
+		uri, err := smp.ParseQueueURI(q)
+		if err != nil {
+			return d, fmt.Errorf("queue: %w", err)
+		}
+		d.queues = append(d.queues, uri)
+	}
+	if d.vals.Has("data") {
+		v := d.vals.Get("data")
+		d.data = &v
+	}
+	return d, nil
 }
 
 // params is the initiator's ratchet params at the version a joiner uses.
@@ -126,9 +162,10 @@ type Contact struct {
 	Scheme        string
 	AgentVersions smp.VersionRange
 	Queues        []smp.QueueURI
+	ClientData    *string // data=, e.g. a group link's JSON; kept as is
 }
 
-// String returns scheme/contact#/?v=A&smp=Q1;Q2.
+// String returns scheme/contact#/?v=A&smp=Q1;Q2[&data=D].
 func (c Contact) String() string {
 	qs := make([]string, len(c.Queues))
 	for i, q := range c.Queues {
@@ -138,36 +175,27 @@ func (c Contact) String() string {
 	if s == "" {
 		s = "simplex:"
 	}
-	return s + "/contact#/?v=" + smp.QueryEscape(c.AgentVersions.Text()) + "&smp=" + smp.QueryEscape(strings.Join(qs, ";"))
+	out := s + "/contact#/?v=" + smp.QueryEscape(c.AgentVersions.Text()) + "&smp=" + smp.QueryEscape(strings.Join(qs, ";"))
+	if c.ClientData != nil {
+		out += "&data=" + smp.QueryEscape(*c.ClientData)
+	}
+	return out
 }
 
-// ParseContact parses a contact address link.
+// ParseContact parses a contact address link. As upstream does, the result
+// has Scheme "simplex:" and an agent range raised to start at
+// AgentVersionMin: links published for version 1 still work (GC-LINK-2).
 func ParseContact(text string) (Contact, error) {
-	i := strings.Index(text, "/contact")
-	if i < 0 {
-		return Contact{}, fmt.Errorf("agent: not a contact link")
-	}
-	c := Contact{Scheme: text[:i]}
-	if c.Scheme != "simplex:" && !strings.HasPrefix(c.Scheme, "https://") {
-		return Contact{}, fmt.Errorf("agent: contact link scheme %q", c.Scheme)
-	}
-	query, ok := strings.CutPrefix(strings.TrimPrefix(text[i+len("/contact"):], "/"), "#/?")
-	if !ok {
-		return Contact{}, fmt.Errorf("agent: contact link: no #/?")
-	}
-	vals, err := url.ParseQuery(query)
+	d, err := parseLink(text, "contact")
 	if err != nil {
 		return Contact{}, fmt.Errorf("agent: contact link: %w", err)
 	}
-	if c.AgentVersions, err = smp.ParseVersionText(vals.Get("v")); err != nil {
-		return Contact{}, fmt.Errorf("agent: contact link: %w", err)
-	}
-	for _, q := range strings.Split(vals.Get("smp"), ";") {
-		uri, err := smp.ParseQueueURI(q)
-		if err != nil {
-			return Contact{}, fmt.Errorf("agent: contact link queue: %w", err)
-		}
-		c.Queues = append(c.Queues, uri)
-	}
-	return c, nil
+	return Contact{Scheme: "simplex:", AgentVersions: raiseContactRange(d.versions), Queues: d.queues, ClientData: d.data}, nil
+}
+
+// raiseContactRange moves the range's min up to AgentVersionMin, and its max
+// with it when lower.
+func raiseContactRange(vr smp.VersionRange) smp.VersionRange {
+	lo := max(vr.Min, smp.Version(AgentVersionMin))
+	return smp.VersionRange{Min: lo, Max: max(lo, vr.Max)}
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/smpkit/smpkit/reference/smp"
 )
 
-// TestRedeliveryProcessedOnce hands every message bob's relay delivers to
+// TestRedeliveryProcessedOnce (GC-DUPLEX-6) hands every message bob's relay delivers to
 // bob twice, as a relay does when it delivers again after a reconnection
 // because the ACK was lost: the copy is recognised by the relay's message
 // id and only acknowledged, never processed a second time (which the

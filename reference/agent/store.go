@@ -49,6 +49,14 @@ CREATE TABLE agent_outbox (
 	sent_event BLOB -- an event to emit once the relay accepted the envelope
 );
 CREATE INDEX agent_outbox_queue ON agent_outbox (queue, seq);
+-- Messages (A_MSG) received and not yet acknowledged by the application,
+-- with the hash its receipt carries.
+CREATE TABLE agent_unacked (
+	conn   TEXT NOT NULL REFERENCES agent_conns(id) ON DELETE CASCADE,
+	msg_id INTEGER NOT NULL,
+	hash   BLOB NOT NULL,
+	PRIMARY KEY (conn, msg_id)
+) WITHOUT ROWID;
 -- Events not yet taken by the application; AUTOINCREMENT so that a
 -- sequence number is never reused after the table empties.
 CREATE TABLE agent_events (
@@ -246,6 +254,19 @@ func decodeEvent(b []byte) (Event, error) {
 		e.Err = errors.New(se.Err)
 	}
 	return e, nil
+}
+
+// unackedHash returns the hash of a received message not yet
+// acknowledged, nil if there is none.
+func unackedHash(ctx context.Context, d *db.DB, connID string, msgID int64) ([]byte, error) {
+	var h []byte
+	err := d.View(ctx, func(tx *db.Tx) error {
+		return tx.QueryRow(`SELECT hash FROM agent_unacked WHERE conn = ? AND msg_id = ?`, connID, msgID).Scan(&h)
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return h, err
 }
 
 // Pending returns how many envelopes of the connection wait for their

@@ -428,9 +428,26 @@ func (s *State) openBody(k MessageKey, m encMessage) ([]byte, error) {
 	return openAEAD(k.Key, k.IV, append(bytes.Clone(s.AD), m.header...), m.body, m.tag)
 }
 
-// Decrypt decrypts one message. On success it updates s and skipped; on
-// any error neither changes (GC-RATCHET-8). rand is used for the new DH key
-// of a ratchet step.
+// ErrCommitted is matched, beside the failure itself, by a Decrypt error
+// after which s and skipped hold an advanced state that the caller MUST
+// persist, as the reference implementation does (GC-RATCHET-8).
+var ErrCommitted = errors.New("ratchet: state advanced despite the failure")
+
+type committedError struct{ err error }
+
+func (e committedError) Error() string   { return e.err.Error() + " (ratchet state advanced)" }
+func (e committedError) Unwrap() []error { return []error{e.err, ErrCommitted} }
+
+// Decrypt decrypts one message (GC-RATCHET-8). Failures before the header
+// is known (a malformed message, a header no key opens, a bad header) and
+// a PN that cannot be skipped leave s and skipped unchanged. After that the
+// state is committed whatever happens, as upstream commits it: the version
+// raised by the header, the DH ratchet step with the keys skipped up to PN,
+// and, when N can be skipped to, the message key used up even if the body
+// does not decrypt. Such an error matches ErrCommitted. A message key found
+// among the skipped keys is deleted even if the body does not decrypt (the
+// rest of the state is then unchanged). rand is used for the new DH key of
+// a ratchet step.
 func (s *State) Decrypt(rand io.Reader, skipped Skipped, msg []byte) ([]byte, error) {
 	m, err := parseMessage(msg)
 	if err != nil {
@@ -446,13 +463,13 @@ func (s *State) Decrypt(rand io.Reader, skipped Skipped, msg []byte) ([]byte, er
 			return nil, err
 		}
 		if k, ok := keys[h.N]; ok {
-			plain, err := s.openBody(k, m)
-			if err != nil {
-				return nil, err
-			}
 			delete(keys, h.N)
 			if len(keys) == 0 {
 				delete(skipped, hk)
+			}
+			plain, err := s.openBody(k, m)
+			if err != nil {
+				return nil, committedError{err}
 			}
 			return plain, nil
 		}
@@ -483,27 +500,28 @@ func (s *State) Decrypt(rand io.Reader, skipped Skipped, msg []byte) ([]byte, er
 			return nil, err
 		}
 	}
+	commit := func() {
+		*s = *next
+		for hk, keys := range newSkipped {
+			if skipped[hk] == nil {
+				skipped[hk] = map[uint32]MessageKey{}
+			}
+			for n, k := range keys {
+				skipped[hk][n] = k
+			}
+		}
+	}
 	if err := next.skip(h.N, newSkipped); err != nil {
-		return nil, err
+		commit()
+		return nil, committedError{err}
 	}
 	ck, mk, iv, _ := chainKDF(next.Rcv.CK)
-	plain, err := next.openBody(MessageKey{mk, iv}, m)
-	if err != nil {
-		return nil, err
-	}
 	next.Rcv.CK = ck
 	next.Nr++
-	if skipped.count()+newSkipped.count() > 4*MaxSkip {
-		return nil, ErrTooManySkip
-	}
-	*s = *next
-	for hk, keys := range newSkipped {
-		if skipped[hk] == nil {
-			skipped[hk] = map[uint32]MessageKey{}
-		}
-		for n, k := range keys {
-			skipped[hk][n] = k
-		}
+	commit()
+	plain, err := s.openBody(MessageKey{mk, iv}, m)
+	if err != nil {
+		return nil, committedError{err}
 	}
 	return plain, nil
 }

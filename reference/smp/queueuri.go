@@ -99,7 +99,9 @@ func (q QueueURI) String() string {
 	return b.String()
 }
 
-// ParseQueueURI parses the text form of SMP-URI-1.
+// ParseQueueURI parses the text form of SMP-URI-1, and the legacy forms
+// deployed clients still read (SMP-URI-2): the recipient's key right after
+// "#", alone (client version 1) or followed by "/?" or "?" and the query.
 func ParseQueueURI(text string) (QueueURI, error) {
 	fail := func(format string, args ...any) (QueueURI, error) {
 		return QueueURI{}, fmt.Errorf("%w: queue URI %q: %s", ErrAddress, clip(text), fmt.Sprintf(format, args...))
@@ -127,34 +129,38 @@ func ParseQueueURI(text string) (QueueURI, error) {
 	if err != nil || len(sid) == 0 {
 		return fail("sender id: %v", err)
 	}
-	query, ok := strings.CutPrefix(rest[hash+1:], "/?")
-	if !ok {
-		if query, ok = strings.CutPrefix(rest[hash+1:], "?"); !ok {
-			return fail("no ? before the parameters")
+	// A key before the query (or instead of it) is the legacy form.
+	keyText, query, hasQuery := strings.Cut(rest[hash+1:], "?")
+	q := QueueURI{Server: sa.Server, SenderID: sid}
+	var vals url.Values
+	if !hasQuery {
+		// Only the key: client version 1, no mode.
+		q.Versions = VersionRange{Min: 1, Max: 1}
+	} else {
+		keyText = strings.TrimSuffix(keyText, "/")
+		if vals, err = url.ParseQuery(query); err != nil {
+			return fail("parameters: %v", err)
+		}
+		if q.Versions, err = ParseVersionText(vals.Get("v")); err != nil {
+			return fail("%v", err)
+		}
+		if keyText == "" {
+			keyText = vals.Get("dh")
 		}
 	}
-	vals, err := url.ParseQuery(query)
-	if err != nil {
-		return fail("parameters: %v", err)
-	}
-	q := QueueURI{Server: sa.Server, SenderID: sid}
-	if q.Versions, err = ParseVersionText(vals.Get("v")); err != nil {
-		return fail("%v", err)
-	}
-	spki, err := DecodeB64(vals.Get("dh"))
+	spki, err := DecodeB64(keyText)
 	if err != nil {
 		return fail("dh: %v", err)
 	}
 	if q.DHKey, err = smpcrypto.ParseSPKIAlg(spki, smpcrypto.X25519); err != nil {
 		return fail("dh: %v", err)
 	}
+	// An unknown q value is no mode, as in the reference parser.
 	switch m := vals.Get("q"); {
 	case m == "m":
 		q.Mode = ptrMode(QueueMessaging)
 	case m == "c":
 		q.Mode = ptrMode(QueueContact)
-	case m != "":
-		return fail("queue mode %q", m)
 	case vals.Get("k") == "s":
 		q.Mode = ptrMode(QueueMessaging)
 	}
@@ -167,7 +173,34 @@ func ParseQueueURI(text string) (QueueURI, error) {
 			q.Server.Hosts = append(q.Server.Hosts, hh)
 		}
 	}
+	if q.Versions.Max < clientVersionHostnames {
+		q.Server.Hosts = AddPresetOnion(q.Server.Hosts)
+	}
 	return q, nil
+}
+
+// knownOnions are the onion hosts of preset relays that links made for
+// client version 1 omit; the reference client adds them back when such a
+// link names only the relay's public host (SMP-URI-2).
+var knownOnions = map[string]string{
+	"smp4.simplex.im":  "o5vmywmrnaxalvz6wi3zicyftgio6psuvyniis6gco6bp6ekl4cqj4id.onion",
+	"smp5.simplex.im":  "jjbyvoemxysm7qxap7m5d5m35jzv5qq6gnlv7s4rsn7tdwwmuqciwpid.onion",
+	"smp6.simplex.im":  "bylepyau3ty4czmn77q4fglvperknl4bi2eb2fdy2bh4jxtf32kf73yd.onion",
+	"smp8.simplex.im":  "beccx4yfxxbvyhqypaavemqurytl6hozr47wfc7uuecacjqdvwpw2xid.onion",
+	"smp9.simplex.im":  "jssqzccmrcws6bhmn77vgmhfjmhwlyr3u7puw4erkyoosywgl67slqqd.onion",
+	"smp10.simplex.im": "rb2pbttocvnbrngnwziclp2f4ckjq65kebafws6g4hy22cdaiv5dwjqd.onion",
+}
+
+// AddPresetOnion returns hosts with the preset relay's onion host added when
+// hosts is exactly the public host of a preset relay (SMP-URI-1); a reader
+// of client version 1 queue descriptions applies it too (GC-ENV-5).
+func AddPresetOnion(hosts []string) []string {
+	if len(hosts) == 1 {
+		if o, ok := knownOnions[hosts[0]]; ok {
+			return []string{hosts[0], o}
+		}
+	}
+	return hosts
 }
 
 func ptrMode(m QueueMode) *QueueMode { return &m }

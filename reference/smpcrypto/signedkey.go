@@ -20,9 +20,9 @@ import (
 //	}
 //
 // The extra SEQUENCE around the SPKI is what the upstream X.509 library emits
-// when it signs a bare public key, and what upstream parsers require; a
-// parser here also accepts the bare SPKI as the first element, as some other
-// clients emit it (SMP-SIGNED-2).
+// when it signs a bare public key, and the only form its decoder accepts; a
+// bare SPKI as the first element is rejected here too (SMP-SIGNED-2), so that
+// a key we accept is one every upstream peer accepts.
 
 var (
 	oidEd25519 = asn1.ObjectIdentifier{1, 3, 101, 112}
@@ -126,16 +126,17 @@ func ParseSignedKey(der []byte) (SignedKey, error) {
 	return SignedKey{Key: key, SigAlg: sigAlg, Signed: bytes.Clone(signed), Signature: bytes.Clone(bits.Bytes)}, nil
 }
 
-// signedPublicKey extracts the key from the signed element: either
-// SEQUENCE{SPKI} (the form SignKey emits) or the SPKI itself.
+// signedPublicKey extracts the key from the signed element, which must be
+// SEQUENCE{SPKI} and nothing else (SMP-SIGNED-2).
 func signedPublicKey(signed []byte) (PublicKey, error) {
-	if k, err := ParseSPKI(signed); err == nil {
-		return k, nil
-	}
 	s := cryptobyte.String(signed)
 	var inner cryptobyte.String
-	if !s.ReadASN1(&inner, cbasn1.SEQUENCE) {
+	if !s.ReadASN1(&inner, cbasn1.SEQUENCE) || !s.Empty() {
 		return PublicKey{}, signedKeyErr("signed part is not a SEQUENCE")
+	}
+	var probe cryptobyte.String
+	if c := inner; !c.ReadASN1(&probe, cbasn1.SEQUENCE) || !c.Empty() {
+		return PublicKey{}, signedKeyErr("signed part is a bare SubjectPublicKeyInfo, not SEQUENCE { SubjectPublicKeyInfo }")
 	}
 	k, err := ParseSPKI(inner)
 	if err != nil {
