@@ -18,7 +18,7 @@ func init() {
 				q := t.NewQueue(cl, NewOpts{})
 				t.WantErr(cl, client.Request{Key: t.Key(smpcrypto.Ed25519), EntityID: q.IDS.RcvID, Command: smp.CmdSUB{}}, smp.AUTH)
 			}),
-		mk("AUTH-UNKNOWN-ID", "authorization", MUST, allVersions, "SMP-VERIFY-2",
+		mk("AUTH-UNKNOWN-ID", "authorization", MUST, allVersions, "SMP-VERIFY-2 SMP-ERR-4",
 			"commands naming an unknown queue are ERR AUTH",
 			func(t *T) {
 				cl := t.Client(t.V)
@@ -38,10 +38,11 @@ func init() {
 				t.WantErr(cl, client.Request{EntityID: q.IDS.RcvID, Command: smp.CmdSEND{Body: []byte("x")}}, smp.AUTH)
 			}),
 		mk("AUTH-ED448", "authorization", MUST, allVersions, "SMP-SIG-1 SMP-AUTH-3 SMP-KEY-1",
-			"queues whose recipient key is Ed448 work with 114-byte signatures",
+			"queues whose recipient key is Ed448 work with 114-byte signatures; another Ed448 key's signature is ERR AUTH",
 			func(t *T) {
 				cl := t.Client(t.V)
 				q := t.NewQueue(cl, NewOpts{Alg: smpcrypto.Ed448, SubMode: smp.SubModeOnlyCreate})
+				t.WantErr(cl, client.Request{Key: t.Key(smpcrypto.Ed448), EntityID: q.IDS.RcvID, Command: smp.CmdSUB{}}, smp.AUTH)
 				t.WantOK(cl, q.Rcv(smp.CmdSUB{}))
 				q.SndKey = t.Key(smpcrypto.Ed448)
 				t.Want(cl, q.Rcv(smp.CmdKEY{SenderKey: q.SndKey.Public()}), "OK")
@@ -49,10 +50,11 @@ func init() {
 				q.WantMsg(t.WantEvent(cl, "MSG", q.IDS.RcvID), "ed448")
 			}),
 		mk("AUTH-X25519", "authorization", MUST, from(smp.VersionAuthCmds), "SMP-AUTH-2 SMP-AUTH-3 SMP-HS-10 SMP-KEY-1",
-			"queues whose keys are X25519 work with 80-byte authenticators over the session key",
+			"queues whose keys are X25519 work with 80-byte authenticators over the session key; another key's authenticator is ERR AUTH",
 			func(t *T) {
 				cl := t.Client(t.V)
 				q := t.NewQueue(cl, NewOpts{Alg: smpcrypto.X25519, SubMode: smp.SubModeOnlyCreate})
+				t.WantErr(cl, client.Request{Key: t.Key(smpcrypto.X25519), EntityID: q.IDS.RcvID, Command: smp.CmdSUB{}}, smp.AUTH)
 				t.WantOK(cl, q.Rcv(smp.CmdSUB{}))
 				q.SndKey = t.Key(smpcrypto.X25519)
 				t.Want(cl, q.Rcv(smp.CmdKEY{SenderKey: q.SndKey.Public()}), "OK")

@@ -104,7 +104,7 @@ func init() {
 					r.WantErrFor(corr, ent, smp.CMDSyntax)
 				}
 			}),
-		mk("FR-BATCH-MANY", "framing", MUST, allVersions, "SMP-BATCH-2 SMP-BATCH-3 SMP-ORDER-1 SMP-BLOCK-1 SMP-PAD-1 SMP-TX-3 SMP-TX-6 SMP-ENC-4 SMP-ENC-5",
+		mk("FR-BATCH-MANY", "framing", MUST, allVersions, "SMP-BATCH-2 SMP-BATCH-3 SMP-BLOCK-1 SMP-PAD-1 SMP-TX-3 SMP-TX-6 SMP-ENC-4 SMP-ENC-5",
 			"every transmission of a batch of 40 is answered with its correlation id",
 			func(t *T) {
 				r := t.RawSession(t.V)

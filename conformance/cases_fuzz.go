@@ -96,13 +96,14 @@ func fuzzSeeds(t *T, r *Raw, q *Queue) [][]byte {
 }
 
 func init() {
-	register(mk("FUZZ-BLOCKS", "fuzz", Robustness, allVersions, "SMP-BLOCK-2 SMP-BATCH-1 SMP-TX-5 SMP-PARSE-1 SMP-PARSE-2",
+	register(long(mk("FUZZ-BLOCKS", "fuzz", Robustness, allVersions, "SMP-BLOCK-2 SMP-BATCH-1 SMP-TX-5 SMP-PARSE-1 SMP-PARSE-2",
 		"mutated blocks get parseable answers or a closed connection, and never stop the relay serving others",
 		func(t *T) {
 			rnd := rand.New(rand.NewPCG(t.Options.Seed, 0x5eed))
 			control := t.Client(t.V)
 			q := t.NewQueue(control, NewOpts{SubMode: smp.SubModeOnlyCreate})
-			deadline := time.Now().Add(t.Options.FuzzTime)
+			start := time.Now()
+			deadline := start.Add(t.Options.FuzzTime)
 			blocks, closed, answers := 0, 0, 0
 			t.quiet = true
 			for time.Now().Before(deadline) {
@@ -136,7 +137,7 @@ func init() {
 							_, err = smp.ParseResponse(r.Sess.Version, tx.Command)
 						}
 						if err != nil {
-							t.Failf("relay sent an unparseable transmission %x: %v", raw[:min(len(raw), 64)], err)
+							t.Failf("relay sent an unparseable transmission %x: %v (replay with --seed %d)", raw[:min(len(raw), 64)], err, t.Options.Seed)
 						}
 						answers++
 					}
@@ -157,10 +158,16 @@ func init() {
 				t.Want(control, client.Request{Command: smp.CmdPING{}}, "PONG")
 			}
 			t.quiet = false
-			t.Logf("%d mutated blocks, %d answers, %d sessions closed by the relay", blocks, answers, closed)
+			secs := time.Since(start).Seconds()
+			t.Notef("%d mutated blocks in %.1fs (%.0f blocks/s), %d answers, %d sessions closed by the relay (--seed %d)",
+				blocks, secs, float64(blocks)/secs, answers, closed, t.Options.Seed)
+			t.Logf("%s", t.note)
 			t.Want(t.Client(t.V), client.Request{Command: smp.CmdPING{}}, "PONG")
-		}))
+		})))
 }
+
+// long marks a case that runs for --fuzz-time.
+func long(c *Case) *Case { c.Long = true; return c }
 
 // pingRaw checks a raw session answers PING, skipping other answers.
 func pingRaw(r *Raw) error {

@@ -110,6 +110,7 @@ func init() {
 				t.WantErr(cl, q.Rcv(smp.CmdQUE{}), smp.AUTH)
 				t.Want(cl, client.Request{Key: k2, EntityID: q.IDS.RcvID, Command: smp.CmdQUE{}}, "INFO")
 				t.Want(cl, client.Request{Key: k1, EntityID: q.IDS.RcvID, Command: smp.CmdQUE{}}, "INFO")
+				q.RcvKey = k1 // for the deletion when the case ends
 				m := t.NewQueue(cl, NewOpts{})
 				t.WantErr(cl, m.Rcv(smp.CmdRKEY{Keys: []smpcrypto.PublicKey{k1.Public()}}), smp.AUTH)
 			}),

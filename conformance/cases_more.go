@@ -13,7 +13,7 @@ import (
 
 func init() {
 	register(
-		mk("FR-BAD-PRIMITIVES", "framing", MUST, allVersions, "SMP-ENC-2 SMP-ENC-3 SMP-ENC-7 SMP-KEY-2 SMP-KEY-4 SMP-PARSE-2",
+		extra(mk("FR-BAD-PRIMITIVES", "framing", MUST, allVersions, "SMP-ENC-2 SMP-ENC-3 SMP-ENC-7 SMP-KEY-2 SMP-KEY-4 SMP-PARSE-2",
 			"invalid Bool and Maybe bytes, empty non-empty lists, malformed and wrong-kind keys are ERR CMD SYNTAX",
 			func(t *T) {
 				r := t.RawSession(t.V)
@@ -70,7 +70,7 @@ func init() {
 				corr := corrID()
 				t.Check(r.Sess.WriteTransmissions([][]byte{r.Tx(corr, nil, newCmd(auth, dh, newTail()))}), "write")
 				r.WantErr(corr, smp.CMDNoAuth)
-			}),
+			}), smp.VersionSndAuthKey, smp.VersionProxyServerHello),
 		mk("FR-PAD-FILL", "framing", MUST, allVersions, "SMP-PAD-1 SMP-BLOCK-1",
 			"an unencrypted block from the relay is 16384 bytes: length, content, then '#' fill",
 			func(t *T) {

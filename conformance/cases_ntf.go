@@ -3,6 +3,7 @@ package conformance
 import (
 	"bytes"
 	"context"
+	"time"
 
 	"github.com/smpkit/smpkit/reference/client"
 	"github.com/smpkit/smpkit/reference/smp"
@@ -129,7 +130,7 @@ func init() {
 	)
 	v8 := from(smp.VersionSendingProxy)
 	register(
-		mk("PRX-PKEY", "proxy", MUST, v8, "SMP-PROXY-1 SMP-PROXY-2 SMP-PROXY-3 SMP-RSP-PKEY-1 SMP-ADDR-2",
+		mk("PRX-PKEY", "proxy", MUST, v8, "SMP-PROXY-1 SMP-PROXY-2 SMP-RSP-PKEY-1 SMP-ADDR-2 SMP-SIGNED-1",
 			"PRXY to the relay itself is answered PKEY with a valid chain and signed key and a range within 8..17",
 			func(t *T) {
 				cl := t.Client(t.V)
@@ -140,7 +141,7 @@ func init() {
 					t.Failf("proxied version %d outside 8..17", p.Version)
 				}
 			}),
-		mk("PRX-SEND", "proxy", MUST, v8, "SMP-PROXY-4 SMP-PROXY-5 SMP-PROXY-6 SMP-PROXY-7 SMP-PROXY-9 SMP-PROXY-10 SMP-CMD-PFWD-1 SMP-CMD-RFWD-1 SMP-NONCE-2 SMP-RSP-PRES-1 SMP-RSP-RRES-1 SMP-PROXY-8",
+		mk("PRX-SEND", "proxy", MUST, v8, "SMP-PROXY-5 SMP-PROXY-6 SMP-PROXY-7 SMP-PROXY-9 SMP-PROXY-10 SMP-CMD-PFWD-1 SMP-CMD-RFWD-1 SMP-NONCE-2 SMP-RSP-PRES-1 SMP-RSP-RRES-1 SMP-PROXY-8",
 			"a SEND forwarded through the relay to itself is delivered and answered OK inside PRES",
 			func(t *T) {
 				rc, pc := t.Client(t.V), t.Client(t.V)
@@ -157,6 +158,50 @@ func init() {
 				q.WantMsg(t.WantEvent(rc, "MSG", q.IDS.RcvID), "proxied")
 				_, err = p.Do(ctx, q.Rcv(smp.CmdSUB{}))
 				t.wantServerErr(err, smp.CMDProhibited)
+			}),
+		mk("PRX-DEST-OBSERVED", "proxy", MUST, v8, "SMP-PROXY-11 SMP-CHAIN-4 SMP-PROXY-1 SMP-PROXY-6",
+			"the relay, proxying to the runner's own destination relay, sends an X25519 key, from v14 the proxy flag with plain blocks, and forwards PFWD as an unauthorized RFWD",
+			func(t *T) {
+				dest := t.Destination(smp.VersionRange{Min: smp.VersionSendingProxy, Max: max(t.V, smp.VersionSendingProxy)})
+				cl := t.Client(t.V)
+				type res struct {
+					p   *client.Proxied
+					err error
+				}
+				ch := make(chan res, 1)
+				go func() {
+					p, err := cl.ProxyTo(t.ctx, dest.server, t.password(), smp.VersionRange{})
+					ch <- res{p, err}
+				}()
+				s := dest.session(t)
+				t.Logf("proxy connected to the destination at v%d, proxy flag %v, key %v, encrypted %v", s.Version, s.ProxyClient, !s.ClientKey.IsZero(), s.Encrypted())
+				if s.ClientKey.IsZero() {
+					t.Failf("the proxy's client hello carries no X25519 key (SMP-PROXY-11)")
+				}
+				if s.Version >= smp.VersionProxyServerHello {
+					if !s.ProxyClient {
+						t.Failf("at v%d the proxy's client hello does not set proxyServer (SMP-PROXY-11)", s.Version)
+					}
+					if s.Encrypted() {
+						t.Failf("blocks to the destination are encrypted although the proxy flag is set (SMP-CHAIN-4)")
+					}
+				}
+				r := <-ch
+				t.Check(r.err, "PRXY to the runner's destination")
+				go func() {
+					ctx, cancel := context.WithTimeout(t.ctx, t.wait())
+					defer cancel()
+					k := t.Key(smpcrypto.Ed25519)
+					r.p.Do(ctx, client.Request{Key: k, EntityID: corrID(), Command: smp.CmdSEND{Body: []byte("to the destination")}})
+				}()
+				s.Conn().SetReadDeadline(time.Now().Add(t.wait()))
+				txs, err := s.ReadTransmissions()
+				t.Check(err, "read what the proxy forwards")
+				tx, err := smp.ParseTransmission(s.Version, txs[0])
+				t.Check(err, "forwarded transmission")
+				if len(tx.Auth) != 0 || len(tx.EntityID) != 0 || !bytes.HasPrefix(tx.Command, []byte("RFWD ")) {
+					t.Failf("the proxy forwarded %q with %d-byte auth and entity %x, want an unauthorized RFWD with empty entity id", trim(tx.Command), len(tx.Auth), tx.EntityID)
+				}
 			}),
 		mk("PRX-NO-SESSION", "proxy", MUST, v8, "SMP-PROXY-5 SMP-PROXY-12",
 			"PFWD naming no proxy session is answered ERR PROXY NO_SESSION",

@@ -33,7 +33,7 @@ func (t *T) ServiceClient(sc *serviceCert, role smp.ServiceRole, v smp.Version) 
 	lk, err := smpcrypto.NewPrivateKey(smpcrypto.Ed25519, leaf.Seed())
 	t.Check(err, "leaf key")
 	cert := sc.creds.TLSCertificate()
-	cl, err := client.Dial(t.ctx, t.server(), client.Config{
+	cl, err := t.dialObserved(client.Config{
 		Versions: smp.VersionRange{Min: v, Max: v}, PingInterval: -1, ConnectTimeout: t.wait(),
 		Certificate: &cert, Service: &transport.ServiceCredentials{Role: role, Chain: sc.creds.Chain(), Leaf: lk},
 	})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"net"
 
 	"github.com/smpkit/smpkit/reference/smp"
 	"github.com/smpkit/smpkit/reference/transport"
@@ -24,6 +25,29 @@ func init() {
 				}
 				if v := c.ConnectionState().Version; v != tls.VersionTLS13 {
 					return fmt.Errorf("negotiated TLS version %#04x", v)
+				}
+				return nil
+			},
+		},
+		&Case{
+			ID: "TLS-13-ONLY", Group: "transport", Level: MUST, Versions: allVersions, Single: true,
+			Title: "a client offering only TLS 1.3 with ChaCha20-Poly1305 connects",
+			Spec:  []string{"SMP-TLS-1"},
+			Run: func(ctx context.Context, t *T) error {
+				var d net.Dialer
+				raw, err := d.DialContext(ctx, "tcp", t.Target.HostPort)
+				if err != nil {
+					return err
+				}
+				cfg := transport.ClientTLSConfig(t.Target.KeyHash, false, nil)
+				cfg.MinVersion = tls.VersionTLS13
+				c := transport.TLSClient(raw, cfg)
+				t.Cleanup(c)
+				if err := c.Handshake(ctx); err != nil {
+					return fmt.Errorf("TLS 1.3 only: %w", err)
+				}
+				if s := c.ConnectionState().CipherSuite; s != tls.TLS_CHACHA20_POLY1305_SHA256 {
+					t.Logf("cipher suite %s", tls.CipherSuiteName(s))
 				}
 				return nil
 			},

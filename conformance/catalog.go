@@ -33,7 +33,15 @@ type Case struct {
 	Spec     []string         // spec/smp.md ids this case checks
 	Level    Level            // MUST, SHOULD or ROBUSTNESS
 	Versions smp.VersionRange // SMP versions the case applies to
-	Run      func(ctx context.Context, t *T) error
+	// Long marks a case that runs for Options.FuzzTime: its timeout is
+	// the case timeout plus that time.
+	Long bool
+	// Single runs the case once, at the top of the range: it loops over
+	// versions itself.
+	Single bool
+	// Extra are version points added to those derived from the gates.
+	Extra []smp.Version
+	Run   func(ctx context.Context, t *T) error
 }
 
 // ErrSkip is returned (wrapped) by a case that cannot run against this relay.
@@ -70,7 +78,7 @@ func Catalog() []*Case {
 	return out
 }
 
-var groups = []string{"transport", "handshake", "framing", "commands", "delivery", "authorization", "links", "notifications", "services", "proxy", "state-machine", "fuzz"}
+var groups = []string{"transport", "handshake", "framing", "commands", "delivery", "authorization", "links", "notifications", "services", "proxy", "persistence", "state-machine", "fuzz"}
 
 func groupOrder(g string) int {
 	for i, n := range groups {

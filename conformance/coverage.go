@@ -1,31 +1,75 @@
 package conformance
 
 import (
+	"regexp"
+	"slices"
+
+	"github.com/smpkit/smpkit/reference/smp"
 	"github.com/smpkit/smpkit/spec"
 )
 
 // CoverageRow says how one requirement of spec/smp.md is checked.
 type CoverageRow struct {
 	spec.Requirement
-	Cases  []string // ids of the cases citing it
-	Reason string   // why no black-box case can check it, when Cases is empty
+	Cases    []string // ids of the cases citing it
+	Positive []string // of those, the cases that check the allowed path
+	Negative []string // and those that try what it forbids (Case.Negative)
+	// Versions are the matrix points at which the citing cases run.
+	Versions []smp.Version
+	// Mutants are the developer mutants violating it (conformance/mutants.txt),
+	// each proven caught by a MUST case citing it; Proven is set when there
+	// is at least one. Only a proven requirement counts as covered.
+	Mutants []string
+	Proven  bool
+	Reason  string // why no black-box case can check it, when Cases is empty
 }
 
 // Coverage maps every requirement of spec/smp.md to the cases citing it,
 // or to the reason it is not testable against a relay over the network.
 func Coverage() []CoverageRow {
-	by := map[string][]string{}
+	by := map[string][]*Case{}
 	for _, c := range Catalog() {
 		for _, id := range c.Spec {
-			by[id] = append(by[id], c.ID)
+			by[id] = append(by[id], c)
+		}
+	}
+	muts := map[string][]string{}
+	for _, m := range Mutants() {
+		for _, id := range m.Spec {
+			muts[id] = append(muts[id], m.Name)
 		}
 	}
 	var out []CoverageRow
 	for _, r := range spec.Requirements() {
-		out = append(out, CoverageRow{Requirement: r, Cases: by[r.ID], Reason: untestable[r.ID]})
+		row := CoverageRow{Requirement: r, Reason: untestable[r.ID], Mutants: muts[r.ID]}
+		row.Proven = len(row.Mutants) > 0 && len(by[r.ID]) > 0
+		vs := map[smp.Version]bool{}
+		for _, c := range by[r.ID] {
+			row.Cases = append(row.Cases, c.ID)
+			if c.Negative() {
+				row.Negative = append(row.Negative, c.ID)
+			} else {
+				row.Positive = append(row.Positive, c.ID)
+			}
+			for _, v := range c.Points(smp.SupportedRange, false) {
+				vs[v] = true
+			}
+		}
+		for v := range vs {
+			row.Versions = append(row.Versions, v)
+		}
+		slices.Sort(row.Versions)
+		out = append(out, row)
 	}
 	return out
 }
+
+var negativeWords = regexp.MustCompile(`\bERR\b|refuse|closed|\bclose\b|\bnot\b|\bnever\b|\bwithout\b|\bno\b|unknown|PROHIBITED|another key|other key|wrong`)
+
+// Negative reports whether the case tries something a requirement forbids
+// (a refusal, an error, an absence), judged from its title; the others
+// check an allowed path.
+func (c *Case) Negative() bool { return negativeWords.MatchString(c.Title) }
 
 // untestable lists requirements that a black-box relay test cannot check,
 // with the reason. The coverage test fails for any MUST requirement that
@@ -39,6 +83,11 @@ var untestable = map[string]string{
 	"SMP-EVT-2":    "client obligation: entity ids a client expects per response",
 	"SMP-ENV-1":    "client envelope inside SEND: opaque to relays; checked by vectors/smp/msg-body.json",
 	"SMP-ERR-3":    "parser leniency of clients; checked by the codec vectors",
+	"SMP-HS-8":     "client obligation: the checks a client makes of the server hello (the runner's client makes them; what the relay must send is SMP-HS-1)",
+	"SMP-PROXY-3":  "client obligation: validating PKEY (the runner's client does; what the relay must send is SMP-RSP-PKEY-1)",
+	"SMP-PROXY-4":  "client obligation: how a client builds PFWD (the runner's client does; the relay side is SMP-PROXY-5..10)",
+	"SMP-MSG-4":    "client obligation: how a recipient parses a message body; vectors/smp/msg-body.json",
+	"SMP-ORDER-1":  "client obligation: correlate by correlation id (the relay side, every response echoing its corrId, is checked by FR-BATCH-MANY and the observation layer)",
 	"SMP-ORDER-2":  "client obligation: no reliance on execution order within a block",
 	"SMP-SIGNED-2": "parser leniency of clients for the relay's signed key; checked by vectors/crypto/signed-key.json",
 	"SMP-ENC-9":    "relays parse no version range from clients (PFWD carries one version); codec vectors",
@@ -50,7 +99,6 @@ var untestable = map[string]string{
 	"SMP-QSTATE-3": "needs a queue blocked by the operator; no protocol command blocks one (reference relay: TestBlockedQueue)",
 	"SMP-ERR-2":    "ERR BLOCKED needs an operator-blocked queue (reference relay: TestBlockedQueue)",
 	"SMP-NOTICE-1": "ERR BLOCKED notices need an operator-blocked queue (reference relay: TestBlockedQueue)",
-	"SMP-EXP-1":    "message time to live is days; not observable in a test run (reference relay: TestExpiry)",
 	"SMP-EXP-3":    "notification time to live is hours; not observable in a test run (reference relay: TestExpiry)",
 	"SMP-EXP-4":    "idle timeout is hours and optional",
 }

@@ -1,9 +1,11 @@
 package conformance
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/smpkit/smpkit/reference/smp"
 	"github.com/smpkit/smpkit/spec"
 )
 
@@ -42,4 +44,34 @@ func TestCoverage(t *testing.T) {
 		t.Errorf("%d MUST requirements neither covered nor listed as untestable:\n%s", len(missing), strings.Join(missing, "\n"))
 	}
 	t.Logf("MUST requirements: %d, covered by cases: %d", n, covered)
+}
+
+// The matrix puts each version-gated rule on both sides of its gate.
+func TestMatrixPoints(t *testing.T) {
+	want := map[string][]smp.Version{
+		"CMD-SEND-SIZE":       {7, 8, 10, 11},
+		"DLV-DELD":            {9, 10},
+		"CMD-NEW-PASSWORD":    {6, 8, 9},
+		"CMD-NEW-CREATE-ONLY": {8, 9, 14, 15},
+		"SM-DELIVERY-MODEL":   {9, 10},
+		"HS-PROXY-FLAG-PLAIN": {14},
+	}
+	for _, c := range Catalog() {
+		w, ok := want[c.ID]
+		if !ok {
+			continue
+		}
+		pts := c.Points(smp.SupportedRange, false)
+		for _, v := range w {
+			if !slices.Contains(pts, v) {
+				t.Errorf("%s runs at %v, not at %d", c.ID, pts, v)
+			}
+		}
+		if q := c.Points(smp.SupportedRange, true); len(q) != 1 || q[0] != c.Versions.Max {
+			t.Errorf("%s quick points %v", c.ID, q)
+		}
+	}
+	if len(Gates()) != 11 {
+		t.Errorf("%d gates parsed from spec/smp.md §1.1, want 11 (7..18 without 13)", len(Gates()))
+	}
 }

@@ -71,11 +71,12 @@ func (r *Report) WriteHTML(w io.Writer) error {
 	results := append([]Result(nil), r.Results...)
 	sort.SliceStable(results, func(i, j int) bool { return rank(results[i].Status) < rank(results[j].Status) })
 	return htmlTemplate.Execute(w, struct {
-		R        *Report
-		Passed   bool
-		Sections []*sectionRow
-		Results  []Result
-	}{r, r.Passed(), secs, results})
+		R          *Report
+		Passed     bool
+		Incomplete bool
+		Sections   []*sectionRow
+		Results    []Result
+	}{r, r.Passed(), r.Incomplete, secs, results})
 }
 
 func contains(s []string, x string) bool {
@@ -115,7 +116,7 @@ table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:
 pre{background:#f6f6f6;padding:.5em;overflow-x:auto;white-space:pre-wrap;font-size:12px}
 h1 span{font-size:60%}
 </style></head><body>
-<h1>smp-conform <span class="{{if .Passed}}pass{{else}}fail{{end}}">{{if .Passed}}PASS{{else}}FAIL{{end}}</span></h1>
+<h1>smp-conform <span class="{{if .Passed}}pass{{else}}fail{{end}}">{{if .Passed}}PASS{{else}}FAIL{{end}}</span>{{if .Incomplete}} <span class="fail">INCOMPLETE: interrupted</span>{{end}}</h1>
 <p>Target: <code>{{.R.Target}}</code> &middot; versions {{.R.Versions}} &middot; started {{.R.Started.Format "2006-01-02 15:04:05 MST"}} &middot; {{printf "%.1f" .R.Elapsed}} s</p>
 <h2>Verdict per spec section</h2>
 <table><tr><th>§</th><th>verdict</th><th>cases passed</th><th>cases failed</th><th>requirements checked</th></tr>

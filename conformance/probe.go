@@ -59,8 +59,11 @@ func (t *T) ClientWith(cfg client.Config) *client.Client {
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = 10 * time.Second
 	}
-	cl, err := client.Dial(t.ctx, t.server(), cfg)
+	cl, err := t.dialObserved(cfg)
 	if err != nil {
+		if errors.Is(err, transport.ErrIdentity) {
+			t.Failf("connect: the relay's identity is not %s, the one in the address: %v", Fingerprint(t.Target.KeyHash), err)
+		}
 		t.Failf("connect (versions %v): %v", cfg.Versions, err)
 	}
 	t.Cleanup(cl)
@@ -68,6 +71,25 @@ func (t *T) ClientWith(cfg client.Config) *client.Client {
 		t.Failf("agreed %v outside %v", cl.Version(), r)
 	}
 	return cl
+}
+
+// dialObserved is client.Dial with the observation layer (observe.go)
+// installed on the session before the client reads from it.
+func (t *T) dialObserved(cfg client.Config) (*client.Client, error) {
+	ctx, cancel := context.WithTimeout(t.ctx, cfg.ConnectTimeout)
+	defer cancel()
+	var d net.Dialer
+	raw, err := d.DialContext(ctx, "tcp", t.Target.HostPort)
+	if err != nil {
+		return nil, fmt.Errorf("client: connect: %w", err)
+	}
+	sess, err := client.Handshake(ctx, raw, t.Target.KeyHash, cfg)
+	if err != nil {
+		raw.Close()
+		return nil, err
+	}
+	t.observe(sess)
+	return client.New(sess, t.server(), cfg), nil
 }
 
 func (t *T) server() smp.Server {
@@ -87,6 +109,7 @@ func (t *T) Do(cl *client.Client, req client.Request) (smp.Response, error) {
 	ctx, cancel := context.WithTimeout(t.ctx, t.wait())
 	defer cancel()
 	rsp, err := cl.Do(ctx, req)
+	t.checkWire()
 	var se *client.ServerError
 	if err != nil && !errors.As(err, &se) {
 		t.Failf("%s: no response: %v", req.Command.Tag(), err)
@@ -145,6 +168,7 @@ func (t *T) WantErr(cl *client.Client, req client.Request, e smp.ErrorType) {
 func (t *T) Event(cl *client.Client) client.Event {
 	select {
 	case ev, ok := <-cl.Events():
+		t.checkWire()
 		if !ok {
 			t.Failf("connection closed while waiting for an event: %v", cl.Err())
 		}
@@ -212,7 +236,10 @@ type NewOpts struct {
 func (t *T) NewQueue(cl *client.Client, o NewOpts) *Queue {
 	q, err := t.TryNewQueue(cl, o)
 	if err != nil {
-		t.Failf("NEW: %v", err)
+		if e, ok := errTypeOf(err); ok && e.Kind == smp.ErrAUTH && t.Target.Password == "" {
+			t.Failf("%v (the relay may need a password: pass --password)", err)
+		}
+		t.Failf("%v", err)
 	}
 	return q
 }
@@ -243,6 +270,7 @@ func (t *T) TryNewQueue(cl *client.Client, o NewOpts) (*Queue, error) {
 		t.Failf("NEW: got %s, want IDS", describe(rsp))
 	}
 	q.IDS = ids
+	t.created = append(t.created, q)
 	q.Secret, err = q.DHKey.DH(ids.RcvDHKey)
 	t.Check(err, "IDS relay DH key")
 	return q, nil

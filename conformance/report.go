@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
+	"github.com/smpkit/smpkit/reference/smp"
 	"io"
 	"sort"
 	"strings"
@@ -21,11 +22,14 @@ const (
 	// Options.ExpectFail.
 	XFail Status = "xfail"
 	XPass Status = "xpass"
+	// NotRun marks a case an interrupted run did not finish.
+	NotRun Status = "notrun"
 )
 
 // Result is one case's outcome.
 type Result struct {
 	ID       string        `json:"id"`
+	Version  smp.Version   `json:"version,omitempty"` // the matrix point; 0 when skipped for the range
 	Group    string        `json:"group"`
 	Title    string        `json:"title"`
 	Spec     []string      `json:"spec"`
@@ -33,7 +37,8 @@ type Result struct {
 	Status   Status        `json:"status"`
 	Detail   string        `json:"detail,omitempty"`
 	Duration time.Duration `json:"duration_ns"`
-	Log      []string      `json:"log,omitempty"` // bytes sent and received, notes
+	Log      []string      `json:"log,omitempty"`  // bytes sent and received, notes
+	Note     string        `json:"note,omitempty"` // a summary line, also on success
 }
 
 // Report is a whole run.
@@ -43,7 +48,10 @@ type Report struct {
 	Versions string    `json:"versions"`
 	Started  time.Time `json:"started"`
 	Elapsed  float64   `json:"elapsed_seconds"`
-	Results  []Result  `json:"results"`
+	// Incomplete is set when the run was interrupted: some cases are
+	// NotRun and the verdict covers only the others.
+	Incomplete bool     `json:"incomplete"`
+	Results    []Result `json:"results"`
 }
 
 // Counts tallies results by level and status.
@@ -71,12 +79,12 @@ func (r *Report) Passed() bool {
 // WriteText writes a human summary: failures with detail, then a table.
 func (r *Report) WriteText(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "smp-conform: %s (versions %s)\n", r.Target, r.Versions)
+	fmt.Fprintf(&b, "smp-conform: %s (versions %s, %d (case, version) cells)\n", r.Target, r.Versions, len(r.Results))
 	for _, res := range r.Results {
 		if res.Status != Fail {
 			continue
 		}
-		fmt.Fprintf(&b, "\nFAIL %s [%s %s] %s\n", res.ID, res.Level, strings.Join(res.Spec, ","), res.Title)
+		fmt.Fprintf(&b, "\nFAIL %s [%s %s] %s\n", res.Key(), res.Level, strings.Join(res.Spec, ","), res.Title)
 		for _, l := range strings.Split(res.Detail, "\n") {
 			fmt.Fprintf(&b, "    %s\n", l)
 		}
@@ -86,10 +94,15 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	for _, res := range r.Results {
 		if res.Status == XFail || res.Status == XPass {
-			fmt.Fprintf(&b, "\n%s %s: %s\n", strings.ToUpper(string(res.Status)), res.ID, firstLine(res.Detail))
+			fmt.Fprintf(&b, "\n%s %s: %s\n", strings.ToUpper(string(res.Status)), res.Key(), firstLine(res.Detail))
 		}
 	}
-	type row struct{ pass, fail, skip, xfail int }
+	for _, res := range r.Results {
+		if res.Note != "" {
+			fmt.Fprintf(&b, "\n%s %s: %s\n", strings.ToUpper(string(res.Status)), res.Key(), res.Note)
+		}
+	}
+	type row struct{ pass, fail, skip, xfail, notrun int }
 	byGroup := map[string]*row{}
 	for _, res := range r.Results {
 		g := byGroup[res.Group]
@@ -108,6 +121,8 @@ func (r *Report) WriteText(w io.Writer) error {
 			g.xfail++
 		case XPass:
 			g.pass++
+		case NotRun:
+			g.notrun++
 		}
 	}
 	names := make([]string, 0, len(byGroup))
@@ -115,14 +130,14 @@ func (r *Report) WriteText(w io.Writer) error {
 		names = append(names, n)
 	}
 	sort.Slice(names, func(i, j int) bool { return groupOrder(names[i]) < groupOrder(names[j]) })
-	fmt.Fprintf(&b, "\n%-16s %6s %6s %6s %6s\n", "group", "pass", "fail", "skip", "xfail")
+	fmt.Fprintf(&b, "\n%-16s %6s %6s %6s %6s %6s\n", "group", "pass", "fail", "skip", "xfail", "notrun")
 	var tot row
 	for _, n := range names {
 		g := byGroup[n]
-		fmt.Fprintf(&b, "%-16s %6d %6d %6d %6d\n", n, g.pass, g.fail, g.skip, g.xfail)
-		tot.pass, tot.fail, tot.skip, tot.xfail = tot.pass+g.pass, tot.fail+g.fail, tot.skip+g.skip, tot.xfail+g.xfail
+		fmt.Fprintf(&b, "%-16s %6d %6d %6d %6d %6d\n", n, g.pass, g.fail, g.skip, g.xfail, g.notrun)
+		tot.pass, tot.fail, tot.skip, tot.xfail, tot.notrun = tot.pass+g.pass, tot.fail+g.fail, tot.skip+g.skip, tot.xfail+g.xfail, tot.notrun+g.notrun
 	}
-	fmt.Fprintf(&b, "%-16s %6d %6d %6d %6d\n", "total", tot.pass, tot.fail, tot.skip, tot.xfail)
+	fmt.Fprintf(&b, "%-16s %6d %6d %6d %6d %6d\n", "total", tot.pass, tot.fail, tot.skip, tot.xfail, tot.notrun)
 	c := r.Counts()
 	fmt.Fprintf(&b, "\nMUST: %d pass, %d fail; SHOULD: %d pass, %d fail; robustness: %d pass, %d fail\n",
 		c[MUST][Pass], c[MUST][Fail], c[SHOULD][Pass], c[SHOULD][Fail], c[Robustness][Pass], c[Robustness][Fail])
@@ -130,9 +145,34 @@ func (r *Report) WriteText(w io.Writer) error {
 	if !r.Passed() {
 		verdict = "FAIL: at least one MUST case failed"
 	}
+	if nm := r.nonMustFailures(); len(nm) > 0 {
+		verdict += fmt.Sprintf("; %d SHOULD/robustness failure(s), which do not fail the run: %s", len(nm), strings.Join(nm, " "))
+	}
+	if r.Incomplete {
+		verdict = fmt.Sprintf("INCOMPLETE: interrupted, %d case(s) not run; of those run: %s", tot.notrun, verdict)
+	}
 	fmt.Fprintf(&b, "\n%s (%.1fs)\n", verdict, r.Elapsed)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// nonMustFailures names the failed SHOULD and robustness cases.
+func (r *Report) nonMustFailures() []string {
+	var out []string
+	for _, res := range r.Results {
+		if res.Level != MUST && res.Status == Fail {
+			out = append(out, res.Key())
+		}
+	}
+	return out
+}
+
+// Key names a result: its case id and version, "ID@vN".
+func (res Result) Key() string {
+	if res.Version == 0 {
+		return res.ID
+	}
+	return fmt.Sprintf("%s@v%d", res.ID, res.Version)
 }
 
 // WriteJSON writes the report as one JSON object.
@@ -144,6 +184,7 @@ func (r *Report) WriteJSON(w io.Writer) error {
 
 type junitSuites struct {
 	XMLName xml.Name     `xml:"testsuites"`
+	Name    string       `xml:"name,attr"`
 	Suites  []junitSuite `xml:"testsuite"`
 }
 
@@ -182,7 +223,10 @@ type junitProp struct {
 // WriteJUnit writes the report as JUnit XML, one test suite per group.
 func (r *Report) WriteJUnit(w io.Writer) error {
 	idx := map[string]int{}
-	var out junitSuites
+	out := junitSuites{Name: "smp-conform " + r.Target}
+	if r.Incomplete {
+		out.Name += " (INCOMPLETE: interrupted)"
+	}
 	for _, res := range r.Results {
 		i, ok := idx[res.Group]
 		if !ok {
@@ -192,7 +236,7 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 		}
 		s := &out.Suites[i]
 		c := junitCase{
-			Name:      res.ID + " " + res.Title,
+			Name:      res.Key() + " " + res.Title,
 			Classname: "smp-conform." + res.Group,
 			Time:      res.Duration.Seconds(),
 			Props: &junitProps{Props: []junitProp{
@@ -204,11 +248,18 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 		if len(res.Log) > 0 {
 			body += "\n" + strings.Join(res.Log, "\n")
 		}
-		switch res.Status {
-		case Fail:
+		// JUnit agrees with the exit status: only a MUST failure is a
+		// failure; a SHOULD or robustness failure is reported as skipped
+		// with its message, an interrupted case as skipped "not run".
+		switch {
+		case res.Status == Fail && res.Level == MUST:
 			c.Failure = &junitMsg{Message: firstLine(res.Detail), Body: body}
 			s.Failures++
-		case Skip, XFail:
+		case res.Status == Fail:
+			c.Skipped = &junitMsg{Message: fmt.Sprintf("%s failure (does not fail the run): %s", res.Level, firstLine(res.Detail))}
+			c.Props.Props = append(c.Props.Props, junitProp{Name: "outcome", Value: "fail"})
+			s.Skipped++
+		case res.Status == Skip, res.Status == XFail, res.Status == NotRun:
 			c.Skipped = &junitMsg{Message: firstLine(res.Detail)}
 			s.Skipped++
 		}

@@ -9,9 +9,11 @@ import (
 	"regexp"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/smpkit/smpkit/reference/client"
 	"github.com/smpkit/smpkit/reference/smp"
 	"github.com/smpkit/smpkit/reference/transport"
 )
@@ -26,6 +28,15 @@ type Target struct {
 	Password string
 	// Display names the target in reports (its smp:// address).
 	Display string
+	// Restart, if set, restarts the relay (same address, identity and
+	// store) and returns when it was asked to; the persistence cases wait
+	// for the relay to answer again. `--restart-cmd` and `self` set it.
+	Restart func(ctx context.Context) error
+	// Expiring, if set, is a relay whose messages expire after TTL (whole
+	// seconds) and that checks often, for the expiry case. `self` sets it.
+	Expiring *Target
+	// TTL is the message time to live of an Expiring target.
+	TTL time.Duration
 }
 
 // Options select and shape a run.
@@ -54,6 +65,16 @@ type Options struct {
 	ExpectFail map[string]string
 	// Seed makes randomised cases (state machine, fuzzing) reproducible.
 	Seed uint64
+	// Quick runs each case at the top of its range only, not at every
+	// version point of the matrix.
+	Quick bool
+	// StopAtMUSTFailure ends the run at the first MUST failure.
+	StopAtMUSTFailure bool
+	// DestListen is where the runner's destination relay listens for the
+	// proxy cases (default 127.0.0.1:0) and DestHost the host name the
+	// relay under test is told to reach it by (default: the listen
+	// address). A relay on another machine needs both.
+	DestListen, DestHost string
 }
 
 // T is what a running case uses to reach the relay and to log evidence.
@@ -69,7 +90,16 @@ type T struct {
 	quiet   bool // Do logs nothing (tight loops)
 	log     []string
 	closers []io.Closer
+	created []*Queue // queues to delete when the case ends
+	ids     idBook   // entity ids the case's connections learned
+	wireMu  sync.Mutex
+	wire    []string // violations seen by the observation layer
+	note    string   // a line for the summary even when the case passes
 }
+
+// Notef sets a line the summary shows for this case whatever its outcome
+// (for example the rate of the network fuzz).
+func (t *T) Notef(format string, args ...any) { t.note = fmt.Sprintf(format, args...) }
 
 // Logf records a line of evidence (bytes sent or received, what was seen).
 func (t *T) Logf(format string, args ...any) { t.log = append(t.log, fmt.Sprintf(format, args...)) }
@@ -93,20 +123,74 @@ func (t *T) DialTLS(ctx context.Context, noALPN bool) (*transport.TLSConn, error
 	return c, nil
 }
 
-// Run executes the selected cases against target, one after another.
+// ErrNoCases is returned by Run when the selection matches no case.
+var ErrNoCases = errors.New("conformance: the selection matches no case")
+
+// Run executes the selected cases against target, one after another, each
+// at every version point of the matrix inside the run's range (Case.Points;
+// only the top with Quick). When ctx ends (Ctrl-C), the case running is
+// stopped, it and every case not yet started are reported NotRun, and the
+// report is marked Incomplete.
 func Run(ctx context.Context, target Target, opts Options) *Report {
 	opts = opts.withDefaults()
 	rep := &Report{Target: target.Display, Versions: opts.Versions.String(), Started: time.Now()}
-	cases := Select(opts.Run)
-	for i, c := range cases {
-		res := runCase(ctx, c, target, opts)
+	jobs := Jobs(opts)
+	for i, j := range jobs {
+		var res Result
+		switch {
+		case ctx.Err() != nil:
+			res = notRun(j.Case, j.V, "not run: the run was interrupted")
+		case j.V == 0:
+			res = notRun(j.Case, 0, "")
+			res.Status, res.Detail = Skip, fmt.Sprintf("applies to versions %s only", j.Case.Versions)
+		default:
+			res = runCase(ctx, j.Case, j.V, target, opts)
+			if ctx.Err() != nil && res.Status != Pass {
+				res.Status, res.Detail = NotRun, "interrupted while running"
+			}
+		}
+		if res.Status == NotRun {
+			rep.Incomplete = true
+		}
 		rep.Results = append(rep.Results, res)
-		if opts.Progress != nil {
-			fmt.Fprintf(opts.Progress, "[%3d/%d] %-5s %-28s %s\n", i+1, len(cases), strings.ToUpper(string(res.Status)), c.ID, c.Title)
+		if opts.Progress != nil && (res.Status != NotRun || i == len(jobs)-1) {
+			fmt.Fprintf(opts.Progress, "[%3d/%d] %-6s %-32s %s\n", i+1, len(jobs), strings.ToUpper(string(res.Status)), res.Key(), j.Case.Title)
+		}
+		if opts.StopAtMUSTFailure && res.Status == Fail && res.Level == MUST {
+			break
 		}
 	}
 	rep.Elapsed = time.Since(rep.Started).Seconds()
 	return rep
+}
+
+// Job is one cell of the matrix: a case at one version (V zero: the case
+// does not apply to the run's range and is reported skipped).
+type Job struct {
+	Case *Case
+	V    smp.Version
+}
+
+// Jobs lists the matrix of a run in order: the selected cases, each at its
+// version points.
+func Jobs(opts Options) []Job {
+	opts = opts.withDefaults()
+	cases := Select(opts.Run)
+	var out []Job
+	for _, c := range cases {
+		pts := c.Points(opts.Versions, opts.Quick)
+		if len(pts) == 0 {
+			out = append(out, Job{Case: c})
+		}
+		for _, v := range pts {
+			out = append(out, Job{Case: c, V: v})
+		}
+	}
+	return out
+}
+
+func notRun(c *Case, v smp.Version, why string) Result {
+	return Result{ID: c.ID, Version: v, Group: c.Group, Title: c.Title, Spec: c.Spec, Level: c.Level, Status: NotRun, Detail: why}
 }
 
 func (opts Options) withDefaults() Options {
@@ -131,15 +215,23 @@ func (opts Options) withDefaults() Options {
 	return opts
 }
 
-func runCase(ctx context.Context, c *Case, target Target, opts Options) (res Result) {
-	res = Result{ID: c.ID, Group: c.Group, Title: c.Title, Spec: c.Spec, Level: c.Level}
+func runCase(ctx context.Context, c *Case, v smp.Version, target Target, opts Options) (res Result) {
+	res = Result{ID: c.ID, Version: v, Group: c.Group, Title: c.Title, Spec: c.Spec, Level: c.Level}
 	vr, ok := c.Versions.Intersect(opts.Versions)
-	if !ok {
+	if !ok || !vr.Contains(v) {
 		res.Status, res.Detail = Skip, fmt.Sprintf("applies to versions %s only", c.Versions)
 		return res
 	}
-	ctx, cancel := context.WithTimeout(ctx, opts.CaseTimeout)
-	t := &T{Target: target, Options: opts, V: vr.Max, Range: vr, ctx: ctx}
+	if c.Long {
+		// The long case's time is shared by its version points.
+		opts.FuzzTime /= time.Duration(max(len(c.Points(opts.Versions, opts.Quick)), 1))
+	}
+	timeout := opts.CaseTimeout
+	if c.Long {
+		timeout += opts.FuzzTime
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	t := &T{Target: target, Options: opts, V: v, Range: vr, ctx: ctx}
 	start := time.Now()
 	defer func() {
 		if p := recover(); p != nil {
@@ -153,12 +245,17 @@ func runCase(ctx context.Context, c *Case, target Target, opts Options) (res Res
 			}
 		}
 		cancel()
+		t.deleteCreated()
 		for i := len(t.closers) - 1; i >= 0; i-- {
 			t.closers[i].Close()
 		}
 		res.Duration = time.Since(start)
 		res.Log = t.log
-		reason, expected := opts.ExpectFail[c.ID]
+		res.Note = t.note
+		reason, expected := opts.ExpectFail[res.Key()]
+		if !expected {
+			reason, expected = opts.ExpectFail[c.ID]
+		}
 		switch {
 		case !expected:
 		case res.Status == Fail:
@@ -168,6 +265,9 @@ func runCase(ctx context.Context, c *Case, target Target, opts Options) (res Res
 		}
 	}()
 	err := c.Run(ctx, t)
+	if err == nil {
+		t.checkWire() // a violation below the client library fails the case
+	}
 	switch {
 	case err == nil:
 		res.Status = Pass
@@ -179,15 +279,54 @@ func runCase(ctx context.Context, c *Case, target Target, opts Options) (res Res
 	return res
 }
 
+// deleteCreated deletes the queues the case created (SMP-DEL-1), on one
+// fresh connection per version, so that a run leaves nothing behind in the
+// relay under test. Queues the case already deleted answer ERR AUTH, which
+// is ignored.
+func (t *T) deleteCreated() {
+	if len(t.created) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conns := map[smp.Version]*client.Client{}
+	defer func() {
+		for _, cl := range conns {
+			cl.Close()
+		}
+	}()
+	for _, q := range t.created {
+		cl := conns[q.v]
+		if cl == nil {
+			var err error
+			cl, err = client.Dial(ctx, t.server(), client.Config{Versions: smp.VersionRange{Min: q.v, Max: q.v}, PingInterval: -1})
+			if err != nil {
+				return
+			}
+			conns[q.v] = cl
+		}
+		cl.Do(ctx, q.Rcv(smp.CmdDEL{}))
+	}
+	t.created = nil
+}
+
 // TestRelay runs the catalogue against a relay as subtests of t, one per
-// case, named by case id. A failing MUST case fails its subtest; a failing
-// SHOULD or robustness case is logged.
+// case and version, named ID@vN. A failing MUST case fails its subtest; a
+// failing SHOULD or robustness case is logged.
 func TestRelay(t *testing.T, target Target, opts Options) {
 	t.Helper()
 	opts = opts.withDefaults()
-	for _, c := range Select(opts.Run) {
-		t.Run(c.ID, func(t *testing.T) {
-			res := runCase(context.Background(), c, target, opts)
+	for _, j := range Jobs(opts) {
+		name := j.Case.ID
+		if j.V != 0 {
+			name = fmt.Sprintf("%s@v%d", j.Case.ID, j.V)
+		}
+		t.Run(name, func(t *testing.T) {
+			if j.V == 0 {
+				t.Skipf("applies to versions %s only", j.Case.Versions)
+			}
+			c := j.Case
+			res := runCase(context.Background(), c, j.V, target, opts)
 			for _, l := range res.Log {
 				t.Log(l)
 			}

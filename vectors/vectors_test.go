@@ -40,7 +40,7 @@ func TestVectorsUpToDate(t *testing.T) {
 // requirement of spec/smp.md (or a section, for the few cases that cite one).
 func TestSpecReferences(t *testing.T) {
 	known := map[string]bool{}
-	for _, r := range append(spec.Requirements(), spec.GraphChatRequirements()...) {
+	for _, r := range append(append(spec.Requirements(), spec.GraphChatRequirements()...), spec.ChatRequirements()...) {
 		known[r.ID] = true
 	}
 	for _, tp := range Topics() {
@@ -58,7 +58,7 @@ func TestSpecReferences(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, c := range f.Cases {
-			if !known[c.Spec] && !strings.HasPrefix(c.Spec, "spec/smp.md §") && !strings.HasPrefix(c.Spec, "spec/graph-chat.md §") {
+			if !known[c.Spec] && !strings.HasPrefix(c.Spec, "spec/smp.md §") && !strings.HasPrefix(c.Spec, "spec/graph-chat.md §") && !strings.HasPrefix(c.Spec, "spec/chat.md §") {
 				t.Errorf("%s case %s cites %q, which spec/smp.md does not define", tp.Path, c.ID, c.Spec)
 			}
 		}

@@ -13,11 +13,14 @@ import (
 	"os"
 	"os/signal"
 	"regexp"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/smpkit/smpkit/conformance"
+	"github.com/smpkit/smpkit/internal/buildinfo"
+	"github.com/smpkit/smpkit/reference/smp"
 	flag "github.com/spf13/pflag"
 )
 
@@ -30,7 +33,10 @@ Usage:
   smp-conform list [flags]            print every case: id, level, spec ids, title
                                       (--coverage: every spec requirement and its cases)
 
-The exit status is 0 only when every selected MUST case passed.
+The exit status is 0 only when every selected MUST case passed; 1 when one
+failed; 2 for a usage error, a selection matching no case or a failed
+preflight (relay unreachable, not an SMP relay, wrong identity, password
+refused); 130 when interrupted (Ctrl-C: unrun cases are reported "notrun").
 
 Flags:
 `
@@ -49,13 +55,28 @@ type flags struct {
 	checks     int
 	wait       time.Duration
 	coverage   bool
+	version    bool
+	quick      bool
+	restartCmd string
+	destListen string
+	destHost   string
+	noPre      bool
 }
+
+// exitInterrupted is the status after Ctrl-C, as shells report SIGINT.
+const exitInterrupted = 130
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	go func() {
+		// A second Ctrl-C kills at once.
+		<-ctx.Done()
+		stop()
+	}()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func run(args []string, stdout, stderr io.Writer) int {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("smp-conform", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var f flags
@@ -72,6 +93,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&f.checks, "model-checks", 15, "random command sequences the state-machine case tries")
 	fs.DurationVar(&f.wait, "wait", 5*time.Second, "how long to wait for each response or event")
 	fs.BoolVar(&f.coverage, "coverage", false, "list: print every spec requirement with the cases that check it")
+	fs.StringVar(&f.restartCmd, "restart-cmd", "", "relay: a shell command that restarts the relay under test (enables the persistence cases)")
+	fs.StringVar(&f.destListen, "dest-listen", "127.0.0.1:0", "where the runner's own destination relay for the proxy cases listens")
+	fs.StringVar(&f.destHost, "dest-host", "", "the host name or address the relay under test reaches that destination relay by (default: the listen address)")
+	fs.BoolVar(&f.quick, "quick", false, "run each case at the top of its range only, not at every version point of the matrix")
+	fs.BoolVar(&f.version, "version", false, "print the version and exit")
+	fs.BoolVar(&f.noPre, "no-preflight", false, "skip the quick reachability and password check before the run")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usage)
 		fs.PrintDefaults()
@@ -80,7 +107,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
+		fmt.Fprintf(stderr, "smp-conform: %v (see smp-conform --help)\n", err)
 		return 2
+	}
+	if f.version {
+		fmt.Fprintln(stdout, buildinfo.Line("smp-conform"))
+		return 0
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()
@@ -99,7 +131,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "smp-conform: --versions: %v\n", err)
 		return 2
 	}
-	opts := conformance.Options{Run: re, Seed: f.seed, Versions: vr, FuzzTime: f.fuzzTime, ModelChecks: f.checks, Wait: f.wait}
+	opts := conformance.Options{Run: re, Seed: f.seed, Versions: vr, FuzzTime: f.fuzzTime, ModelChecks: f.checks, Wait: f.wait, Quick: f.quick,
+		DestListen: f.destListen, DestHost: f.destHost}
 	if f.expectFail != "" {
 		if opts.ExpectFail, err = readExpectFail(f.expectFail); err != nil {
 			fmt.Fprintf(stderr, "smp-conform: --expect-fail: %v\n", err)
@@ -109,15 +142,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if !f.quiet {
 		opts.Progress = stderr
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
+	if cmd := fs.Arg(0); (cmd == "self" || cmd == "relay") && len(conformance.Select(re)) == 0 {
+		fmt.Fprintf(stderr, "smp-conform: --run %q matches no case (see smp-conform list)\n", f.run)
+		return 2
+	}
 
 	switch cmd := fs.Arg(0); cmd {
 	case "list":
 		if f.coverage {
 			return coverage(stdout)
 		}
-		return list(stdout, re)
+		return list(stdout, re, vr, f.quick)
 	case "self":
 		if fs.NArg() != 1 {
 			fmt.Fprintln(stderr, "smp-conform: self takes no arguments")
@@ -135,7 +170,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		defer relay.Close()
-		fmt.Fprintf(stderr, "reference relay listening on %s\n", relay.target.HostPort)
+		fmt.Fprintf(stderr, "reference relay listening on %s (restarted by the persistence cases; an expiring one on %s)\n", relay.target.HostPort, relay.target.Expiring.HostPort)
 		return certify(ctx, relay.target, opts, f, stdout, stderr)
 	case "relay":
 		if fs.NArg() != 2 {
@@ -147,6 +182,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "smp-conform: %v\n", err)
 			return 2
 		}
+		if f.restartCmd != "" {
+			target.Restart = restartCommand(f.restartCmd)
+		}
 		return certify(ctx, target, opts, f, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "smp-conform: unknown command %q\n\n", cmd)
@@ -155,19 +193,40 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 }
 
-func list(w io.Writer, re *regexp.Regexp) int {
+func list(w io.Writer, re *regexp.Regexp, vr smp.VersionRange, quick bool) int {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tGROUP\tLEVEL\tVERSIONS\tSPEC\tTITLE")
+	fmt.Fprintln(tw, "ID\tGROUP\tLEVEL\tVERSIONS\tPOINTS\tSPEC\tTITLE")
+	cells, cases := 0, 0
 	for _, c := range conformance.Select(re) {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Group, c.Level, c.Versions, strings.Join(c.Spec, ","), c.Title)
+		pts := c.Points(vr, quick)
+		var ps []string
+		for _, v := range pts {
+			ps = append(ps, strconv.Itoa(int(v)))
+		}
+		cells += len(pts)
+		cases++
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Group, c.Level, c.Versions, strings.Join(ps, ","), strings.Join(c.Spec, ","), c.Title)
 	}
 	tw.Flush()
+	fmt.Fprintf(w, "\n%d cases, %d (case, version) cells in versions %v\n", cases, cells, vr)
 	return 0
 }
 
 func certify(ctx context.Context, target conformance.Target, opts conformance.Options, f flags, stdout, stderr io.Writer) int {
+	if !f.noPre {
+		if err := conformance.Preflight(ctx, target); err != nil {
+			fmt.Fprintf(stderr, "smp-conform: preflight: %v\n", err)
+			return 2
+		}
+	}
 	rep := conformance.Run(ctx, target, opts)
-	if err := rep.WriteText(stdout); err != nil {
+	// With a report on stdout, the text summary goes to stderr so that
+	// stdout holds only that report.
+	text := stdout
+	if f.jsonOut == "-" || f.junitOut == "-" || f.htmlOut == "-" {
+		text = stderr
+	}
+	if err := rep.WriteText(text); err != nil {
 		fmt.Fprintln(stderr, "smp-conform:", err)
 		return 1
 	}
@@ -200,7 +259,11 @@ func certify(ctx context.Context, target conformance.Target, opts conformance.Op
 		fmt.Fprintln(stderr, "smp-conform: write HTML report:", err)
 		return 1
 	}
-	if !rep.Passed() {
+	switch {
+	case rep.Incomplete:
+		fmt.Fprintln(stderr, "smp-conform: interrupted; the reports are marked incomplete")
+		return exitInterrupted
+	case !rep.Passed():
 		return 1
 	}
 	return 0

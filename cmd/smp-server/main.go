@@ -4,25 +4,24 @@
 //	smp-server start   serve SMP on the configured ports
 //	smp-server cert    replace the online TLS certificate (needs the CA key)
 //	smp-server address print the relay address
+//	smp-server block   block or unblock a queue (through the control port while running)
+//	smp-server stats   print the running relay's counters (control port)
+//	smp-server control send another control port command
 //	smp-server delete  remove the configuration, certificates and stored data
 package main
 
 import (
-	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
-	"time"
 
+	"github.com/smpkit/smpkit/internal/buildinfo"
 	"github.com/smpkit/smpkit/reference/relay"
 	"github.com/smpkit/smpkit/reference/smp"
 	"github.com/smpkit/smpkit/reference/store"
@@ -35,10 +34,16 @@ const usage = `smp-server: smpkit's reference SMP relay
 Usage:
   smp-server init [flags]      create certificates and smp-server.ini in --dir, print the address
   smp-server start [flags]     serve SMP on the configured ports until SIGINT/SIGTERM
-  smp-server cert [flags]      replace the online TLS certificate (the CA key must be in --dir)
+  smp-server cert [flags]      replace the online TLS certificate (the CA key must be in --dir);
+                               a running relay with a control port loads it at once
   smp-server address [flags]   print the relay address
+  smp-server block [flags]     block (or --unblock) a queue; through the control port while
+                               the relay runs, directly in the store while it is stopped
+  smp-server stats [flags]     print a running relay's counters (control port)
+  smp-server control [flags] COMMAND...
+                               send another control port command (status, delete, help)
   smp-server delete [flags]    remove --dir with its configuration, certificates and data
-  smp-server block [flags]     block (or --unblock) a queue by any of its ids; run it while the relay is stopped
+  smp-server --version         print the version
 
 Files in --dir: smp-server.ini, ca.crt, ca.key, server.crt, server.key, and the
 store (queues.log, messages.log). Keep ca.key offline once the relay runs: only
@@ -61,8 +66,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
+	if args[0] == "--version" || args[0] == "-v" || args[0] == "version" {
+		fmt.Fprintln(stdout, buildinfo.Line("smp-server"))
+		return 0
+	}
 	cmds := map[string]func([]string, io.Writer, io.Writer) error{
-		"init": cmdInit, "start": cmdStart, "cert": cmdCert, "address": cmdAddress, "delete": cmdDelete, "block": cmdBlock,
+		"init": cmdInit, "start": cmdStart, "cert": cmdCert, "address": cmdAddress, "delete": cmdDelete,
+		"block": cmdBlock, "stats": cmdStats, "control": cmdControl,
 	}
 	f, ok := cmds[args[0]]
 	if !ok {
@@ -73,12 +83,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
+		fmt.Fprintf(stderr, "smp-server %s: %v\n", args[0], err)
 		var ue usageError
 		if errors.As(err, &ue) {
-			fmt.Fprintf(stderr, "smp-server %s: %v\n", args[0], err)
+			fmt.Fprintf(stderr, "run \"smp-server %s --help\" for its flags\n", args[0])
 			return 2
 		}
-		fmt.Fprintf(stderr, "smp-server %s: %v\n", args[0], err)
 		return 1
 	}
 	return 0
@@ -104,6 +114,8 @@ func newFlags(name, synopsis string, stderr io.Writer) (*flag.FlagSet, *string) 
 	return fs, dir
 }
 
+// parse parses flags; the caller prints the error (pflag does not with
+// ContinueOnError), so every flag error reaches the operator.
 func parse(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -117,14 +129,33 @@ func parse(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
+// randomPassword is what upstream's init makes when no password is given
+// (Server/Main.hs: randomBase64 of 32 bytes for create_password, of 18 for
+// the control port passwords), base64url so that it fits an address.
+func randomPassword(n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
 func cmdInit(args []string, stdout, stderr io.Writer) error {
-	fs, dir := newFlags("init", "Create an identity CA, an online certificate and smp-server.ini.", stderr)
+	fs, dir := newFlags("init", "Create an identity CA, an online certificate and smp-server.ini.\n"+
+		"As upstream's init, it sets a random password for creating queues and for the\n"+
+		"sending proxy unless --no-password (a public relay) or --password is given.", stderr)
 	host := fs.String("host", "localhost", "host name or IP address clients use; goes into the address and the certificate")
 	port := fs.String("port", smp.DefaultPort, "port to listen on")
-	password := fs.String("password", "", "basic-auth password required to create queues (empty: anyone can)")
+	password := fs.String("password", "", "basic-auth password for creating queues and proxying (default: random)")
+	noPassword := fs.Bool("no-password", false, "anyone may create queues and use the proxy (public relay)")
+	controlPort := fs.String("control-port", "", "enable the control port on 127.0.0.1 with random admin and user passwords: --control-port (5224) or --control-port=PORT")
+	fs.Lookup("control-port").NoOptDefVal = "5224"
 	force := fs.Bool("force", false, "overwrite an existing configuration")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *noPassword && *password != "" {
+		return usageError{errors.New("--password and --no-password contradict each other")}
 	}
 	if _, err := os.Stat(filepath.Join(*dir, configFile)); err == nil && !*force {
 		return fmt.Errorf("%s already holds a configuration (use --force to replace it, or delete)", *dir)
@@ -132,7 +163,26 @@ func cmdInit(args []string, stdout, stderr io.Writer) error {
 	s := relay.DefaultSettings()
 	s.Host = *host
 	s.Ports = []string{*port}
-	s.CreatePassword = *password
+	s.ExpireOnSend = false // upstream's init writes off (its code default is on)
+	s.Information = map[string]string{"source_code": "https://github.com/smpkit/smpkit"}
+	var err error
+	switch {
+	case *password != "":
+		s.CreatePassword = *password
+	case !*noPassword:
+		if s.CreatePassword, err = randomPassword(32); err != nil {
+			return err
+		}
+	}
+	if *controlPort != "" {
+		s.ControlPort = *controlPort
+		if s.ControlAdminPassword, err = randomPassword(18); err != nil {
+			return err
+		}
+		if s.ControlUserPassword, err = randomPassword(18); err != nil {
+			return err
+		}
+	}
 	// Validate by a round trip through the parser, so init cannot write a
 	// file that start refuses.
 	var sb strings.Builder
@@ -156,6 +206,9 @@ func cmdInit(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stderr, "wrote %s and certificates to %s\n", configFile, *dir)
+	if s.CreatePassword != "" {
+		fmt.Fprintln(stderr, "creating queues and proxying need the password in the address below; give it only to your users")
+	}
 	fmt.Fprintln(stdout, address(creds, s))
 	return nil
 }
@@ -171,16 +224,18 @@ func address(creds *transport.Credentials, s relay.Settings) string {
 	return srv.String()
 }
 
-func load(dir string, stderr io.Writer) (relay.Settings, *transport.Credentials, error) {
+// load reads the configuration and credentials in dir; warnings about the
+// configuration go to log.
+func load(dir string, log *slog.Logger) (relay.Settings, *transport.Credentials, error) {
 	s, warnings, err := relay.LoadSettings(filepath.Join(dir, configFile))
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return s, nil, fmt.Errorf("no configuration in %s: run smp-server init first", dir)
 		}
-		return s, nil, err
+		return s, nil, fmt.Errorf("%s: %w", filepath.Join(dir, configFile), err)
 	}
 	for _, w := range warnings {
-		fmt.Fprintf(stderr, "smp-server: %s: %s\n", configFile, w)
+		log.Warn("configuration: "+w, "file", configFile)
 	}
 	creds, err := transport.LoadCredentials(dir)
 	if err != nil {
@@ -189,12 +244,17 @@ func load(dir string, stderr io.Writer) (relay.Settings, *transport.Credentials,
 	return s, creds, nil
 }
 
+// cliLogger is the logger of the short-lived commands.
+func cliLogger(stderr io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
 func cmdAddress(args []string, stdout, stderr io.Writer) error {
 	fs, dir := newFlags("address", "Print the relay address.", stderr)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	s, creds, err := load(*dir, stderr)
+	s, creds, err := load(*dir, cliLogger(stderr))
 	if err != nil {
 		return err
 	}
@@ -203,11 +263,12 @@ func cmdAddress(args []string, stdout, stderr io.Writer) error {
 }
 
 func cmdCert(args []string, stdout, stderr io.Writer) error {
-	fs, dir := newFlags("cert", "Replace the online TLS certificate and key; the identity (address) stays.", stderr)
+	fs, dir := newFlags("cert", "Replace the online TLS certificate and key; the identity (address) stays.\n"+
+		"With a control port, the running relay loads the new certificate at once.", stderr)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	s, creds, err := load(*dir, stderr)
+	s, creds, err := load(*dir, cliLogger(stderr))
 	if err != nil {
 		return err
 	}
@@ -220,7 +281,18 @@ func cmdCert(args []string, stdout, stderr io.Writer) error {
 	if err := creds.Save(*dir); err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "new online certificate written; restart the relay to use it\n")
+	switch out, err := controlRun(s, true, "reload"); {
+	case errors.Is(err, errNoControlPort):
+		fmt.Fprintln(stderr, "new online certificate written; restart the relay to use it")
+	case errors.Is(err, errNotRunning):
+		fmt.Fprintln(stderr, "new online certificate written; the relay is not running, it will use it when started")
+	case err != nil:
+		return fmt.Errorf("new online certificate written, but the running relay did not load it: %w", err)
+	case !strings.HasPrefix(out, "ok"):
+		return fmt.Errorf("new online certificate written, but the running relay did not load it: %s", strings.TrimSpace(out))
+	default:
+		fmt.Fprintln(stderr, "new online certificate written and loaded by the running relay")
+	}
 	fmt.Fprintln(stdout, address(creds, s))
 	return nil
 }
@@ -237,128 +309,14 @@ func cmdDelete(args []string, stdout, stderr io.Writer) error {
 	if !*yes {
 		return usageError{fmt.Errorf("this deletes %s with the relay identity and every stored message: repeat with --yes", *dir)}
 	}
+	lock, err := store.LockDir(*dir) // not under a running relay
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
 	if err := os.RemoveAll(*dir); err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "deleted %s\n", *dir)
-	return nil
-}
-
-func cmdStart(args []string, stdout, stderr io.Writer) error {
-	fs, dir := newFlags("start", "Serve SMP until SIGINT or SIGTERM; a clean stop loses nothing, and with\nfsync=each neither does kill -9 for any message answered OK.", stderr)
-	logLevel := fs.String("log-level", "info", "debug, info, warn or error (info never logs queue ids or content)")
-	fsync := fs.String("fsync", "", "override [STORE_LOG] fsync: each, interval or never")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		return usageError{fmt.Errorf("--log-level: %v", err)}
-	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	s, creds, err := load(*dir, stderr)
-	if err != nil {
-		return err
-	}
-	if *fsync != "" {
-		if s.Fsync, err = store.ParseSyncPolicy(*fsync); err != nil {
-			return usageError{err}
-		}
-	}
-	var st *store.Store
-	if s.StoreEnabled {
-		var rec *store.Recovery
-		st, rec, err = store.Open(*dir, store.Options{Sync: s.Fsync, SyncInterval: s.FsyncInterval})
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		log.Info("store loaded", "queues", rec.Queues, "messages", rec.Messages, "elapsed", rec.Elapsed)
-		for _, d := range rec.Dropped {
-			log.Warn("store damage set aside", "detail", d)
-		}
-	}
-	r, err := relay.New(relay.ConfigFromSettings(s, creds, st, log))
-	if err != nil {
-		return err
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	errc := make(chan error, len(s.Ports)+1)
-	for _, p := range s.Ports {
-		ln, err := net.Listen("tcp", net.JoinHostPort("", p))
-		if err != nil {
-			r.Close()
-			return err
-		}
-		log.Info("listening", "addr", ln.Addr().String())
-		go func() { errc <- r.Serve(ln) }()
-	}
-	if s.MetricsListen != "" {
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", r.MetricsHandler())
-		hs := &http.Server{Addr: s.MetricsListen, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		go func() { errc <- hs.ListenAndServe() }()
-		defer hs.Close()
-		log.Info("metrics", "url", "http://"+s.MetricsListen+"/metrics")
-	}
-	fmt.Fprintln(stdout, address(creds, s))
-	select {
-	case <-ctx.Done():
-		log.Info("stopping")
-	case err = <-errc:
-		log.Error("listener failed", "err", err)
-	}
-	r.Close()
-	return err
-}
-
-// cmdBlock sets a queue's status to blocked (or back to active): its
-// commands are then answered ERR BLOCKED (SMP-QSTATE-3). The store has one
-// writer, so the relay must be stopped.
-func cmdBlock(args []string, stdout, stderr io.Writer) error {
-	fs, dir := newFlags("block", "Block a queue, or unblock it, by its recipient, sender, notifier or link id.\nRun it while the relay is stopped.", stderr)
-	id := fs.String("id", "", "the queue id, base64url as clients show it (required)")
-	reason := fs.String("reason", "spam", "blocking reason sent to clients: spam or content")
-	unblock := fs.Bool("unblock", false, "make a blocked queue active again")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if *reason != "spam" && *reason != "content" {
-		return usageError{fmt.Errorf("--reason must be spam or content, not %q", *reason)}
-	}
-	raw, err := smp.DecodeB64(*id)
-	if err != nil || len(raw) == 0 {
-		return usageError{fmt.Errorf("--id: not a base64url id: %q", *id)}
-	}
-	st, _, err := store.Open(*dir, store.Options{})
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	var q *store.Queue
-	for _, kind := range []store.IDKind{store.ByRecipient, store.BySender, store.ByNotifier, store.ByLink} {
-		if q, err = st.Queue(kind, raw); err == nil {
-			break
-		}
-	}
-	if q == nil {
-		return fmt.Errorf("no queue has the id %s", *id)
-	}
-	if _, err := st.UpdateQueue(q.RecipientID, func(q *store.Queue) error {
-		if *unblock {
-			q.Status, q.BlockInfo = store.Active, ""
-		} else {
-			q.Status, q.BlockInfo = store.Blocked, *reason
-		}
-		return nil
-	}); err != nil {
-		return err
-	}
-	if *unblock {
-		fmt.Fprintln(stderr, "queue unblocked")
-	} else {
-		fmt.Fprintf(stderr, "queue blocked (reason=%s)\n", *reason)
-	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/smpkit/smpkit/internal/buildinfo"
 	"github.com/smpkit/smpkit/vectors"
 	flag "github.com/spf13/pflag"
 )
@@ -20,6 +21,7 @@ Usage:
   smp-vectors verify   [--dir DIR]   check every vector file against the reference code;
                                      also reports files that regeneration would change
   smp-vectors list                   print the vector files this build knows
+  smp-vectors --version              print the version
 
 Flags:
 `
@@ -27,6 +29,8 @@ Flags:
 func main() {
 	fs := flag.NewFlagSet("smp-vectors", flag.ContinueOnError)
 	dir := fs.String("dir", "vectors", "directory holding the vector files")
+	version := fs.Bool("version", false, "print the version and exit")
+	fs.SetOutput(os.Stderr)
 	fs.Usage = func() {
 		fmt.Fprint(os.Stderr, usage)
 		fs.PrintDefaults()
@@ -35,7 +39,12 @@ func main() {
 		if err == flag.ErrHelp {
 			os.Exit(0)
 		}
+		fmt.Fprintf(os.Stderr, "smp-vectors: %v (see smp-vectors --help)\n", err)
 		os.Exit(2)
+	}
+	if *version {
+		fmt.Println(buildinfo.Line("smp-vectors"))
+		return
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()

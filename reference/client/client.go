@@ -263,6 +263,11 @@ type Result struct {
 // DoBatch sends several commands in as few blocks as batching allows and
 // waits for every response.
 func (c *Client) DoBatch(ctx context.Context, reqs []Request) ([]Result, error) {
+	// A context already done sends nothing: otherwise the answer and the
+	// cancellation race in the select below.
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	txs := make([][]byte, len(reqs))
 	chans := make([]chan reply, len(reqs))
 	corrs := make([]string, len(reqs))

@@ -24,6 +24,8 @@ type hooks struct {
 	verify func(r *Relay, env *cmdEnv, t smp.Transmission, cmd smp.Command, q *store.Queue, err error) (*store.Queue, error)
 	exec   func(c *conn, env *cmdEnv, rc *received) ([]out, bool)
 	reply  func(c *conn, corrID, entityID []byte, rsp smp.Response) smp.Response
+
+	wireHooks // hooks.go
 }
 
 // cmdEnv is what a command is checked and executed against: the
@@ -33,6 +35,8 @@ type cmdEnv struct {
 	v         smp.Version
 	sessionID []byte
 	serverDH  smpcrypto.PrivateKey // the relay's session key, for authenticators
+	auth      *smp.AuthSecrets     // the session's X25519 agreements; nil: none cached
+	authBuf   []byte               // scratch for the authorized bytes of verify
 	svc       *service             // nil outside service sessions
 	forwarded bool
 }
@@ -56,8 +60,14 @@ type received struct {
 	q   *store.Queue
 }
 
+// env is the connection's own command environment, made once: the reader
+// goroutine is its only user, as it is of the authenticator cache.
 func (c *conn) env() *cmdEnv {
-	return &cmdEnv{v: c.v, sessionID: c.sess.SessionID, serverDH: c.sess.ServerPrivateKey(), svc: c.svc}
+	if c.cmdEnv == nil {
+		priv := c.sess.ServerPrivateKey()
+		c.cmdEnv = &cmdEnv{v: c.v, sessionID: c.sess.SessionID, serverDH: priv, svc: c.svc, auth: smp.NewAuthSecrets(priv)}
+	}
+	return c.cmdEnv
 }
 
 // processBlock handles the transmissions of one block (spec §9.9): the
@@ -78,14 +88,86 @@ func (c *conn) processBlock(raws [][]byte) {
 		ok = append(ok, rc)
 	}
 	c.send(errs)
-	var rsps [][]byte
+	type result struct {
+		rc   received
+		outs []out
+		seq  uint64
+	}
+	results := make([]result, 0, len(ok))
+	var seq uint64
 	for _, rc := range ok {
-		for _, o := range c.exec(env, rc) {
-			rsps = append(rsps, c.encodeTx(o.corrID, o.entityID, o.rsp))
+		outs, s := c.exec(env, rc)
+		results = append(results, result{rc, outs, s})
+		seq = max(seq, s)
+		if s == 0 && hasMSG(outs) {
+			// SUB or GET may deliver a message whose SEND still waits
+			// for its fsync: deliver it only once it is durable too.
+			seq = max(seq, c.r.store.Written())
 		}
 	}
-	c.send(rsps)
+	encode := func(err error) [][]byte {
+		var rsps [][]byte
+		for _, res := range results {
+			outs := res.outs
+			if err != nil && res.seq > 0 {
+				outs = []out{errOut(res.rc.t.CorrID, res.rc.t.EntityID, smp.ErrorType{Kind: smp.ErrSTORE, Store: "write"})}
+			}
+			for _, o := range outs {
+				rsps = append(rsps, c.encodeTx(o.corrID, o.entityID, o.rsp))
+			}
+		}
+		return rsps
+	}
+	if seq == 0 {
+		c.send(encode(nil))
+		return
+	}
+	// Group commit: the block's writes are answered only once an fsync
+	// covers them. The writer waits for it, outside r.qmu, while this
+	// reader goes on with the next block, so the writes of every
+	// connection pending meanwhile share the fsync. The ids are copied:
+	// the reader may reuse the block they came from.
+	for i := range results {
+		res := &results[i]
+		res.rc.t.CorrID, res.rc.t.EntityID = bytes.Clone(res.rc.t.CorrID), bytes.Clone(res.rc.t.EntityID)
+		for j := range res.outs {
+			o := &res.outs[j]
+			o.corrID, o.entityID = bytes.Clone(o.corrID), bytes.Clone(o.entityID)
+		}
+	}
+	c.sendFill(func() [][]byte { return encode(c.r.durable(seq)) })
 }
+
+func hasMSG(outs []out) bool {
+	for _, o := range outs {
+		if _, ok := o.rsp.(pendingMSG); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// durable waits until the store's records up to seq are durable (0: no
+// write to wait for). Never call it under r.qmu.
+func (r *Relay) durable(seq uint64) error {
+	if seq == 0 {
+		return nil
+	}
+	err := r.store.Durable(seq)
+	if err != nil {
+		r.log.Error("store fsync", "err", err)
+	}
+	return err
+}
+
+// pendingMSG is a MSG response before its body is sealed: commands return
+// it from under r.qmu, and encodeTx seals it outside (SMP-MSG-1).
+type pendingMSG struct {
+	q *store.Queue
+	m *store.Message
+}
+
+func (pendingMSG) Tag() string { return "MSG" }
 
 // receive frames, parses and verifies one transmission. A failure comes back
 // as the error response to send.
@@ -162,7 +244,10 @@ func partyRole(p smp.Party) (smp.ServiceRole, bool) {
 
 // verify applies SMP-VERIFY-1..4 and returns the queue the command names.
 func (r *Relay) verify(env *cmdEnv, t smp.Transmission, cmd smp.Command) (*store.Queue, error) {
-	authorized := smp.Authorized(env.sessionID, t.CorrID, t.EntityID, t.Command)
+	// The authorized bytes are as long as the command; the environment's
+	// buffer serves every verification of its session in turn.
+	env.authBuf = smp.AppendAuthorized(env.authBuf[:0], env.sessionID, t.CorrID, t.EntityID, t.Command)
+	authorized := env.authBuf
 	if env.svc != nil {
 		if role, ok := partyRole(cmd.Party()); ok && role != env.svc.role {
 			return nil, smp.Errorf(smp.CMDProhibited, "%s in a %c service session", cmd.Tag(), env.svc.role)
@@ -182,7 +267,13 @@ func (r *Relay) verify(env *cmdEnv, t smp.Transmission, cmd smp.Command) (*store
 		entityMsg = smp.ServiceAuthorized(env.svc.fingerprint, authorized)
 	}
 	check := func(key smpcrypto.PublicKey) bool {
-		return matches(key, t.Auth) && smp.VerifyAuth(key, env.serverDH, t.Auth, t.CorrID, entityMsg)
+		if !matches(key, t.Auth) {
+			return false
+		}
+		if env.auth != nil {
+			return env.auth.VerifyAuth(key, t.Auth, t.CorrID, entityMsg)
+		}
+		return smp.VerifyAuth(key, env.serverDH, t.Auth, t.CorrID, entityMsg)
 	}
 	checkDER := func(der []byte) bool {
 		k, err := smpcrypto.ParseSPKI(der)
@@ -302,7 +393,9 @@ func matches(key smpcrypto.PublicKey, auth []byte) bool {
 
 // dummyVerify runs one verification of the supplied kind against a fixed
 // key so that a missing queue or key costs the same time as a wrong
-// signature (SMP-VERIFY-4).
+// signature (SMP-VERIFY-4). It never uses the session's authenticator
+// cache: a wrong authenticator for a key the cache does not hold costs a
+// full agreement too.
 func (r *Relay) dummyVerify(env *cmdEnv, t smp.Transmission, msg []byte) {
 	kind, _ := smp.AuthKindOf(t.Auth)
 	var key smpcrypto.PublicKey
@@ -352,45 +445,62 @@ func blocked(q *store.Queue) error {
 	return smp.Errorf(smp.ErrorType{Kind: smp.ErrBLOCKED, Blocked: &smp.BlockingInfo{Reason: reason}}, "queue blocked")
 }
 
-// exec runs a verified command and returns its responses (spec §6.5). It
-// holds r.qmu, except for the proxy commands, which answer later from
+// exec runs a verified command and returns its responses (spec §6.5) and
+// the sequence number of the store's last record if it wrote any (0
+// otherwise): the caller must wait for r.durable(seq) before sending them.
+// It holds r.qmu, except for the proxy commands, which answer later from
 // their own goroutine.
-func (c *conn) exec(env *cmdEnv, rc received) []out {
+func (c *conn) exec(env *cmdEnv, rc received) ([]out, uint64) {
 	switch cmd := rc.cmd.(type) {
 	case smp.CmdPRXY:
+		release := c.proxySlot()
 		c.r.bg.Add(1)
 		go func() {
 			defer c.r.bg.Done()
+			defer release()
 			c.send([][]byte{c.encodeTx(rc.t.CorrID, nil, c.r.proxyConnect(cmd))})
 		}()
-		return nil
+		return nil, 0
 	case smp.CmdPFWD:
+		release := c.proxySlot()
 		c.r.bg.Add(1)
 		go func() {
 			defer c.r.bg.Done()
+			defer release()
 			c.send([][]byte{c.encodeTx(rc.t.CorrID, rc.t.EntityID, c.r.proxyForward(rc.t, cmd))})
 		}()
-		return nil
+		return nil, 0
 	case smp.CmdRFWD:
-		return []out{{rc.t.CorrID, nil, c.forwarded(rc.t, cmd)}}
+		return []out{{rc.t.CorrID, nil, c.forwarded(rc.t, cmd)}}, 0
 	}
 	c.r.qmu.Lock()
 	defer c.r.qmu.Unlock()
+	// Commands write to the store only under r.qmu, so a change of
+	// Written is this command's (or the expiry's, which at worst makes
+	// the command wait for an fsync it did not need).
+	before := c.r.store.Written()
+	wrote := func() uint64 {
+		if w := c.r.store.Written(); w != before {
+			return w
+		}
+		return 0
+	}
 	if h := c.r.hooks; h != nil && h.exec != nil {
 		if outs, handled := h.exec(c, env, &rc); handled {
-			return outs
+			return outs, wrote()
 		}
 	}
 	outs, err := c.execLocked(env, rc)
+	c.r.stats.countResult(rc.cmd, err)
 	if err != nil {
 		e, ok := smp.ErrorTypeOf(err)
 		if !ok {
 			c.r.log.Error("command failed", "tag", rc.cmd.Tag(), "err", err)
 			e = smp.ErrorType{Kind: smp.ErrINTERNAL}
 		}
-		return append(outs, errOut(rc.t.CorrID, rc.t.EntityID, e))
+		return append(outs, errOut(rc.t.CorrID, rc.t.EntityID, e)), wrote()
 	}
-	return outs
+	return outs, wrote()
 }
 
 func (c *conn) execLocked(env *cmdEnv, rc received) ([]out, error) {
@@ -474,7 +584,7 @@ func (c *conn) execLocked(env *cmdEnv, rc received) ([]out, error) {
 		}
 		outs := reply(smp.RspSOK{ServiceID: sid})
 		if m != nil {
-			outs = append(outs, out{nil, q.RecipientID, msgResponse(q, m)})
+			outs = append(outs, out{nil, q.RecipientID, pendingMSG{q, m}})
 		}
 		return outs, nil
 	case smp.CmdGET:
@@ -485,7 +595,7 @@ func (c *conn) execLocked(env *cmdEnv, rc received) ([]out, error) {
 		if m == nil {
 			return ok, nil
 		}
-		return reply(msgResponse(q, m)), nil
+		return reply(pendingMSG{q, m}), nil
 	case smp.CmdACK:
 		m, err := r.ack(c, q, cmd.MsgID)
 		if err != nil {
@@ -494,7 +604,7 @@ func (c *conn) execLocked(env *cmdEnv, rc received) ([]out, error) {
 		if m == nil {
 			return ok, nil
 		}
-		return reply(msgResponse(q, m)), nil
+		return reply(pendingMSG{q, m}), nil
 	case smp.CmdKEY:
 		key := cmd.SenderKey.SPKI()
 		if err := update(func(q *store.Queue) error {
@@ -607,7 +717,12 @@ func (c *conn) execLocked(env *cmdEnv, rc received) ([]out, error) {
 		}
 		m, to, err := r.storeMessage(q, cmd.Notify, cmd.Body)
 		if to != nil {
-			to.event(to.encodeTx(nil, q.RecipientID, msgResponse(q, m)))
+			// Sealed by the subscriber's writer, outside r.qmu, once durable.
+			seq := r.store.Written()
+			to.eventFill(func() [][]byte {
+				r.durable(seq)
+				return [][]byte{to.encodeTx(nil, q.RecipientID, msgResponse(q, m))}
+			})
 		}
 		if err != nil {
 			return nil, err
@@ -735,7 +850,7 @@ func (r *Relay) newNotifier(key, dhKey smpcrypto.PublicKey) (*store.Notifier, sm
 
 // msgResponse encrypts a stored message for its recipient (SMP-MSG-1, MSG-2).
 func msgResponse(q *store.Queue, m *store.Message) smp.Response {
-	body, err := smp.SealMsgBody(q.RcvDHSecret, m.ID, smp.RcvMessageBody{
+	body, err := smp.AppendSealMsgBody(getMsgBody(), q.RcvDHSecret, m.ID, smp.RcvMessageBody{
 		Timestamp: m.Timestamp, Quota: m.Quota, Notify: m.Notify, Body: m.Body,
 	})
 	if err != nil {

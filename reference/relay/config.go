@@ -1,13 +1,12 @@
 package relay
 
 import (
-	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -15,103 +14,92 @@ import (
 	"github.com/smpkit/smpkit/reference/transport"
 )
 
-// Settings are what an operator configures in smp-server.ini. Key names
-// follow the upstream smp-server.ini where the meaning is the same; keys
-// marked smpkit are ours.
+// Settings are what an operator configures in smp-server.ini. Keys are
+// upstream's (simplexmq Server/Main.hs, Main/Init.hs) with upstream's
+// meaning, defaults and zero values; keys marked smpkit are ours. Every
+// upstream key either works as upstream documents or is refused when the
+// file is read (configKeys lists which and why).
 type Settings struct {
 	// [STORE_LOG]
 	StoreEnabled       bool             // enable: keep queues and messages on disk
 	Fsync              store.SyncPolicy // fsync (smpkit): each | interval | never
 	FsyncInterval      time.Duration    // fsync_interval_ms (smpkit)
-	ExpireMessagesDays int              // expire_messages_days
+	ExpireMessagesDays int              // expire_messages_days; 0 = expire at every check
+	ExpireOnStart      bool             // expire_messages_on_start
+	ExpireOnSend       bool             // expire_messages_on_send
+	ExpireNtfsHours    int              // expire_ntfs_hours; 0 = expire at every check
+	PrometheusInterval time.Duration    // prometheus_interval (s): write smp-server-metrics.txt; 0 = off
 	// [AUTH]
-	NewQueues      bool   // new_queues: allow NEW
-	CreatePassword string // create_password: basic auth for NEW and PRXY
+	NewQueues            bool   // new_queues: allow NEW
+	CreatePassword       string // create_password: basic auth for NEW and PRXY
+	ControlAdminPassword string // control_port_admin_password
+	ControlUserPassword  string // control_port_user_password
+	DailyBlockQuota      int    // daily_block_queue_quota: 0 = no limit, -1 = blocking prohibited
 	// [TRANSPORT]
-	Host                string        // host: printed in the server address
-	Ports               []string      // port: comma-separated listen ports
-	MaxConnections      int           // max_connections (smpkit), 0 = no limit
-	MaxConnectionsPerIP int           // max_connections_per_ip (smpkit), 0 = no limit
-	HandshakeTimeout    time.Duration // handshake_timeout (smpkit, seconds)
+	Host                     string        // host: printed in the server address
+	Ports                    []string      // port: comma-separated listen ports
+	ListenAddress            string        // listen_address (smpkit): IP the SMP ports bind; empty = all
+	ControlPort              string        // control_port: on 127.0.0.1; empty = off
+	LogTLSErrors             bool          // log_tls_errors
+	AcceptServiceCredentials bool          // accept_service_credentials
+	MaxConnections           int           // max_connections (smpkit), 0 = no limit
+	MaxConnectionsPerIP      int           // max_connections_per_ip (smpkit), 0 = no limit
+	HandshakeTimeout         time.Duration // handshake_timeout (smpkit, seconds)
+	// [PROXY]
+	ProxyEnabled      bool     // enable (smpkit): serve PRXY/PFWD
+	ProxyAllowPrivate bool     // allow_private_destinations (smpkit)
+	ProxyOwnDomains   []string // own_server_domains: counted apart in metrics
+	ProxyConcurrency  int      // client_concurrency: proxy commands in flight per client
 	// [INACTIVE_CLIENTS]
 	DisconnectInactive bool          // disconnect
-	InactiveTTL        time.Duration // ttl (seconds)
+	InactiveTTL        time.Duration // ttl (seconds); 0 = any idle client at the next check
 	InactiveCheck      time.Duration // check_interval (seconds)
 	// [QUEUES] (smpkit)
 	MsgQueueQuota int // msg_queue_quota
 	// [METRICS] (smpkit)
 	MetricsListen string // listen: host:port of the /metrics endpoint; empty = off
+	// [WEB]
+	WebStaticPath string // static_path: where the server information page is written
+	WebHTTP       string // http: port serving static_path over HTTP
+	WebHTTPS      string // https: port serving static_path over HTTPS, with cert and key; an SMP port serves both (by SNI)
+	WebCert       string // cert: PEM certificate (chain) for https
+	WebKey        string // key: PEM private key for https
+	// [INFORMATION]: server information, by upstream key name.
+	Information map[string]string
 }
 
-// DefaultSettings are the values used for keys a file does not set.
+// DefaultSettings are the values used for keys a file does not set:
+// upstream's code defaults (Server/Main.hs serverConfig, Env/STM.hs), except
+// the per-IP limit, which smpkit adds and keeps off (behind an onion service
+// or a reverse proxy every client has the same address).
 func DefaultSettings() Settings {
 	return Settings{
-		StoreEnabled:        true,
-		Fsync:               store.SyncEachWrite,
-		FsyncInterval:       time.Second,
-		ExpireMessagesDays:  21,
-		NewQueues:           true,
-		Host:                "localhost",
-		Ports:               []string{"5223"},
-		MaxConnections:      10000,
-		MaxConnectionsPerIP: 200,
-		HandshakeTimeout:    60 * time.Second,
-		DisconnectInactive:  true,
-		InactiveTTL:         6 * time.Hour,
-		InactiveCheck:       time.Hour,
-		MsgQueueQuota:       128,
+		StoreEnabled:             true,
+		Fsync:                    store.SyncEachWrite,
+		FsyncInterval:            time.Second,
+		ExpireMessagesDays:       21,
+		ExpireOnStart:            true,
+		ExpireOnSend:             true,
+		ExpireNtfsHours:          24,
+		NewQueues:                true,
+		DailyBlockQuota:          20,
+		Host:                     "localhost",
+		Ports:                    []string{"5223"},
+		AcceptServiceCredentials: true,
+		MaxConnections:           10000,
+		HandshakeTimeout:         60 * time.Second,
+		ProxyEnabled:             true,
+		ProxyConcurrency:         32,
+		DisconnectInactive:       true,
+		InactiveTTL:              6 * time.Hour,
+		InactiveCheck:            time.Hour,
+		MsgQueueQuota:            128,
 	}
 }
 
-// ini is a parsed INI file: section → key → value.
-type ini map[string]map[string]string
-
-func parseINI(r io.Reader) (ini, error) {
-	out := ini{}
-	sec := ""
-	sc := bufio.NewScanner(r)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || line[0] == '#' || line[0] == ';' {
-			continue
-		}
-		if line[0] == '[' {
-			if !strings.HasSuffix(line, "]") {
-				return nil, fmt.Errorf("line %d: unterminated section header %q", n, line)
-			}
-			sec = strings.TrimSpace(line[1 : len(line)-1])
-			if out[sec] == nil {
-				out[sec] = map[string]string{}
-			}
-			continue
-		}
-		k, v, ok := strings.Cut(line, "=")
-		if !ok {
-			return nil, fmt.Errorf("line %d: want key = value, got %q", n, line)
-		}
-		if sec == "" {
-			return nil, fmt.Errorf("line %d: key %q outside a section", n, strings.TrimSpace(k))
-		}
-		out[sec][strings.TrimSpace(k)] = strings.TrimSpace(v)
-	}
-	return out, sc.Err()
-}
-
-// known lists every key Settings reads, to report the others.
-var known = map[string][]string{
-	"STORE_LOG":        {"enable", "fsync", "fsync_interval_ms", "expire_messages_days", "restore_messages", "expire_messages_on_start", "expire_messages_on_send"},
-	"AUTH":             {"new_queues", "create_password"},
-	"TRANSPORT":        {"host", "port", "max_connections", "max_connections_per_ip", "handshake_timeout", "log_tls_errors"},
-	"INACTIVE_CLIENTS": {"disconnect", "ttl", "check_interval"},
-	"QUEUES":           {"msg_queue_quota"},
-	"METRICS":          {"listen"},
-	"INFORMATION":      nil, // upstream server information: accepted, not used
-	"WEB":              nil,
-	"PROXY":            nil,
-}
-
-// LoadSettings reads an INI file over the defaults. Unknown keys are
-// returned as warnings, not errors, so upstream files load.
+// LoadSettings reads an INI file over the defaults. Keys upstream does not
+// have and smpkit does not know are returned as warnings; upstream keys
+// smpkit cannot honour, and bad values, are errors.
 func LoadSettings(path string) (Settings, []string, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -121,6 +109,10 @@ func LoadSettings(path string) (Settings, []string, error) {
 	return ReadSettings(f)
 }
 
+// ErrRefused marks a key smpkit refuses: upstream has it, smpkit cannot do
+// what it means.
+var ErrRefused = errors.New("not supported by smpkit")
+
 // ReadSettings is LoadSettings from a reader.
 func ReadSettings(r io.Reader) (Settings, []string, error) {
 	f, err := parseINI(r)
@@ -128,102 +120,60 @@ func ReadSettings(r io.Reader) (Settings, []string, error) {
 		return Settings{}, nil, fmt.Errorf("config: %w", err)
 	}
 	s := DefaultSettings()
-	var warnings []string
-	secs := make([]string, 0, len(f))
-	for sec := range f {
+	var warnings, errs []string
+	secs := make([]string, 0, len(f.values))
+	for sec := range f.values {
 		secs = append(secs, sec)
 	}
 	sort.Strings(secs)
 	for _, sec := range secs {
-		keys, ok := known[sec]
-		if !ok {
+		if _, ok := configKeys[sec]; !ok {
 			warnings = append(warnings, fmt.Sprintf("unknown section [%s] ignored", sec))
+		}
+	}
+	for _, id := range f.order {
+		sec, key, _ := strings.Cut(id, ".")
+		keys, ok := configKeys[sec]
+		if !ok {
 			continue
 		}
-		for k := range f[sec] {
-			if keys != nil && !contains(keys, k) {
-				warnings = append(warnings, fmt.Sprintf("unknown key %s in [%s] ignored", k, sec))
-			}
+		apply, ok := keys[key]
+		if !ok {
+			warnings = append(warnings, fmt.Sprintf("line %d: unknown key %s in [%s] ignored", f.lines[id], key, sec))
+			continue
+		}
+		v, _ := f.get(sec, key)
+		if v == "" {
+			continue // "key =" leaves the default, as a commented-out key does
+		}
+		if err := apply(&s, v); err != nil {
+			errs = append(errs, fmt.Sprintf("line %d: [%s] %s = %s: %v", f.lines[id], sec, key, v, err))
 		}
 	}
-	var errs []string
-	get := func(sec, key string) (string, bool) {
-		v, ok := f[sec][key]
-		return v, ok && v != ""
-	}
-	onOff := func(sec, key string, dst *bool) {
-		if v, ok := get(sec, key); ok {
-			switch v {
-			case "on", "true", "yes":
-				*dst = true
-			case "off", "false", "no":
-				*dst = false
-			default:
-				errs = append(errs, fmt.Sprintf("[%s] %s = %q: want on or off", sec, key, v))
-			}
-		}
-	}
-	num := func(sec, key string, dst *int) {
-		if v, ok := get(sec, key); ok {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 0 {
-				errs = append(errs, fmt.Sprintf("[%s] %s = %q: want a whole number", sec, key, v))
-				return
-			}
-			*dst = n
-		}
-	}
-	dur := func(sec, key string, unit time.Duration, dst *time.Duration) {
-		n := -1
-		num(sec, key, &n)
-		if n >= 0 {
-			*dst = time.Duration(n) * unit
-		}
-	}
-	onOff("STORE_LOG", "enable", &s.StoreEnabled)
-	if v, ok := get("STORE_LOG", "fsync"); ok {
-		p, err := store.ParseSyncPolicy(v)
-		if err != nil {
-			errs = append(errs, "[STORE_LOG] "+err.Error())
-		}
-		s.Fsync = p
-	}
-	dur("STORE_LOG", "fsync_interval_ms", time.Millisecond, &s.FsyncInterval)
-	num("STORE_LOG", "expire_messages_days", &s.ExpireMessagesDays)
-	onOff("AUTH", "new_queues", &s.NewQueues)
-	if v, ok := get("AUTH", "create_password"); ok {
-		if err := validPassword(v); err != nil {
-			errs = append(errs, "[AUTH] create_password: "+err.Error())
-		}
-		s.CreatePassword = v
-	}
-	if v, ok := get("TRANSPORT", "host"); ok {
-		s.Host = v
-	}
-	if v, ok := get("TRANSPORT", "port"); ok {
-		s.Ports = nil
-		for _, p := range strings.Split(v, ",") {
-			p = strings.TrimSpace(p)
-			if n, err := strconv.Atoi(p); err != nil || n < 0 || n > 65535 {
-				errs = append(errs, fmt.Sprintf("[TRANSPORT] port %q: not a port number", p))
-			}
-			s.Ports = append(s.Ports, p)
-		}
-	}
-	num("TRANSPORT", "max_connections", &s.MaxConnections)
-	num("TRANSPORT", "max_connections_per_ip", &s.MaxConnectionsPerIP)
-	dur("TRANSPORT", "handshake_timeout", time.Second, &s.HandshakeTimeout)
-	onOff("INACTIVE_CLIENTS", "disconnect", &s.DisconnectInactive)
-	dur("INACTIVE_CLIENTS", "ttl", time.Second, &s.InactiveTTL)
-	dur("INACTIVE_CLIENTS", "check_interval", time.Second, &s.InactiveCheck)
-	num("QUEUES", "msg_queue_quota", &s.MsgQueueQuota)
-	if v, ok := get("METRICS", "listen"); ok {
-		s.MetricsListen = v
+	if err := s.check(); err != nil {
+		errs = append(errs, err.Error())
 	}
 	if len(errs) > 0 {
 		return Settings{}, warnings, fmt.Errorf("config: %s", strings.Join(errs, "; "))
 	}
 	return s, warnings, nil
+}
+
+// check applies the rules between keys.
+func (s *Settings) check() error {
+	if s.ControlPort != "" && s.ControlAdminPassword == "" && s.ControlUserPassword == "" {
+		return errors.New("[TRANSPORT] control_port needs [AUTH] control_port_admin_password or control_port_user_password")
+	}
+	if s.ControlPort != "" && contains(s.Ports, s.ControlPort) {
+		return fmt.Errorf("[TRANSPORT] control_port %s is also an SMP port", s.ControlPort)
+	}
+	if (s.WebHTTP != "" || s.WebHTTPS != "") && s.WebStaticPath == "" {
+		return errors.New("[WEB] http and https serve static_path, which is not set")
+	}
+	if (s.WebHTTPS != "") != (s.WebCert != "" && s.WebKey != "") {
+		return errors.New("[WEB] https needs cert and key, and cert and key are only used by https")
+	}
+	return nil
 }
 
 func contains(list []string, s string) bool {
@@ -246,81 +196,46 @@ func validPassword(p string) error {
 	return nil
 }
 
-// WriteSettings writes s as a commented INI file.
-func WriteSettings(w io.Writer, s Settings) error {
-	onOff := func(b bool) string {
-		if b {
-			return "on"
-		}
-		return "off"
-	}
-	fsync := map[store.SyncPolicy]string{store.SyncEachWrite: "each", store.SyncInterval: "interval", store.SyncNever: "never"}[s.Fsync]
-	_, err := fmt.Fprintf(w, `# smp-server configuration (smpkit reference relay).
-# Keys follow the upstream smp-server.ini where the meaning is the same;
-# keys marked "smpkit" are ours.
-
-[STORE_LOG]
-# Keep queues and undelivered messages on disk in this directory.
-enable = %s
-# smpkit: when writes reach the disk: each (a message answered OK survives
-# kill -9), interval, or never.
-fsync = %s
-fsync_interval_ms = %d
-expire_messages_days = %d
-
-[AUTH]
-# Allow creating queues (NEW).
-new_queues = %s
-# Password required by NEW and by the sending proxy (PRXY); empty = none.
-create_password = %s
-
-[TRANSPORT]
-# Host name or IP printed in the server address.
-host = %s
-port = %s
-# smpkit: connection limits (0 = no limit) and handshake time limit (s).
-max_connections = %d
-max_connections_per_ip = %d
-handshake_timeout = %d
-
-[INACTIVE_CLIENTS]
-# Close connections without subscriptions idle for ttl seconds.
-disconnect = %s
-ttl = %d
-check_interval = %d
-
-[QUEUES]
-# smpkit: messages a queue holds before SEND gets ERR QUOTA.
-msg_queue_quota = %d
-
-[METRICS]
-# smpkit: serve Prometheus metrics at http://<listen>/metrics; empty = off.
-listen = %s
-`, onOff(s.StoreEnabled), fsync, s.FsyncInterval.Milliseconds(), s.ExpireMessagesDays,
-		onOff(s.NewQueues), s.CreatePassword,
-		s.Host, strings.Join(s.Ports, ","), s.MaxConnections, s.MaxConnectionsPerIP, int(s.HandshakeTimeout.Seconds()),
-		onOff(s.DisconnectInactive), int(s.InactiveTTL.Seconds()), int(s.InactiveCheck.Seconds()),
-		s.MsgQueueQuota, s.MetricsListen)
-	return err
-}
-
 // ConfigFromSettings builds a relay configuration from operator settings,
 // credentials and an open store (nil when the store is disabled).
 func ConfigFromSettings(s Settings, creds *transport.Credentials, st *store.Store, log *slog.Logger) Config {
 	cfg := Config{
-		Credentials:         creds,
-		Store:               st,
-		Password:            s.CreatePassword,
-		NoNewQueues:         !s.NewQueues,
-		Quota:               s.MsgQueueQuota,
-		MessageTTL:          time.Duration(s.ExpireMessagesDays) * 24 * time.Hour,
-		HandshakeTimeout:    s.HandshakeTimeout,
-		MaxConnections:      s.MaxConnections,
-		MaxConnectionsPerIP: s.MaxConnectionsPerIP,
-		Logger:              log,
+		Credentials:          creds,
+		Store:                st,
+		Password:             s.CreatePassword,
+		NoNewQueues:          !s.NewQueues,
+		Quota:                s.MsgQueueQuota,
+		MessageTTL:           literal(time.Duration(s.ExpireMessagesDays) * 24 * time.Hour),
+		NotificationTTL:      literal(time.Duration(s.ExpireNtfsHours) * time.Hour),
+		NoExpireOnStart:      !s.ExpireOnStart,
+		ExpireOnSend:         s.ExpireOnSend,
+		HandshakeTimeout:     s.HandshakeTimeout,
+		MaxConnections:       s.MaxConnections,
+		MaxConnectionsPerIP:  s.MaxConnectionsPerIP,
+		LogTLSErrors:         s.LogTLSErrors,
+		NoServiceCredentials: !s.AcceptServiceCredentials,
+		DailyBlockQuota:      s.DailyBlockQuota,
+		Proxy: &ProxyConfig{
+			Disabled:     !s.ProxyEnabled,
+			AllowPrivate: s.ProxyAllowPrivate,
+			OwnDomains:   s.ProxyOwnDomains,
+			Concurrency:  s.ProxyConcurrency,
+		},
+		Logger: log,
 	}
 	if s.DisconnectInactive {
-		cfg.IdleTimeout = s.InactiveTTL
+		cfg.IdleTimeout = literal(s.InactiveTTL)
+		cfg.IdleCheckInterval = s.InactiveCheck
 	}
 	return cfg
+}
+
+// literal keeps an INI zero meaning zero: Config reads 0 as "the default",
+// so a configured 0 (upstream: expire at the next check) becomes the
+// smallest positive duration, which behaves the same at second resolution.
+func literal(d time.Duration) time.Duration {
+	if d == 0 {
+		return time.Nanosecond
+	}
+	return d
 }

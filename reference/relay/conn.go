@@ -11,19 +11,28 @@ import (
 
 	"github.com/smpkit/smpkit/reference/smp"
 	"github.com/smpkit/smpkit/reference/transport"
+	"github.com/smpkit/smpkit/reference/wire"
 )
 
 type tlsConfig = tls.Config
 
 // conn is one client connection after the handshake. Its reader goroutine
-// parses, verifies and executes commands; its writer goroutine sends what
-// the reader and other connections queue on out.
+// parses, verifies and executes commands; a writer goroutine, started when
+// something is queued and ending when the queue is empty, sends what the
+// reader and other connections queue. An idle connection thus has one
+// goroutine and no buffers beyond TLS's own.
 type conn struct {
 	r    *Relay
 	sess *transport.Session
 	v    smp.Version
 
-	out       chan [][]byte // groups of encoded transmissions, one batch each
+	omu     sync.Mutex
+	ocond   sync.Cond  // the queue shrank or the connection closed
+	queue   []outGroup // one batch each
+	writing bool       // a writer goroutine is running
+	closed  bool
+	writers sync.WaitGroup
+
 	done      chan struct{}
 	closeOnce sync.Once
 	lastUsed  atomic.Int64 // Unix nanoseconds of the last block either way
@@ -33,6 +42,35 @@ type conn struct {
 	ntfs   map[string]bool  // notifier ids this connection is subscribed to
 
 	svc *service // the session's service, nil for ordinary clients
+
+	// proxySem bounds the proxy commands in flight (ProxyConfig.Concurrency);
+	// made on first use, by the reader goroutine only.
+	proxySem chan struct{}
+
+	cmdEnv *cmdEnv // made by env on the first block
+}
+
+// proxySlot waits for room for one more proxy command and returns the
+// function that frees it.
+func (c *conn) proxySlot() (release func()) {
+	if c.proxySem == nil {
+		c.proxySem = make(chan struct{}, c.r.proxyConfig().Concurrency)
+	}
+	select {
+	case c.proxySem <- struct{}{}:
+		return func() { <-c.proxySem }
+	case <-c.done:
+		return func() {}
+	}
+}
+
+// outGroup is one batch for the writer: encoded transmissions, or fill,
+// which makes them in the writer goroutine. A MSG pushed to a subscriber is
+// sealed there (outside r.qmu) after its record is durable, yet in the order
+// it was queued among the connection's other events.
+type outGroup struct {
+	txs  [][]byte
+	fill func() [][]byte
 }
 
 // qsub is a connection's use of one queue.
@@ -44,24 +82,19 @@ type qsub struct {
 func (r *Relay) serveSession(sess *transport.Session) {
 	c := &conn{
 		r: r, sess: sess, v: sess.Version,
-		out:    make(chan [][]byte, r.cfg.EventBuffer),
 		done:   make(chan struct{}),
 		queues: map[string]*qsub{},
 		ntfs:   map[string]bool{},
 		svc:    r.sessionService(sess),
 	}
+	c.ocond.L = &c.omu
 	c.touch()
 	r.mu.Lock()
 	r.sessions = append(r.sessions, c)
 	r.mu.Unlock()
-	writerDone := make(chan struct{})
-	go func() {
-		defer close(writerDone)
-		c.writer()
-	}()
 	c.reader()
 	c.close()
-	<-writerDone
+	c.writers.Wait()
 	r.dropConn(c)
 }
 
@@ -72,24 +105,62 @@ func (c *conn) close() {
 	c.closeOnce.Do(func() {
 		close(c.done)
 		c.sess.Close()
+		c.omu.Lock()
+		c.closed = true
+		c.queue = nil
+		c.ocond.Broadcast()
+		c.omu.Unlock()
 	})
 }
 
+// enqueueLocked adds a group and starts the writer if none runs. The caller
+// holds c.omu.
+func (c *conn) enqueueLocked(g outGroup) {
+	c.queue = append(c.queue, g)
+	if !c.writing {
+		c.writing = true
+		c.writers.Add(1)
+		go c.writer()
+	}
+}
+
+// writer sends queued groups until the queue is empty or the connection
+// closes.
 func (c *conn) writer() {
+	defer c.writers.Done()
 	for {
-		select {
-		case <-c.done:
+		c.omu.Lock()
+		if c.closed || len(c.queue) == 0 {
+			c.writing = false
+			c.queue = nil // let an idle connection's queue go
+			c.omu.Unlock()
 			return
-		case group := <-c.out:
-			if err := c.sess.WriteTransmissions(group); err != nil {
-				if !errors.Is(err, io.EOF) {
-					c.r.log.Debug("write failed", "err", err)
-				}
-				c.close()
-				return
-			}
-			c.touch()
 		}
+		g := c.queue[0]
+		c.queue[0] = outGroup{}
+		c.queue = c.queue[1:]
+		c.ocond.Broadcast()
+		c.omu.Unlock()
+		group := g.txs
+		if g.fill != nil {
+			if group = g.fill(); len(group) == 0 {
+				continue
+			}
+		}
+		write := c.sess.WriteTransmissions
+		if h := c.r.hooks; h != nil && h.write != nil {
+			write = func(g [][]byte) error { return h.write(c, g) }
+		}
+		err := write(group)
+		putTxBufs(group)
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				c.r.log.Debug("write failed", "err", err)
+			}
+			c.close()
+			continue // the loop ends on closed
+		}
+		c.touch()
 	}
 }
 
@@ -99,23 +170,46 @@ func (c *conn) send(group [][]byte) {
 	if len(group) == 0 {
 		return
 	}
-	select {
-	case c.out <- group:
-	case <-c.done:
+	c.enqueueWait(outGroup{txs: group})
+}
+
+// sendFill is send with the transmissions made later by the writer.
+func (c *conn) sendFill(fill func() [][]byte) { c.enqueueWait(outGroup{fill: fill}) }
+
+// enqueueWait queues g once there is room.
+func (c *conn) enqueueWait(g outGroup) {
+	c.omu.Lock()
+	defer c.omu.Unlock()
+	for !c.closed && len(c.queue) >= c.r.cfg.EventBuffer {
+		c.ocond.Wait()
+	}
+	if !c.closed {
+		c.enqueueLocked(g)
 	}
 }
 
 // event queues a transmission for this connection from anywhere (usually
 // under r.qmu). It never blocks: a connection that lets its events pile up
 // is closed.
-func (c *conn) event(group ...[]byte) {
-	select {
-	case c.out <- group:
-	case <-c.done:
-	default:
+func (c *conn) event(group ...[]byte) { c.queueEvent(outGroup{txs: group}) }
+
+// eventFill is event with the transmissions made later by the writer.
+func (c *conn) eventFill(fill func() [][]byte) { c.queueEvent(outGroup{fill: fill}) }
+
+func (c *conn) queueEvent(g outGroup) {
+	c.omu.Lock()
+	if c.closed {
+		c.omu.Unlock()
+		return
+	}
+	if len(c.queue) >= c.r.cfg.EventBuffer {
+		c.omu.Unlock()
 		c.r.log.Warn("closing a connection that does not read its events")
 		c.close()
+		return
 	}
+	c.enqueueLocked(g)
+	c.omu.Unlock()
 }
 
 // reader processes blocks until the connection ends.
@@ -131,6 +225,9 @@ func (c *conn) reader() {
 			return
 		}
 		c.touch()
+		if h := c.r.hooks; h != nil && h.block != nil {
+			content = h.block(c, content)
+		}
 		// content aliases the session's read buffer; commands keep slices
 		// of it beyond the next read only through copies, but the proxy
 		// goroutines keep whole transmissions.
@@ -148,26 +245,81 @@ func (c *conn) reader() {
 	}
 }
 
-// encodeTx frames an unauthorized response or event (SMP-TX-3).
+// encodeTx frames an unauthorized response or event (SMP-TX-3). MSG
+// transmissions are built in pooled buffers, which the writer returns after
+// sending them, and the MSG body goes back to its pool once copied.
 func (c *conn) encodeTx(corrID, entityID []byte, rsp smp.Response) []byte {
+	if p, ok := rsp.(pendingMSG); ok {
+		rsp = msgResponse(p.q, p.m)
+	}
 	if h := c.r.hooks; h != nil && h.reply != nil {
 		rsp = h.reply(c, corrID, entityID, rsp)
 	}
-	if _, isMsg := rsp.(smp.RspMSG); isMsg {
+	var buf []byte
+	msg, isMsg := rsp.(smp.RspMSG)
+	if isMsg {
 		c.r.stats.messagesOut.Add(1)
+		buf = getTxBuf()
 	}
-	body, err := smp.EncodeResponse(c.v, rsp)
+	t := smp.Transmission{SessionID: c.sess.SessionID, CorrID: corrID, EntityID: entityID}
+	b := wire.NewBuilder(buf)
+	smp.AppendTransmission(b, c.v, t) // the command is the tail: the response follows
+	smp.AppendResponse(b, c.v, rsp)
+	tx, err := b.Bytes()
+	if isMsg {
+		putMsgBody(msg.Body)
+	}
 	if err != nil {
 		// Our own responses always encode; a failure is a bug, reported
 		// to the client as an internal error rather than dropped.
 		c.r.log.Error("encode response", "tag", rsp.Tag(), "err", err)
-		body, _ = smp.EncodeResponse(c.v, smp.RspERR{Err: smp.ErrorType{Kind: smp.ErrINTERNAL}})
-	}
-	tx, err := smp.EncodeTransmission(c.v, smp.Transmission{SessionID: c.sess.SessionID, CorrID: corrID, EntityID: entityID, Command: body})
-	if err != nil {
-		c.r.log.Error("encode transmission", "err", err)
+		body, _ := smp.EncodeResponse(c.v, smp.RspERR{Err: smp.ErrorType{Kind: smp.ErrINTERNAL}})
+		t.Command = body
+		if tx, err = smp.EncodeTransmission(c.v, t); err != nil {
+			c.r.log.Error("encode transmission", "err", err)
+		}
 	}
 	return tx
+}
+
+// Buffers for MSG transmissions and bodies, the 16 KiB allocations of
+// every delivery. A transmission queued on c.out belongs to the writer, so
+// the writer may recycle it once sent.
+var (
+	txPool      sync.Pool
+	msgBodyPool sync.Pool
+)
+
+const txBufSize = smp.BlockSize
+
+func getTxBuf() []byte {
+	if p, _ := txPool.Get().(*[]byte); p != nil {
+		return (*p)[:0]
+	}
+	return make([]byte, 0, txBufSize)
+}
+
+func putTxBufs(group [][]byte) {
+	for _, tx := range group {
+		if cap(tx) == txBufSize {
+			tx = tx[:0]
+			txPool.Put(&tx)
+		}
+	}
+}
+
+func getMsgBody() []byte {
+	if p, _ := msgBodyPool.Get().(*[]byte); p != nil {
+		return (*p)[:0]
+	}
+	return make([]byte, 0, smp.MsgBodySize)
+}
+
+func putMsgBody(b []byte) {
+	if cap(b) == smp.MsgBodySize {
+		b = b[:0]
+		msgBodyPool.Put(&b)
+	}
 }
 
 func (c *conn) errTx(corrID, entityID []byte, e smp.ErrorType) []byte {

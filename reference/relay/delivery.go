@@ -106,6 +106,9 @@ func (r *Relay) ack(c *conn, q *store.Queue, msgID []byte) (*store.Message, erro
 // be pushed to now, if any (SMP-DLV-2); err is ERR QUOTA when the message
 // was refused, with or without a marker stored.
 func (r *Relay) storeMessage(q *store.Queue, notify bool, body []byte) (stored *store.Message, to *conn, err error) {
+	if r.cfg.ExpireOnSend {
+		r.expireQueue(q.RecipientID)
+	}
 	n, quotaLast := r.store.Size(q.RecipientID)
 	if quotaLast {
 		return nil, nil, protoErr(smp.ErrorType{Kind: smp.ErrQUOTA})
@@ -176,4 +179,31 @@ func (c *conn) deletedEvent() smp.Response {
 		return smp.RspEND{}
 	}
 	return smp.RspDELD{}
+}
+
+// expireQueue deletes a queue's messages older than MessageTTL from its
+// head before SEND adds one (upstream expire_messages_on_send), so expired
+// messages stop counting against the quota. A message in flight to a
+// subscriber stays until it is acknowledged. Called with r.qmu held.
+func (r *Relay) expireQueue(rid []byte) {
+	cut := r.cfg.Now().Add(-r.cfg.MessageTTL).Unix()
+	var inFlight []byte
+	if sub := r.subs[string(rid)]; sub != nil {
+		if s := sub.queues[string(rid)]; s != nil {
+			inFlight = s.delivered
+		}
+	}
+	for {
+		m, ok := r.store.Head(rid)
+		if !ok || m.Quota || m.Timestamp >= cut || (inFlight != nil && bytes.Equal(m.ID, inFlight)) {
+			return
+		}
+		if done, err := r.store.DeleteHead(rid, m.ID); err != nil || !done {
+			if err != nil {
+				r.log.Error("message expiry on send failed", "err", err)
+			}
+			return
+		}
+		r.stats.messagesExpired.Add(1)
+	}
 }

@@ -22,8 +22,14 @@ type Loopback struct {
 }
 
 // StartLoopback starts a relay on a free loopback port. cfg.Credentials,
-// when nil, are generated for the host "localhost".
+// when nil, are generated for the host "localhost". A loopback relay's
+// destinations are loopback relays too, so when cfg.Proxy is nil its
+// sending proxy is configured to allow them (ProxyConfig.AllowPrivate);
+// pass a ProxyConfig to test the default policy.
 func StartLoopback(cfg Config) (*Loopback, error) {
+	if cfg.Proxy == nil {
+		cfg.Proxy = &ProxyConfig{AllowPrivate: true}
+	}
 	if cfg.Credentials == nil {
 		creds, err := transport.GenerateCredentials("localhost", rand.Reader)
 		if err != nil {

@@ -6,7 +6,9 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -215,6 +217,18 @@ var mutants = []mutant{
 			return outs, true
 		}}
 	}},
+	{"refusal-silent", "refuses a bad client hello by waiting instead of closing the connection", func() *hooks {
+		var h hooks
+		h.handshake = func(ctx context.Context, c *transport.TLSConn, cfg transport.ServerConfig) (*transport.Session, error) {
+			sess, err := transport.ServerHandshake(ctx, c, cfg)
+			if err != nil {
+				c.SetReadDeadline(time.Now().Add(10 * time.Second))
+				io.Copy(io.Discard, c)
+			}
+			return sess, err
+		}
+		return &h
+	}},
 	{"notify-always", "notifies every message, also without the notification flag", func() *hooks {
 		return &hooks{exec: func(c *conn, env *cmdEnv, rc *received) ([]out, bool) {
 			if s, ok := rc.cmd.(smp.CmdSEND); ok {
@@ -226,47 +240,110 @@ var mutants = []mutant{
 	}},
 }
 
-// TestMutantsAreCaught runs the conformance suite against each mutant and
-// fails unless at least one MUST case fails. It logs the kill table.
+// TestMutantsAreCaught proves the conformance suite against the developer
+// mutant set: for each mutant and each requirement it violates
+// (conformance/mutants.txt), the MUST cases citing that requirement run at
+// every version point until one fails; the test fails unless one does. The
+// kill table it logs (mutant → requirement: killing case@version) is the
+// proof behind `smp-conform list --coverage`.
 func TestMutantsAreCaught(t *testing.T) {
 	if testing.Short() {
 		t.Skip("mutant run skipped in -short mode")
 	}
-	var mu sync.Mutex
-	table := map[string][]string{}
-	for _, m := range mutants {
-		t.Run(m.name, func(t *testing.T) {
-			t.Parallel()
-			target := startMutant(t, m.hooks())
-			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-			defer cancel()
-			rep := conformance.Run(ctx, target, conformance.Options{Wait: time.Second, CaseTimeout: 15 * time.Second, FuzzTime: 300 * time.Millisecond, ModelChecks: 8, ModelShrink: 300 * time.Millisecond})
-			var killers []string
-			for _, r := range rep.Results {
-				if r.Level == conformance.MUST && r.Status == conformance.Fail {
-					killers = append(killers, r.ID)
-				}
-			}
-			mu.Lock()
-			table[m.name] = killers
-			mu.Unlock()
-			if len(killers) == 0 {
-				t.Errorf("mutant %q (%s) passed every MUST case", m.name, m.fault)
-			}
-		})
+	declared := map[string][]string{}
+	for _, m := range conformance.Mutants() {
+		declared[m.Name] = m.Spec
 	}
-	t.Cleanup(func() {
-		var b strings.Builder
-		names := make([]string, 0, len(table))
-		for n := range table {
-			names = append(names, n)
+	have := map[string]bool{}
+	for _, m := range mutants {
+		have[m.name] = true
+		if declared[m.name] == nil {
+			t.Errorf("mutant %q is not listed in conformance/mutants.txt", m.name)
 		}
-		sort.Strings(names)
-		for _, n := range names {
-			fmt.Fprintf(&b, "%-20s killed by %d: %s\n", n, len(table[n]), strings.Join(table[n], " "))
+	}
+	for n := range declared {
+		if !have[n] {
+			t.Errorf("conformance/mutants.txt lists %q, which is no mutant", n)
 		}
-		t.Logf("mutant kill table:\n%s", b.String())
+	}
+	var mu sync.Mutex
+	table := map[string]string{}
+	t.Run("set", func(t *testing.T) {
+		for _, m := range mutants {
+			spec := declared[m.name]
+			if spec == nil {
+				continue
+			}
+			t.Run(m.name, func(t *testing.T) {
+				t.Parallel()
+				// Each requirement the mutant violates must be proven on
+				// its own: a MUST case citing it fails against the mutant.
+				var kills []string
+				for _, id := range spec {
+					var ids []string
+					for _, c := range conformance.Catalog() {
+						if c.Level == conformance.MUST && c.Cites([]string{id}) {
+							ids = append(ids, regexp.QuoteMeta(c.ID))
+						}
+					}
+					if len(ids) == 0 {
+						t.Errorf("mutant %q: no MUST case cites %s", m.name, id)
+						continue
+					}
+					target := startMutant(t, m.hooks())
+					ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+					rep := conformance.Run(ctx, target, conformance.Options{
+						Run:  regexp.MustCompile("^(" + strings.Join(ids, "|") + ")$"),
+						Wait: time.Second, CaseTimeout: 15 * time.Second, FuzzTime: 300 * time.Millisecond,
+						ModelChecks: 4, ModelShrink: 200 * time.Millisecond, StopAtMUSTFailure: true,
+					})
+					cancel()
+					killer := ""
+					for _, r := range rep.Results {
+						if r.Level == conformance.MUST && r.Status == conformance.Fail {
+							killer = r.Key()
+							if len(kills) == 0 {
+								killer += " (" + firstLine(r.Detail) + ")"
+							}
+						}
+					}
+					if killer == "" {
+						t.Errorf("mutant %q (%s) passed every MUST case citing %s", m.name, m.fault, id)
+						killer = "NOT CAUGHT"
+					}
+					kills = append(kills, id+": "+killer)
+				}
+				mu.Lock()
+				table[m.name] = strings.Join(kills, "; ")
+				mu.Unlock()
+			})
+		}
 	})
+	var b strings.Builder
+	names := make([]string, 0, len(table))
+	for n := range table {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	killed := 0
+	for _, n := range names {
+		k := table[n]
+		if !strings.Contains(k, "NOT CAUGHT") {
+			killed++
+		}
+		if len(k) > 160 {
+			k = k[:160] + "..."
+		}
+		fmt.Fprintf(&b, "%-30s %s\n", n, k)
+	}
+	t.Logf("mutant kill table (%d of %d caught):\n%s", killed, len(table), b.String())
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
 }
 
 func startMutant(t *testing.T, h *hooks) conformance.Target {
@@ -274,7 +351,15 @@ func startMutant(t *testing.T, h *hooks) conformance.Target {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := New(Config{Credentials: creds})
+	// The proxy cases use relays on loopback as destinations.
+	cfg := Config{Credentials: creds, Password: mutantPassword, Proxy: &ProxyConfig{AllowPrivate: true}}
+	if h != nil && h.config != nil {
+		h.config(&cfg)
+	}
+	if h != nil && h.afterRestart != nil {
+		return startRestartable(t, cfg, h)
+	}
+	r, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,5 +376,27 @@ func startMutant(t *testing.T, h *hooks) conformance.Target {
 			t.Log(err)
 		}
 	})
-	return conformance.Target{HostPort: ln.Addr().String(), KeyHash: creds.Identity(), Display: "mutant"}
+	return conformance.Target{HostPort: ln.Addr().String(), KeyHash: creds.Identity(), Password: mutantPassword, Display: "mutant"}
+}
+
+// A state-machine failure names --seed and shows the shrunk sequence.
+func TestModelFailureReport(t *testing.T) {
+	var nm mutant
+	for _, m := range mutants {
+		if m.name == "no-end" {
+			nm = m
+		}
+	}
+	target := startMutant(t, nm.hooks())
+	rep := conformance.Run(context.Background(), target, conformance.Options{Run: regexp.MustCompile("^SM-DELIVERY-MODEL$"), Seed: 7, Wait: time.Second, ModelShrink: 5 * time.Second})
+	r := rep.Results[0]
+	if r.Status != conformance.Fail {
+		t.Fatalf("model case %s against no-end", r.Status)
+	}
+	for _, want := range []string{"--seed 7", "shrunk sequence", "1. "} {
+		if !strings.Contains(r.Detail, want) {
+			t.Errorf("failure lacks %q:\n%s", want, r.Detail)
+		}
+	}
+	t.Logf("%s", r.Detail)
 }

@@ -1,6 +1,8 @@
 package relay
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"io"
 
@@ -28,22 +30,32 @@ type service struct {
 }
 
 // registerService finds or creates the service id of a fingerprint
-// (SMP-SVC-2). Services live in memory: after a restart a service gets a
-// new id and its notifiers must be associated again with NSUB.
+// (SMP-SVC-2). Services are stored, so a service keeps its id, and its
+// notifiers their association, across restarts.
 func (r *Relay) registerService(role smp.ServiceRole, _ [][]byte, fp []byte) ([]byte, error) {
 	r.qmu.Lock()
-	defer r.qmu.Unlock()
 	if s := r.services[string(fp)]; s != nil {
+		r.qmu.Unlock()
 		if s.role != role {
 			return nil, fmt.Errorf("service registered with role %c", s.role)
 		}
 		return s.id, nil
 	}
 	id, err := r.newID()
+	if err == nil {
+		err = r.store.PutService(store.Service{ID: id, Role: byte(role), Fingerprint: fp, CreatedAt: r.cfg.Now().Unix()})
+	}
+	if err == nil {
+		r.services[string(fp)] = &service{id: id, role: role, fingerprint: fp}
+	}
+	seq := r.store.Written()
+	r.qmu.Unlock()
 	if err != nil {
 		return nil, err
 	}
-	r.services[string(fp)] = &service{id: id, role: role, fingerprint: fp}
+	if err := r.durable(seq); err != nil {
+		return nil, err
+	}
 	return id, nil
 }
 
@@ -84,19 +96,19 @@ func (r *Relay) notify(q *store.Queue, m *store.Message) {
 	}
 	nid := string(q.Notifier.ID)
 	r.ntfs[nid] = append(r.ntfs[nid], pendingNtf{rsp: smp.RspNMSG{Nonce: nonce, EncMeta: enc}, ts: m.Timestamp})
-	if to := r.ntfTarget(nid); to != nil {
+	if to := r.ntfTarget(q.Notifier); to != nil {
 		r.flushNtfs(nid, to)
 	}
 }
 
 // ntfTarget is the connection notifications of a notifier go to: its own
 // subscriber, else its service's subscriber.
-func (r *Relay) ntfTarget(nid string) *conn {
-	if c := r.nsubs[nid]; c != nil {
+func (r *Relay) ntfTarget(n *store.Notifier) *conn {
+	if c := r.nsubs[string(n.ID)]; c != nil {
 		return c
 	}
-	if sid, ok := r.ntfSvc[nid]; ok {
-		return r.svcSubs[sid]
+	if n.ServiceID != nil {
+		return r.svcSubs[string(n.ServiceID)]
 	}
 	return nil
 }
@@ -120,10 +132,28 @@ func (r *Relay) flushNtfs(nid string, to *conn) {
 // subscribeNotifier executes NSUB (SMP-CMD-NSUB-2, SMP-NTF-3, SMP-SVC-7).
 func (r *Relay) subscribeNotifier(c *conn, env *cmdEnv, q *store.Queue) smp.Response {
 	nid := string(q.Notifier.ID)
+	// The association is stored with the notifier (SMP-SVC-7): NSUB in a
+	// service session makes it, NSUB outside one removes it.
+	var sid []byte
 	if env.svc != nil {
-		r.ntfSvc[nid] = string(env.svc.id)
-	} else {
-		delete(r.ntfSvc, nid)
+		sid = env.svc.id
+	}
+	if !bytes.Equal(q.Notifier.ServiceID, sid) {
+		nq, err := r.store.UpdateQueue(q.RecipientID, func(q *store.Queue) error {
+			if q.Notifier == nil || string(q.Notifier.ID) != nid {
+				return store.ErrNoQueue
+			}
+			q.Notifier.ServiceID = sid
+			return nil
+		})
+		if err != nil {
+			if errors.Is(err, store.ErrNoQueue) {
+				return smp.RspERR{Err: smp.AUTH}
+			}
+			r.log.Error("associate notifier", "err", err)
+			return smp.RspERR{Err: smp.ErrorType{Kind: smp.ErrSTORE, Store: "write"}}
+		}
+		*q = *nq
 	}
 	if old := r.nsubs[nid]; old != nil && old != c {
 		delete(old.ntfs, nid)
@@ -143,10 +173,8 @@ func (r *Relay) subscribeNotifier(c *conn, env *cmdEnv, q *store.Queue) smp.Resp
 func (r *Relay) subscribeService(c *conn, svc *service) int64 {
 	sid := string(svc.id)
 	var nids []string
-	for nid, s := range r.ntfSvc {
-		if s == sid {
-			nids = append(nids, nid)
-		}
+	for _, nid := range r.store.ServiceNotifiers(svc.id) {
+		nids = append(nids, string(nid))
 	}
 	n := int64(len(nids))
 	if old := r.svcSubs[sid]; old != nil && old != c {

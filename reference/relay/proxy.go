@@ -6,7 +6,11 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/netip"
+	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/smpkit/smpkit/reference/client"
@@ -25,6 +29,43 @@ type ProxyConfig struct {
 	// Timeout bounds connecting to a destination relay and each forwarded
 	// command (default 30 s).
 	Timeout time.Duration
+	// AllowPrivate lets the proxy connect to destinations on loopback,
+	// private, link-local and unspecified addresses, which it refuses by
+	// default (SMP-PROXY-13). Tests with loopback relays set it.
+	AllowPrivate bool
+	// OwnDomains are host suffixes of the operator's own relays; proxying
+	// to them is also counted apart in the metrics (upstream
+	// own_server_domains).
+	OwnDomains []string
+	// Concurrency is how many proxy commands one client connection may
+	// have in flight; more wait (default 32, upstream client_concurrency).
+	Concurrency int
+}
+
+// errPrivateDestination is the dial failure for a refused destination.
+var errPrivateDestination = errors.New("relay: proxy destination is on a loopback, private or link-local network")
+
+// publicOnly is the dialer Control hook enforcing SMP-PROXY-13 on the
+// address actually dialled, after name resolution.
+func publicOnly(_, address string, _ syscall.RawConn) error {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return err
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return err
+	}
+	if privateAddr(ip) {
+		return errPrivateDestination
+	}
+	return nil
+}
+
+func privateAddr(ip netip.Addr) bool {
+	ip = ip.Unmap()
+	return ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
+		ip.IsInterfaceLocalMulticast() || ip.IsUnspecified()
 }
 
 // proxiedRange is what PKEY offers at most: v8 (the first version with
@@ -46,6 +87,7 @@ type proxies struct {
 
 // dest is one destination relay connection, or the failure to make it.
 type dest struct {
+	srv   smp.Server
 	ready chan struct{} // closed when cl or err is set
 	cl    *client.Client
 	err   smp.ErrorType
@@ -59,6 +101,13 @@ func (r *Relay) proxyConfig() ProxyConfig {
 	}
 	if pc.Timeout <= 0 {
 		pc.Timeout = 30 * time.Second
+	}
+	if pc.Concurrency <= 0 {
+		pc.Concurrency = 32
+	}
+	if !pc.AllowPrivate && pc.Client.Dial == nil {
+		d := net.Dialer{Control: publicOnly}
+		pc.Client.Dial = d.DialContext
 	}
 	pc.Client.ProxyServer = true
 	if pc.Client.Logger == nil {
@@ -94,6 +143,8 @@ func connectErr(err error) smp.ErrorType {
 			return brokerErr(smp.BrokerError{Kind: smp.BrokerTRANSPORT,
 				Transport: smp.TransportError{Kind: "HANDSHAKE", Handshake: he.Kind[len(prefix):]}})
 		}
+	case errors.Is(err, errPrivateDestination):
+		return brokerErr(smp.BrokerError{Kind: smp.BrokerHOST})
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
 		return brokerErr(smp.BrokerError{Kind: smp.BrokerTIMEOUT})
 	}
@@ -123,7 +174,7 @@ func (r *Relay) destination(srv smp.Server) (*client.Client, *smp.ErrorType) {
 	}
 	mine := d == nil
 	if mine {
-		d = &dest{ready: make(chan struct{})}
+		d = &dest{srv: srv, ready: make(chan struct{})}
 		r.px.byAddr[key] = d
 	}
 	r.px.mu.Unlock()
@@ -190,21 +241,42 @@ func (r *Relay) proxyConnect(cmd smp.CmdPRXY) smp.Response {
 	if pc.Disabled || (r.cfg.Password != "" && (cmd.BasicAuth == nil || *cmd.BasicAuth != r.cfg.Password)) {
 		return proxyErr(smp.ProxyError{Kind: smp.ProxyBASICAUTH})
 	}
+	ps := r.stats.proxyFor(&r.stats.pRelays, &r.stats.pRelaysOwn, ownDestination(pc.OwnDomains, cmd.Server))
+	ps.inc(func(c *proxyCounts) *atomic.Int64 { return &c.requests })
 	cl, e := r.destination(cmd.Server)
 	if e != nil {
+		ps.inc(func(c *proxyCounts) *atomic.Int64 { return &c.errConnect })
 		return smp.RspERR{Err: *e}
 	}
 	sess := cl.Session()
 	vr, ok := sess.Offered.Intersect(proxiedRange)
 	if sess.Version < smp.VersionSendingProxy || !ok {
+		ps.inc(func(c *proxyCounts) *atomic.Int64 { return &c.errCompat })
 		return smp.RspERR{Err: transportErr("VERSION")}
 	}
 	if sess.ServerSignedKey == nil {
+		ps.inc(func(c *proxyCounts) *atomic.Int64 { return &c.errCompat })
 		return smp.RspERR{Err: transportErr("NO_AUTH")}
 	}
-	r.stats.proxyConnects.Add(1)
+	ps.inc(func(c *proxyCounts) *atomic.Int64 { return &c.successes })
 	return smp.RspPKEY{SessionID: sess.SessionID, Versions: vr,
 		Key: smp.CertKey{Chain: sess.ServerChain, SignedKey: sess.ServerSignedKey}}
+}
+
+// ownDestination reports whether a destination relay is the operator's
+// own: its first host is one of the domains or under one, as upstream
+// decides (Client/Agent.hs isOwnServer).
+func ownDestination(domains []string, srv smp.Server) bool {
+	if len(srv.Hosts) == 0 {
+		return false
+	}
+	h := srv.Hosts[0]
+	for _, d := range domains {
+		if h == d || strings.HasSuffix(h, "."+d) {
+			return true
+		}
+	}
+	return false
 }
 
 // proxyForward executes PFWD (SMP-PROXY-5, PROXY-6, PROXY-10).
@@ -215,6 +287,28 @@ func (r *Relay) proxyForward(t smp.Transmission, cmd smp.CmdPFWD) smp.Response {
 	if d == nil || d.cl == nil {
 		return proxyErr(smp.ProxyError{Kind: smp.ProxyNOSESSION})
 	}
+	ps := r.stats.proxyFor(&r.stats.pMsgFwds, &r.stats.pMsgFwdsOwn, ownDestination(r.proxyConfig().OwnDomains, d.srv))
+	ps.inc(func(c *proxyCounts) *atomic.Int64 { return &c.requests })
+	rsp := r.forwardTo(d, t, cmd)
+	switch e := rsp.(type) {
+	case smp.RspPRES:
+		ps.inc(func(c *proxyCounts) *atomic.Int64 { return &c.successes })
+	case smp.RspERR:
+		switch {
+		case e.Err.Proxy != nil && e.Err.Proxy.Kind == smp.ProxyBROKER && e.Err.Proxy.Broker.Kind == smp.BrokerTRANSPORT:
+			ps.inc(func(c *proxyCounts) *atomic.Int64 { return &c.errCompat })
+		case e.Err.Proxy != nil && e.Err.Proxy.Kind == smp.ProxyBROKER && (e.Err.Proxy.Broker.Kind == smp.BrokerNETWORK || e.Err.Proxy.Broker.Kind == smp.BrokerTIMEOUT):
+			ps.inc(func(c *proxyCounts) *atomic.Int64 { return &c.errConnect })
+		default:
+			ps.inc(func(c *proxyCounts) *atomic.Int64 { return &c.errOther })
+		}
+	}
+	return rsp
+}
+
+// forwardTo sends one PFWD to its destination as RFWD and turns the answer
+// into PRES (SMP-PROXY-5, PROXY-6, PROXY-10).
+func (r *Relay) forwardTo(d *dest, t smp.Transmission, cmd smp.CmdPFWD) smp.Response {
 	sess := d.cl.Session()
 	if sess.Version < smp.VersionSendingProxy {
 		return smp.RspERR{Err: transportErr("VERSION")}
@@ -260,12 +354,12 @@ func (r *Relay) proxyForward(t smp.Transmission, cmd smp.CmdPFWD) smp.Response {
 	if err != nil {
 		return smp.RspERR{Err: brokerErr(smp.BrokerError{Kind: smp.BrokerRESPONSE, Text: "RRES"})}
 	}
-	r.stats.proxyForwarded.Add(1)
 	return smp.RspPRES{Enc: fr.Enc}
 }
 
 // forwarded executes RFWD on the destination relay (SMP-PROXY-7..9).
 func (c *conn) forwarded(t smp.Transmission, cmd smp.CmdRFWD) smp.Response {
+	c.r.stats.pMsgFwdsRecv.Add(1)
 	fail := func(e smp.ErrorType) smp.Response { return smp.RspERR{Err: e} }
 	if c.sess.Secret == nil {
 		return fail(smp.ErrorType{Kind: smp.ErrPROXY, Proxy: &smp.ProxyError{Kind: smp.ProxyBROKER,
@@ -302,8 +396,13 @@ func (c *conn) forwarded(t smp.Transmission, cmd smp.CmdRFWD) smp.Response {
 		rc, failed := c.r.receive(env, txs[0])
 		if failed != nil {
 			o = *failed
-		} else if outs := c.exec(env, rc); len(outs) > 0 {
+		} else if outs, seq := c.exec(env, rc); c.r.durable(seq) != nil {
+			o = errOut(rc.t.CorrID, rc.t.EntityID, smp.ErrorType{Kind: smp.ErrSTORE, Store: "write"})
+		} else if len(outs) > 0 {
 			o = outs[0]
+			if p, ok := o.rsp.(pendingMSG); ok {
+				o.rsp = msgResponse(p.q, p.m)
+			}
 		} else {
 			o = errOut(rc.t.CorrID, rc.t.EntityID, smp.ErrorType{Kind: smp.ErrINTERNAL})
 		}

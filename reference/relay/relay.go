@@ -4,14 +4,17 @@
 package relay
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/smpkit/smpkit/reference/smp"
@@ -37,19 +40,41 @@ type Config struct {
 	// MessageTTL is how long messages are kept (default 21 days), checked
 	// every ExpireInterval (default 2 h) and at start (SMP-EXP-1).
 	MessageTTL, ExpireInterval time.Duration
+	// NoExpireOnStart skips the expiry run at start (upstream
+	// expire_messages_on_start = off).
+	NoExpireOnStart bool
+	// ExpireOnSend deletes a queue's expired messages before SEND adds
+	// one (upstream expire_messages_on_send).
+	ExpireOnSend bool
 	// NotificationTTL is how long undelivered notifications wait (default 24 h).
 	NotificationTTL time.Duration
 	// IdleTimeout closes connections without subscriptions and without
 	// traffic for that long (SMP-EXP-4); zero disables it.
 	IdleTimeout time.Duration
+	// IdleCheckInterval is how often idle connections are looked for
+	// (default: a quarter of IdleTimeout, at most an hour).
+	IdleCheckInterval time.Duration
 	// HandshakeTimeout bounds TLS plus the SMP handshake; zero means 60 s.
 	HandshakeTimeout time.Duration
 	// MaxConnections and MaxConnectionsPerIP refuse connections beyond
 	// these counts (closed at once, before TLS); zero means no limit.
 	MaxConnections      int
 	MaxConnectionsPerIP int
+	// LogTLSErrors logs failed TLS handshakes at info level rather than
+	// debug (upstream log_tls_errors).
+	LogTLSErrors bool
+	// NoServiceCredentials refuses service clients in the handshake
+	// (upstream accept_service_credentials = off).
+	NoServiceCredentials bool
+	// DailyBlockQuota limits the queues the control port blocks per UTC
+	// day: 0 no limit, negative none may be blocked (upstream
+	// daily_block_queue_quota; default 0 here, 20 in smp-server.ini).
+	DailyBlockQuota int
 	// Proxy configures the sending proxy (§10); nil uses defaults.
 	Proxy *ProxyConfig
+	// Web, if set, answers HTTPS on the relay's ports to clients that send
+	// SNI (upstream [WEB] https on an SMP port).
+	Web *WebConfig
 	// EventBuffer is how many event groups may wait for a slow connection
 	// before the relay closes it (default 256).
 	EventBuffer int
@@ -80,10 +105,10 @@ type Relay struct {
 	subs  map[string]*conn // recipient id → subscribed connection
 	nsubs map[string]*conn // notifier id → subscribed connection
 	ntfs  map[string][]pendingNtf
-	// Services (§11.2): by fingerprint, notifier associations (notifier id
-	// → service id) and the connection holding each service subscription.
+	// Services (§11.2), by fingerprint (a cache of the store's), and the
+	// connection holding each service subscription. Notifier associations
+	// are in the store, with each notifier.
 	services map[string]*service
-	ntfSvc   map[string]string
 	svcSubs  map[string]*conn
 
 	dummy dummyKeys
@@ -92,6 +117,43 @@ type Relay struct {
 
 	stop chan struct{}
 	bg   sync.WaitGroup
+
+	tls    atomic.Pointer[tlsState] // the online credentials; replaced by ReloadCredentials
+	blocks blockQuota               // control-port blocks today
+	web    *webServer               // nil without Config.Web
+}
+
+// tlsState is the credentials in use and the TLS configuration made from
+// them (nil until the first Serve, so that test hooks apply to it).
+type tlsState struct {
+	creds *transport.Credentials
+	cfg   *tls.Config
+}
+
+func (r *Relay) tlsConfigFor(creds *transport.Credentials) *tls.Config {
+	cfg := transport.ServerTLSConfig(creds)
+	if r.web != nil {
+		cfg.GetConfigForClient = r.web.forSNI
+	}
+	if r.hooks != nil && r.hooks.tls != nil {
+		r.hooks.tls(cfg)
+	}
+	return cfg
+}
+
+// Credentials returns the online credentials in use.
+func (r *Relay) Credentials() *transport.Credentials { return r.tls.Load().creds }
+
+// ReloadCredentials makes new connections use creds, for example after
+// `smp-server cert` replaced the online certificate. The identity (the CA
+// certificate, so the address) must stay; open connections keep theirs.
+func (r *Relay) ReloadCredentials(creds *transport.Credentials) error {
+	if creds == nil || !bytes.Equal(creds.Identity(), r.Credentials().Identity()) {
+		return errors.New("relay: new credentials have another identity (ca.crt): the address would change")
+	}
+	r.tls.Store(&tlsState{creds: creds, cfg: r.tlsConfigFor(creds)})
+	r.log.Info("online certificate reloaded")
+	return nil
 }
 
 // New returns a relay; it serves nothing until Serve is called.
@@ -131,10 +193,14 @@ func New(cfg Config) (*Relay, error) {
 		cfg: cfg, log: log, store: cfg.Store,
 		conns: map[net.Conn]struct{}{}, perIP: map[string]int{},
 		subs: map[string]*conn{}, nsubs: map[string]*conn{}, ntfs: map[string][]pendingNtf{},
-		services: map[string]*service{}, ntfSvc: map[string]string{}, svcSubs: map[string]*conn{},
+		services: map[string]*service{}, svcSubs: map[string]*conn{},
 		dummy: newDummyKeys(),
 		px:    &proxies{byAddr: map[string]*dest{}, bySess: map[string]*dest{}},
 		stop:  make(chan struct{}),
+	}
+	r.tls.Store(&tlsState{creds: cfg.Credentials})
+	if cfg.Web != nil {
+		r.web = newWebServer(cfg.Web)
 	}
 	if r.store == nil {
 		dir, err := os.MkdirTemp("", "smp-relay-")
@@ -148,7 +214,14 @@ func New(cfg Config) (*Relay, error) {
 		}
 		r.store, r.tmpDir = st, dir
 	}
-	r.expire()
+	// The relay waits for durability itself, outside r.qmu (group commit).
+	r.store.DeferSync()
+	for _, sv := range r.store.Services() {
+		r.services[string(sv.Fingerprint)] = &service{id: sv.ID, role: smp.ServiceRole(sv.Role), fingerprint: sv.Fingerprint}
+	}
+	if !cfg.NoExpireOnStart {
+		r.expire()
+	}
 	r.bg.Add(1)
 	go r.housekeeping()
 	return r, nil
@@ -166,10 +239,11 @@ func (r *Relay) Serve(ln net.Listener) error {
 	}
 	r.lns = append(r.lns, ln)
 	r.mu.Unlock()
-	tlsCfg := transport.ServerTLSConfig(r.cfg.Credentials)
-	if r.hooks != nil && r.hooks.tls != nil {
-		r.hooks.tls(tlsCfg)
+	if st := r.tls.Load(); st.cfg == nil {
+		r.tls.CompareAndSwap(st, &tlsState{creds: st.creds, cfg: r.tlsConfigFor(st.creds)})
 	}
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	sockets := r.stats.socketsFor(port)
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -189,12 +263,15 @@ func (r *Relay) Serve(ln net.Listener) error {
 			c.Close()
 			continue
 		}
+		sockets.accepted.Add(1)
+		sockets.active.Add(1)
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()
+			defer func() { sockets.active.Add(-1); sockets.closed.Add(1) }()
 			defer r.track(c, false)
 			defer c.Close()
-			r.serveConn(c, tlsCfg)
+			r.serveConn(c)
 		}()
 	}
 }
@@ -236,21 +313,42 @@ func remoteIP(c net.Conn) string {
 	return host
 }
 
-func (r *Relay) serveConn(raw net.Conn, tlsCfg *tlsConfig) {
+func (r *Relay) serveConn(raw net.Conn) {
 	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.HandshakeTimeout)
 	defer cancel()
-	c := transport.TLSServer(raw, tlsCfg)
-	if err := c.Handshake(ctx); err != nil {
-		r.stats.tlsFailures.Add(1)
-		r.log.Debug("tls handshake failed", "remote", remoteIP(raw), "err", err)
+	st := r.tls.Load()
+	c := transport.TLSServer(raw, st.cfg)
+	err := c.Handshake(ctx)
+	if cs := c.Conn.ConnectionState(); r.web != nil && cs.HandshakeComplete && cs.ServerName != "" {
+		// An HTTPS client (SNI, web certificate): not SMP, and its cipher
+		// suite may have no tls-unique the SMP handshake could use.
+		cancel()
+		r.web.serve(c.Conn, r.stop)
 		return
 	}
-	sess, err := transport.ServerHandshake(ctx, c, transport.ServerConfig{
-		Credentials: r.cfg.Credentials,
+	if err != nil {
+		r.stats.tlsFailures.Add(1)
+		level := slog.LevelDebug
+		if r.cfg.LogTLSErrors {
+			level = slog.LevelInfo
+		}
+		r.log.Log(ctx, level, "tls handshake failed", "remote", remoteIP(raw), "err", err)
+		return
+	}
+	scfg := transport.ServerConfig{
+		Credentials: st.creds,
 		Versions:    r.cfg.Versions,
 		Rand:        r.cfg.Rand,
 		Service:     r.registerService,
-	})
+	}
+	if r.cfg.NoServiceCredentials {
+		scfg.Service = nil
+	}
+	hs := transport.ServerHandshake
+	if r.hooks != nil && r.hooks.handshake != nil {
+		hs = r.hooks.handshake
+	}
+	sess, err := hs(ctx, c, scfg)
 	if err != nil {
 		r.log.Debug("smp handshake failed", "remote", remoteIP(raw), "err", err)
 		return
@@ -274,6 +372,9 @@ func (r *Relay) Close() error {
 		c.Close()
 	}
 	r.mu.Unlock()
+	if r.web != nil {
+		r.web.close()
+	}
 	r.wg.Wait()
 	close(r.stop)
 	r.bg.Wait()
@@ -293,6 +394,9 @@ func (r *Relay) housekeeping() {
 	idleEvery := time.Hour
 	if r.cfg.IdleTimeout > 0 && r.cfg.IdleTimeout/4 < idleEvery {
 		idleEvery = max(r.cfg.IdleTimeout/4, 10*time.Millisecond)
+	}
+	if r.cfg.IdleCheckInterval > 0 {
+		idleEvery = r.cfg.IdleCheckInterval
 	}
 	idle := time.NewTicker(idleEvery)
 	defer idle.Stop()
@@ -319,6 +423,7 @@ func (r *Relay) expire() {
 		r.log.Error("message expiry failed", "err", err)
 	}
 	if n > 0 {
+		r.stats.messagesExpired.Add(int64(n))
 		r.log.Info("messages expired", "count", n)
 	}
 	cut := now.Add(-r.cfg.NotificationTTL).Unix()

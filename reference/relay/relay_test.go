@@ -58,7 +58,7 @@ func TestConnectionLimitPerIP(t *testing.T) {
 	rec := httptest.NewRecorder()
 	r.MetricsHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	body, _ := io.ReadAll(rec.Body)
-	if !strings.Contains(string(body), "smp_connections_refused_total 1") {
+	if !strings.Contains(string(body), "smpkit_connections_refused_total 1") {
 		t.Fatalf("metrics:\n%s", body)
 	}
 }

@@ -87,15 +87,76 @@ func VerifyAuth(queueKey smpcrypto.PublicKey, serverDH smpcrypto.PrivateKey, aut
 		if err != nil {
 			return false
 		}
-		plain, err := smpcrypto.Open(secret, smpcrypto.NonceFromID(corrID), auth)
-		if err != nil {
-			return false
-		}
-		h := sha512.Sum512(authorized)
-		return subtle.ConstantTimeCompare(plain, h[:]) == 1
+		return openAuthenticator(secret, auth, corrID, authorized)
 	}
 	return false
 }
+
+func openAuthenticator(secret, auth, corrID, authorized []byte) bool {
+	var buf [sha512.Size]byte
+	plain, err := smpcrypto.AppendOpen(buf[:0], secret, smpcrypto.NonceFromID(corrID), auth)
+	if err != nil {
+		return false
+	}
+	h := sha512.Sum512(authorized)
+	return subtle.ConstantTimeCompare(plain, h[:]) == 1
+}
+
+// AuthSecrets is one relay session's cache of X25519 agreements for
+// authenticators (SMP-AUTH-2): the secret of the session key and a queue key
+// is the same for every command of that queue in the session, and computing
+// it is most of an authenticator's cost. It is not safe for concurrent use.
+//
+// Only a secret whose authenticator verified is kept. A failure on a key
+// not in the cache therefore costs a full agreement, as VerifyAuth and the
+// dummy verification of SMP-VERIFY-4 do; the cache only makes faster the
+// keys this session's own client has already proven it holds.
+type AuthSecrets struct {
+	priv smpcrypto.PrivateKey
+	m    map[string][32]byte // by raw queue key
+}
+
+// maxAuthSecrets bounds the cache of one session; beyond it an arbitrary
+// entry makes room.
+const maxAuthSecrets = 1024
+
+// NewAuthSecrets returns an empty cache for the session key serverDH (zero
+// when the session has none).
+func NewAuthSecrets(serverDH smpcrypto.PrivateKey) *AuthSecrets {
+	return &AuthSecrets{priv: serverDH}
+}
+
+// VerifyAuth is the package's VerifyAuth with the cache's session key,
+// reusing the agreement for X25519 keys that verified before.
+func (a *AuthSecrets) VerifyAuth(queueKey smpcrypto.PublicKey, auth, corrID, authorized []byte) bool {
+	if queueKey.Alg != smpcrypto.X25519 || len(auth) != AuthenticatorSize || a.priv.Alg != smpcrypto.X25519 {
+		return VerifyAuth(queueKey, a.priv, auth, corrID, authorized)
+	}
+	if s, ok := a.m[string(queueKey.Raw)]; ok {
+		return openAuthenticator(s[:], auth, corrID, authorized)
+	}
+	secret, err := a.priv.DH(queueKey)
+	if err != nil || len(secret) != 32 {
+		return false
+	}
+	if !openAuthenticator(secret, auth, corrID, authorized) {
+		return false
+	}
+	if a.m == nil {
+		a.m = map[string][32]byte{}
+	}
+	if len(a.m) >= maxAuthSecrets {
+		for k := range a.m {
+			delete(a.m, k)
+			break
+		}
+	}
+	a.m[string(queueKey.Raw)] = [32]byte(secret)
+	return true
+}
+
+// Cached reports how many secrets the cache holds.
+func (a *AuthSecrets) Cached() int { return len(a.m) }
 
 // ServiceAuthorized returns the bytes the entity key authorizes in a service
 // session when the transmission carries a service signature (SMP-AUTH-4):

@@ -2,6 +2,7 @@ package smp
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/smpkit/smpkit/reference/wire"
 )
@@ -30,6 +31,24 @@ func (e *ErrLargeTransmission) Error() string {
 // SMP-BATCH-2 allows. Like the reference client it fills blocks from the end,
 // so the first block holds the remainder (receivers must not care).
 func Batch(txs [][]byte) ([][]byte, error) {
+	groups, err := BatchGroups(txs)
+	if err != nil {
+		return nil, err
+	}
+	contents := make([][]byte, 0, len(groups))
+	for _, g := range groups {
+		c, err := EncodeBlockContent(g)
+		if err != nil {
+			return nil, err
+		}
+		contents = append(contents, c)
+	}
+	return contents, nil
+}
+
+// BatchGroups splits transmissions, in order, into the groups that Batch
+// puts in one block each.
+func BatchGroups(txs [][]byte) ([][][]byte, error) {
 	for i, t := range txs {
 		if 2+len(t) > BatchBudget {
 			return nil, &ErrLargeTransmission{Index: i, Size: len(t)}
@@ -47,21 +66,19 @@ func Batch(txs [][]byte) ([][]byte, error) {
 		groups = append(groups, txs[start:end])
 		end = start
 	}
-	contents := make([][]byte, 0, len(groups))
-	for i := len(groups) - 1; i >= 0; i-- {
-		c, err := EncodeBlockContent(groups[i])
-		if err != nil {
-			return nil, err
-		}
-		contents = append(contents, c)
-	}
-	return contents, nil
+	slices.Reverse(groups)
+	return groups, nil
 }
 
 // EncodeBlockContent frames transmissions as one block's content (SMP-BATCH-1)
 // without checking the packing budget.
 func EncodeBlockContent(txs [][]byte) ([]byte, error) {
-	b := wire.NewBuilder(nil)
+	return AppendBlockContent(nil, txs)
+}
+
+// AppendBlockContent appends EncodeBlockContent(txs) to dst.
+func AppendBlockContent(dst []byte, txs [][]byte) ([]byte, error) {
+	b := wire.NewBuilder(dst)
 	b.Count(len(txs), true)
 	for _, t := range txs {
 		b.Large(t)

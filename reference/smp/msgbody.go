@@ -3,6 +3,7 @@ package smp
 import (
 	"bytes"
 	"fmt"
+	"sync"
 
 	"github.com/smpkit/smpkit/reference/smpcrypto"
 	"github.com/smpkit/smpkit/reference/wire"
@@ -74,13 +75,26 @@ func ParseRcvMessageBody(data []byte) (RcvMessageBody, error) {
 // SealMsgBody encrypts a message body for delivery: box(rcvDhSecret,
 // nonce(msgId), pad(plaintext, 16106)), 16122 bytes (SMP-MSG-2).
 func SealMsgBody(rcvDHSecret, msgID []byte, m RcvMessageBody) ([]byte, error) {
-	b := wire.NewBuilder(nil)
+	return AppendSealMsgBody(make([]byte, 0, MsgBodySize), rcvDHSecret, msgID, m)
+}
+
+// msgPlainPool holds the plaintexts of AppendSealMsgBody.
+var msgPlainPool sync.Pool
+
+// AppendSealMsgBody appends SealMsgBody(rcvDHSecret, msgID, m) to dst.
+func AppendSealMsgBody(dst, rcvDHSecret, msgID []byte, m RcvMessageBody) ([]byte, error) {
+	var buf []byte
+	if p, _ := msgPlainPool.Get().(*[]byte); p != nil {
+		buf = (*p)[:0]
+	}
+	b := wire.NewBuilder(buf)
 	AppendRcvMessageBody(b, m)
 	plain, err := b.Bytes()
 	if err != nil {
 		return nil, err
 	}
-	out, err := smpcrypto.SealPadded(rcvDHSecret, smpcrypto.NonceFromID(msgID), plain, MsgBodyPadded)
+	defer func() { msgPlainPool.Put(&plain) }()
+	out, err := smpcrypto.AppendSealPadded(dst, rcvDHSecret, smpcrypto.NonceFromID(msgID), plain, MsgBodyPadded)
 	if err != nil {
 		return nil, fmt.Errorf("seal message body: %w", err)
 	}

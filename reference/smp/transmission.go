@@ -105,16 +105,26 @@ func (t Transmission) CheckSession(v Version, sessionID []byte) error {
 // (SMP-AUTH-1): the same layout in every version, whether or not the session
 // id is on the wire.
 func Authorized(sessionID, corrID, entityID, command []byte) []byte {
-	out := make([]byte, 0, 3+len(sessionID)+len(corrID)+len(entityID)+len(command))
+	out := AppendAuthorized(make([]byte, 0, 3+len(sessionID)+len(corrID)+len(entityID)+len(command)), sessionID, corrID, entityID, command)
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// AppendAuthorized appends Authorized(sessionID, corrID, entityID,
+// command) to dst; an id too long to frame appends nothing.
+func AppendAuthorized(dst, sessionID, corrID, entityID, command []byte) []byte {
+	n := len(dst)
 	for _, s := range [][]byte{sessionID, corrID, entityID} {
 		if len(s) > wire.MaxShort {
 			// Cannot be framed either; an empty result authorizes nothing.
-			return nil
+			return dst[:n]
 		}
-		out = append(out, byte(len(s)))
-		out = append(out, s...)
+		dst = append(dst, byte(len(s)))
+		dst = append(dst, s...)
 	}
-	return append(out, command...)
+	return append(dst, command...)
 }
 
 // AuthorizedBytes returns Authorized for the parsed transmission in a session.

@@ -7,8 +7,12 @@ import (
 )
 
 // Records use the SMP primitives (package wire). A format change must keep
-// reading old records or bump a version byte here.
-const queueRecordVersion = 1
+// reading old records or bump a version byte here. Version 2 adds the
+// notifier's service id at the end.
+const (
+	queueRecordVersion   = 2
+	serviceRecordVersion = 1
+)
 
 func encodeQueue(q *Queue) []byte {
 	b := wire.NewBuilder(make([]byte, 0, 320))
@@ -41,6 +45,14 @@ func encodeQueue(q *Queue) []byte {
 	b.Byte(byte(q.Status))
 	b.Large([]byte(q.BlockInfo))
 	b.Int64(q.UpdatedAt)
+	var nsrv []byte
+	if q.Notifier != nil {
+		nsrv = q.Notifier.ServiceID
+	}
+	b.Maybe(nsrv != nil)
+	if nsrv != nil {
+		b.Short(nsrv)
+	}
 	out, err := b.Bytes()
 	if err != nil {
 		// Only over-long fields fail, and the relay validated them on the wire.
@@ -50,8 +62,11 @@ func encodeQueue(q *Queue) []byte {
 }
 
 func decodeQueue(rec []byte) (*Queue, error) {
-	p := wire.NewParser(rec)
-	p.Literal(string([]byte{opPutQueue, queueRecordVersion}))
+	if len(rec) < 2 || rec[1] < 1 || rec[1] > queueRecordVersion {
+		return nil, errDamaged
+	}
+	version := rec[1]
+	p := wire.NewParser(rec[2:])
 	q := &Queue{RecipientID: clone(p.Short())}
 	n := p.Count(true)
 	for i := 0; i < n && p.Err() == nil; i++ {
@@ -74,10 +89,42 @@ func decodeQueue(rec []byte) (*Queue, error) {
 	q.Status = Status(p.Byte())
 	q.BlockInfo = string(p.Large())
 	q.UpdatedAt = p.Int64()
+	if version >= 2 && p.Maybe() {
+		sid := clone(p.Short())
+		if q.Notifier == nil {
+			return nil, errDamaged
+		}
+		q.Notifier.ServiceID = sid
+	}
 	if err := p.Finish(); err != nil {
 		return nil, err
 	}
 	return q, nil
+}
+
+func encodeService(sv *Service) []byte {
+	b := wire.NewBuilder(nil)
+	b.Byte(opService)
+	b.Byte(serviceRecordVersion)
+	b.Short(sv.ID)
+	b.Byte(sv.Role)
+	b.Short(sv.Fingerprint)
+	b.Int64(sv.CreatedAt)
+	out, err := b.Bytes()
+	if err != nil {
+		panic("store: encode service: " + err.Error())
+	}
+	return out
+}
+
+func decodeService(rec []byte) (*Service, error) {
+	p := wire.NewParser(rec)
+	p.Literal(string([]byte{opService, serviceRecordVersion}))
+	sv := &Service{ID: clone(p.Short()), Role: p.Byte(), Fingerprint: clone(p.Short()), CreatedAt: p.Int64()}
+	if err := p.Finish(); err != nil {
+		return nil, err
+	}
+	return sv, nil
 }
 
 func encodeAddMessage(rid []byte, m *Message) []byte {
@@ -137,7 +184,7 @@ func cloneQueue(q *Queue) *Queue {
 	c.LinkUser = clone(q.LinkUser)
 	if q.Notifier != nil {
 		n := *q.Notifier
-		n.ID, n.Key, n.DHSecret = clone(n.ID), clone(n.Key), clone(n.DHSecret)
+		n.ID, n.Key, n.DHSecret, n.ServiceID = clone(n.ID), clone(n.Key), clone(n.DHSecret), clone(n.ServiceID)
 		c.Notifier = &n
 	}
 	return &c

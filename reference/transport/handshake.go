@@ -72,6 +72,15 @@ type ServerConfig struct {
 	Service func(role smp.ServiceRole, chain [][]byte, fingerprint []byte) ([]byte, error)
 	// Rand is the randomness for the per-session key (default crypto/rand).
 	Rand io.Reader
+	// TestHello, if set, may change the encoded server hello before it is
+	// padded and sent: a hook point for the conformance suite's mutant
+	// relays (test code only; nil in every real configuration).
+	TestHello func(hello []byte) []byte
+	// TestSession, if set, may change the agreed session parameters before
+	// block encryption starts, and TestClientHello the client hello before
+	// it is parsed: the same kind of hook points.
+	TestSession     func(*Session)
+	TestClientHello func(hello []byte) []byte
 }
 
 // ServerHandshake runs the SMP handshake on a TLS connection whose TLS
@@ -112,12 +121,19 @@ func ServerHandshake(ctx context.Context, c *TLSConn, cfg ServerConfig) (*Sessio
 		SessionID: s.SessionID,
 		Key:       &smp.CertKey{Chain: cfg.Credentials.Chain(), SignedKey: signed},
 	}
-	if err := s.writeHello(smp.EncodeServerHello(hello)); err != nil {
+	hb, err := smp.EncodeServerHello(hello)
+	if err == nil && cfg.TestHello != nil {
+		hb = cfg.TestHello(hb)
+	}
+	if err := s.writeHello(hb, err); err != nil {
 		return nil, err
 	}
 	b, err := s.ReadBlock()
 	if err != nil {
 		return nil, readErr(err)
+	}
+	if cfg.TestClientHello != nil {
+		b = cfg.TestClientHello(b)
 	}
 	ch, err := smp.ParseClientHello(b)
 	if err != nil {
@@ -141,6 +157,9 @@ func ServerHandshake(ctx context.Context, c *TLSConn, cfg ServerConfig) (*Sessio
 		if err := s.acceptService(ch.Service, cfg); err != nil {
 			return nil, err
 		}
+	}
+	if cfg.TestSession != nil {
+		cfg.TestSession(s)
 	}
 	s.startEncryption(false)
 	return s, nil
@@ -227,6 +246,15 @@ type ClientConfig struct {
 	Service *ServiceCredentials
 	// Rand is the randomness for the per-session key (default crypto/rand).
 	Rand io.Reader
+	// TestHello, if set, may change the encoded server hello before it is
+	// padded and sent: a hook point for the conformance suite's mutant
+	// relays (test code only; nil in every real configuration).
+	TestHello func(hello []byte) []byte
+	// TestSession, if set, may change the agreed session parameters before
+	// block encryption starts, and TestClientHello the client hello before
+	// it is parsed: the same kind of hook points.
+	TestSession     func(*Session)
+	TestClientHello func(hello []byte) []byte
 }
 
 // ClientHandshake runs the SMP handshake as a client on a TLS connection

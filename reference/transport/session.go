@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -51,9 +52,30 @@ type Session struct {
 	ServiceKey         smpcrypto.PrivateKey
 	ServiceFingerprint []byte
 
+	// Observe, when set before the session is first used, is called with
+	// every block content sent (block nil) and every block received, with
+	// the block as read from TLS (still encrypted when block encryption is
+	// on). Conformance probes check a relay's bytes with it.
+	Observe func(sent bool, block, content []byte)
+
 	rmu, wmu sync.Mutex
 	snd, rcv *smpcrypto.ChainKey // nil when block encryption is off
-	rbuf     []byte
+	// held is the pooled buffer the last ReadBlock's content lives in; it
+	// goes back to the pool when the next ReadBlock starts. Between blocks
+	// (an idle connection) a session holds no block buffer.
+	held  *[]byte
+	first [1]byte
+}
+
+// blockPool holds BlockSize buffers for block reading, writing and
+// encryption, shared by all sessions.
+var blockPool = sync.Pool{New: func() any { b := make([]byte, BlockSize); return &b }}
+
+func getBlock() *[]byte { return blockPool.Get().(*[]byte) }
+
+func putBlock(b *[]byte) {
+	*b = (*b)[:BlockSize]
+	blockPool.Put(b)
 }
 
 // BlockSize is the size of every block on the wire (SMP-BLOCK-1).
@@ -90,32 +112,53 @@ func (s *Session) MaxContent() int {
 // WriteBlock sends one block holding content: padded, and encrypted with
 // the next send key of the chain when block encryption is on (SMP-CHAIN-3).
 func (s *Session) WriteBlock(content []byte) error {
+	if len(content) > s.MaxContent() {
+		return fmt.Errorf("%w: %d bytes", ErrLargeMsg, len(content))
+	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	block, err := s.seal(content)
-	if err != nil {
-		return err
+	p := getBlock()
+	defer putBlock(p)
+	return s.writeLocked(*p, copy((*p)[2:], content))
+}
+
+// writeLocked sends the n content bytes at p[2:]: it pads them in place to
+// a block, or to a block less the tag, which it then encrypts. The caller
+// holds s.wmu.
+func (s *Session) writeLocked(p []byte, n int) error {
+	if n > s.MaxContent() {
+		return fmt.Errorf("%w: %d bytes", ErrLargeMsg, n)
+	}
+	if s.Observe != nil {
+		s.Observe(true, nil, p[2:2+n])
+	}
+	size := BlockSize
+	if s.snd != nil {
+		size -= smpcrypto.TagSize
+	}
+	p = p[:size]
+	binary.BigEndian.PutUint16(p, uint16(n))
+	if fill := p[2+n:]; len(fill) > 0 {
+		fill[0] = wire.PadByte
+		for i := 1; i < len(fill); i *= 2 {
+			copy(fill[i:], fill[:i])
+		}
+	}
+	block := p
+	if s.snd != nil {
+		next, key, nonce := s.snd.Step()
+		*s.snd = next
+		out := getBlock()
+		defer putBlock(out)
+		var err error
+		if block, err = smpcrypto.AppendSeal((*out)[:0], key[:], nonce, p); err != nil {
+			return err
+		}
 	}
 	if _, err := s.conn.Write(block); err != nil {
 		return fmt.Errorf("write block: %w", err)
 	}
 	return nil
-}
-
-func (s *Session) seal(content []byte) ([]byte, error) {
-	if s.snd == nil {
-		b, err := wire.Pad(content, BlockSize)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %d bytes", ErrLargeMsg, len(content))
-		}
-		return b, nil
-	}
-	if len(content) > s.MaxContent() {
-		return nil, fmt.Errorf("%w: %d bytes", ErrLargeMsg, len(content))
-	}
-	next, key, nonce := s.snd.Step()
-	*s.snd = next
-	return smpcrypto.SealPadded(key[:], nonce, content, BlockSize-smpcrypto.TagSize)
 }
 
 // ReadBlock receives one block and returns its content. The returned slice
@@ -125,26 +168,49 @@ func (s *Session) seal(content []byte) ([]byte, error) {
 func (s *Session) ReadBlock() ([]byte, error) {
 	s.rmu.Lock()
 	defer s.rmu.Unlock()
-	if s.rbuf == nil {
-		s.rbuf = make([]byte, BlockSize)
+	if s.held != nil {
+		putBlock(s.held)
+		s.held = nil
 	}
-	if _, err := io.ReadFull(s.conn, s.rbuf); err != nil {
+	// Wait for the first byte before taking a buffer, so that idle
+	// connections hold none.
+	if _, err := io.ReadFull(s.conn, s.first[:]); err != nil {
 		return nil, err
 	}
-	return s.open(s.rbuf)
-}
-
-func (s *Session) open(block []byte) ([]byte, error) {
+	b := getBlock()
+	(*b)[0] = s.first[0]
+	if _, err := io.ReadFull(s.conn, (*b)[1:]); err != nil {
+		putBlock(b)
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
 	if s.rcv == nil {
-		c, err := wire.Unpad(block)
+		s.held = b
+		c, err := wire.Unpad(*b)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrBlock, err)
+		}
+		if s.Observe != nil {
+			s.Observe(false, *b, c)
 		}
 		return c, nil
 	}
 	next, key, nonce := s.rcv.Step()
 	*s.rcv = next
-	c, err := smpcrypto.OpenPadded(key[:], nonce, block)
+	plain := getBlock()
+	p, err := smpcrypto.AppendOpen((*plain)[:0], key[:], nonce, *b)
+	s.held = plain
+	if err != nil {
+		putBlock(b)
+		return nil, fmt.Errorf("%w: %v", ErrBlock, err)
+	}
+	c, err := wire.Unpad(p)
+	if err == nil && s.Observe != nil {
+		s.Observe(false, *b, c)
+	}
+	putBlock(b)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBlock, err)
 	}
@@ -154,12 +220,20 @@ func (s *Session) open(block []byte) ([]byte, error) {
 // WriteTransmissions sends encoded transmissions, packed into as few blocks
 // as the batching rules allow (SMP-BATCH-2).
 func (s *Session) WriteTransmissions(txs [][]byte) error {
-	contents, err := smp.Batch(txs)
+	groups, err := smp.BatchGroups(txs)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrLargeMsg, err)
 	}
-	for _, c := range contents {
-		if err := s.WriteBlock(c); err != nil {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	p := getBlock()
+	defer putBlock(p)
+	for _, g := range groups {
+		c, err := smp.AppendBlockContent((*p)[:2], g)
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrLargeMsg, err)
+		}
+		if err := s.writeLocked(c[:cap(c)], len(c)-2); err != nil {
 			return err
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // PadByte fills padded blocks after the data (spec: SMP-PAD-1).
@@ -22,16 +23,25 @@ var ErrBadPadding = errors.New("wire: invalid padded message")
 
 // Pad returns BE16(len(msg)) ‖ msg ‖ '#'… of exactly size bytes.
 func Pad(msg []byte, size int) ([]byte, error) {
+	return AppendPad(make([]byte, 0, size), msg, size)
+}
+
+// AppendPad appends Pad(msg, size) to dst.
+func AppendPad(dst, msg []byte, size int) ([]byte, error) {
 	if len(msg) > MaxPadded || size-len(msg)-2 < 0 {
 		return nil, fmt.Errorf("%w: %d bytes into %d", ErrPadTooLarge, len(msg), size)
 	}
-	out := make([]byte, size)
-	binary.BigEndian.PutUint16(out, uint16(len(msg)))
-	copy(out[2:], msg)
-	for i := 2 + len(msg); i < size; i++ {
-		out[i] = PadByte
+	n := len(dst)
+	dst = slices.Grow(dst, size)[:n+size]
+	binary.BigEndian.PutUint16(dst[n:], uint16(len(msg)))
+	copy(dst[n+2:], msg)
+	if fill := dst[n+2+len(msg):]; len(fill) > 0 {
+		fill[0] = PadByte
+		for i := 1; i < len(fill); i *= 2 {
+			copy(fill[i:], fill[:i])
+		}
 	}
-	return out, nil
+	return dst, nil
 }
 
 // Unpad returns the message inside a padded block. The fill after the

@@ -1,0 +1,115 @@
+// Command bench compares the reference relay with a plain TLS
+// store-and-forward baseline and the protocol floor in one run, and prints
+// the ratios (issue 13, item 3).
+//
+//	go run ./bench [--duration 2s] [--pairs 1,10,100] [--fsync never,each]
+package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/smpkit/smpkit/internal/buildinfo"
+	"github.com/smpkit/smpkit/internal/relaybench"
+	flag "github.com/spf13/pflag"
+)
+
+const usage = `bench: the reference relay side by side with a plain TLS store-and-forward
+baseline (the same five 16 KiB blocks and disk writes per message) and the
+protocol floor (the baseline plus block encryption, MSG body encryption and
+signature checks), at several queue-pair counts and fsync policies.
+
+Each server runs in its own process; allocations and CPU are the server's.
+
+Usage:
+  bench [flags]
+
+Flags:
+`
+
+func main() {
+	relaybench.ChildMain()
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprint(os.Stderr, usage)
+		fs.PrintDefaults()
+	}
+	var o relaybench.Options
+	fs.DurationVar(&o.Duration, "duration", 1e9, "length of each run")
+	fs.IntVar(&o.Repeat, "repeat", 3, "runs of each full-load measurement, interleaved; the table gives medians")
+	pairs := fs.String("pairs", "1,10,100", "comma-separated queue-pair counts")
+	fsyncs := fs.String("fsync", "never,each", "comma-separated fsync policies (never, each)")
+	systems := fs.String("systems", "relay,baseline,floor", "comma-separated systems (relay, baseline, floor)")
+	fs.IntVar(&o.Conns, "conns", 10, "most connections per side; pairs share them")
+	fs.IntVar(&o.Body, "body", 1000, "SEND body size in bytes")
+	half := fs.Bool("half-load", true, "also measure latency at half of each maximum, at the largest pair count")
+	fs.IntVar(&o.Idle, "idle", 200, "idle connections for the memory comparison (0: skip)")
+	fs.BoolVar(&o.X25519, "x25519", true, "also run the relay with X25519 authenticators instead of Ed25519 signatures")
+	fs.BoolVar(&o.SerialCommit, "serial-commit", false, "baseline and floor fsync each record on its own (no group commit)")
+	fs.StringVar(&o.Dir, "dir", "", "directory for the servers' data (default: the system temporary directory)")
+	version := fs.Bool("version", false, "print the version and exit")
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		if err == flag.ErrHelp {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
+	if *version {
+		fmt.Println(buildinfo.Line("bench"))
+		return
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "bench: unexpected argument %q\n", fs.Arg(0))
+		os.Exit(2)
+	}
+	o.HalfLoad = *half
+	var err error
+	if o.Pairs, err = parseInts(*pairs); err != nil {
+		fmt.Fprintln(os.Stderr, "bench: --pairs:", err)
+		os.Exit(2)
+	}
+	o.Fsyncs = strings.Split(*fsyncs, ",")
+	for _, f := range o.Fsyncs {
+		if f != "never" && f != "each" {
+			fmt.Fprintf(os.Stderr, "bench: --fsync: %q is not never or each\n", f)
+			os.Exit(2)
+		}
+	}
+	o.Systems = strings.Split(*systems, ",")
+	for _, s := range o.Systems {
+		if s != relaybench.Relay && s != relaybench.Baseline && s != relaybench.Floor {
+			fmt.Fprintf(os.Stderr, "bench: --systems: unknown system %q\n", s)
+			os.Exit(2)
+		}
+	}
+	if o.Repeat <= 0 {
+		fmt.Fprintln(os.Stderr, "bench: --repeat must be positive")
+		os.Exit(2)
+	}
+	if o.Duration <= 0 {
+		fmt.Fprintln(os.Stderr, "bench: --duration must be positive")
+		os.Exit(2)
+	}
+	o.Progress = os.Stderr
+	rep, err := relaybench.Compare(o)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	rep.Print(os.Stdout)
+}
+
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("%q is not a positive count", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}

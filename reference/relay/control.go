@@ -1,0 +1,394 @@
+package relay
+
+import (
+	"bufio"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/smpkit/smpkit/reference/smp"
+	"github.com/smpkit/smpkit/reference/store"
+	"github.com/smpkit/smpkit/reference/transport"
+)
+
+// The control port: operator commands while the relay runs, in upstream's
+// line protocol (simplexmq Server.hs runCPServer, Server/Control.hs). A
+// client connects (to 127.0.0.1 only), gets a two-line greeting, sends
+// "auth <password>" to take the user or admin role, then one command per
+// line; each answer is one or more lines, and "quit" closes. Commands
+// without the role they need are answered "AUTH".
+
+// ControlConfig configures the control port.
+type ControlConfig struct {
+	// AdminPassword and UserPassword give the two roles (upstream
+	// control_port_admin_password, control_port_user_password); an empty
+	// one gives nothing.
+	AdminPassword, UserPassword string
+	// Reload loads the online credentials again for "reload" (smpkit);
+	// nil answers that reloading is not available.
+	Reload func() (*transport.Credentials, error)
+}
+
+type cpRole int
+
+const (
+	cpNone cpRole = iota
+	cpUser
+	cpAdmin
+)
+
+// upstream's names, printed by auth.
+func (r cpRole) String() string {
+	return [...]string{"CPRNone", "CPRUser", "CPRAdmin"}[r]
+}
+
+// cpHelp lists the commands smpkit answers.
+const cpHelp = "commands: stats, status, block, unblock, delete, reload, help, quit"
+
+// ServeControl serves the control port on ln until Close. ln should listen
+// on a loopback address: the passwords travel in clear, as upstream's do.
+func (r *Relay) ServeControl(ln net.Listener, cfg ControlConfig) error {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return net.ErrClosed
+	}
+	r.lns = append(r.lns, ln)
+	r.mu.Unlock()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			r.mu.Lock()
+			closed := r.closed
+			r.mu.Unlock()
+			if closed {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return err
+		}
+		if !r.track(c, true) {
+			c.Close()
+			continue
+		}
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			defer r.track(c, false)
+			defer c.Close()
+			r.controlSession(c, cfg)
+		}()
+	}
+}
+
+func (r *Relay) controlSession(c io.ReadWriter, cfg ControlConfig) {
+	w := bufio.NewWriter(c)
+	say := func(format string, a ...any) {
+		fmt.Fprintf(w, format+"\n", a...)
+	}
+	say("SMP server control port\n'help' for supported commands")
+	w.Flush()
+	role := cpNone
+	sc := bufio.NewScanner(c)
+	for sc.Scan() {
+		line := strings.TrimRight(sc.Text(), "\r")
+		cmd, arg, _ := strings.Cut(line, " ")
+		need := cpUser
+		switch cmd {
+		case "auth", "help", "quit", "":
+			need = cpNone
+		case "reload", "delete":
+			need = cpAdmin
+		}
+		if cmd != "auth" && cmd != "help" && cmd != "quit" && cmd != "" {
+			// Upstream logs every command but auth at warn level.
+			r.log.Warn("control port", "command", cmd)
+		}
+		switch {
+		case role < need:
+			r.log.Error("unauthorized control port command")
+			say("AUTH")
+		case cmd == "":
+		case cmd == "quit":
+			w.Flush()
+			return
+		case cmd == "help":
+			say(cpHelp)
+		case cmd == "auth":
+			next := cpNone
+			switch {
+			case cfg.AdminPassword != "" && equal(arg, cfg.AdminPassword):
+				next = cpAdmin
+			case cfg.UserPassword != "" && equal(arg, cfg.UserPassword):
+				next = cpUser
+			}
+			if role == cpNone {
+				role = next
+				say("Current role is %s", role)
+			} else if role == next {
+				say("Current role is %s", role)
+			} else {
+				say("Current role is %s, start new session to change.", role)
+			}
+		case cmd == "stats":
+			r.controlStats(say)
+		case cmd == "status":
+			say("%s", r.controlStatus(arg))
+		case cmd == "block":
+			say("%s", r.controlBlock(arg))
+		case cmd == "unblock":
+			say("%s", r.controlUnblock(arg))
+		case cmd == "reload":
+			say("%s", r.controlReload(cfg))
+		case cmd == "delete":
+			say("%s", r.controlDelete(arg))
+		case knownUpstream(cmd):
+			say("error: %s is not supported by smpkit", cmd)
+		default:
+			say("error: bad ControlProtocol command")
+		}
+		w.Flush()
+	}
+}
+
+func equal(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
+
+// knownUpstream are upstream's control commands smpkit does not have.
+func knownUpstream(cmd string) bool {
+	switch cmd {
+	case "suspend", "resume", "clients", "stats-rts", "threads", "sockets", "socket-threads", "server-info", "save":
+		return true
+	}
+	return false
+}
+
+// controlStats prints counters with upstream's labels where they mean the
+// same, then smpkit's.
+func (r *Relay) controlStats(say func(string, ...any)) {
+	st := &r.stats
+	queues, messages := r.store.Counts()
+	say("qCreated: %d", st.queuesCreated.Load())
+	say("qSecured: %d", st.queuesSecured.Load())
+	say("qDeletedAll: %d", st.queuesDeleted.Load())
+	say("qBlocked: %d", st.queuesBlocked.Load())
+	say("qSub: %d", st.subscriptions.Load())
+	say("msgSent: %d", st.messagesIn.Load())
+	say("msgRecv: %d", st.messagesAcked.Load())
+	say("msgExpired: %d", st.messagesExpired.Load())
+	say("msgNtfs: %d", st.notifications.Load())
+	say("qCount: %d", queues)
+	say("msgCount: %d", messages)
+	say("pRelays: requests=%d, successes=%d, errorsConnect=%d, errorsCompat=%d, errorsOther=%d",
+		st.pRelays.requests.Load(), st.pRelays.successes.Load(), st.pRelays.errConnect.Load(), st.pRelays.errCompat.Load(), st.pRelays.errOther.Load())
+	say("pMsgFwds: requests=%d, successes=%d, errorsConnect=%d, errorsCompat=%d, errorsOther=%d",
+		st.pMsgFwds.requests.Load(), st.pMsgFwds.successes.Load(), st.pMsgFwds.errConnect.Load(), st.pMsgFwds.errCompat.Load(), st.pMsgFwds.errOther.Load())
+	say("pMsgFwdsRecv: %d", st.pMsgFwdsRecv.Load())
+	say("connections: %d", st.connections.Load())
+	say("storeErrors: %d", st.storeErrors.Load())
+}
+
+// FindQueue looks a queue up by its sender id or link id (as upstream's
+// control port does), then by its recipient or notifier id.
+func FindQueue(st *store.Store, id []byte) (*store.Queue, error) {
+	for _, kind := range []store.IDKind{store.BySender, store.ByLink, store.ByRecipient, store.ByNotifier} {
+		if q, err := st.Queue(kind, id); err == nil && q != nil {
+			return q, nil
+		}
+	}
+	return nil, errors.New("no queue has this id")
+}
+
+func (r *Relay) queueArg(arg string) (*store.Queue, string) {
+	raw, err := smp.DecodeB64(strings.TrimSpace(arg))
+	if err != nil || len(raw) == 0 {
+		return nil, "error: want a queue id in base64url"
+	}
+	q, err := FindQueue(r.store, raw)
+	if err != nil {
+		return nil, "error: AUTH"
+	}
+	return q, ""
+}
+
+func queueStatus(q *store.Queue) string {
+	if q.Status == store.Blocked {
+		return "EntityBlocked (reason=" + q.BlockInfo + ")"
+	}
+	return "EntityActive"
+}
+
+func (r *Relay) controlStatus(arg string) string {
+	q, e := r.queueArg(arg)
+	if q == nil {
+		return e
+	}
+	return "status: " + queueStatus(q)
+}
+
+// controlBlock executes "block <id> reason=spam|content": the queue's
+// commands get ERR BLOCKED (SMP-QSTATE-3) and its subscriber is told at
+// once, as upstream does. Limited by DailyBlockQuota.
+func (r *Relay) controlBlock(arg string) string {
+	id, info, _ := strings.Cut(strings.TrimSpace(arg), " ")
+	reason, ok := strings.CutPrefix(info, "reason=")
+	if strings.Contains(reason, ",notice=") {
+		return "error: a blocking notice is not supported by smpkit"
+	}
+	if !ok || (reason != "spam" && reason != "content") {
+		return "error: want block <queue id> reason=spam|content"
+	}
+	q, e := r.queueArg(id)
+	if q == nil {
+		return e
+	}
+	if q.Status == store.Blocked && q.BlockInfo == reason {
+		return "ok, already inactive: " + queueStatus(q)
+	}
+	if !r.blocks.take(r.cfg.DailyBlockQuota, r.cfg.Now()) {
+		return fmt.Sprintf("error: reached limit of %d queues blocked daily", r.cfg.DailyBlockQuota)
+	}
+	r.qmu.Lock()
+	defer r.qmu.Unlock()
+	q, err := r.store.UpdateQueue(q.RecipientID, func(q *store.Queue) error {
+		q.Status, q.BlockInfo = store.Blocked, reason
+		return nil
+	})
+	if err != nil {
+		r.blocks.undo()
+		return "error: " + err.Error()
+	}
+	if sub := r.subs[string(q.RecipientID)]; sub != nil {
+		sub.event(sub.errTx(nil, q.RecipientID, smp.ErrorType{Kind: smp.ErrBLOCKED, Blocked: &smp.BlockingInfo{Reason: reason}}))
+	}
+	r.stats.queuesBlocked.Add(1)
+	r.log.Info("queue blocked by the operator", "reason", reason)
+	return "ok, queue blocked: " + queueStatus(q)
+}
+
+func (r *Relay) controlUnblock(arg string) string {
+	q, e := r.queueArg(arg)
+	if q == nil {
+		return e
+	}
+	if q.Status != store.Blocked {
+		return "ok, queue was active"
+	}
+	was := q.BlockInfo
+	r.qmu.Lock()
+	defer r.qmu.Unlock()
+	if _, err := r.store.UpdateQueue(q.RecipientID, func(q *store.Queue) error {
+		q.Status, q.BlockInfo = store.Active, ""
+		return nil
+	}); err != nil {
+		return "error: " + err.Error()
+	}
+	r.log.Info("queue unblocked by the operator")
+	return "ok, queue unblocked, reason to block was: reason=" + was
+}
+
+// controlDelete executes "delete <id>" (admin): the queue and its messages
+// go, and its subscribers get DELD, as if the recipient sent DEL.
+func (r *Relay) controlDelete(arg string) string {
+	q, e := r.queueArg(arg)
+	if q == nil {
+		return e
+	}
+	r.qmu.Lock()
+	defer r.qmu.Unlock()
+	n, _ := r.store.Size(q.RecipientID)
+	if err := r.store.DeleteQueue(q.RecipientID); err != nil {
+		return "error: " + err.Error()
+	}
+	// No connection of the operator's is subscribed: every subscriber is
+	// told, as another client's DEL would tell it.
+	r.endQueue(&conn{r: r, queues: map[string]*qsub{}, ntfs: map[string]bool{}}, q)
+	r.stats.queuesDeleted.Add(1)
+	r.log.Info("queue deleted by the operator")
+	return fmt.Sprintf("ok, %d messages deleted", n)
+}
+
+func (r *Relay) controlReload(cfg ControlConfig) string {
+	if cfg.Reload == nil {
+		return "error: reload is not available"
+	}
+	creds, err := cfg.Reload()
+	if err == nil {
+		err = r.ReloadCredentials(creds)
+	}
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	return "ok, online certificate reloaded"
+}
+
+// blockQuota counts control-port blocks per UTC day (upstream
+// daily_block_queue_quota: 0 no limit, -1 none allowed).
+type blockQuota struct {
+	mu    sync.Mutex
+	day   int64
+	count int
+}
+
+func (b *blockQuota) take(quota int, now time.Time) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if day := now.UTC().Unix() / 86400; day != b.day {
+		b.day, b.count = day, 0
+	}
+	if quota != 0 && b.count >= quota {
+		return false
+	}
+	b.count++
+	return true
+}
+
+func (b *blockQuota) undo() {
+	b.mu.Lock()
+	b.count--
+	b.mu.Unlock()
+}
+
+// ControlCommands runs commands on the control port at addr with password
+// and returns their output, after the greeting and the auth reply. It
+// sends "quit" last and reads until the relay closes, as upstream's
+// control port has no end-of-answer marker.
+func ControlCommands(addr, password string, timeout time.Duration, cmds ...string) (string, error) {
+	c, err := net.DialTimeout("tcp", addr, timeout)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(timeout))
+	var req strings.Builder
+	fmt.Fprintf(&req, "auth %s\n", password)
+	for _, cmd := range cmds {
+		req.WriteString(cmd + "\n")
+	}
+	req.WriteString("quit\n")
+	if _, err := io.WriteString(c, req.String()); err != nil {
+		return "", err
+	}
+	out, err := io.ReadAll(c)
+	if err != nil {
+		return "", fmt.Errorf("control port: %w", err)
+	}
+	lines := strings.SplitAfterN(string(out), "\n", 4)
+	if len(lines) < 3 || !strings.HasPrefix(lines[0], "SMP server control port") {
+		return "", fmt.Errorf("control port: unexpected greeting %q", out)
+	}
+	if auth := strings.TrimSpace(lines[2]); auth == "Current role is CPRNone" {
+		return "", errors.New("control port: password not accepted")
+	}
+	if len(lines) < 4 {
+		return "", nil
+	}
+	return lines[3], nil
+}

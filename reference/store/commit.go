@@ -1,0 +1,142 @@
+package store
+
+import (
+	"fmt"
+	"time"
+)
+
+// Writing and group commit. Records are written (write(2)) under s.mu, in
+// the order of the changes they record, each with the next sequence
+// number; durability is waited for outside s.mu, so that callers writing
+// at the same time share one fsync of each log.
+
+// DeferSync makes the mutating methods return as soon as their records are
+// handed to the kernel, without waiting for durability; the caller then
+// calls Durable(Written()) before it acknowledges anything, outside its
+// own locks. The relay does this so that no fsync runs under its lock.
+func (s *Store) DeferSync() { s.deferred.Store(true) }
+
+// Written is the sequence number of the last record handed to the kernel.
+func (s *Store) Written() uint64 { return s.written.Load() }
+
+// Durable returns once every record up to seq is durable under the sync
+// policy: with SyncEachWrite it waits for (or runs) an fsync covering
+// them, and returns its error if that fsync failed; with the other
+// policies it returns at once.
+func (s *Store) Durable(seq uint64) error {
+	if s.opts.Sync != SyncEachWrite {
+		return nil
+	}
+	return s.syncTo(seq)
+}
+
+func (s *Store) syncTo(seq uint64) error {
+	s.smu.Lock()
+	defer s.smu.Unlock()
+	for {
+		// A record covered by a failed fsync stays in doubt even if a
+		// later fsync succeeds (the kernel may have dropped its pages);
+		// the logs are rewritten from memory at the next write.
+		if seq <= s.failTo {
+			return s.failErr
+		}
+		if s.synced >= seq {
+			return nil
+		}
+		if s.syncing {
+			s.cond.Wait()
+			continue
+		}
+		s.syncing = true
+		target := s.written.Load()
+		s.smu.Unlock()
+		s.syncMu.Lock()
+		err := s.syncFiles()
+		s.syncMu.Unlock()
+		s.smu.Lock()
+		s.syncing = false
+		if err != nil {
+			s.failTo, s.failErr = target, err
+			s.rewrite.Store(true)
+		} else if target > s.synced {
+			s.synced = target
+		}
+		s.cond.Broadcast()
+	}
+}
+
+// markInDoubt fails the waits for every record written so far and has the
+// next write rewrite both logs from memory. Called with s.mu held.
+func (s *Store) markInDoubt(err error) {
+	s.smu.Lock()
+	if s.seq > s.failTo {
+		s.failTo, s.failErr = s.seq, err
+	}
+	s.cond.Broadcast()
+	s.smu.Unlock()
+	s.rewrite.Store(true)
+}
+
+// syncFiles fsyncs the logs with unsynced records. Called with syncMu.
+func (s *Store) syncFiles() error {
+	for _, l := range []*appendLog{s.qlog, s.mlog} {
+		w := l.written.Load()
+		if w <= l.synced.Load() {
+			continue
+		}
+		if err := l.f.Sync(); err != nil {
+			s.writeErrors.Add(1)
+			return fmt.Errorf("store: fsync %s: %w", l.name(), err)
+		}
+		l.synced.Store(w)
+	}
+	return nil
+}
+
+func (s *Store) syncLoop(every time.Duration) {
+	defer close(s.done)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			s.syncTo(s.written.Load())
+		}
+	}
+}
+
+// write appends one framed record to *which (s.qlog or s.mlog); called with s.mu held. It
+// returns the record's sequence number.
+func (s *Store) write(which **appendLog, payload []byte) (uint64, error) {
+	if s.rewrite.Load() {
+		if err := s.rewriteLogs(); err != nil {
+			return 0, err
+		}
+	}
+	l := *which
+	if err := l.write(appendFrame(make([]byte, 0, frameHeader+len(payload)), payload)); err != nil {
+		s.writeErrors.Add(1)
+		return 0, err
+	}
+	if l == s.qlog {
+		s.qrecords++
+	}
+	s.seq++
+	l.written.Store(s.seq)
+	s.written.Store(s.seq)
+	return s.seq, nil
+}
+
+// wait is what a mutating method does after writing: wait for durability
+// unless the caller does (DeferSync).
+func (s *Store) wait(seq uint64) error {
+	if seq == 0 || s.deferred.Load() {
+		return nil
+	}
+	if err := s.Durable(seq); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	return nil
+}
