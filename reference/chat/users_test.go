@@ -153,7 +153,11 @@ func connections(t *testing.T, l *relay.Loopback) int {
 	rec := httptest.NewRecorder()
 	l.Relay.MetricsHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	for _, line := range strings.Split(rec.Body.String(), "\n") {
-		if v, ok := strings.CutPrefix(line, "smp_connections "); ok {
+		v, ok := strings.CutPrefix(line, "smpkit_connections ")
+		if !ok {
+			v, ok = strings.CutPrefix(line, "smp_connections ") // its name before relay-ops
+		}
+		if ok {
 			n, err := strconv.Atoi(strings.TrimSpace(v))
 			if err != nil {
 				t.Fatal(err)
@@ -161,6 +165,6 @@ func connections(t *testing.T, l *relay.Loopback) int {
 			return n
 		}
 	}
-	t.Fatalf("no smp_connections in %s", rec.Body)
+	t.Fatalf("no smpkit_connections in %s", rec.Body)
 	return 0
 }
