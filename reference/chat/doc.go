@@ -1,0 +1,93 @@
+// Package chat is the chat library: users (profiles), contacts, direct
+// messages and long-term addresses over graph-chat connections
+// (reference/agent), speaking the chat protocol of spec/chat.md through
+// reference/chatmsg.
+//
+// # Storage
+//
+// Everything of the chat lives in one encrypted database, <Dir>/chat.db
+// (reference/db, schema "chat", see Schema): users, contacts, addresses,
+// requests, items (messages) and reactions of every user. Profiles and
+// message contents are kept as the canonical JSON of their chat events, so
+// fields this revision does not know survive (CH-EXT-1).
+//
+// Each user has its own agent, with its own database <Dir>/user-<id>/agent.db
+// under the same passphrase. This is how several profiles in one client keep
+// separate transport sessions: an agent keeps one TLS session per relay for
+// all its queues, so one agent for all users would let a relay link their
+// queues by session. The price is that the chat's rows and the agent's are
+// in different files, so they are never in one transaction. Nothing depends
+// on one: agent events are delivered at least once and the chat records
+// every agent message it processed (chat_received, chat_member_received) in
+// the transaction that applies it, before acknowledging it, so a repeated
+// event changes nothing. Every change that the peers must hear of (a
+// message, an edit, a profile update, an introduction) is committed
+// together with a task (chat_tasks) that hands it to the agent; tasks run
+// in order after the commit, are retried while they fail and resume after a
+// restart, so a crash between our commit and the agent's loses nothing (a
+// task done but not yet deleted is done again: at least once).
+// (A joint transaction would also be unsafe with this agent: it holds a
+// connection's lock while it waits for the database writer.)
+//
+// # Events
+//
+// The agents' events are processed in order per user; what they mean for
+// the chat comes out of Client.Events as typed values (ContactConnected,
+// ContactRequested, NewItem, ItemUpdated, ...). Every call takes a context.
+// Calls that create a contact act for the active user (SetActiveUser); the
+// others name what they act on by id, whichever user it belongs to.
+//
+// # Handshakes
+//
+// One-time invitation: the initiator's agent makes the link
+// (CreateInvitation); the joiner's confirmation carries x.info with its
+// profile (Connect); the initiator's client allows it automatically with its
+// own x.info (CH-CONN-1). Address: the requester's x.contact (with a
+// contactReqId that repeats merge under) arrives as ContactRequested, unless
+// the address accepts automatically; accepting joins the requester's
+// invitation with x.info, and a welcome message, if set, is the first
+// message once connected (CH-CONN-2). Deleting a contact sends x.direct.del
+// and deletes the connection when its receipt arrives (CH-CONN-4).
+//
+// # Receipts
+//
+// The receiver acknowledges every agent message, so the agent sends a
+// receipt for each (the agent has no way to acknowledge without one); the
+// sender shows an item delivered when the receipt for its agent message
+// arrives (CH-RCPT-1). Upstream asks for receipts only for x.msg.new and
+// x.grp.inv: that needs a per-message receipt flag in the agent.
+//
+// # Groups
+//
+// A group is a row of chat_groups (its profile, CH-GRP-1, our member id and
+// role) and one chat_members row per other member, each with its own agent
+// connection. The host invites a contact with x.grp.inv over the contact's
+// connection, carrying a one-time invitation made for the member
+// (CH-GRP-INV-1); the invitation stays pending (GroupInvited) until
+// JoinGroup joins it with x.grp.acpt, which the host checks and answers with
+// x.ok (CH-GRP-INV-2). Once the member is connected, the host announces it
+// (x.grp.mem.new) to the others and introduces each of them to it
+// (x.grp.mem.intro); the new member makes an invitation per introduction and
+// returns it (x.grp.mem.inv), the host passes it on (x.grp.mem.fwd) for its
+// own introductions only (chat_intros), and the existing member joins it
+// with x.grp.mem.info, which the new member checks and answers alike
+// (CH-GRP-INTRO-1..5); each side then sends x.grp.mem.con to its host
+// (CH-GRP-INTRO-6). Until then the host forwards the pair's messages in
+// x.grp.msg.forward (CH-FWD-1), accepted only from the receiver's host and
+// not nested (CH-FWD-2); one item per author and msgId (CH-FWD-3). Content
+// from an observer and member announcements from below admin are reported
+// and ignored (CH-ROLE-3).
+//
+// LeaveGroup sends x.grp.leave and RemoveMember x.grp.mem.del (admins and
+// owners, CH-ROLE-2) to every member; the sender deletes its connection
+// with the departing member when that member's receipt arrives. Receivers
+// stop sending to a member that left or was removed, and a removed member
+// stops sending (CH-GRP-DEL-1..2, CH-GRP-LEAVE-1), but they keep their
+// connection with it: the agent does not say when our receipt has reached
+// the relay, and deleting the connection before would drop it.
+//
+// Not yet built: group links, role changes, group deletion,
+// group profile updates, history for new members, edits and reactions in
+// groups, profile updates to groups. Their events decode in chatmsg; each
+// is one more case of applyMember with its role check.
+package chat

@@ -1,0 +1,468 @@
+package chat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/smpkit/smpkit/reference/agent"
+	"github.com/smpkit/smpkit/reference/chatmsg"
+	"github.com/smpkit/smpkit/reference/db"
+)
+
+func memberInfo(m Member) *chatmsg.MemberInfo {
+	mi := &chatmsg.MemberInfo{MemberID: m.MemberID, Role: m.Role, Profile: m.Profile}
+	if mi.Profile == nil {
+		mi.Profile = &chatmsg.Profile{DisplayName: "member"}
+	}
+	return mi
+}
+
+// ourMemberProfile is the user's profile as a group sees it (CH-PROF-4).
+func (c *Client) ourMemberProfile(ctx context.Context, userID int64) (*chatmsg.Profile, error) {
+	p, err := c.userProfile(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	return p.Redacted(), nil
+}
+
+// handleMember processes an agent event of a member connection; called
+// with ua.mu held.
+func (c *Client) handleMember(ctx context.Context, ua *userAgent, m Member, conn string, ev agent.Event) ([]Event, error) {
+	var g Group
+	if err := c.db.View(ctx, func(tx *db.Tx) error {
+		var err error
+		g, err = loadGroup(tx, m.GroupID)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	switch ev.Kind {
+	case agent.EventConf:
+		msg, err := firstMessage(ev.Body)
+		if err != nil {
+			return nil, err
+		}
+		var answer []byte
+		switch e := msg.Event.(type) {
+		case *chatmsg.GrpAcpt:
+			// The invitee of our x.grp.inv (CH-GRP-INV-2).
+			if m.Status != MemberInvited || m.Host || string(e.MemberID) != string(m.MemberID) {
+				return nil, fmt.Errorf("group %d: x.grp.acpt for another member", g.ID)
+			}
+			answer = encode(&chatmsg.OK{})
+		case *chatmsg.GrpMemInfo:
+			// The member introduced to us joined our invitation
+			// (CH-GRP-INTRO-5): its id must be the one we made it for.
+			if m.Status != MemberIntroduced || string(e.MemberID) != string(m.MemberID) || e.Profile == nil {
+				return nil, fmt.Errorf("group %d: x.grp.mem.info from another member", g.ID)
+			}
+			if err := c.db.Update(ctx, func(tx *db.Tx) error {
+				_, err := tx.Exec(`UPDATE chat_members SET profile = ? WHERE id = ?`, infoBody(e.Profile.Redacted()), m.ID)
+				return err
+			}); err != nil {
+				return nil, err
+			}
+			p, err := c.ourMemberProfile(ctx, g.UserID)
+			if err != nil {
+				return nil, err
+			}
+			answer = encode(&chatmsg.GrpMemInfo{MemberID: g.MemberID, Profile: p})
+		default:
+			return nil, fmt.Errorf("group %d: %s as member connection info", g.ID, msg.Event.Name())
+		}
+		if err := ua.a.Allow(ctx, conn, answer); err != nil {
+			if st, serr := ua.a.ConnState(ctx, conn); serr == nil && st.Status != "confirmed" {
+				return nil, nil // a repeat after a restart
+			}
+			return nil, err
+		}
+		return nil, nil
+	case agent.EventInfo:
+		msg, err := firstMessage(ev.Body)
+		if err != nil {
+			return nil, err
+		}
+		if e, ok := msg.Event.(*chatmsg.GrpMemInfo); ok && e.Profile != nil && string(e.MemberID) == string(m.MemberID) {
+			return nil, c.db.Update(ctx, func(tx *db.Tx) error {
+				_, err := tx.Exec(`UPDATE chat_members SET profile = ? WHERE id = ?`, infoBody(e.Profile.Redacted()), m.ID)
+				return err
+			})
+		}
+		return nil, nil // x.ok from the host (CH-CONN-3)
+	case agent.EventCon:
+		return c.memberConnected(ctx, ua, g, m)
+	case agent.EventMsg:
+		return c.onMemberMessage(ctx, ua, g, m, conn, ev)
+	case agent.EventRcvd:
+		// The receipt of our x.grp.leave or x.grp.mem.del: the member
+		// has it, the connection can go.
+		var dm *int64
+		if err := c.db.View(ctx, func(tx *db.Tx) error {
+			return tx.QueryRow(`SELECT del_msg FROM chat_members WHERE id = ?`, m.ID).Scan(&dm)
+		}); err != nil || dm == nil || *dm != ev.MsgID {
+			return nil, err
+		}
+		return nil, c.dropMemberConn(ctx, ua, m.ID, conn)
+	}
+	return nil, nil
+}
+
+func firstMessage(body []byte) (*chatmsg.Message, error) {
+	items, err := chatmsg.ParseBody(body)
+	if err != nil {
+		return nil, fmt.Errorf("connection info: %w", err)
+	}
+	if len(items) == 0 || items[0].Err != nil {
+		return nil, fmt.Errorf("connection info: %v", items)
+	}
+	return items[0].Msg, nil
+}
+
+// memberConnected records a member connection up; as the member's host
+// we announce it and introduce the others to it (CH-GRP-INTRO-1..2); a
+// connection made by introduction is reported to our host (CH-GRP-INTRO-6).
+func (c *Client) memberConnected(ctx context.Context, ua *userAgent, g Group, m Member) ([]Event, error) {
+	if m.Status == MemberReady {
+		return nil, nil
+	}
+	wasInvited := m.Status == MemberInvited && !m.Host
+	err := c.db.Update(ctx, func(tx *db.Tx) error {
+		if _, err := tx.Exec(`UPDATE chat_members SET status = ? WHERE id = ?`, MemberReady, m.ID); err != nil {
+			return err
+		}
+		if m.Host && g.Status == GroupJoining {
+			if _, err := tx.Exec(`UPDATE chat_groups SET status = ? WHERE id = ?`, GroupActive, g.ID); err != nil {
+				return err
+			}
+			g.Status = GroupActive
+		}
+		conn, err := memberConn(tx, m.ID)
+		if err != nil {
+			return err
+		}
+		if !wasInvited {
+			if m.Host {
+				return nil
+			}
+			// Made by introduction: tell our host (CH-GRP-INTRO-6).
+			var hc *string
+			err := tx.QueryRow(`SELECT conn_id FROM chat_members WHERE group_id = ? AND host = 1 AND status = ?`, g.ID, MemberReady).Scan(&hc)
+			if err != nil || hc == nil {
+				return nil // we made the group: no host
+			}
+			return addTask(tx, g.UserID, task{Kind: "send", Conn: *hc, Body: encode(&chatmsg.GrpMemCon{MemberID: m.MemberID})})
+		}
+		// We are its host: announce it and introduce the others to it.
+		rows, err := tx.Query(`SELECT `+memberCols+`, conn_id FROM chat_members WHERE group_id = ? AND status = ? AND id != ?`, g.ID, MemberReady, m.ID)
+		if err != nil {
+			return err
+		}
+		type peer struct {
+			m    Member
+			conn string
+		}
+		var others []peer
+		for rows.Next() {
+			var p peer
+			var pb []byte
+			x := &p.m
+			if err := rows.Scan(&x.ID, &x.GroupID, &x.MemberID, &x.Role, &pb, &x.Status, &x.Host, &p.conn); err != nil {
+				rows.Close()
+				return err
+			}
+			if pb != nil {
+				x.Profile, _ = parseInfo(pb)
+			}
+			others = append(others, p)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, p := range others {
+			if _, err := tx.Exec(`INSERT INTO chat_intros (new_member, old_member) VALUES (?, ?) ON CONFLICT DO NOTHING`, m.ID, p.m.ID); err != nil {
+				return err
+			}
+			if err := addTask(tx, g.UserID, task{Kind: "send", Conn: p.conn, Body: encode(&chatmsg.GrpMemNew{MemberInfo: memberInfo(m)})}); err != nil {
+				return err
+			}
+			if err := addTask(tx, g.UserID, task{Kind: "send", Conn: conn, Body: encode(&chatmsg.GrpMemIntro{MemberInfo: memberInfo(p.m)})}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	m.Status = MemberReady
+	return []Event{MemberConnected{Group: g, Member: m}}, nil
+}
+
+// onMemberMessage applies the chat messages of one agent message of a
+// member connection, once, then does the agent work they ask for.
+func (c *Client) onMemberMessage(ctx context.Context, ua *userAgent, g Group, m Member, conn string, ev agent.Event) ([]Event, error) {
+	items, perr := chatmsg.ParseBody(ev.Body)
+	var out []Event
+	err := c.db.Update(ctx, func(tx *db.Tx) error {
+		out = nil
+		res, err := tx.Exec(`INSERT INTO chat_member_received (member, agent_msg) VALUES (?, ?) ON CONFLICT DO NOTHING`, m.ID, ev.MsgID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		for _, it := range items {
+			if it.Err != nil {
+				out = append(out, Error{UserID: g.UserID, Err: fmt.Errorf("chat: group %d member %d: %w", g.ID, m.ID, it.Err)})
+				continue
+			}
+			e, err := c.applyMember(tx, g, m, it.Msg, false)
+			if err != nil {
+				return err
+			}
+			if e != nil {
+				out = append(out, e)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := ua.a.Ack(ctx, conn, ev.MsgID); err != nil {
+		c.cfg.Log.Debug("chat: ack", "err", err)
+	}
+	return out, perr
+}
+
+// applyMember applies one group event from member m in tx (CH-ROLE-3:
+// what the sender's role does not allow is reported, not applied). Agent
+// work it decides is recorded as tasks in tx.
+func (c *Client) applyMember(tx *db.Tx, g Group, m Member, msg *chatmsg.Message, forwarded bool) (Event, error) {
+	refuse := func(what string) (Event, error) {
+		return Error{UserID: g.UserID, Err: fmt.Errorf("chat: group %d: %s from role %s (CH-ROLE-3)", g.ID, what, m.Role)}, nil
+	}
+	switch e := msg.Event.(type) {
+	case *chatmsg.MsgNew:
+		if !m.Role.AtLeast(chatmsg.RoleMember) {
+			return refuse("a message")
+		}
+		if e.Content == nil {
+			return nil, nil
+		}
+		id, err := insertGroupItem(tx, g.ID, m.ID, msg.MsgID, newBody(msg.MsgID, e.Container), e.Content.DisplayText())
+		if err != nil || id == 0 {
+			return nil, err
+		}
+		it, err := loadGroupItem(tx, id)
+		if err != nil {
+			return nil, err
+		}
+		if !forwarded {
+			err = forwards(tx, g, m, msg)
+		}
+		return NewGroupItem{Item: it}, err
+	case *chatmsg.GrpMsgForward:
+		// Only from our host, and not nested (CH-FWD-2).
+		if forwarded || !m.Host || e.Msg == nil || e.MemberID == nil {
+			return Error{UserID: g.UserID, Err: fmt.Errorf("chat: group %d: x.grp.msg.forward not from our host", g.ID)}, nil
+		}
+		author, err := loadMember(tx, `group_id = ? AND member_id = ?`, g.ID, e.MemberID)
+		if errors.Is(err, ErrNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return c.applyMember(tx, g, author, e.Msg, true)
+	case *chatmsg.GrpMemNew:
+		if !m.Role.AtLeast(chatmsg.RoleAdmin) {
+			return refuse("x.grp.mem.new")
+		}
+		if e.MemberInfo == nil || string(e.MemberInfo.MemberID) == string(g.MemberID) {
+			return nil, nil
+		}
+		_, err := tx.Exec(`INSERT INTO chat_members (group_id, member_id, role, profile, status) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+			g.ID, e.MemberInfo.MemberID, e.MemberInfo.Role, profileOf(e.MemberInfo), MemberAnnounced)
+		return nil, err
+	case *chatmsg.GrpMemIntro:
+		// We are new: make an invitation for the introduced member and
+		// return it to the host (CH-GRP-INTRO-3).
+		if !m.Host || e.MemberInfo == nil {
+			return nil, nil
+		}
+		mi := e.MemberInfo
+		res, err := tx.Exec(`INSERT INTO chat_members (group_id, member_id, role, profile, status) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+			g.ID, mi.MemberID, mi.Role, profileOf(mi), MemberIntroduced)
+		if err != nil {
+			return nil, err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil, nil
+		}
+		rowID, err := res.LastInsertId()
+		if err != nil {
+			return nil, err
+		}
+		hostConn, err := memberConn(tx, m.ID)
+		if err != nil {
+			return nil, err
+		}
+		return nil, addTask(tx, g.UserID, task{Kind: "intro_inv", Member: rowID, MemberID: mi.MemberID, Conn: hostConn})
+	case *chatmsg.GrpMemInv:
+		// The new member's invitation for a member we introduced to it:
+		// pass it on (CH-GRP-INTRO-4), only for our own introductions.
+		if e.Intro == nil {
+			return nil, nil
+		}
+		old, err := loadMember(tx, `group_id = ? AND member_id = ?`, g.ID, e.MemberID)
+		if errors.Is(err, ErrNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		var n int
+		if err := tx.QueryRow(`SELECT count(*) FROM chat_intros WHERE new_member = ? AND old_member = ?`, m.ID, old.ID).Scan(&n); err != nil || n == 0 {
+			return nil, err
+		}
+		oldConn, err := memberConn(tx, old.ID)
+		if err != nil {
+			return nil, err
+		}
+		return nil, addTask(tx, g.UserID, task{Kind: "send", Conn: oldConn, Body: encode(&chatmsg.GrpMemFwd{MemberInfo: memberInfo(m), Intro: e.Intro})})
+	case *chatmsg.GrpMemFwd:
+		// The new member's invitation: join it with our member info
+		// (CH-GRP-INTRO-5).
+		if !m.Host || e.MemberInfo == nil || e.Intro == nil {
+			return nil, nil
+		}
+		mi := e.MemberInfo
+		if _, err := tx.Exec(`INSERT INTO chat_members (group_id, member_id, role, profile, status) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+			g.ID, mi.MemberID, mi.Role, profileOf(mi), MemberAnnounced); err != nil {
+			return nil, err
+		}
+		nm, err := loadMember(tx, `group_id = ? AND member_id = ?`, g.ID, mi.MemberID)
+		if err != nil || nm.Status != MemberAnnounced {
+			return nil, err
+		}
+		return nil, addTask(tx, g.UserID, task{Kind: "join_member", Member: nm.ID, Group: g.ID, Link: e.Intro.GroupConnReq})
+	case *chatmsg.GrpMemCon:
+		// A pair we introduced is connected: stop forwarding for it.
+		other, err := loadMember(tx, `group_id = ? AND member_id = ?`, g.ID, e.MemberID)
+		if err != nil {
+			return nil, nil
+		}
+		_, err = tx.Exec(`UPDATE chat_intros SET connected = 1 WHERE (new_member = ? AND old_member = ?) OR (new_member = ? AND old_member = ?)`, m.ID, other.ID, other.ID, m.ID)
+		return nil, err
+	case *chatmsg.Info:
+		if e.Profile == nil {
+			return nil, nil
+		}
+		_, err := tx.Exec(`UPDATE chat_members SET profile = ? WHERE id = ?`, infoBody(e.Profile.Redacted()), m.ID)
+		return nil, err
+	case *chatmsg.GrpLeave:
+		// CH-GRP-LEAVE-1: no more sending to it. Its connection stays
+		// until the user deletes the group: deleting it now could drop
+		// the receipt the leaving member waits for.
+		if _, err := tx.Exec(`UPDATE chat_members SET status = ? WHERE id = ?`, MemberHasLeft, m.ID); err != nil {
+			return nil, err
+		}
+		m.Status = MemberHasLeft
+		return MemberLeft{Group: g, Member: m}, nil
+	case *chatmsg.GrpMemDel:
+		if string(e.MemberID) == string(g.MemberID) {
+			if !m.Role.AtLeast(chatmsg.RoleAdmin) || g.Role.Rank() > m.Role.Rank() {
+				return refuse("our removal")
+			}
+			// CH-GRP-DEL-2: we stop sending; the history stays.
+			if _, err := tx.Exec(`UPDATE chat_groups SET status = ? WHERE id = ?`, GroupRemoved, g.ID); err != nil {
+				return nil, err
+			}
+			g.Status = GroupRemoved
+			return MemberRemoved{Group: g, Member: Member{GroupID: g.ID, MemberID: g.MemberID, Role: g.Role, Status: MemberWasRemoved}, By: m}, nil
+		}
+		target, err := loadMember(tx, `group_id = ? AND member_id = ?`, g.ID, e.MemberID)
+		if errors.Is(err, ErrNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !m.Role.AtLeast(chatmsg.RoleAdmin) || target.Role.Rank() > m.Role.Rank() {
+			return refuse("x.grp.mem.del")
+		}
+		if _, err := tx.Exec(`UPDATE chat_members SET status = ? WHERE id = ?`, MemberWasRemoved, target.ID); err != nil {
+			return nil, err
+		}
+		target.Status = MemberWasRemoved
+		return MemberRemoved{Group: g, Member: target, By: m}, nil
+	}
+	return nil, nil
+}
+
+func profileOf(mi *chatmsg.MemberInfo) []byte {
+	if mi.Profile == nil {
+		return nil
+	}
+	return infoBody(mi.Profile.Redacted())
+}
+
+func memberConn(tx *db.Tx, id int64) (string, error) {
+	var conn *string
+	if err := tx.QueryRow(`SELECT conn_id FROM chat_members WHERE id = ?`, id).Scan(&conn); err != nil {
+		return "", err
+	}
+	if conn == nil {
+		return "", fmt.Errorf("chat: member %d has no connection", id)
+	}
+	return *conn, nil
+}
+
+// forwards records the forwarding a host owes for a message of member m:
+// to each member it introduced to m, or m to, while that pair is not
+// connected (CH-FWD-1).
+func forwards(tx *db.Tx, g Group, m Member, msg *chatmsg.Message) error {
+	rows, err := tx.Query(`SELECT x.conn_id FROM chat_intros i JOIN chat_members x ON x.id = CASE WHEN i.new_member = ? THEN i.old_member ELSE i.new_member END
+		WHERE (i.new_member = ? OR i.old_member = ?) AND i.connected = 0 AND x.status = ? AND x.conn_id IS NOT NULL`, m.ID, m.ID, m.ID, MemberReady)
+	if err != nil {
+		return err
+	}
+	var conns []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			rows.Close()
+			return err
+		}
+		conns = append(conns, s)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	body := encode(&chatmsg.GrpMsgForward{MemberID: m.MemberID, Msg: msg, MsgTs: time.Now().UTC().Truncate(time.Millisecond)})
+	for _, conn := range conns {
+		if err := addTask(tx, g.UserID, task{Kind: "send", Conn: conn, Body: body}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dropMemberConn deletes our connection with a member that left or was
+// removed.
+func (c *Client) dropMemberConn(ctx context.Context, ua *userAgent, memberID int64, conn string) error {
+	if err := ua.a.Delete(ctx, conn); err != nil {
+		c.cfg.Log.Debug("chat: delete member connection", "err", err)
+	}
+	return c.db.Update(ctx, func(tx *db.Tx) error {
+		_, err := tx.Exec(`UPDATE chat_members SET conn_id = NULL, del_msg = NULL WHERE id = ?`, memberID)
+		return err
+	})
+}

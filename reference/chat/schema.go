@@ -1,0 +1,163 @@
+package chat
+
+import "github.com/smpkit/smpkit/reference/db"
+
+// Schema is the chat library's part of the shared database. Profiles,
+// contacts and history of every user live here; profiles and message
+// contents are stored as the canonical JSON chatmsg writes (CH-JSON-2), so
+// fields this revision does not know are kept (CH-EXT-1).
+var Schema = db.Schema{Package: "chat", Migrations: []db.Migration{{
+	Name: "users, contacts, addresses, requests, items, reactions",
+	SQL: `
+CREATE TABLE chat_users (
+	id         INTEGER PRIMARY KEY,
+	name       TEXT NOT NULL UNIQUE, -- the display name, unique among users
+	profile    BLOB NOT NULL,        -- x.info message with the profile
+	active     INTEGER NOT NULL DEFAULT 0,
+	created_at INTEGER NOT NULL
+);
+CREATE TABLE chat_contacts (
+	id         INTEGER PRIMARY KEY,
+	user_id    INTEGER NOT NULL REFERENCES chat_users(id) ON DELETE CASCADE,
+	conn_id    TEXT NOT NULL UNIQUE, -- the agent connection
+	local_name TEXT,                 -- unique per user once the profile is known (CH-PROF-2)
+	profile    BLOB,                 -- the peer's x.info message
+	status     TEXT NOT NULL,        -- invited, joined, requested, accepted, connected, deleting, deleted_by_peer
+	del_msg    INTEGER,              -- while deleting: the agent message id of x.direct.del
+	welcome    TEXT,                 -- sent when the connection is up (address auto-accept)
+	created_at INTEGER NOT NULL,
+	UNIQUE (user_id, local_name)
+);
+CREATE TABLE chat_addresses (
+	id          INTEGER PRIMARY KEY,
+	user_id     INTEGER NOT NULL UNIQUE REFERENCES chat_users(id) ON DELETE CASCADE,
+	conn_id     TEXT NOT NULL UNIQUE,
+	link        TEXT NOT NULL,
+	auto_accept INTEGER NOT NULL DEFAULT 0,
+	welcome     TEXT
+);
+-- Contact requests to an address not yet accepted or rejected. Repeats of
+-- one request (same contactReqId) are one row (CH-CONN-2).
+CREATE TABLE chat_requests (
+	id             INTEGER PRIMARY KEY,
+	address_id     INTEGER NOT NULL REFERENCES chat_addresses(id) ON DELETE CASCADE,
+	invitation     TEXT NOT NULL,
+	profile        BLOB NOT NULL, -- the x.contact message
+	contact_req_id BLOB,
+	created_at     INTEGER NOT NULL,
+	UNIQUE (address_id, contact_req_id)
+);
+-- Chat items: one per message sent or received, edited in place.
+CREATE TABLE chat_items (
+	id          INTEGER PRIMARY KEY,
+	contact_id  INTEGER NOT NULL REFERENCES chat_contacts(id) ON DELETE CASCADE,
+	sent        INTEGER NOT NULL,
+	shared_id   BLOB,             -- msgId of x.msg.new (CH-MSG-2)
+	agent_msg   INTEGER,          -- the agent message id (ours when sent, the peer's when received)
+	content     BLOB NOT NULL,    -- x.msg.new message with the current content
+	text        TEXT NOT NULL,    -- what is shown (CH-CONTENT-3)
+	quote_id    INTEGER,          -- the item replied to, when known
+	status      TEXT NOT NULL,    -- sent, delivered, received
+	edited      INTEGER NOT NULL DEFAULT 0,
+	deleted     INTEGER NOT NULL DEFAULT 0, -- 1 for everyone by its author
+	created_at  INTEGER NOT NULL
+);
+CREATE INDEX chat_items_page ON chat_items (contact_id, id);
+CREATE INDEX chat_items_shared ON chat_items (contact_id, shared_id);
+CREATE INDEX chat_items_agent ON chat_items (contact_id, sent, agent_msg);
+CREATE TABLE chat_reactions (
+	item_id  INTEGER NOT NULL REFERENCES chat_items(id) ON DELETE CASCADE,
+	sent     INTEGER NOT NULL, -- 1: ours, 0: the contact's
+	reaction TEXT NOT NULL,    -- the reaction object as JSON (CH-MSG-REACT-2)
+	PRIMARY KEY (item_id, sent, reaction)
+);
+-- Agent messages already processed, so that an event delivered again
+-- after a restart changes nothing (the agent delivers at least once).
+CREATE TABLE chat_received (
+	contact_id INTEGER NOT NULL REFERENCES chat_contacts(id) ON DELETE CASCADE,
+	agent_msg  INTEGER NOT NULL,
+	PRIMARY KEY (contact_id, agent_msg)
+);`,
+}, {
+	Name: "groups, members, introductions, group items",
+	SQL: `
+CREATE TABLE chat_groups (
+	id          INTEGER PRIMARY KEY,
+	user_id     INTEGER NOT NULL REFERENCES chat_users(id) ON DELETE CASCADE,
+	profile     BLOB NOT NULL,    -- x.grp.info message with the group profile
+	member_id   BLOB NOT NULL,    -- ours
+	role        TEXT NOT NULL,    -- ours
+	status      TEXT NOT NULL,    -- invited, joining, active
+	invitation  BLOB,             -- while invited: the x.grp.inv message
+	created_at  INTEGER NOT NULL
+);
+-- The other members, each with its own connection once there is one.
+CREATE TABLE chat_members (
+	id         INTEGER PRIMARY KEY,
+	group_id   INTEGER NOT NULL REFERENCES chat_groups(id) ON DELETE CASCADE,
+	member_id  BLOB NOT NULL,
+	role       TEXT NOT NULL,
+	profile    BLOB,              -- x.info message, redacted (CH-PROF-4)
+	conn_id    TEXT UNIQUE,
+	status     TEXT NOT NULL,     -- invited, announced, introduced, connecting, connected
+	host       INTEGER NOT NULL DEFAULT 0, -- 1: the member that added us (our host)
+	contact_id INTEGER REFERENCES chat_contacts(id) ON DELETE SET NULL,
+	UNIQUE (group_id, member_id)
+);
+-- Introductions we made as host: existing member introduced to new member
+-- (CH-GRP-INTRO-2..4); connected once x.grp.mem.con arrived.
+CREATE TABLE chat_intros (
+	new_member INTEGER NOT NULL REFERENCES chat_members(id) ON DELETE CASCADE,
+	old_member INTEGER NOT NULL REFERENCES chat_members(id) ON DELETE CASCADE,
+	connected  INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (new_member, old_member)
+);
+CREATE TABLE chat_group_items (
+	id         INTEGER PRIMARY KEY,
+	group_id   INTEGER NOT NULL REFERENCES chat_groups(id) ON DELETE CASCADE,
+	author     INTEGER REFERENCES chat_members(id) ON DELETE SET NULL, -- NULL: ours
+	sent       INTEGER NOT NULL,
+	shared_id  BLOB,
+	content    BLOB NOT NULL,
+	text       TEXT NOT NULL,
+	created_at INTEGER NOT NULL
+);
+CREATE INDEX chat_group_items_page ON chat_group_items (group_id, id);
+-- One item per author and msgId, however it arrived (CH-FWD-3).
+CREATE UNIQUE INDEX chat_group_items_shared ON chat_group_items (group_id, author, shared_id) WHERE shared_id IS NOT NULL AND author IS NOT NULL;
+CREATE TABLE chat_member_received (
+	member    INTEGER NOT NULL REFERENCES chat_members(id) ON DELETE CASCADE,
+	agent_msg INTEGER NOT NULL,
+	PRIMARY KEY (member, agent_msg)
+);`,
+}, {
+	Name: "tasks",
+	SQL: `
+-- Agent work decided by processing a message, recorded in the same
+-- transaction and done after its commit (the agent is never called inside
+-- a transaction of ours), so a crash in between loses none of it.
+CREATE TABLE chat_tasks (
+	id       INTEGER PRIMARY KEY,
+	user_id  INTEGER NOT NULL REFERENCES chat_users(id) ON DELETE CASCADE,
+	task     BLOB NOT NULL, -- JSON
+	attempts INTEGER NOT NULL DEFAULT 0
+);`,
+}, {
+	Name: "incognito contacts",
+	SQL: `
+-- Our random profile for a contact connected incognito (CH-INCOG-1).
+ALTER TABLE chat_contacts ADD COLUMN incognito BLOB;`,
+}, {
+	Name: "member departures",
+	SQL: `
+-- While we leave or remove a member: the agent message id of the
+-- x.grp.leave or x.grp.mem.del sent to it; its receipt ends the connection.
+ALTER TABLE chat_members ADD COLUMN del_msg INTEGER;`,
+}, {
+	Name: "repeated contact requests",
+	SQL: `
+-- A request we sent to an address, while pending: the address and the
+-- contactReqId, which a repeated request reuses (CH-CONN-2).
+ALTER TABLE chat_contacts ADD COLUMN req_link TEXT;
+ALTER TABLE chat_contacts ADD COLUMN req_id BLOB;`,
+}}}
