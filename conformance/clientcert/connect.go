@@ -92,7 +92,7 @@ func (t *T) connectShimInitiates(ctx context.Context, proc string) (pair, error)
 		}
 	}
 	messaging := uri.Mode != nil && *uri.Mode == smp.QueueMessaging
-	if want := proc == "fast"; messaging != want {
+	if want := proc == "fast" && !t.modeless; messaging != want {
 		return p, fmt.Errorf("%s procedure: the link's queue URI %s q=m (GC-DUPLEX-1, GC-DUPLEX-5)", proc, map[bool]string{true: "has", false: "lacks"}[messaging])
 	}
 	if p.peer, err = t.peer.ag.Join(ctx, rep.Link, []byte(peerInfo)); err != nil {

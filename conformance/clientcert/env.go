@@ -184,6 +184,10 @@ type T struct {
 	// OS (the shim's) and OP (the peer's) instead of S and P.
 	observed bool
 	OS, OP   *obsRelay
+	// modeless: the relays speak a version below v9, which has no queue
+	// modes: every queue is recipient-secured and the procedure is the
+	// standard one whatever was asked (upstream Protocol.hs NEW, IDS).
+	modeless bool
 	shim     *session
 	extra    []*session
 }
@@ -290,6 +294,7 @@ func (t *T) observeAt(ctx context.Context, versions smp.VersionRange) error {
 		return err
 	}
 	t.observed = true
+	t.modeless = versions.Max != 0 && versions.Max < smp.VersionSndAuthKey
 	return nil
 }
 

@@ -42,18 +42,7 @@ func inProcess(opts agentshim.Options) Launcher {
 
 // TestReferenceShim: the reference agent passes every case.
 func TestReferenceShim(t *testing.T) {
-	opts := Options{Launch: inProcess(agentshim.Options{}), Wait: 5 * time.Second, ExpectFail: map[string]string{
-		// The reference agent keeps the key of the first keyed envelope on
-		// a queue even when it does not open; the real confirmation after
-		// it is then refused as a second key. Upstream decrypts first and
-		// stores the secret only with a processed confirmation
-		// (simplexmq Agent.hs processClientMsg, setRcvQueueConfirmedE2E).
-		"ROBUST-KEY-BEFORE-CONF": "reference agent commits the per-queue key before the envelope opens",
-		// The reference client offers v6..18, but the agent always asks
-		// for a queue mode in NEW, which v6..8 cannot carry; upstream sends
-		// NEW without it there.
-		"VER-V6": "reference agent cannot create queues below v9",
-	}}
+	opts := Options{Launch: inProcess(agentshim.Options{}), Wait: 5 * time.Second, ExpectFail: map[string]string{}}
 	for _, c := range Catalog() {
 		t.Run(c.ID, func(t *testing.T) {
 			t.Parallel() // each case has its own relays, peer and shim

@@ -87,10 +87,22 @@ type Event struct {
 	// Integrity is, for MSG and RCVD, how the agent message fits the
 	// sender's numbering and hash chain (GC-ENV-7).
 	Integrity MsgIntegrity
+	// Receipt is, for RCVD, whether the hash the receipt carries is the
+	// one of the message we sent (upstream MsgReceiptStatus).
+	Receipt ReceiptStatus `json:",omitempty"`
 	// Invitation is, for REQ, the requester's invitation link: accept the
 	// request with Join(ctx, Invitation, info).
 	Invitation string
 }
+
+// ReceiptStatus is the result of checking a receipt (GC-ENV-8), named as
+// upstream encodes it.
+type ReceiptStatus string
+
+const (
+	ReceiptOK      ReceiptStatus = "ok"         // the hash is the sent message's
+	ReceiptBadHash ReceiptStatus = "badMsgHash" // another hash
+)
 
 // Agent manages graph-chat connections.
 type Agent struct {
@@ -180,6 +192,11 @@ type RcvQueue struct {
 	// header (standard procedure): the recipient secures the queue with it.
 	PeerSndKey []byte
 	Contact    bool // a contact address queue: every message has its own key
+	// SndSecure: the relay created the queue in messaging mode and we
+	// offered it so, so its sender secures it with SKEY and confirms with
+	// the empty private header; a confirmation with that header to any
+	// other queue is refused (upstream senderCanSecure queueMode).
+	SndSecure bool `json:"snd_secure"`
 }
 
 // SndQueue is a queue the agent sends to.
@@ -333,6 +350,14 @@ func (a *Agent) newRcvQueue(ctx context.Context) (*RcvQueue, smp.QueueURI, error
 	return a.newQueue(ctx, a.cfg.Relay, smp.QueueMessaging)
 }
 
+// noMode asks newQueue for a queue without a mode: recipient-secured.
+const noMode smp.QueueMode = 0
+
+// newQueue creates a queue (NEW) asking for mode. Relays below v9 take no
+// mode: NEW then goes without it and the queue has none, as upstream's
+// encoder drops it (Protocol.hs encodeProtocol NEW); the queue's mode, and
+// so the procedure, is the one the relay's IDS reports (upstream
+// newRcvQueue_ takes queueMode from IDS).
 func (a *Agent) newQueue(ctx context.Context, relay smp.Server, mode smp.QueueMode) (*RcvQueue, smp.QueueURI, error) {
 	rk, err := a.key(smpcrypto.Ed25519)
 	if err != nil {
@@ -340,8 +365,15 @@ func (a *Agent) newQueue(ctx context.Context, relay smp.Server, mode smp.QueueMo
 	}
 	dh, _ := a.key(smpcrypto.X25519)
 	e2e, _ := a.key(smpcrypto.X25519)
-	rsp, err := a.do(ctx, relay, client.Request{Key: rk, Command: smp.CmdNEW{RcvAuthKey: rk.Public(), RcvDHKey: dh.Public(),
-		SubMode: smp.SubModeSubscribe, QueueReq: &smp.QueueReq{Mode: mode}}})
+	cl, err := a.pool.client(ctx, relay)
+	if err != nil {
+		return nil, smp.QueueURI{}, fmt.Errorf("agent: create queue: %w", err)
+	}
+	cmd := smp.CmdNEW{RcvAuthKey: rk.Public(), RcvDHKey: dh.Public(), SubMode: smp.SubModeSubscribe}
+	if mode != noMode && cl.Version() >= smp.VersionSndAuthKey {
+		cmd.QueueReq = &smp.QueueReq{Mode: mode}
+	}
+	rsp, err := cl.Do(ctx, client.Request{Key: rk, Command: cmd})
 	if err != nil {
 		return nil, smp.QueueURI{}, fmt.Errorf("agent: create queue: %w", err)
 	}
@@ -353,9 +385,14 @@ func (a *Agent) newQueue(ctx context.Context, relay smp.Server, mode smp.QueueMo
 	if err != nil {
 		return nil, smp.QueueURI{}, err
 	}
-	q := &RcvQueue{Server: relay, RcvID: ids.RcvID, SndID: ids.SndID, RcvKey: rk, RcvSecret: secret, E2E: e2e, Contact: mode == smp.QueueContact}
-	m := mode
-	uri := smp.QueueURI{Server: relay, SenderID: ids.SndID, Versions: smp.VersionRange{Min: 1, Max: clientVersion}, DHKey: e2e.Public(), Mode: &m}
+	var m *smp.QueueMode
+	if ids.Mode != nil {
+		mm := *ids.Mode
+		m = &mm
+	}
+	q := &RcvQueue{Server: relay, RcvID: ids.RcvID, SndID: ids.SndID, RcvKey: rk, RcvSecret: secret, E2E: e2e,
+		Contact: mode == smp.QueueContact, SndSecure: messaging(m)}
+	uri := smp.QueueURI{Server: relay, SenderID: ids.SndID, Versions: smp.VersionRange{Min: 1, Max: clientVersion}, DHKey: e2e.Public(), Mode: m}
 	return q, uri, nil
 }
 
@@ -380,12 +417,20 @@ func (a *Agent) CreateInvitation(ctx context.Context) (connID, link string, err 
 
 // CreateInvitationWith makes an invitation for the given procedure.
 func (a *Agent) CreateInvitationWith(ctx context.Context, proc Procedure) (connID, link string, err error) {
-	q, uri, err := a.newRcvQueue(ctx)
+	mode := smp.QueueMessaging
+	if proc == Standard {
+		// A queue without the messaging mode, which its recipient secures
+		// with KEY: the standard procedure is what upstream runs with such
+		// a queue (below v9 every queue is one).
+		mode = noMode
+	}
+	q, uri, err := a.newQueue(ctx, a.cfg.Relay, mode)
 	if err != nil {
 		return "", "", err
 	}
 	if proc == Standard {
 		uri.Mode = nil // no "q=m": the joiner does not use SKEY
+		q.SndSecure = false
 	}
 	k1, _ := a.key(smpcrypto.X448)
 	k2, _ := a.key(smpcrypto.X448)
@@ -678,6 +723,9 @@ func (a *Agent) sendMessageTo(ctx context.Context, c *Conn, m AMessage, queues [
 		return 0, err
 	}
 	c.PrevHash = hash(body)
+	if _, ok := m.(AMsg); ok {
+		c.op.sentMsg = append(c.op.sentMsg, unacked{msg.SndMsgID, c.PrevHash})
+	}
 	enc, err := c.Ratchet.Encrypt(body, agentMsgPadded)
 	if err != nil {
 		return 0, err
@@ -765,48 +813,94 @@ func (a *Agent) process(ctx context.Context, c *Conn, q *RcvQueue, m smp.RspMSG)
 		return nil
 	}
 	if ce.DHKey != nil {
+		if q.E2ESecret != nil {
+			// The queue has its key: open with it, as upstream does. A
+			// confirmation that opens is a redelivery (its ACK was lost);
+			// any other keyed envelope is refused (GC-QUEUE-4).
+			_, _, env, err := openQueueLayer(q.E2ESecret, ce)
+			if err != nil {
+				return err
+			}
+			if _, ok := env.(EnvConfirmation); ok {
+				return nil
+			}
+			return errors.New("agent: prohibited: msg: public header")
+		}
+		// Decrypt first; the key is the queue's only once the confirmation
+		// it carries was processed (upstream processClientMsg,
+		// setRcvQueueConfirmedE2E): a keyed envelope that does not open,
+		// or is refused, leaves the queue waiting for the real one.
 		secret, err := q.E2E.DH(*ce.DHKey)
 		if err != nil {
 			return err
 		}
-		if q.E2ESecret != nil && !bytes.Equal(secret, q.E2ESecret) {
-			return errors.New("agent: a second confirmation key on the queue (GC-QUEUE-4)")
+		hdr, sndKey, env, err := openQueueLayer(secret, ce)
+		if err != nil {
+			return err
+		}
+		conf, ok := env.(EnvConfirmation)
+		if !ok {
+			return errors.New("agent: prohibited: handshake: incorrect state")
+		}
+		if hdr == '_' && !q.SndSecure {
+			// Not offered as sender-securable: the confirmation must carry
+			// the sender key.
+			return errors.New("agent: prohibited: handshake: missing sender key")
+		}
+		if hdr == 'K' {
+			q.PeerSndKey = sndKey
+		}
+		if err := a.onConfirmation(ctx, c, conf); err != nil {
+			q.PeerSndKey = nil
+			return err
 		}
 		q.E2ESecret = secret
+		return nil
 	}
 	if q.E2ESecret == nil {
-		return errors.New("agent: message before the confirmation")
+		return errors.New("agent: prohibited: msg: no keys")
 	}
-	plain, err := smpcrypto.OpenPadded(q.E2ESecret, ce.Nonce, ce.Body)
-	if err != nil {
-		return fmt.Errorf("agent: per-queue layer: %w", err)
-	}
-	if len(plain) == 0 || (plain[0] != '_' && plain[0] != 'K') {
-		return errors.New("agent: private header")
-	}
-	envBytes := plain[1:]
-	if plain[0] == 'K' {
-		p := wire.NewParser(envBytes)
-		key := p.Short()
-		if p.Err() != nil {
-			return p.Err()
-		}
-		q.PeerSndKey = bytes.Clone(key)
-		envBytes = p.Rest()
-	}
-	env, err := ParseEnvelope(envBytes)
+	hdr, _, env, err := openQueueLayer(q.E2ESecret, ce)
 	if err != nil {
 		return err
+	}
+	if hdr != '_' {
+		return errors.New("agent: prohibited: msg: bad client msg")
 	}
 	switch e := env.(type) {
 	case EnvRatchetKey:
 		return a.onRatchetKey(ctx, c, e)
-	case EnvConfirmation:
-		return a.onConfirmation(ctx, c, e)
 	case EnvMessage:
 		return a.onMessage(ctx, c, q, e)
 	}
-	return fmt.Errorf("agent: unexpected %T", env)
+	return fmt.Errorf("agent: prohibited: msg: bad client msg (%T)", env)
+}
+
+// openQueueLayer opens the per-queue layer (GC-QUEUE-2): the private
+// header ('_' or 'K' with the sender key) and the envelope.
+func openQueueLayer(secret []byte, ce smp.ClientMsgEnvelope) (hdr byte, sndKey []byte, env Envelope, err error) {
+	plain, err := smpcrypto.OpenPadded(secret, ce.Nonce, ce.Body)
+	if err != nil {
+		return 0, nil, nil, fmt.Errorf("agent: per-queue layer: %w", err)
+	}
+	if len(plain) == 0 || (plain[0] != '_' && plain[0] != 'K') {
+		return 0, nil, nil, errors.New("agent: private header")
+	}
+	hdr, envBytes := plain[0], plain[1:]
+	if hdr == 'K' {
+		p := wire.NewParser(envBytes)
+		key := p.Short()
+		if p.Err() != nil {
+			return 0, nil, nil, fmt.Errorf("agent: private header: %w", p.Err())
+		}
+		sndKey = bytes.Clone(key)
+		envBytes = p.Rest()
+	}
+	env, err = ParseEnvelope(envBytes)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	return hdr, sndKey, env, nil
 }
 
 func (a *Agent) decrypt(c *Conn, enc []byte) (AgentMessage, []byte, error) {
@@ -844,12 +938,6 @@ func (a *Agent) onConfirmation(ctx context.Context, c *Conn, e EnvConfirmation) 
 		rc := ratchet.InitInitiator(e.E2E.Version, ratchet.VersionMax, k2, init)
 		old := c.Ratchet
 		c.Ratchet = rc
-		if c.Rcv.PeerSndKey == nil && c.Standard {
-			// Our queue was not offered as sender-securable: the joiner
-			// must send its key (upstream: "handshake: missing sender key").
-			c.Ratchet = old
-			return errors.New("agent: prohibited: handshake: missing sender key")
-		}
 		m, body, err := a.decrypt(c, e.EncConnInfo)
 		if err != nil {
 			c.Ratchet = old
@@ -953,9 +1041,7 @@ func (a *Agent) onMessage(ctx context.Context, c *Conn, q *RcvQueue, e EnvMessag
 		c.op.unacked = append(c.op.unacked, unacked{msg.SndMsgID, hash(body)})
 		c.emit(Event{ConnID: c.ID, Kind: EventMsg, MsgID: msg.SndMsgID, Body: b.Body, Integrity: integrity})
 	case ARcvd:
-		for _, r := range b.Receipts {
-			c.emit(Event{ConnID: c.ID, Kind: EventRcvd, MsgID: r.AgentMsgID, Integrity: integrity})
-		}
+		return a.onReceipts(ctx, c, b, integrity)
 	case QAdd:
 		return a.onQAdd(ctx, c, b)
 	case QKey:
@@ -969,6 +1055,34 @@ func (a *Agent) onMessage(ctx context.Context, c *Conn, q *RcvQueue, e EnvMessag
 		return nil
 	default:
 		return nil
+	}
+	return nil
+}
+
+// onReceipts checks each receipt against the hash of the message it names
+// (GC-ENV-8), as upstream's messagesRcvd and clientReceipt do: a receipt
+// for no sent message is an error; one for a message already receipted
+// OK is dropped; else RCVD reports OK or a bad hash, and the status is
+// kept.
+func (a *Agent) onReceipts(ctx context.Context, c *Conn, m ARcvd, integrity MsgIntegrity) error {
+	for _, r := range m.Receipts {
+		h, st, found, err := sentReceipt(ctx, a.db, c.ID, r.AgentMsgID)
+		if err != nil {
+			return err
+		}
+		if !found {
+			c.emit(Event{ConnID: c.ID, Kind: EventErr, MsgID: r.AgentMsgID, Err: fmt.Errorf("agent: receipt for message %d, which is no message we sent", r.AgentMsgID)})
+			continue
+		}
+		if ReceiptStatus(st) == ReceiptOK {
+			continue
+		}
+		status := ReceiptOK
+		if !bytes.Equal(h, r.MsgHash) {
+			status = ReceiptBadHash
+		}
+		c.op.rcpts = append(c.op.rcpts, rcpt{r.AgentMsgID, status})
+		c.emit(Event{ConnID: c.ID, Kind: EventRcvd, MsgID: r.AgentMsgID, Integrity: integrity, Receipt: status})
 	}
 	return nil
 }

@@ -34,6 +34,14 @@ type op struct {
 	keep    bool      // the connection did not change: no need to write it
 	unacked []unacked // MSGs received, until the application acknowledges them
 	acked   []int64   // their ids, acknowledged
+	sentMsg []unacked // A_MSGs sent: id and hash, for their receipts
+	rcpts   []rcpt    // receipts checked
+}
+
+// rcpt is the checked status of a sent message's receipt.
+type rcpt struct {
+	id     int64
+	status ReceiptStatus
 }
 
 // unacked is a received message's id and hash, kept for its receipt.
@@ -190,6 +198,19 @@ func (a *Agent) commit(ctx context.Context, c *Conn) error {
 		}
 		for _, id := range o.acked {
 			if _, err := tx.Exec(`DELETE FROM agent_unacked WHERE conn = ? AND msg_id = ?`, c.ID, id); err != nil {
+				return err
+			}
+		}
+		for _, m := range o.sentMsg {
+			if _, err := tx.Exec(`INSERT OR REPLACE INTO agent_sent (conn, msg_id, hash) VALUES (?, ?, ?)`, c.ID, m.id, m.hash); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(`DELETE FROM agent_sent WHERE conn = ? AND msg_id <= ?`, c.ID, m.id-keepSent); err != nil {
+				return err
+			}
+		}
+		for _, r := range o.rcpts {
+			if _, err := tx.Exec(`UPDATE agent_sent SET rcpt = ? WHERE conn = ? AND msg_id = ?`, string(r.status), c.ID, r.id); err != nil {
 				return err
 			}
 		}

@@ -63,7 +63,39 @@ CREATE TABLE agent_events (
 	seq   INTEGER PRIMARY KEY AUTOINCREMENT,
 	event BLOB NOT NULL
 );`,
+}, {
+	Name: "hashes of sent messages, for their receipts",
+	SQL: `
+-- Every A_MSG sent, by its agent message id, with the SHA-256 of the
+-- encoded agent message: a receipt (A_RCVD) is checked against it
+-- (upstream snd_messages.internal_hash, rcpt_status). rcpt is NULL until
+-- a receipt came, then 'ok' or 'badMsgHash'.
+CREATE TABLE agent_sent (
+	conn   TEXT NOT NULL REFERENCES agent_conns(id) ON DELETE CASCADE,
+	msg_id INTEGER NOT NULL,
+	hash   BLOB NOT NULL,
+	rcpt   TEXT,
+	PRIMARY KEY (conn, msg_id)
+) WITHOUT ROWID;`,
 }}}
+
+// keepSent bounds the sent-message hashes a connection keeps: a receipt
+// for a message this many ids older than the last one sent is reported as
+// for an unknown message (upstream expires them by age instead).
+const keepSent = 4096
+
+// sentReceipt returns a sent A_MSG's hash and receipt status; found is
+// false for an id that is not one (or no longer kept).
+func sentReceipt(ctx context.Context, d *db.DB, connID string, msgID int64) (hash []byte, rcpt string, found bool, err error) {
+	var r sql.NullString
+	err = d.View(ctx, func(tx *db.Tx) error {
+		return tx.QueryRow(`SELECT hash, rcpt FROM agent_sent WHERE conn = ? AND msg_id = ?`, connID, msgID).Scan(&hash, &r)
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, "", false, nil
+	}
+	return hash, r.String, err == nil, err
+}
 
 // keepReceived is how many message records a connection keeps: enough to
 // recognise any redelivery (the relay redelivers only the message not yet

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"errors"
 	"io"
 	"testing"
 	"time"
@@ -24,20 +25,23 @@ import (
 // test: it never sends HELLO unless upstream would, and it lets a test
 // send agent messages with any id and previous-message hash.
 type upstreamPeer struct {
-	t        *testing.T
-	ctx      context.Context
-	relay    *relay.Loopback // where its receiving queue lives
-	clients  map[string]*client.Client
-	msgs     chan smp.RspMSG
-	pending  *smp.RspMSG // the answer to an ACK
-	rcv      *RcvQueue
-	snd      *SndQueue
-	rc       *ratchet.State
-	skipped  ratchet.Skipped
-	x1, x2   smpcrypto.PrivateKey // X3DH keys of an invitation it made
-	sndID    int64                // last agent message id sent
-	prevHash []byte               // hash of the last agent message sent
-	lastID   int64                // last agent message id received
+	t       *testing.T
+	ctx     context.Context
+	relay   *relay.Loopback // where its receiving queue lives
+	clients map[string]*client.Client
+	msgs    chan smp.RspMSG
+	pending *smp.RspMSG // the answer to an ACK
+	rcv     *RcvQueue
+	snd     *SndQueue
+	rc      *ratchet.State
+	skipped ratchet.Skipped
+	x1, x2  smpcrypto.PrivateKey // X3DH keys of an invitation it made
+	sndID   int64                // last agent message id sent
+	// noSKEY: a misbehaving joiner that sends the empty header without
+	// securing the queue first (unsigned).
+	noSKEY   bool
+	prevHash []byte // hash of the last agent message sent
+	lastID   int64  // last agent message id received
 	lastHash []byte
 }
 
@@ -143,7 +147,7 @@ func (p *upstreamPeer) join(link string, replyMode *smp.QueueMode, info string) 
 	uri := inv.Queues[0]
 	p.snd = &SndQueue{Server: uri.Server, SndID: uri.SenderID, SndKey: p.key(smpcrypto.Ed25519), E2E: p.key(smpcrypto.X25519), PeerE2E: uri.DHKey,
 		Version: clientVersion, SndSecure: messaging(uri.Mode)}
-	if p.snd.SndSecure {
+	if p.snd.SndSecure && !p.noSKEY {
 		p.do(uri.Server, client.Request{Key: p.snd.SndKey, EntityID: uri.SenderID, Command: smp.CmdSKEY{SenderKey: p.snd.SndKey.Public()}})
 	}
 	qi := p.newQueue(replyMode)
@@ -252,6 +256,8 @@ func (p *upstreamPeer) sendEnvelope(env []byte, confirmation, notify bool) {
 			b.Short(q.SndKey.Public().SPKI())
 			hdr, _ := b.Bytes()
 			plain, key = append(hdr, env...), smpcrypto.PrivateKey{}
+		} else if p.noSKEY {
+			key = smpcrypto.PrivateKey{}
 		}
 	}
 	if ce.Body, err = smpcrypto.SealPadded(secret, nonce, plain, pad); err != nil {
@@ -706,9 +712,10 @@ func TestJoinOldAgentVersionByMode(t *testing.T) {
 	await(t, bob, EventCon)
 }
 
-// GC-DUPLEX-2: a confirmation with the empty private header on a queue not
-// offered as sender-securable is rejected (upstream processClientMsg:
-// "handshake: missing sender key").
+// GC-DUPLEX-7, GC-QUEUE-4: a standard invitation's queue is created without
+// the messaging mode (SKEY refused), and a confirmation with the empty
+// private header on a queue not offered as sender-securable is rejected
+// (upstream processClientMsg: "handshake: missing sender key").
 func TestEmptyHeaderOnStandardQueueRejected(t *testing.T) {
 	r1, r2 := startLoopback(t), startLoopback(t)
 	alice, p := startAgent(t, r1.Server), newUpstreamPeer(t, r2)
@@ -720,7 +727,21 @@ func TestEmptyHeaderOnStandardQueueRejected(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The queue was created without the sender-securable mode (upstream
+	// standard procedure): its sender cannot secure it.
+	uri := inv.Queues[0]
+	cl, err := client.Dial(context.Background(), uri.Server, client.Config{PingInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	sk, _ := smpcrypto.GenerateKey(smpcrypto.Ed25519, rand.Reader)
+	var se *client.ServerError
+	if _, err := cl.Do(context.Background(), client.Request{Key: sk, EntityID: uri.SenderID, Command: smp.CmdSKEY{SenderKey: sk.Public()}}); !errors.As(err, &se) || !se.Err.Equal(smp.AUTH) {
+		t.Fatalf("SKEY on a standard invitation's queue: %v, want ERR AUTH", err)
+	}
 	inv.Queues[0].Mode = messagingMode() // the peer pretends it was offered q=m
+	p.noSKEY = true
 	p.join(inv.String(), messagingMode(), "peer")
 	if ev := await(t, alice, EventErr, EventConf); ev.Kind != EventErr {
 		t.Fatalf("an empty-header confirmation on a standard queue accepted: %+v", ev)
