@@ -353,6 +353,10 @@ func startMutant(t *testing.T, h *hooks) conformance.Target {
 	}
 	// The proxy cases use relays on loopback as destinations.
 	cfg := Config{Credentials: creds, Password: mutantPassword, Proxy: &ProxyConfig{AllowPrivate: true}}
+	if h != nil && h.expiring > 0 {
+		// Like the expiring relay of `smp-conform self`.
+		cfg.MessageTTL, cfg.ExpireInterval = h.expiring, 100*time.Millisecond
+	}
 	if h != nil && h.config != nil {
 		h.config(&cfg)
 	}
@@ -376,7 +380,13 @@ func startMutant(t *testing.T, h *hooks) conformance.Target {
 			t.Log(err)
 		}
 	})
-	return conformance.Target{HostPort: ln.Addr().String(), KeyHash: creds.Identity(), Password: mutantPassword, Display: "mutant"}
+	target := conformance.Target{HostPort: ln.Addr().String(), KeyHash: creds.Identity(), Password: mutantPassword, Display: "mutant"}
+	if h != nil && h.expiring > 0 {
+		e := target
+		e.TTL = h.expiring
+		target.Expiring = &e
+	}
+	return target
 }
 
 // A state-machine failure names --seed and shows the shrunk sequence.

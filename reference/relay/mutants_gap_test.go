@@ -1,0 +1,42 @@
+package relay
+
+import (
+	"context"
+	"time"
+
+	"github.com/smpkit/smpkit/reference/transport"
+)
+
+// Mutants of the service reply (§5.5) and of message expiry (§9.6).
+
+// serviceReplyMutant changes the service reply block (SMP-HS-4) of every
+// service handshake; nil from fn sends no reply.
+func serviceReplyMutant(fn func(reply []byte) []byte) func() *hooks {
+	return onHandshake(func(ctx context.Context, c *transport.TLSConn, cfg transport.ServerConfig) (*transport.Session, error) {
+		cfg.TestServiceReply = func(b []byte) []byte { return fn(append([]byte(nil), b...)) }
+		return transport.ServerHandshake(ctx, c, cfg)
+	})
+}
+
+var gapMutants = []mutant{
+	{"svc-refusal-unsent", "refuses a service by closing the connection without the E reply", serviceReplyMutant(func(b []byte) []byte {
+		if len(b) > 0 && b[0] == 'E' {
+			return nil
+		}
+		return b
+	})},
+	{"svc-refusal-as-ok", "answers a refused service with an R reply (an empty service id) before closing", serviceReplyMutant(func(b []byte) []byte {
+		if len(b) > 0 && b[0] == 'E' {
+			return []byte{'R', 0}
+		}
+		return b
+	})},
+	{"never-expires", "ignores its configured message time to live and keeps messages for the 21-day default", func() *hooks {
+		var h hooks
+		h.expiring = time.Second
+		h.config = func(cfg *Config) { cfg.MessageTTL = 21 * 24 * time.Hour }
+		return &h
+	}},
+}
+
+func init() { mutants = append(mutants, gapMutants...) }
