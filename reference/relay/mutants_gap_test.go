@@ -1,9 +1,11 @@
 package relay
 
 import (
+	"bytes"
 	"context"
 	"time"
 
+	"github.com/smpkit/smpkit/reference/smp"
 	"github.com/smpkit/smpkit/reference/transport"
 )
 
@@ -36,6 +38,25 @@ var gapMutants = []mutant{
 		h.expiring = time.Second
 		h.config = func(cfg *Config) { cfg.MessageTTL = 21 * 24 * time.Hour }
 		return &h
+	}},
+	{"ack-drops-next", "an ACK deletes the acknowledged message and the one after it", func() *hooks {
+		return &hooks{exec: func(c *conn, env *cmdEnv, rc *received) ([]out, bool) {
+			ack, ok := rc.cmd.(smp.CmdACK)
+			if !ok || rc.q == nil {
+				return nil, false
+			}
+			rid := rc.q.RecipientID
+			if s := c.queues[string(rid)]; s != nil && s.delivered != nil && bytes.Equal(ack.MsgID, s.delivered) {
+				if done, _ := c.r.store.DeleteHead(rid, s.delivered); done {
+					if m, ok := c.r.store.Head(rid); ok && !m.Quota {
+						c.r.store.DeleteHead(rid, m.ID)
+					}
+				}
+			}
+			// The relay's own ACK now finds the head gone and delivers
+			// the message after the lost one.
+			return nil, false
+		}}
 	}},
 }
 
