@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/smpkit/smpkit/reference/smp"
+	"github.com/smpkit/smpkit/reference/store"
 	"github.com/smpkit/smpkit/reference/transport"
 )
 
@@ -56,6 +57,29 @@ var gapMutants = []mutant{
 			// The relay's own ACK now finds the head gone and delivers
 			// the message after the lost one.
 			return nil, false
+		}}
+	}},
+	{"link-not-consumed", "keeps a one-time link's data after the first message to its secured queue", func() *hooks {
+		return &hooks{exec: func(c *conn, env *cmdEnv, rc *received) ([]out, bool) {
+			if _, ok := rc.cmd.(smp.CmdSEND); !ok || rc.q == nil {
+				return nil, false
+			}
+			before, err := c.r.store.Queue(store.ByRecipient, rc.q.RecipientID)
+			if err != nil || before.LinkID == nil {
+				return nil, false
+			}
+			id, fixed, user := before.LinkID, before.LinkFixed, before.LinkUser
+			outs, err := c.execLocked(env, *rc)
+			if err != nil {
+				e, _ := smp.ErrorTypeOf(err)
+				return []out{errOut(rc.t.CorrID, rc.t.EntityID, e)}, true
+			}
+			// Put the link back as if SEND had never consumed it.
+			c.r.store.UpdateQueue(rc.q.RecipientID, func(q *store.Queue) error {
+				q.LinkID, q.LinkFixed, q.LinkUser = id, fixed, user
+				return nil
+			})
+			return outs, true
 		}}
 	}},
 }
