@@ -82,14 +82,6 @@ var gapMutants = []mutant{
 			return outs, true
 		}}
 	}},
-	{"ed448-unverified", "accepts an Ed448-length signature on a recipient command whatever the queue key's algorithm, without verifying it", onVerify(func(r *Relay, env *cmdEnv, t smp.Transmission, cmd smp.Command, q *store.Queue, err error) (*store.Queue, error) {
-		if err != nil && len(t.Auth) == 114 && cmd.Party() == smp.Recipient {
-			if rq, serr := r.store.Queue(store.ByRecipient, t.EntityID); serr == nil {
-				return rq, nil
-			}
-		}
-		return q, err
-	})},
 }
 
 func init() { mutants = append(mutants, gapMutants...) }

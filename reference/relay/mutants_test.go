@@ -256,6 +256,9 @@ func TestMutantsAreCaught(t *testing.T) {
 	}
 	have := map[string]bool{}
 	for _, m := range mutants {
+		if have[m.name] {
+			t.Errorf("two mutants are named %q", m.name)
+		}
 		have[m.name] = true
 		if declared[m.name] == nil {
 			t.Errorf("mutant %q is not listed in conformance/mutants.txt", m.name)
