@@ -11,14 +11,14 @@ import (
 
 func init() {
 	register(
-		mk("AUTH-WRONG-KEY", "authorization", MUST, allVersions, "SMP-VERIFY-2",
+		mk("AUTH-WRONG-KEY", "authorization", MUST, Negative, allVersions, "SMP-VERIFY-2",
 			"a recipient command signed with another key is ERR AUTH",
 			func(t *T) {
 				cl := t.Client(t.V)
 				q := t.NewQueue(cl, NewOpts{})
 				t.WantErr(cl, client.Request{Key: t.Key(smpcrypto.Ed25519), EntityID: q.IDS.RcvID, Command: smp.CmdSUB{}}, smp.AUTH)
 			}),
-		mk("AUTH-UNKNOWN-ID", "authorization", MUST, allVersions, "SMP-VERIFY-2 SMP-ERR-4",
+		mk("AUTH-UNKNOWN-ID", "authorization", MUST, Negative, allVersions, "SMP-VERIFY-2 SMP-ERR-4",
 			"commands naming an unknown queue are ERR AUTH",
 			func(t *T) {
 				cl := t.Client(t.V)
@@ -29,7 +29,7 @@ func init() {
 				t.WantErr(cl, client.Request{EntityID: id, Command: smp.CmdSEND{Body: []byte("x")}}, smp.AUTH)
 				t.WantErr(cl, client.Request{Key: k, EntityID: id, Command: smp.CmdNSUB{}}, smp.AUTH)
 			}),
-		mk("AUTH-ID-KIND", "authorization", MUST, allVersions, "SMP-VERIFY-2",
+		mk("AUTH-ID-KIND", "authorization", MUST, Negative, allVersions, "SMP-VERIFY-2",
 			"a recipient command naming the sender id, and SEND naming the recipient id, are ERR AUTH",
 			func(t *T) {
 				cl := t.Client(t.V)
@@ -37,7 +37,7 @@ func init() {
 				t.WantErr(cl, client.Request{Key: q.RcvKey, EntityID: q.IDS.SndID, Command: smp.CmdSUB{}}, smp.AUTH)
 				t.WantErr(cl, client.Request{EntityID: q.IDS.RcvID, Command: smp.CmdSEND{Body: []byte("x")}}, smp.AUTH)
 			}),
-		mk("AUTH-ED448", "authorization", MUST, allVersions, "SMP-SIG-1 SMP-AUTH-3 SMP-KEY-1",
+		mk("AUTH-ED448", "authorization", MUST, Both, allVersions, "SMP-SIG-1 SMP-AUTH-3 SMP-KEY-1",
 			"queues whose recipient key is Ed448 work with 114-byte signatures; another Ed448 key's signature is ERR AUTH",
 			func(t *T) {
 				cl := t.Client(t.V)
@@ -49,7 +49,7 @@ func init() {
 				t.WantOK(cl, q.Send("ed448"))
 				q.WantMsg(t.WantEvent(cl, "MSG", q.IDS.RcvID), "ed448")
 			}),
-		mk("AUTH-X25519", "authorization", MUST, from(smp.VersionAuthCmds), "SMP-AUTH-2 SMP-AUTH-3 SMP-HS-10 SMP-KEY-1",
+		mk("AUTH-X25519", "authorization", MUST, Both, from(smp.VersionAuthCmds), "SMP-AUTH-2 SMP-AUTH-3 SMP-HS-10 SMP-KEY-1",
 			"queues whose keys are X25519 work with 80-byte authenticators over the session key; another key's authenticator is ERR AUTH",
 			func(t *T) {
 				cl := t.Client(t.V)
@@ -62,7 +62,7 @@ func init() {
 				t.WantOK(other, q.Send("x25519"))
 				q.WantMsg(t.WantEvent(cl, "MSG", q.IDS.RcvID), "x25519")
 			}),
-		mk("AUTH-KIND-MISMATCH", "authorization", MUST, allVersions, "SMP-VERIFY-3",
+		mk("AUTH-KIND-MISMATCH", "authorization", MUST, Negative, allVersions, "SMP-VERIFY-3",
 			"a signature of another algorithm than the queue key's is ERR AUTH",
 			func(t *T) {
 				cl := t.Client(t.V)
@@ -72,7 +72,7 @@ func init() {
 					t.WantErr(cl, client.Request{Key: t.Key(smpcrypto.X25519), EntityID: q.IDS.RcvID, Command: smp.CmdSUB{}}, smp.AUTH)
 				}
 			}),
-		mk("AUTH-SIGNED-SEND-UNSECURED", "authorization", MUST, allVersions, "SMP-VERIFY-2",
+		mk("AUTH-SIGNED-SEND-UNSECURED", "authorization", MUST, Negative, allVersions, "SMP-VERIFY-2",
 			"a signed SEND to a queue without sender key is ERR AUTH",
 			func(t *T) {
 				cl := t.Client(t.V)
@@ -80,7 +80,7 @@ func init() {
 				q.SndKey = t.Key(smpcrypto.Ed25519)
 				t.WantErr(cl, q.Send("x"), smp.AUTH)
 			}),
-		mk("AUTH-SESSION-BINDING", "authorization", MUST, allVersions, "SMP-AUTH-1",
+		mk("AUTH-SESSION-BINDING", "authorization", MUST, Both, allVersions, "SMP-AUTH-1",
 			"a signature over another session id is ERR AUTH; over this one it verifies",
 			func(t *T) {
 				cl := t.Client(t.V)
@@ -102,7 +102,7 @@ func init() {
 					t.Failf("correctly signed SUB (corr %x) got %s", corr, describe(rsp))
 				}
 			}),
-		mk("AUTH-TIMING", "authorization", SHOULD, allVersions, "SMP-VERIFY-4",
+		mk("AUTH-TIMING", "authorization", SHOULD, Negative, allVersions, "SMP-VERIFY-4",
 			"ERR AUTH takes the same time for a wrong key and for an unknown queue",
 			func(t *T) {
 				cl := t.Client(t.V)

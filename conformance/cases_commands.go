@@ -14,7 +14,7 @@ import (
 
 func init() {
 	register(
-		single(mk("CMD-NEW-EVERY-VERSION", "commands", MUST, allVersions, "SMP-VER-1 SMP-CMD-NEW-1 SMP-CMD-NEW-4 SMP-RSP-IDS-1 SMP-ID-1 SMP-MSG-2 SMP-BOX-1 SMP-BOX-3 SMP-NONCE-1",
+		single(mk("CMD-NEW-EVERY-VERSION", "commands", MUST, Positive, allVersions, "SMP-VER-1 SMP-CMD-NEW-1 SMP-CMD-NEW-4 SMP-RSP-IDS-1 SMP-ID-1 SMP-MSG-2 SMP-BOX-1 SMP-BOX-3 SMP-NONCE-1",
 			"NEW works at every version: 24-byte distinct ids, a relay DH key whose secret decrypts MSG",
 			func(t *T) {
 				for v := t.Range.Min; v <= t.Range.Max; v++ {
@@ -32,7 +32,7 @@ func init() {
 					cl.Close()
 				}
 			})),
-		mk("CMD-NEW-PROOF", "commands", MUST, allVersions, "SMP-VERIFY-2",
+		mk("CMD-NEW-PROOF", "commands", MUST, Negative, allVersions, "SMP-VERIFY-2",
 			"NEW signed by a key other than the one it carries is answered ERR AUTH",
 			func(t *T) {
 				cl := t.Client(t.V)
@@ -43,7 +43,7 @@ func init() {
 				}
 				t.WantErr(cl, client.Request{Key: other, Command: cmd}, smp.AUTH)
 			}),
-		mk("CMD-NEW-PASSWORD", "commands", MUST, allVersions, "SMP-CMD-NEW-3",
+		mk("CMD-NEW-PASSWORD", "commands", MUST, Negative, allVersions, "SMP-CMD-NEW-3",
 			"a relay with a password refuses NEW without it or with a wrong one",
 			func(t *T) {
 				if t.Target.Password == "" {
@@ -60,7 +60,7 @@ func init() {
 				cmd.BasicAuth = &wrong
 				t.WantErr(cl, client.Request{Key: k, Command: cmd}, smp.AUTH)
 			}),
-		mk("CMD-NEW-CREATE-ONLY", "commands", MUST, allVersions, "SMP-CMD-NEW-5 SMP-SUBS-5",
+		mk("CMD-NEW-CREATE-ONLY", "commands", MUST, Positive, allVersions, "SMP-CMD-NEW-5 SMP-SUBS-5",
 			"NEW with sub-mode C does not subscribe; with S it does",
 			func(t *T) {
 				cl, snd := t.Client(t.V), t.Client(t.V)
@@ -71,7 +71,7 @@ func init() {
 				t.WantOK(snd, q2.Send("b"))
 				q2.WantMsg(t.WantEvent(cl, "MSG", q2.IDS.RcvID), "b")
 			}),
-		mk("CMD-SUB-SOK", "commands", MUST, allVersions, "SMP-CMD-SUB-2 SMP-RSP-SOK-1",
+		mk("CMD-SUB-SOK", "commands", MUST, Positive, allVersions, "SMP-CMD-SUB-2 SMP-RSP-SOK-1",
 			"SUB is answered SOK from v16 and OK below",
 			func(t *T) {
 				for _, v := range []smp.Version{t.V} {
@@ -84,7 +84,7 @@ func init() {
 					t.Want(cl, q.Rcv(smp.CmdSUB{}), want)
 				}
 			}),
-		mk("CMD-KEY", "commands", MUST, allVersions, "SMP-CMD-KEY-2 SMP-QSTATE-1 SMP-TX-2",
+		mk("CMD-KEY", "commands", MUST, Both, allVersions, "SMP-CMD-KEY-2 SMP-QSTATE-1 SMP-TX-2",
 			"KEY secures the queue; the same key again is OK, another key ERR AUTH; then only signed SEND is accepted",
 			func(t *T) {
 				cl := t.Client(t.V)
@@ -96,7 +96,7 @@ func init() {
 				t.WantOK(cl, q.Send("signed"))
 				q.WantMsg(t.WantEvent(cl, "MSG", q.IDS.RcvID), "signed")
 			}),
-		mk("CMD-SKEY", "commands", MUST, from(smp.VersionSndAuthKey), "SMP-CMD-SKEY-1 SMP-CMD-SKEY-2 SMP-QSTATE-1",
+		mk("CMD-SKEY", "commands", MUST, Both, from(smp.VersionSndAuthKey), "SMP-CMD-SKEY-1 SMP-CMD-SKEY-2 SMP-QSTATE-1",
 			"the sender secures a messaging queue with SKEY; repeating it is OK; another key is refused",
 			func(t *T) {
 				rc, sc := t.Client(t.V), t.Client(t.V)
@@ -111,7 +111,7 @@ func init() {
 				t.WantOK(sc, q.Send("after SKEY"))
 				q.WantMsg(t.WantEvent(rc, "MSG", q.IDS.RcvID), "after SKEY")
 			}),
-		mk("CMD-SKEY-CONTACT", "commands", MUST, from(smp.VersionSndAuthKey), "SMP-QSTATE-5 SMP-VERIFY-2",
+		mk("CMD-SKEY-CONTACT", "commands", MUST, Negative, from(smp.VersionSndAuthKey), "SMP-QSTATE-5 SMP-VERIFY-2",
 			"SKEY on a contact queue is answered ERR AUTH",
 			func(t *T) {
 				cl := t.Client(t.V)
@@ -119,7 +119,7 @@ func init() {
 				k := t.Key(smpcrypto.Ed25519)
 				t.WantErr(cl, client.Request{Key: k, EntityID: q.IDS.SndID, Command: smp.CmdSKEY{SenderKey: k.Public()}}, smp.AUTH)
 			}),
-		mk("CMD-OFF", "commands", MUST, allVersions, "SMP-CMD-OFF-2 SMP-QSTATE-2 SMP-CMD-SEND-3",
+		mk("CMD-OFF", "commands", MUST, Both, allVersions, "SMP-CMD-OFF-2 SMP-QSTATE-2 SMP-CMD-SEND-3",
 			"after OFF, SEND is ERR AUTH while recipient commands still work",
 			func(t *T) {
 				cl := t.Client(t.V)
@@ -131,7 +131,7 @@ func init() {
 				t.WantErr(cl, q.Send(strings.Repeat("x", smp.MaxMessageLength(t.V)+1)), smp.ErrorType{Kind: smp.ErrLARGEMSG})
 				t.WantOK(cl, q.Rcv(smp.CmdSUB{}))
 			}),
-		mk("CMD-DEL", "commands", MUST, allVersions, "SMP-CMD-DEL-2 SMP-DEL-1 SMP-DEL-2",
+		mk("CMD-DEL", "commands", MUST, Both, allVersions, "SMP-CMD-DEL-2 SMP-DEL-1 SMP-DEL-2",
 			"after DEL every id of the queue is unknown, and its messages are gone",
 			func(t *T) {
 				cl := t.Client(t.V)
@@ -142,7 +142,7 @@ func init() {
 				t.WantErr(cl, q.Rcv(smp.CmdDEL{}), smp.AUTH)
 				t.WantErr(cl, q.Send("x"), smp.AUTH)
 			}),
-		mk("CMD-QUE", "commands", MUST, allVersions, "SMP-CMD-QUE-2 SMP-RSP-INFO-1",
+		mk("CMD-QUE", "commands", MUST, Positive, allVersions, "SMP-CMD-QUE-2 SMP-RSP-INFO-1",
 			"QUE is answered INFO with a JSON object",
 			func(t *T) {
 				cl := t.Client(t.V)
@@ -154,7 +154,7 @@ func init() {
 				}
 				t.Logf("INFO %s", rsp.JSON)
 			}),
-		extra(mk("CMD-SEND-SIZE", "commands", MUST, allVersions, "SMP-CMD-SEND-2 SMP-RSP-MSG-1 SMP-MSG-2",
+		extra(mk("CMD-SEND-SIZE", "commands", MUST, Both, allVersions, "SMP-CMD-SEND-2 SMP-RSP-MSG-1 SMP-MSG-2",
 			"a body of the version's maximum length is delivered in a 16122-byte MSG body; one byte more is ERR LARGE_MSG",
 			func(t *T) {
 				cl := t.Client(t.V)
@@ -168,7 +168,7 @@ func init() {
 				}
 				q.WantMsg(m, strings.Repeat("y", max))
 			}), 7, 8, 10, 11),
-		mk("CMD-SEND-EMPTY", "commands", MUST, allVersions, "SMP-CMD-SEND-1 SMP-MSG-1 SMP-ID-3",
+		mk("CMD-SEND-EMPTY", "commands", MUST, Positive, allVersions, "SMP-CMD-SEND-1 SMP-MSG-1 SMP-ID-3",
 			"an empty body is accepted and delivered with its notification flag and timestamp",
 			func(t *T) {
 				cl := t.Client(t.V)
@@ -182,7 +182,7 @@ func init() {
 					t.Failf("message timestamp %v is %v away from now", time.Unix(b.Timestamp, 0).UTC(), d)
 				}
 			}),
-		mk("CMD-NKEY-NDEL", "commands", MUST, allVersions, "SMP-CMD-NKEY-2 SMP-RSP-NID-1 SMP-CMD-NDEL-2",
+		mk("CMD-NKEY-NDEL", "commands", MUST, Positive, allVersions, "SMP-CMD-NKEY-2 SMP-RSP-NID-1 SMP-CMD-NDEL-2",
 			"NKEY is answered NID with a fresh notifier id each time; NDEL is OK, also repeated",
 			func(t *T) {
 				cl := t.Client(t.V)
@@ -197,7 +197,7 @@ func init() {
 				t.Want(cl, q.Rcv(smp.CmdNDEL{}), "OK")
 				t.Want(cl, q.Rcv(smp.CmdNDEL{}), "OK")
 			}),
-		mk("CMD-SUBS-NO-SERVICE", "commands", MUST, from(smp.VersionServiceCerts), "SMP-SVC-4",
+		mk("CMD-SUBS-NO-SERVICE", "commands", MUST, Negative, from(smp.VersionServiceCerts), "SMP-SVC-4",
 			"SUBS and NSUBS outside a service session are answered ERR SERVICE",
 			func(t *T) {
 				cl := t.Client(t.V)

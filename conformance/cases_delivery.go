@@ -14,7 +14,7 @@ var noMsg = smp.ErrorType{Kind: smp.ErrNOMSG}
 
 func init() {
 	register(
-		mk("DLV-PUSH", "delivery", MUST, allVersions, "SMP-DLV-2 SMP-EVT-1",
+		mk("DLV-PUSH", "delivery", MUST, Positive, allVersions, "SMP-DLV-2 SMP-EVT-1",
 			"a message sent to an empty queue is pushed to its subscriber with an empty correlation id",
 			func(t *T) {
 				rc, sc := t.Client(t.V), t.Client(t.V)
@@ -22,7 +22,7 @@ func init() {
 				t.WantOK(sc, q.Send("push"))
 				q.WantMsg(t.WantEvent(rc, "MSG", q.IDS.RcvID), "push")
 			}),
-		mk("DLV-ONE-IN-FLIGHT", "delivery", MUST, allVersions, "SMP-DLV-1 SMP-DLV-3 SMP-CMD-ACK-2",
+		mk("DLV-ONE-IN-FLIGHT", "delivery", MUST, Positive, allVersions, "SMP-DLV-1 SMP-DLV-3 SMP-CMD-ACK-2",
 			"only one message is in flight; ACK is answered with the next message",
 			func(t *T) {
 				rc, sc := t.Client(t.V), t.Client(t.V)
@@ -37,7 +37,7 @@ func init() {
 				}
 				t.Want(rc, q.Rcv(smp.CmdACK{MsgID: id2}), "OK")
 			}),
-		mk("DLV-ACK-WRONG-ID", "delivery", MUST, allVersions, "SMP-DLV-4",
+		mk("DLV-ACK-WRONG-ID", "delivery", MUST, Negative, allVersions, "SMP-DLV-4",
 			"ACK of an id that is not in flight is ERR NO_MSG and changes nothing",
 			func(t *T) {
 				rc := t.Client(t.V)
@@ -48,7 +48,7 @@ func init() {
 				t.Want(rc, q.Rcv(smp.CmdACK{MsgID: id}), "OK")
 				t.WantErr(rc, q.Rcv(smp.CmdACK{MsgID: id}), noMsg)
 			}),
-		mk("DLV-ACK-NO-SUB", "delivery", MUST, allVersions, "SMP-DLV-4",
+		mk("DLV-ACK-NO-SUB", "delivery", MUST, Negative, allVersions, "SMP-DLV-4",
 			"ACK on a connection that neither subscribed nor used GET is ERR NO_MSG",
 			func(t *T) {
 				rc := t.Client(t.V)
@@ -58,7 +58,7 @@ func init() {
 				other := t.Client(t.V)
 				t.WantErr(other, q.Rcv(smp.CmdACK{MsgID: id}), noMsg)
 			}),
-		mk("DLV-RESUB", "delivery", MUST, allVersions, "SMP-SUBS-2 SMP-MSG-2",
+		mk("DLV-RESUB", "delivery", MUST, Positive, allVersions, "SMP-SUBS-2 SMP-MSG-2",
 			"SUB again on the subscribed connection redelivers the same message byte for byte, without END",
 			func(t *T) {
 				rc := t.Client(t.V)
@@ -72,7 +72,7 @@ func init() {
 				}
 				t.Quiet(rc)
 			}),
-		mk("DLV-END", "delivery", MUST, allVersions, "SMP-SUBS-1 SMP-SUBS-6 SMP-RSP-END-1",
+		mk("DLV-END", "delivery", MUST, Both, allVersions, "SMP-SUBS-1 SMP-SUBS-6 SMP-RSP-END-1",
 			"SUB from a second connection sends END to the first, whose later ACK is ERR NO_MSG",
 			func(t *T) {
 				a, b := t.Client(t.V), t.Client(t.V)
@@ -85,7 +85,7 @@ func init() {
 				t.WantErr(a, q.Rcv(smp.CmdACK{MsgID: id}), noMsg)
 				t.Want(b, q.Rcv(smp.CmdACK{MsgID: id}), "OK")
 			}),
-		mk("DLV-SUB-HEAD", "delivery", MUST, allVersions, "SMP-DLV-7 SMP-DLV-6",
+		mk("DLV-SUB-HEAD", "delivery", MUST, Positive, allVersions, "SMP-DLV-7 SMP-DLV-6",
 			"SUB is answered OK/SOK and the oldest stored message; then messages come in order",
 			func(t *T) {
 				rc := t.Client(t.V)
@@ -100,7 +100,7 @@ func init() {
 				}
 				t.Want(rc, q.Rcv(smp.CmdACK{MsgID: id}), "OK")
 			}),
-		mk("DLV-GET", "delivery", MUST, allVersions, "SMP-DLV-5 SMP-CMD-GET-2",
+		mk("DLV-GET", "delivery", MUST, Positive, allVersions, "SMP-DLV-5 SMP-CMD-GET-2",
 			"GET returns OK on an empty queue, else the head; ACK in GET use is OK, never the next message",
 			func(t *T) {
 				rc := t.Client(t.V)
@@ -116,7 +116,7 @@ func init() {
 				t.Want(rc, q.Rcv(smp.CmdGET{}), "OK")
 				t.Quiet(rc)
 			}),
-		mk("DLV-GET-SUB-EXCLUSIVE", "delivery", MUST, allVersions, "SMP-SUBS-3",
+		mk("DLV-GET-SUB-EXCLUSIVE", "delivery", MUST, Negative, allVersions, "SMP-SUBS-3",
 			"on one connection SUB after GET, and GET while subscribed, are ERR CMD PROHIBITED",
 			func(t *T) {
 				rc := t.Client(t.V)
@@ -126,7 +126,7 @@ func init() {
 				t.Want(other, q.Rcv(smp.CmdGET{}), "OK")
 				t.WantErr(other, q.Rcv(smp.CmdSUB{}), smp.CMDProhibited)
 			}),
-		mk("DLV-DELD", "delivery", MUST, allVersions, "SMP-SUBS-7 SMP-RSP-DELD-1 SMP-DEL-3",
+		mk("DLV-DELD", "delivery", MUST, Positive, allVersions, "SMP-SUBS-7 SMP-RSP-DELD-1 SMP-DEL-3",
 			"DEL sends DELD (END below v10) to another subscribed connection and nothing to the deleting one",
 			func(t *T) {
 				a, b := t.Client(t.V), t.Client(t.V)
@@ -141,7 +141,7 @@ func init() {
 				t.WantEvent(b, want, q.IDS.RcvID)
 				t.Quiet(a)
 			}),
-		mk("DLV-QUOTA", "delivery", MUST, allVersions, "SMP-QUOTA-1 SMP-QUOTA-2 SMP-QUOTA-3 SMP-MSG-3 SMP-ID-2",
+		mk("DLV-QUOTA", "delivery", MUST, Both, allVersions, "SMP-QUOTA-1 SMP-QUOTA-2 SMP-QUOTA-3 SMP-MSG-3 SMP-ID-2",
 			"a full queue answers ERR QUOTA, delivers a quota marker last, and accepts messages again only when drained",
 			func(t *T) {
 				rc, sc := t.Client(t.V), t.Client(t.V)

@@ -11,7 +11,7 @@ import (
 
 func init() {
 	register(
-		mk("FR-BAD-PADDING", "framing", MUST, allVersions, "SMP-BLOCK-2 SMP-PAD-2 SMP-PAD-3",
+		mk("FR-BAD-PADDING", "framing", MUST, Negative, allVersions, "SMP-BLOCK-2 SMP-PAD-2 SMP-PAD-3",
 			"a block whose padding length exceeds the block is answered ERR BLOCK and the connection goes on",
 			func(t *T) {
 				r := t.PlainSession(t.V)
@@ -22,7 +22,7 @@ func init() {
 				r.WantErr(nil, smp.BLOCK)
 				r.Alive()
 			}),
-		mk("FR-BATCH-ZERO", "framing", MUST, allVersions, "SMP-BATCH-1 SMP-BLOCK-2",
+		mk("FR-BATCH-ZERO", "framing", MUST, Negative, allVersions, "SMP-BATCH-1 SMP-BLOCK-2",
 			"a batch with count 0 is answered ERR BLOCK",
 			func(t *T) {
 				r := t.RawSession(t.V)
@@ -30,7 +30,7 @@ func init() {
 				r.WantErr(nil, smp.BLOCK)
 				r.Alive()
 			}),
-		mk("FR-BATCH-SHORT", "framing", MUST, allVersions, "SMP-BATCH-1",
+		mk("FR-BATCH-SHORT", "framing", MUST, Negative, allVersions, "SMP-BATCH-1",
 			"a batch announcing more transmissions than it holds is answered ERR BLOCK",
 			func(t *T) {
 				r := t.RawSession(t.V)
@@ -42,7 +42,7 @@ func init() {
 				r.WantErr(nil, smp.BLOCK)
 				r.Alive()
 			}),
-		mk("FR-BATCH-TRAILING", "framing", MUST, allVersions, "SMP-BATCH-1",
+		mk("FR-BATCH-TRAILING", "framing", MUST, Negative, allVersions, "SMP-BATCH-1",
 			"bytes after the last transmission of a batch make the block ERR BLOCK",
 			func(t *T) {
 				r := t.RawSession(t.V)
@@ -55,7 +55,7 @@ func init() {
 				r.WantErr(nil, smp.BLOCK)
 				r.Alive()
 			}),
-		mk("FR-TX-UNFRAMED", "framing", MUST, allVersions, "SMP-TX-5",
+		mk("FR-TX-UNFRAMED", "framing", MUST, Negative, allVersions, "SMP-TX-5",
 			"a transmission that does not split into its fields is answered ERR BLOCK with empty ids",
 			func(t *T) {
 				r := t.RawSession(t.V)
@@ -63,7 +63,7 @@ func init() {
 				r.WantErrFor(nil, nil, smp.BLOCK)
 				r.Alive()
 			}),
-		mk("FR-AUTH-LENGTH", "framing", MUST, allVersions, "SMP-AUTH-3",
+		mk("FR-AUTH-LENGTH", "framing", MUST, Negative, allVersions, "SMP-AUTH-3",
 			"an authorization of an invalid length is answered ERR BLOCK with the correlation id",
 			func(t *T) {
 				r := t.RawSession(t.V)
@@ -73,7 +73,7 @@ func init() {
 				t.Check(r.Sess.WriteTransmissions([][]byte{tx}), "write")
 				r.WantErrFor(corr, nil, smp.BLOCK)
 			}),
-		mk("FR-V6-SESSION", "framing", MUST, smp.VersionRange{Min: 6, Max: 6}, "SMP-TX-4 SMP-TX-1",
+		mk("FR-V6-SESSION", "framing", MUST, Negative, smp.VersionRange{Min: 6, Max: 6}, "SMP-TX-4 SMP-TX-1",
 			"in v6 a transmission naming another session is answered ERR SESSION",
 			func(t *T) {
 				r := t.RawSession(6)
@@ -83,7 +83,7 @@ func init() {
 				t.Check(r.Sess.WriteTransmissions([][]byte{tx}), "write")
 				r.WantErrFor(corr, nil, smp.SESSION)
 			}),
-		mk("FR-CMD-UNKNOWN", "framing", MUST, allVersions, "SMP-PARSE-1 SMP-ERR-1 SMP-RSP-ERR-1 SMP-ERR-4",
+		mk("FR-CMD-UNKNOWN", "framing", MUST, Negative, allVersions, "SMP-PARSE-1 SMP-ERR-1 SMP-RSP-ERR-1 SMP-ERR-4",
 			"an unknown tag, and a response tag sent as a command, are answered ERR CMD UNKNOWN",
 			func(t *T) {
 				r := t.RawSession(t.V)
@@ -93,7 +93,7 @@ func init() {
 					r.WantErr(corr, smp.CMDUnknown)
 				}
 			}),
-		mk("FR-CMD-SYNTAX", "framing", MUST, allVersions, "SMP-PARSE-2 SMP-PARSE-3",
+		mk("FR-CMD-SYNTAX", "framing", MUST, Negative, allVersions, "SMP-PARSE-2 SMP-PARSE-3",
 			"known tags with bad parameters are answered ERR CMD SYNTAX",
 			func(t *T) {
 				r := t.RawSession(t.V)
@@ -104,7 +104,7 @@ func init() {
 					r.WantErrFor(corr, ent, smp.CMDSyntax)
 				}
 			}),
-		mk("FR-BATCH-MANY", "framing", MUST, allVersions, "SMP-BATCH-2 SMP-BATCH-3 SMP-BLOCK-1 SMP-PAD-1 SMP-TX-3 SMP-TX-6 SMP-ENC-4 SMP-ENC-5",
+		mk("FR-BATCH-MANY", "framing", MUST, Positive, allVersions, "SMP-BATCH-2 SMP-BATCH-3 SMP-BLOCK-1 SMP-PAD-1 SMP-TX-3 SMP-TX-6 SMP-ENC-4 SMP-ENC-5",
 			"every transmission of a batch of 40 is answered with its correlation id",
 			func(t *T) {
 				r := t.RawSession(t.V)
@@ -124,7 +124,7 @@ func init() {
 					delete(want, string(tx.CorrID))
 				}
 			}),
-		mk("FR-CRED", "framing", MUST, allVersions, "SMP-CRED-1",
+		mk("FR-CRED", "framing", MUST, Both, allVersions, "SMP-CRED-1",
 			"authorization and entity id presence is checked per command",
 			func(t *T) {
 				cl := t.Client(t.V)

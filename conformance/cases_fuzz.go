@@ -96,7 +96,7 @@ func fuzzSeeds(t *T, r *Raw, q *Queue) [][]byte {
 }
 
 func init() {
-	register(long(mk("FUZZ-BLOCKS", "fuzz", Robustness, allVersions, "SMP-BLOCK-2 SMP-BATCH-1 SMP-TX-5 SMP-PARSE-1 SMP-PARSE-2",
+	register(long(mk("FUZZ-BLOCKS", "fuzz", Robustness, Negative, allVersions, "SMP-BLOCK-2 SMP-BATCH-1 SMP-TX-5 SMP-PARSE-1 SMP-PARSE-2",
 		"mutated blocks get parseable answers or a closed connection, and never stop the relay serving others",
 		func(t *T) {
 			rnd := rand.New(rand.NewPCG(t.Options.Seed, 0x5eed))

@@ -20,8 +20,8 @@ func single(c *Case) *Case { c.Single = true; return c }
 func extra(c *Case, vs ...smp.Version) *Case { c.Extra = append(c.Extra, vs...); return c }
 
 // mk builds a case from straight-line code (see probe.go).
-func mk(id, group string, level Level, vr smp.VersionRange, spec, title string, run func(t *T)) *Case {
-	return &Case{ID: id, Group: group, Level: level, Versions: vr, Title: title, Spec: strings.Fields(spec),
+func mk(id, group string, level Level, path Path, vr smp.VersionRange, spec, title string, run func(t *T)) *Case {
+	return &Case{ID: id, Group: group, Level: level, Path: path, Versions: vr, Title: title, Spec: strings.Fields(spec),
 		Run: func(ctx context.Context, t *T) error { run(t); return nil }}
 }
 
@@ -29,7 +29,7 @@ func from(v smp.Version) smp.VersionRange { return smp.VersionRange{Min: v, Max:
 
 func init() {
 	register(
-		single(mk("HS-EVERY-VERSION", "handshake", MUST, allVersions, "SMP-VER-1 SMP-HS-1 SMP-HS-2 SMP-HS-5 SMP-CMD-PING-1 SMP-HS-9 SMP-VER-2 SMP-TLS-8",
+		single(mk("HS-EVERY-VERSION", "handshake", MUST, Positive, allVersions, "SMP-VER-1 SMP-HS-1 SMP-HS-2 SMP-HS-5 SMP-CMD-PING-1 SMP-HS-9 SMP-VER-2 SMP-TLS-8",
 			"a client pinned to each version of the range, without a TLS client certificate, connects at that version and is answered",
 			func(t *T) {
 				for v := t.Range.Min; v <= t.Range.Max; v++ {
@@ -38,7 +38,7 @@ func init() {
 					cl.Close()
 				}
 			})),
-		single(mk("HS-OFFERED-RANGE", "handshake", MUST, allVersions, "SMP-VER-1 SMP-TLS-3",
+		single(mk("HS-OFFERED-RANGE", "handshake", MUST, Positive, allVersions, "SMP-VER-1 SMP-TLS-3",
 			"with ALPN the relay offers a range that contains the run's versions",
 			func(t *T) {
 				cl := t.ClientWith(client.Config{Versions: t.Range})
@@ -48,7 +48,7 @@ func init() {
 					t.Failf("relay offers %v, the run expects %v", off, t.Range)
 				}
 			})),
-		mk("HS-NO-ALPN-LEGACY", "handshake", MUST, smp.VersionRange{Min: 6, Max: 6}, "SMP-TLS-3",
+		mk("HS-NO-ALPN-LEGACY", "handshake", MUST, Positive, smp.VersionRange{Min: 6, Max: 6}, "SMP-TLS-3",
 			"without ALPN the relay offers only version 6",
 			func(t *T) {
 				cl := t.ClientWith(client.Config{NoALPN: true})
@@ -57,7 +57,7 @@ func init() {
 				}
 				t.Want(cl, client.Request{Command: smp.CmdPING{}}, "PONG")
 			}),
-		mk("HS-SIGNED-KEY", "handshake", MUST, from(7), "SMP-HS-1 SMP-HS-6 SMP-SIGNED-1 SMP-HS-10 SMP-SIGNED-3",
+		mk("HS-SIGNED-KEY", "handshake", MUST, Positive, from(7), "SMP-HS-1 SMP-HS-6 SMP-SIGNED-1 SMP-HS-10 SMP-SIGNED-3",
 			"the server hello carries the TLS chain and an X25519 session key signed by the TLS leaf, fresh per connection",
 			func(t *T) {
 				a := t.Client(t.V).Session()
@@ -72,20 +72,20 @@ func init() {
 					t.Failf("hello chain of %d certificates", len(a.ServerChain))
 				}
 			}),
-		mk("HS-SESSION-ID", "handshake", MUST, allVersions, "SMP-TLS-7 SMP-HS-1",
+		mk("HS-SESSION-ID", "handshake", MUST, Positive, allVersions, "SMP-TLS-7 SMP-HS-1",
 			"the server hello's session id is the tls-unique of the connection",
 			func(t *T) {
 				// The client handshake compares them and fails with SESSION.
 				s := t.Client(t.V).Session()
 				t.Logf("session id %x", s.SessionID)
 			}),
-		mk("HS-WRONG-IDENTITY", "handshake", MUST, allVersions, "SMP-HS-7",
+		mk("HS-WRONG-IDENTITY", "handshake", MUST, Negative, allVersions, "SMP-HS-7",
 			"a client hello naming another relay identity gets the connection closed, no answer",
 			func(t *T) { badHello(t, func(h *smp.ClientHello) { h.KeyHash = make([]byte, 32) }) }),
-		mk("HS-VERSION-NOT-OFFERED", "handshake", MUST, allVersions, "SMP-HS-7 SMP-HS-5",
+		mk("HS-VERSION-NOT-OFFERED", "handshake", MUST, Negative, allVersions, "SMP-HS-7 SMP-HS-5",
 			"a client hello proposing a version outside the offered range gets the connection closed",
 			func(t *T) { badHello(t, func(h *smp.ClientHello) { h.Version = 200 }) }),
-		mk("HS-LEGACY-HELLO-EXACT", "handshake", MUST, smp.VersionRange{Min: 6, Max: 6}, "SMP-HS-1 SMP-HS-9",
+		mk("HS-LEGACY-HELLO-EXACT", "handshake", MUST, Positive, smp.VersionRange{Min: 6, Max: 6}, "SMP-HS-1 SMP-HS-9",
 			"without ALPN the server hello is exactly the range 6..6 and the session id: no chain, no key, nothing after",
 			func(t *T) {
 				tc, err := t.DialTLS(t.ctx, true)
@@ -98,10 +98,10 @@ func init() {
 					t.Failf("server hello of %d bytes offering %v, want exactly %d bytes (range 6..6 and the session id): %x", len(b), sh.Versions, want, b[min(len(b), want):min(len(b), want+32)])
 				}
 			}),
-		mk("HS-VERSION-BELOW-RANGE", "handshake", MUST, allVersions, "SMP-HS-7 SMP-HS-5",
+		mk("HS-VERSION-BELOW-RANGE", "handshake", MUST, Negative, allVersions, "SMP-HS-7 SMP-HS-5",
 			"a client hello proposing version 5, below every offered range, gets the connection closed",
 			func(t *T) { badHello(t, func(h *smp.ClientHello) { h.Version = 5; h.DHKey = nil }) }),
-		mk("HS-HELLO-GARBAGE", "handshake", MUST, allVersions, "SMP-HS-7",
+		mk("HS-HELLO-GARBAGE", "handshake", MUST, Negative, allVersions, "SMP-HS-7",
 			"a client hello that does not parse gets the connection closed, no answer",
 			func(t *T) {
 				tc, err := t.DialTLS(t.ctx, false)
@@ -112,7 +112,7 @@ func init() {
 				t.Check(sess.WriteBlock([]byte{0}), "write hello")
 				wantClosed(t, tc, "after a one-byte hello")
 			}),
-		mk("HS-BLOCK-ENCRYPTION", "handshake", MUST, from(smp.VersionEncryptedBlock), "SMP-CHAIN-1 SMP-CHAIN-2 SMP-CHAIN-3 SMP-CHAIN-4 SMP-BOX-2",
+		mk("HS-BLOCK-ENCRYPTION", "handshake", MUST, Positive, from(smp.VersionEncryptedBlock), "SMP-CHAIN-1 SMP-CHAIN-2 SMP-CHAIN-3 SMP-CHAIN-4 SMP-BOX-2",
 			"from v11 blocks are encrypted when the client sends a key, and plain when it does not",
 			func(t *T) {
 				enc := t.Client(t.V)
@@ -129,7 +129,7 @@ func init() {
 				}
 				t.Want(plain, client.Request{Command: smp.CmdPING{}}, "PONG")
 			}),
-		mk("HS-PROXY-FLAG-PLAIN", "handshake", MUST, from(smp.VersionProxyServerHello), "SMP-CHAIN-4 SMP-PROXY-11",
+		mk("HS-PROXY-FLAG-PLAIN", "handshake", MUST, Positive, from(smp.VersionProxyServerHello), "SMP-CHAIN-4 SMP-PROXY-11",
 			"a client hello with proxyServer set gets unencrypted blocks",
 			func(t *T) {
 				cl := t.ClientWith(client.Config{Versions: smp.VersionRange{Min: t.V, Max: t.V}, ProxyServer: true})

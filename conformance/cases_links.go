@@ -51,7 +51,7 @@ func wantLNK(t *T, rsp smp.Response, q *Queue, fixed, user string) {
 func init() {
 	v15 := from(smp.VersionShortLinks)
 	register(
-		mk("LNK-INVITATION", "links", MUST, v15, "SMP-LINK-2 SMP-CMD-LKEY-2 SMP-CMD-SEND-4 SMP-RSP-LNK-1 SMP-CMD-NEW-4 SMP-CMD-LKEY-1",
+		mk("LNK-INVITATION", "links", MUST, Positive, v15, "SMP-LINK-2 SMP-CMD-LKEY-2 SMP-CMD-SEND-4 SMP-RSP-LNK-1 SMP-CMD-NEW-4 SMP-CMD-LKEY-1",
 			"a one-time link: LKEY secures the queue and returns the data; the first message consumes the link",
 			func(t *T) {
 				rc, sc := t.Client(t.V), t.Client(t.V)
@@ -66,7 +66,7 @@ func init() {
 				q.WantMsg(t.WantEvent(rc, "MSG", q.IDS.RcvID), "hi")
 				t.WantErr(sc, lkey, smp.AUTH)
 			}),
-		mk("LNK-SENDER-ID-HASH", "links", MUST, v15, "SMP-CMD-NEW-2",
+		mk("LNK-SENDER-ID-HASH", "links", MUST, Negative, v15, "SMP-CMD-NEW-2",
 			"NEW with a sender id that is not the hash of its correlation id is ERR CMD PROHIBITED",
 			func(t *T) {
 				cl := t.Client(t.V)
@@ -74,7 +74,7 @@ func init() {
 				_, err := t.TryNewQueue(cl, NewOpts{QueueReq: &smp.QueueReq{Mode: smp.QueueMessaging, Link: link}})
 				t.wantServerErr(err, smp.CMDProhibited)
 			}),
-		mk("LNK-CONTACT", "links", MUST, v15, "SMP-LINK-3 SMP-CMD-LGET-2 SMP-CMD-LSET-2 SMP-CMD-LDEL-2 SMP-LINK-4",
+		mk("LNK-CONTACT", "links", MUST, Positive, v15, "SMP-LINK-3 SMP-CMD-LGET-2 SMP-CMD-LSET-2 SMP-CMD-LDEL-2 SMP-LINK-4",
 			"a contact link is read with LGET; LSET changes only user data; LDEL removes it",
 			func(t *T) {
 				rc, sc := t.Client(t.V), t.Client(t.V)
@@ -90,7 +90,7 @@ func init() {
 				t.WantErr(sc, lget, smp.AUTH)
 				t.Want(rc, q.Rcv(smp.CmdLDEL{}), "OK")
 			}),
-		mk("LNK-LGET-MESSAGING", "links", MUST, v15, "SMP-CMD-LGET-2 SMP-QSTATE-5",
+		mk("LNK-LGET-MESSAGING", "links", MUST, Negative, v15, "SMP-CMD-LGET-2 SMP-QSTATE-5",
 			"LGET on a one-time (messaging) link, and LKEY on a contact link, are ERR AUTH",
 			func(t *T) {
 				cl := t.Client(t.V)
@@ -100,7 +100,7 @@ func init() {
 				k := t.Key(smpcrypto.Ed25519)
 				t.WantErr(cl, client.Request{Key: k, EntityID: clnk, Command: smp.CmdLKEY{SenderKey: k.Public()}}, smp.AUTH)
 			}),
-		mk("LNK-RKEY", "links", MUST, v15, "SMP-CMD-RKEY-2",
+		mk("LNK-RKEY", "links", MUST, Both, v15, "SMP-CMD-RKEY-2",
 			"RKEY replaces the recipient keys of a contact queue and is refused on a messaging queue",
 			func(t *T) {
 				cl := t.Client(t.V)

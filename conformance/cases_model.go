@@ -269,7 +269,7 @@ func shrink(t *T, steps []step, f *modelFailure, budget time.Duration) ([]step, 
 }
 
 func init() {
-	register(mk("SM-DELIVERY-MODEL", "state-machine", MUST, allVersions,
+	register(mk("SM-DELIVERY-MODEL", "state-machine", MUST, Both, allVersions,
 		"SMP-SUBS-1 SMP-SUBS-2 SMP-SUBS-6 SMP-SUBS-7 SMP-DLV-1 SMP-DLV-2 SMP-DLV-3 SMP-DLV-4 SMP-DLV-6 SMP-DLV-7 SMP-CMD-OFF-2 SMP-DEL-2",
 		"random SEND/SUB/ACK/OFF/DEL sequences over 3 connections and 3 queues match the model of §9",
 		func(t *T) {

@@ -13,7 +13,7 @@ import (
 
 func init() {
 	register(
-		extra(mk("FR-BAD-PRIMITIVES", "framing", MUST, allVersions, "SMP-ENC-2 SMP-ENC-3 SMP-ENC-7 SMP-KEY-2 SMP-KEY-4 SMP-PARSE-2",
+		extra(mk("FR-BAD-PRIMITIVES", "framing", MUST, Negative, allVersions, "SMP-ENC-2 SMP-ENC-3 SMP-ENC-7 SMP-KEY-2 SMP-KEY-4 SMP-PARSE-2",
 			"invalid Bool and Maybe bytes, empty non-empty lists, malformed and wrong-kind keys are ERR CMD SYNTAX",
 			func(t *T) {
 				r := t.RawSession(t.V)
@@ -71,7 +71,7 @@ func init() {
 				t.Check(r.Sess.WriteTransmissions([][]byte{r.Tx(corr, nil, newCmd(auth, dh, newTail()))}), "write")
 				r.WantErr(corr, smp.CMDNoAuth)
 			}), smp.VersionSndAuthKey, smp.VersionProxyServerHello),
-		mk("FR-PAD-FILL", "framing", MUST, allVersions, "SMP-PAD-1 SMP-BLOCK-1",
+		mk("FR-PAD-FILL", "framing", MUST, Positive, allVersions, "SMP-PAD-1 SMP-BLOCK-1",
 			"an unencrypted block from the relay is 16384 bytes: length, content, then '#' fill",
 			func(t *T) {
 				r := t.PlainSession(t.V)
@@ -90,7 +90,7 @@ func init() {
 					}
 				}
 			}),
-		mk("FR-SPLIT-BLOCK", "framing", MUST, allVersions, "SMP-BLOCK-3",
+		mk("FR-SPLIT-BLOCK", "framing", MUST, Positive, allVersions, "SMP-BLOCK-3",
 			"a block written in many small TLS records is read as one block",
 			func(t *T) {
 				r := t.PlainSession(t.V)
@@ -108,7 +108,7 @@ func init() {
 					t.Failf("got %s, want PONG", describe(rsp))
 				}
 			}),
-		mk("HS-TRAILING-BYTES", "handshake", MUST, allVersions, "SMP-HS-3 SMP-HS-2",
+		mk("HS-TRAILING-BYTES", "handshake", MUST, Positive, allVersions, "SMP-HS-3 SMP-HS-2",
 			"a client hello followed by unknown bytes is accepted",
 			func(t *T) {
 				tc, err := t.DialTLS(t.ctx, false)
@@ -137,7 +137,7 @@ func init() {
 					t.Failf("got %q, want PONG", got.Command)
 				}
 			}),
-		mk("AUTH-SERVICE-SIG-UNEXPECTED", "authorization", MUST, from(smp.VersionServiceCerts), "SMP-SVC-3 SMP-VERIFY-1 SMP-TX-2",
+		mk("AUTH-SERVICE-SIG-UNEXPECTED", "authorization", MUST, Negative, from(smp.VersionServiceCerts), "SMP-SVC-3 SMP-VERIFY-1 SMP-TX-2",
 			"outside a service session a service signature is ERR SERVICE, checked before the queue",
 			func(t *T) {
 				cl := t.Client(t.V)
@@ -154,7 +154,7 @@ func init() {
 					r.WantErr(corr, smp.ErrorType{Kind: smp.ErrSERVICE})
 				}
 			}),
-		mk("DLV-CLOSE", "delivery", MUST, allVersions, "SMP-SUBS-4",
+		mk("DLV-CLOSE", "delivery", MUST, Positive, allVersions, "SMP-SUBS-4",
 			"when the subscribed connection closes, another connection subscribes without any END",
 			func(t *T) {
 				a := t.Client(t.V)

@@ -17,7 +17,7 @@ import (
 func init() {
 	v15 := from(smp.VersionShortLinks)
 	register(
-		mk("AUTH-OTHER-KEY", "authorization", MUST, allVersions, "SMP-VERIFY-2",
+		mk("AUTH-OTHER-KEY", "authorization", MUST, Negative, allVersions, "SMP-VERIFY-2",
 			"a recipient command signed with the queue's sender key, and SEND signed with its recipient key or unsigned to a secured queue, are ERR AUTH",
 			func(t *T) {
 				rc, sc := t.Client(t.V), t.Client(t.V)
@@ -30,7 +30,7 @@ func init() {
 				t.WantOK(sc, q.Send("right key"))
 				t.Want(rc, q.Rcv(smp.CmdQUE{}), "INFO")
 			}),
-		mk("DLV-ACK-EMPTY-ID", "delivery", MUST, allVersions, "SMP-DLV-3 SMP-CMD-ACK-2",
+		mk("DLV-ACK-EMPTY-ID", "delivery", MUST, Positive, allVersions, "SMP-DLV-3 SMP-CMD-ACK-2",
 			"ACK with an empty message id deletes nothing and delivers the head again",
 			func(t *T) {
 				rc, sc := t.Client(t.V), t.Client(t.V)
@@ -45,7 +45,7 @@ func init() {
 				id = q.WantMsg(t.Want(rc, q.Rcv(smp.CmdACK{MsgID: id}), "MSG"), "next")
 				t.Want(rc, q.Rcv(smp.CmdACK{MsgID: id}), "OK")
 			}),
-		mk("DLV-ID-FRESH", "delivery", MUST, allVersions, "SMP-ID-2 SMP-MSG-2",
+		mk("DLV-ID-FRESH", "delivery", MUST, Positive, allVersions, "SMP-ID-2 SMP-MSG-2",
 			"message ids differ across fills of a queue, not only within one",
 			func(t *T) {
 				rc, sc := t.Client(t.V), t.Client(t.V)
@@ -65,7 +65,7 @@ func init() {
 					}
 				}
 			}),
-		mk("NTF-NMSG-FRESH", "notifications", MUST, allVersions, "SMP-NMSG-1 SMP-CMD-NSUB-2",
+		mk("NTF-NMSG-FRESH", "notifications", MUST, Both, allVersions, "SMP-NMSG-1 SMP-CMD-NSUB-2",
 			"every NMSG has a fresh nonce; NSUB signed with another key is ERR AUTH",
 			func(t *T) {
 				rc, nc := t.Client(t.V), t.Client(t.V)
@@ -91,7 +91,7 @@ func init() {
 				}
 				_ = id
 			}),
-		mk("NTF-DEL-QUEUE", "notifications", MUST, allVersions, "SMP-SUBS-7 SMP-DEL-3 SMP-NTF-4",
+		mk("NTF-DEL-QUEUE", "notifications", MUST, Both, allVersions, "SMP-SUBS-7 SMP-DEL-3 SMP-NTF-4",
 			"deleting a queue sends DELD (END below v10) to its notifier's subscriber; the notifier id is then unknown",
 			func(t *T) {
 				rc, nc := t.Client(t.V), t.Client(t.V)
@@ -102,7 +102,7 @@ func init() {
 				t.WantEvent(nc, deldTag(t), n.id)
 				t.WantErr(t.Client(t.V), n.sub(), smp.AUTH)
 			}),
-		mk("NTF-NKEY-REPLACE", "notifications", MUST, allVersions, "SMP-CMD-NKEY-2 SMP-SUBS-7 SMP-NTF-4",
+		mk("NTF-NKEY-REPLACE", "notifications", MUST, Both, allVersions, "SMP-CMD-NKEY-2 SMP-SUBS-7 SMP-NTF-4",
 			"NKEY while a notifier is subscribed replaces it: the old subscriber gets DELD (END below v10), the old id is unknown, the new one works",
 			func(t *T) {
 				rc, nc := t.Client(t.V), t.Client(t.V)
@@ -120,7 +120,7 @@ func init() {
 				id := q.WantMsg(t.WantEvent(rc, "MSG", q.IDS.RcvID), "n")
 				t.wantNMSG(nc, fresh, id)
 			}),
-		mk("LNK-SENDER-ID-HASH-CONTACT", "links", MUST, v15, "SMP-CMD-NEW-2",
+		mk("LNK-SENDER-ID-HASH-CONTACT", "links", MUST, Negative, v15, "SMP-CMD-NEW-2",
 			"a contact queue whose sender id is not the hash of the NEW correlation id is ERR CMD PROHIBITED",
 			func(t *T) {
 				cl := t.Client(t.V)
@@ -128,7 +128,7 @@ func init() {
 				_, err := t.TryNewQueue(cl, NewOpts{QueueReq: &smp.QueueReq{Mode: smp.QueueContact, Link: link}})
 				t.wantServerErr(err, smp.CMDProhibited)
 			}),
-		mk("CMD-NEW-ID-COLLISION", "commands", MUST, v15, "SMP-CMD-NEW-4",
+		mk("CMD-NEW-ID-COLLISION", "commands", MUST, Negative, v15, "SMP-CMD-NEW-4",
 			"NEW whose client-supplied sender id collides with an existing queue's is ERR AUTH",
 			func(t *T) {
 				cl := t.Client(t.V)
@@ -141,7 +141,7 @@ func init() {
 				_, err := t.TryNewQueue(t.Client(t.V), NewOpts{CorrID: corr, QueueReq: link()})
 				t.wantServerErr(err, smp.AUTH)
 			}),
-		mk("CMD-SKEY-LEGACY-QUEUE", "commands", MUST, from(smp.VersionSndAuthKey), "SMP-CMD-SKEY-2 SMP-QSTATE-5",
+		mk("CMD-SKEY-LEGACY-QUEUE", "commands", MUST, Negative, from(smp.VersionSndAuthKey), "SMP-CMD-SKEY-2 SMP-QSTATE-5",
 			"SKEY on a queue created at v8, which has no sender-secured mode, is ERR AUTH at any later version",
 			func(t *T) {
 				if !t.Options.Versions.Contains(smp.VersionSendingProxy) {
@@ -152,7 +152,7 @@ func init() {
 				k := t.Key(smpcrypto.Ed25519)
 				t.WantErr(sc, client.Request{Key: k, EntityID: q.IDS.SndID, Command: smp.CmdSKEY{SenderKey: k.Public()}}, smp.AUTH)
 			}),
-		mk("CMD-SKEY-PROOF", "commands", MUST, from(smp.VersionSndAuthKey), "SMP-CMD-SKEY-1 SMP-VERIFY-2",
+		mk("CMD-SKEY-PROOF", "commands", MUST, Negative, from(smp.VersionSndAuthKey), "SMP-CMD-SKEY-1 SMP-VERIFY-2",
 			"SKEY signed by a key other than the one it carries is ERR AUTH and leaves the queue unsecured",
 			func(t *T) {
 				rc, sc := t.Client(t.V), t.Client(t.V)
@@ -161,7 +161,7 @@ func init() {
 				t.WantErr(sc, client.Request{Key: signer, EntityID: q.IDS.SndID, Command: smp.CmdSKEY{SenderKey: carried.Public()}}, smp.AUTH)
 				t.WantOK(sc, q.Send("still unsecured"))
 			}),
-		mk("PRX-PASSWORD", "proxy", MUST, from(smp.VersionSendingProxy), "SMP-PROXY-1",
+		mk("PRX-PASSWORD", "proxy", MUST, Both, from(smp.VersionSendingProxy), "SMP-PROXY-1",
 			"a relay with a password answers PRXY without it, or with a wrong one, ERR PROXY BASIC_AUTH",
 			func(t *T) {
 				if t.Target.Password == "" {
@@ -177,7 +177,7 @@ func init() {
 				_, err := cl.ProxyTo(t.ctx, t.server(), t.password(), smp.VersionRange{})
 				t.Check(err, "PRXY with the password")
 			}),
-		mk("SVC-BAD-CHAIN", "services", MUST, from(smp.VersionServiceCerts), "SMP-SVC-1 SMP-HS-4",
+		mk("SVC-BAD-CHAIN", "services", MUST, Negative, from(smp.VersionServiceCerts), "SMP-SVC-1 SMP-HS-4",
 			"a service whose hello chain is not its TLS chain, or whose session key is not signed by its leaf, is refused with HANDSHAKE BAD_AUTH",
 			func(t *T) {
 				a, b := t.newServiceCert(), t.newServiceCert()

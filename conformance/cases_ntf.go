@@ -49,7 +49,7 @@ func (t *T) wantNMSG(cl *client.Client, n *notifier, msgID []byte) {
 
 func init() {
 	register(
-		mk("NTF-NMSG", "notifications", MUST, allVersions, "SMP-NTF-1 SMP-NTF-2 SMP-NMSG-1 SMP-RSP-NMSG-1 SMP-CMD-NSUB-2",
+		mk("NTF-NMSG", "notifications", MUST, Both, allVersions, "SMP-NTF-1 SMP-NTF-2 SMP-NMSG-1 SMP-RSP-NMSG-1 SMP-CMD-NSUB-2",
 			"a SEND with the notification flag produces an NMSG for the notifier's subscriber; without the flag none",
 			func(t *T) {
 				rc, nc := t.Client(t.V), t.Client(t.V)
@@ -63,7 +63,7 @@ func init() {
 				t.WantOK(rc, client.Request{EntityID: q.IDS.SndID, Command: smp.CmdSEND{Body: []byte("quiet")}})
 				t.Quiet(nc)
 			}),
-		mk("NTF-PENDING", "notifications", MUST, allVersions, "SMP-NTF-1 SMP-NTF-2",
+		mk("NTF-PENDING", "notifications", MUST, Positive, allVersions, "SMP-NTF-1 SMP-NTF-2",
 			"notifications wait for a subscriber and are delivered oldest first when it subscribes",
 			func(t *T) {
 				rc := t.Client(t.V)
@@ -81,7 +81,7 @@ func init() {
 				t.wantNMSG(nc, n, id1)
 				t.wantNMSG(nc, n, id2)
 			}),
-		mk("NTF-TAKEOVER", "notifications", MUST, allVersions, "SMP-NTF-3",
+		mk("NTF-TAKEOVER", "notifications", MUST, Positive, allVersions, "SMP-NTF-3",
 			"NSUB from another connection sends END to the previous notifier subscriber",
 			func(t *T) {
 				rc, a, b := t.Client(t.V), t.Client(t.V), t.Client(t.V)
@@ -93,7 +93,7 @@ func init() {
 				t.WantOK(b, n.sub())
 				t.WantEvent(a, "END", n.id)
 			}),
-		mk("NTF-NDEL", "notifications", MUST, allVersions, "SMP-CMD-NDEL-2 SMP-SUBS-7 SMP-NTF-4",
+		mk("NTF-NDEL", "notifications", MUST, Both, allVersions, "SMP-CMD-NDEL-2 SMP-SUBS-7 SMP-NTF-4",
 			"NDEL sends DELD (END below v10) to the notifier subscriber; the notifier id is then unknown",
 			func(t *T) {
 				rc, nc := t.Client(t.V), t.Client(t.V)
@@ -108,7 +108,7 @@ func init() {
 				t.WantEvent(nc, want, n.id)
 				t.WantErr(nc, n.sub(), smp.AUTH)
 			}),
-		mk("NTF-NEW-CREDS", "notifications", MUST, from(smp.VersionNewNtfCreds), "SMP-NTFCRED-1 SMP-RSP-IDS-1",
+		mk("NTF-NEW-CREDS", "notifications", MUST, Positive, from(smp.VersionNewNtfCreds), "SMP-NTFCRED-1 SMP-RSP-IDS-1",
 			"NEW with notifier credentials returns a notifier id and key in IDS that work for NSUB",
 			func(t *T) {
 				rc, nc := t.Client(t.V), t.Client(t.V)
@@ -130,7 +130,7 @@ func init() {
 	)
 	v8 := from(smp.VersionSendingProxy)
 	register(
-		mk("PRX-PKEY", "proxy", MUST, v8, "SMP-PROXY-1 SMP-PROXY-2 SMP-RSP-PKEY-1 SMP-ADDR-2 SMP-SIGNED-1",
+		mk("PRX-PKEY", "proxy", MUST, Positive, v8, "SMP-PROXY-1 SMP-PROXY-2 SMP-RSP-PKEY-1 SMP-ADDR-2 SMP-SIGNED-1",
 			"PRXY to the relay itself is answered PKEY with a valid chain and signed key and a range within 8..17",
 			func(t *T) {
 				cl := t.Client(t.V)
@@ -141,7 +141,7 @@ func init() {
 					t.Failf("proxied version %d outside 8..17", p.Version)
 				}
 			}),
-		mk("PRX-SEND", "proxy", MUST, v8, "SMP-PROXY-5 SMP-PROXY-6 SMP-PROXY-7 SMP-PROXY-9 SMP-PROXY-10 SMP-CMD-PFWD-1 SMP-CMD-RFWD-1 SMP-NONCE-2 SMP-RSP-PRES-1 SMP-RSP-RRES-1 SMP-PROXY-8",
+		mk("PRX-SEND", "proxy", MUST, Positive, v8, "SMP-PROXY-5 SMP-PROXY-6 SMP-PROXY-7 SMP-PROXY-9 SMP-PROXY-10 SMP-CMD-PFWD-1 SMP-CMD-RFWD-1 SMP-NONCE-2 SMP-RSP-PRES-1 SMP-RSP-RRES-1 SMP-PROXY-8",
 			"a SEND forwarded through the relay to itself is delivered and answered OK inside PRES",
 			func(t *T) {
 				rc, pc := t.Client(t.V), t.Client(t.V)
@@ -159,7 +159,7 @@ func init() {
 				_, err = p.Do(ctx, q.Rcv(smp.CmdSUB{}))
 				t.wantServerErr(err, smp.CMDProhibited)
 			}),
-		mk("PRX-DEST-OBSERVED", "proxy", MUST, v8, "SMP-PROXY-11 SMP-CHAIN-4 SMP-PROXY-1 SMP-PROXY-6",
+		mk("PRX-DEST-OBSERVED", "proxy", MUST, Positive, v8, "SMP-PROXY-11 SMP-CHAIN-4 SMP-PROXY-1 SMP-PROXY-6",
 			"the relay, proxying to the runner's own destination relay, sends an X25519 key, from v14 the proxy flag with plain blocks, and forwards PFWD as an unauthorized RFWD",
 			func(t *T) {
 				dest := t.Destination(smp.VersionRange{Min: smp.VersionSendingProxy, Max: max(t.V, smp.VersionSendingProxy)})
@@ -203,7 +203,7 @@ func init() {
 					t.Failf("the proxy forwarded %q with %d-byte auth and entity %x, want an unauthorized RFWD with empty entity id", trim(tx.Command), len(tx.Auth), tx.EntityID)
 				}
 			}),
-		mk("PRX-NO-SESSION", "proxy", MUST, v8, "SMP-PROXY-5 SMP-PROXY-12",
+		mk("PRX-NO-SESSION", "proxy", MUST, Negative, v8, "SMP-PROXY-5 SMP-PROXY-12",
 			"PFWD naming no proxy session is answered ERR PROXY NO_SESSION",
 			func(t *T) {
 				cl := t.Client(t.V)
@@ -211,7 +211,7 @@ func init() {
 				t.WantErr(cl, client.Request{EntityID: corrID(), Command: cmd},
 					smp.ErrorType{Kind: smp.ErrPROXY, Proxy: &smp.ProxyError{Kind: smp.ProxyNOSESSION}})
 			}),
-		mk("PRX-RFWD-CRYPTO", "proxy", MUST, v8, "SMP-PROXY-7",
+		mk("PRX-RFWD-CRYPTO", "proxy", MUST, Negative, v8, "SMP-PROXY-7",
 			"RFWD that does not decrypt with the session secret is answered ERR CRYPTO",
 			func(t *T) {
 				cl := t.Client(t.V)

@@ -10,7 +10,7 @@ import (
 
 func init() {
 	register(
-		mk("OBS-EXACT-BYTES", "framing", MUST, allVersions, "SMP-EVT-1 SMP-TX-1 SMP-TX-3 SMP-PAD-1 SMP-RSP-ERR-1 SMP-BATCH-2",
+		mk("OBS-EXACT-BYTES", "framing", MUST, Positive, allVersions, "SMP-EVT-1 SMP-TX-1 SMP-TX-3 SMP-PAD-1 SMP-RSP-ERR-1 SMP-BATCH-2",
 			"every transmission of a session with responses, errors and events carries the corrId, entity id, empty authorization, v6 session id and padding the spec requires (checked below the client library)",
 			func(t *T) {
 				for _, plain := range []bool{true, false} {
@@ -52,7 +52,7 @@ func (r *Raw) signedTx(k smpcrypto.PrivateKey, corr, entity []byte, cmd smp.Comm
 }
 
 func init() {
-	register(mk("FR-BATCH-SPLIT", "framing", MUST, allVersions, "SMP-BATCH-2 SMP-TX-6",
+	register(mk("FR-BATCH-SPLIT", "framing", MUST, Positive, allVersions, "SMP-BATCH-2 SMP-TX-6",
 		"responses to one block that do not fit one block (four GETs answered by full-size MSGs) all arrive, split over several blocks",
 		func(t *T) {
 			cl := t.Client(t.V)

@@ -43,7 +43,7 @@ func (t *T) restart() {
 
 func init() {
 	register(
-		mk("PST-RESTART", "persistence", MUST, allVersions, "SMP-QSTATE-6 SMP-QSTATE-1 SMP-DLV-6",
+		mk("PST-RESTART", "persistence", MUST, Positive, allVersions, "SMP-QSTATE-6 SMP-QSTATE-1 SMP-DLV-6",
 			"OK'd messages, queue records, secured keys, suspension and notifier credentials survive a restart",
 			func(t *T) {
 				if t.Target.Restart == nil {
@@ -72,7 +72,7 @@ func init() {
 				id = q.WantMsg(t.WantEvent(rc, "MSG", q.IDS.RcvID), "after")
 				t.wantNMSG(nc, n, id)
 			}),
-		mk("PST-LINK", "persistence", MUST, from(smp.VersionShortLinks), "SMP-QSTATE-6 SMP-LINK-3",
+		mk("PST-LINK", "persistence", MUST, Positive, from(smp.VersionShortLinks), "SMP-QSTATE-6 SMP-LINK-3",
 			"contact link data survives a restart",
 			func(t *T) {
 				if t.Target.Restart == nil {
@@ -84,7 +84,7 @@ func init() {
 				t.restart()
 				wantLNK(t, t.Want(t.Client(t.V), client.Request{EntityID: lnk, Command: smp.CmdLGET{}}, "LNK"), q, "fixed", "user")
 			}),
-		single(mk("EXP-MESSAGE-TTL", "persistence", MUST, allVersions, "SMP-EXP-1 SMP-EXP-2",
+		single(mk("EXP-MESSAGE-TTL", "persistence", MUST, Positive, allVersions, "SMP-EXP-1 SMP-EXP-2",
 			"on a relay with a short message time to live, an old message is deleted and a young one kept",
 			func(t *T) {
 				e := t.Target.Expiring

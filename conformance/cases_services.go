@@ -59,7 +59,7 @@ var errService = smp.ErrorType{Kind: smp.ErrSERVICE}
 func init() {
 	v16 := from(smp.VersionServiceCerts)
 	register(
-		mk("SVC-HANDSHAKE", "services", MUST, v16, "SMP-HS-4 SMP-SVC-1 SMP-SVC-2 SMP-TLS-8",
+		mk("SVC-HANDSHAKE", "services", MUST, Both, v16, "SMP-HS-4 SMP-SVC-1 SMP-SVC-2 SMP-TLS-8",
 			"a service with a TLS client certificate gets a service id, the same one on every connection; another role is refused",
 			func(t *T) {
 				sc := t.newServiceCert()
@@ -75,7 +75,7 @@ func init() {
 					t.Failf("the same certificate with another role: %v, want HANDSHAKE BAD_SERVICE", err)
 				}
 			}),
-		mk("SVC-MESSAGING", "services", MUST, v16, "SMP-SVC-3 SMP-SVC-5 SMP-SVC-6 SMP-AUTH-4 SMP-CMD-NEW-3 SMP-CMD-SUBS-2 SMP-CMD-SUB-2",
+		mk("SVC-MESSAGING", "services", MUST, Both, v16, "SMP-SVC-3 SMP-SVC-5 SMP-SVC-6 SMP-AUTH-4 SMP-CMD-NEW-3 SMP-CMD-SUBS-2 SMP-CMD-SUB-2",
 			"in a messaging-service session NEW and SUB carry service signatures, IDS and SOK the service id; other roles' commands are PROHIBITED",
 			func(t *T) {
 				sc := t.newServiceCert()
@@ -99,7 +99,7 @@ func init() {
 				t.WantErr(cl, client.Request{Key: cl.Session().ServiceKey, EntityID: sid, Command: smp.CmdSUBS{}}, smp.CMDProhibited)
 				t.Want(cl, client.Request{Command: smp.CmdPING{}}, "PONG")
 			}),
-		mk("SVC-NOTIFIER", "services", MUST, v16, "SMP-SVC-7 SMP-SVC-8 SMP-SUBS-8 SMP-CMD-NSUBS-2 SMP-RSP-SOKS-1 SMP-RSP-ENDS-1 SMP-SVC-4",
+		mk("SVC-NOTIFIER", "services", MUST, Positive, v16, "SMP-SVC-7 SMP-SVC-8 SMP-SUBS-8 SMP-CMD-NSUBS-2 SMP-RSP-SOKS-1 SMP-RSP-ENDS-1 SMP-SVC-4",
 			"a notifier service associates notifiers with NSUB, subscribes them all with NSUBS (SOKS n), and a second connection takes over with ENDS",
 			func(t *T) {
 				rc := t.Client(t.V)

@@ -15,7 +15,7 @@ var allVersions = smp.SupportedRange
 func init() {
 	register(
 		&Case{
-			ID: "TLS-VERSION", Group: "transport", Level: SHOULD, Versions: allVersions,
+			ID: "TLS-VERSION", Path: Positive, Group: "transport", Level: SHOULD, Versions: allVersions,
 			Title: "TLS 1.3 is negotiated when the client offers TLS 1.2 and 1.3",
 			Spec:  []string{"SMP-TLS-1"},
 			Run: func(ctx context.Context, t *T) error {
@@ -30,7 +30,7 @@ func init() {
 			},
 		},
 		&Case{
-			ID: "TLS-13-ONLY", Group: "transport", Level: MUST, Versions: allVersions, Single: true,
+			ID: "TLS-13-ONLY", Path: Positive, Group: "transport", Level: MUST, Versions: allVersions, Single: true,
 			Title: "a client offering only TLS 1.3 with ChaCha20-Poly1305 connects",
 			Spec:  []string{"SMP-TLS-1"},
 			Run: func(ctx context.Context, t *T) error {
@@ -53,7 +53,7 @@ func init() {
 			},
 		},
 		&Case{
-			ID: "TLS-ALPN", Group: "transport", Level: MUST, Versions: allVersions,
+			ID: "TLS-ALPN", Path: Positive, Group: "transport", Level: MUST, Versions: allVersions,
 			Title: "ALPN smp/1 is accepted",
 			Spec:  []string{"SMP-TLS-3"},
 			Run: func(ctx context.Context, t *T) error {
@@ -68,7 +68,7 @@ func init() {
 			},
 		},
 		&Case{
-			ID: "TLS-NO-ALPN", Group: "transport", Level: MUST, Versions: allVersions,
+			ID: "TLS-NO-ALPN", Path: Positive, Group: "transport", Level: MUST, Versions: allVersions,
 			Title: "a client offering no ALPN can connect",
 			Spec:  []string{"SMP-TLS-3"},
 			Run: func(ctx context.Context, t *T) error {
@@ -77,7 +77,7 @@ func init() {
 			},
 		},
 		&Case{
-			ID: "TLS-IDENTITY", Group: "transport", Level: MUST, Versions: allVersions,
+			ID: "TLS-IDENTITY", Path: Positive, Group: "transport", Level: MUST, Versions: allVersions,
 			Title: "the chain has 2-4 certificates and the second one's SHA-256 is the address identity",
 			Spec:  []string{"SMP-TLS-5", "SMP-TLS-6", "SMP-TLS-2"},
 			Run: func(ctx context.Context, t *T) error {
@@ -90,7 +90,7 @@ func init() {
 			},
 		},
 		&Case{
-			ID: "TLS-SESSION-ID", Group: "transport", Level: MUST, Versions: allVersions,
+			ID: "TLS-SESSION-ID", Path: Positive, Group: "transport", Level: MUST, Versions: allVersions,
 			Title: "tls-unique (client Finished verify_data) is available to bind the session",
 			Spec:  []string{"SMP-TLS-7"},
 			Run: func(ctx context.Context, t *T) error {

@@ -25,6 +25,21 @@ const (
 	Robustness Level = "ROBUSTNESS" // not a spec clause: the relay must stay up
 )
 
+// Path says which side of its requirements a case checks; every case
+// declares one (the catalogue test fails for the zero value).
+type Path string
+
+const (
+	// Positive: the case checks an allowed path (a command that must
+	// succeed, bytes or events the relay must send).
+	Positive Path = "positive"
+	// Negative: the case tries what a requirement forbids and checks the
+	// refusal (an error, a closed connection, an absence).
+	Negative Path = "negative"
+	// Both: the case checks the allowed path and tries the forbidden one.
+	Both Path = "both"
+)
+
 // A Case is one check against a relay.
 type Case struct {
 	ID       string           // stable, e.g. "TLS-ALPN"
@@ -32,6 +47,7 @@ type Case struct {
 	Title    string           // one line, what is checked
 	Spec     []string         // spec/smp.md ids this case checks
 	Level    Level            // MUST, SHOULD or ROBUSTNESS
+	Path     Path             // positive, negative or both
 	Versions smp.VersionRange // SMP versions the case applies to
 	// Long marks a case that runs for Options.FuzzTime: its timeout is
 	// the case timeout plus that time.
@@ -57,6 +73,11 @@ var catalog []*Case
 // register adds cases to the catalogue; ids must be unique.
 func register(cs ...*Case) {
 	for _, c := range cs {
+		switch c.Path {
+		case Positive, Negative, Both:
+		default:
+			panic("conformance: case " + c.ID + " declares no path (positive, negative or both)")
+		}
 		for _, o := range catalog {
 			if o.ID == c.ID {
 				panic("conformance: duplicate case id " + c.ID)

@@ -1,7 +1,6 @@
 package conformance
 
 import (
-	"regexp"
 	"slices"
 
 	"github.com/smpkit/smpkit/reference/smp"
@@ -12,8 +11,8 @@ import (
 type CoverageRow struct {
 	spec.Requirement
 	Cases    []string // ids of the cases citing it
-	Positive []string // of those, the cases that check the allowed path
-	Negative []string // and those that try what it forbids (Case.Negative)
+	Positive []string // of those, the cases that check the allowed path (Case.Path positive or both)
+	Negative []string // and those that try what it forbids (negative or both)
 	// Versions are the matrix points at which the citing cases run.
 	Versions []smp.Version
 	// Mutants are the developer mutants violating it (conformance/mutants.txt),
@@ -46,10 +45,11 @@ func Coverage() []CoverageRow {
 		vs := map[smp.Version]bool{}
 		for _, c := range by[r.ID] {
 			row.Cases = append(row.Cases, c.ID)
-			if c.Negative() {
-				row.Negative = append(row.Negative, c.ID)
-			} else {
+			if c.Path != Negative {
 				row.Positive = append(row.Positive, c.ID)
+			}
+			if c.Path != Positive {
+				row.Negative = append(row.Negative, c.ID)
 			}
 			for _, v := range c.Points(smp.SupportedRange, false) {
 				vs[v] = true
@@ -63,13 +63,6 @@ func Coverage() []CoverageRow {
 	}
 	return out
 }
-
-var negativeWords = regexp.MustCompile(`\bERR\b|refuse|closed|\bclose\b|\bnot\b|\bnever\b|\bwithout\b|\bno\b|unknown|PROHIBITED|another key|other key|wrong`)
-
-// Negative reports whether the case tries something a requirement forbids
-// (a refusal, an error, an absence), judged from its title; the others
-// check an allowed path.
-func (c *Case) Negative() bool { return negativeWords.MatchString(c.Title) }
 
 // untestable lists requirements that a black-box relay test cannot check,
 // with the reason. The coverage test fails for any MUST requirement that

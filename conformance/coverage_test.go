@@ -75,3 +75,21 @@ func TestMatrixPoints(t *testing.T) {
 		t.Errorf("%d gates parsed from spec/smp.md §1.1, want 11 (7..18 without 13)", len(Gates()))
 	}
 }
+
+// Coverage sorts each citing case by the path it declares: a case doing
+// both is listed on both sides, the others on one.
+func TestCoveragePaths(t *testing.T) {
+	path := map[string]Path{}
+	for _, c := range Catalog() {
+		path[c.ID] = c.Path
+	}
+	for _, row := range Coverage() {
+		for _, c := range row.Cases {
+			pos, neg := slices.Contains(row.Positive, c), slices.Contains(row.Negative, c)
+			want := map[Path][2]bool{Positive: {true, false}, Negative: {false, true}, Both: {true, true}}[path[c]]
+			if [2]bool{pos, neg} != want {
+				t.Errorf("%s: case %s (%s) listed positive=%v negative=%v", row.ID, c, path[c], pos, neg)
+			}
+		}
+	}
+}

@@ -195,7 +195,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 func list(w io.Writer, re *regexp.Regexp, vr smp.VersionRange, quick bool) int {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tGROUP\tLEVEL\tVERSIONS\tPOINTS\tSPEC\tTITLE")
+	fmt.Fprintln(tw, "ID\tGROUP\tLEVEL\tPATH\tVERSIONS\tPOINTS\tSPEC\tTITLE")
 	cells, cases := 0, 0
 	for _, c := range conformance.Select(re) {
 		pts := c.Points(vr, quick)
@@ -205,7 +205,7 @@ func list(w io.Writer, re *regexp.Regexp, vr smp.VersionRange, quick bool) int {
 		}
 		cells += len(pts)
 		cases++
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Group, c.Level, c.Versions, strings.Join(ps, ","), strings.Join(c.Spec, ","), c.Title)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Group, c.Level, c.Path, c.Versions, strings.Join(ps, ","), strings.Join(c.Spec, ","), c.Title)
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\n%d cases, %d (case, version) cells in versions %v\n", cases, cells, vr)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -72,20 +73,27 @@ func randomPassword() string {
 }
 
 // coverage prints every requirement of spec/smp.md with the cases that
-// check its allowed path (+) and try what it forbids (-), the versions they
+// check its allowed path (+), try what it forbids (-) or both (±), as each
+// case declares (conformance.Case.Path), the versions they
 // run at, and the mutants that prove them. A MUST counts as covered only
 // when a mutant of conformance/mutants.txt violating it is caught.
 func coverage(w io.Writer) int {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "REQUIREMENT\tLEVEL\t§\tCOVERED\tPOSITIVE (+) / NEGATIVE (-) CASES\tVERSIONS\tMUTANTS / REASON")
+	fmt.Fprintln(tw, "REQUIREMENT\tLEVEL\t§\tCOVERED\tCASES (+ POSITIVE, - NEGATIVE, ± BOTH)\tVERSIONS\tMUTANTS / REASON")
 	must, proven, cited, listed := 0, 0, 0, 0
 	for _, row := range conformance.Coverage() {
+		// Each case is marked by the path it declares (Case.Path).
 		var cases []string
-		for _, c := range row.Positive {
-			cases = append(cases, "+"+c)
-		}
-		for _, c := range row.Negative {
-			cases = append(cases, "-"+c)
+		for _, c := range row.Cases {
+			pos, neg := slices.Contains(row.Positive, c), slices.Contains(row.Negative, c)
+			switch {
+			case pos && neg:
+				cases = append(cases, "±"+c)
+			case neg:
+				cases = append(cases, "-"+c)
+			default:
+				cases = append(cases, "+"+c)
+			}
 		}
 		var vs []string
 		for _, v := range row.Versions {

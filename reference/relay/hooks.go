@@ -2,6 +2,7 @@ package relay
 
 import (
 	"context"
+	"time"
 
 	"github.com/smpkit/smpkit/reference/store"
 	"github.com/smpkit/smpkit/reference/transport"
@@ -23,4 +24,8 @@ type wireHooks struct {
 	// by the mutant test, not by the relay).
 	config       func(*Config)
 	afterRestart func(*store.Store)
+	// expiring makes the mutant test run the mutant relay with this
+	// message time to live and name it as the target's expiring relay
+	// (conformance.Target.Expiring); read by the test, not by the relay.
+	expiring time.Duration
 }

@@ -256,6 +256,9 @@ func TestMutantsAreCaught(t *testing.T) {
 	}
 	have := map[string]bool{}
 	for _, m := range mutants {
+		if have[m.name] {
+			t.Errorf("two mutants are named %q", m.name)
+		}
 		have[m.name] = true
 		if declared[m.name] == nil {
 			t.Errorf("mutant %q is not listed in conformance/mutants.txt", m.name)
@@ -353,6 +356,10 @@ func startMutant(t *testing.T, h *hooks) conformance.Target {
 	}
 	// The proxy cases use relays on loopback as destinations.
 	cfg := Config{Credentials: creds, Password: mutantPassword, Proxy: &ProxyConfig{AllowPrivate: true}}
+	if h != nil && h.expiring > 0 {
+		// Like the expiring relay of `smp-conform self`.
+		cfg.MessageTTL, cfg.ExpireInterval = h.expiring, 100*time.Millisecond
+	}
 	if h != nil && h.config != nil {
 		h.config(&cfg)
 	}
@@ -376,7 +383,13 @@ func startMutant(t *testing.T, h *hooks) conformance.Target {
 			t.Log(err)
 		}
 	})
-	return conformance.Target{HostPort: ln.Addr().String(), KeyHash: creds.Identity(), Password: mutantPassword, Display: "mutant"}
+	target := conformance.Target{HostPort: ln.Addr().String(), KeyHash: creds.Identity(), Password: mutantPassword, Display: "mutant"}
+	if h != nil && h.expiring > 0 {
+		e := target
+		e.TTL = h.expiring
+		target.Expiring = &e
+	}
+	return target
 }
 
 // A state-machine failure names --seed and shows the shrunk sequence.

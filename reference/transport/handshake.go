@@ -81,6 +81,10 @@ type ServerConfig struct {
 	// it is parsed: the same kind of hook points.
 	TestSession     func(*Session)
 	TestClientHello func(hello []byte) []byte
+	// TestServiceReply, if set, may change the encoded service reply
+	// (SMP-HS-4) before it is sent; nil from it sends none. The same kind
+	// of hook point, nil in every real configuration.
+	TestServiceReply func(reply []byte) []byte
 }
 
 // ServerHandshake runs the SMP handshake on a TLS connection whose TLS
@@ -168,9 +172,17 @@ func ServerHandshake(ctx context.Context, c *TLSConn, cfg ServerConfig) (*Sessio
 // acceptService checks a service announced in the client hello against the
 // client's TLS chain and sends the service reply (SMP-HS-4, §11.2).
 func (s *Session) acceptService(hs *smp.HelloService, cfg ServerConfig) error {
+	send := func(reply []byte) error {
+		if cfg.TestServiceReply != nil {
+			if reply = cfg.TestServiceReply(reply); reply == nil {
+				return nil
+			}
+		}
+		return s.WriteBlock(reply)
+	}
 	fail := func(kind *HandshakeError, format string, args ...any) error {
 		if b, err := smp.EncodeServiceReply(smp.ServiceReply{Err: kind.Kind}); err == nil {
-			s.WriteBlock(b)
+			send(b)
 		}
 		return hsErr(kind, format, args...)
 	}
@@ -220,7 +232,7 @@ func (s *Session) acceptService(hs *smp.HelloService, cfg ServerConfig) error {
 	if err != nil {
 		return err
 	}
-	if err := s.WriteBlock(reply); err != nil {
+	if err := send(reply); err != nil {
 		return err
 	}
 	// hs aliases the read buffer, which the next block reuses.
@@ -255,6 +267,10 @@ type ClientConfig struct {
 	// it is parsed: the same kind of hook points.
 	TestSession     func(*Session)
 	TestClientHello func(hello []byte) []byte
+	// TestServiceReply, if set, may change the encoded service reply
+	// (SMP-HS-4) before it is sent; nil from it sends none. The same kind
+	// of hook point, nil in every real configuration.
+	TestServiceReply func(reply []byte) []byte
 }
 
 // ClientHandshake runs the SMP handshake as a client on a TLS connection
