@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -135,29 +134,11 @@ func writeReports(rep *conformance.Report, jsonOut, junitOut, htmlOut string, st
 
 // readClientExpectFail reads "CASE-ID [reason]" lines for client cases.
 func readClientExpectFail(path string) (map[string]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
 	known := map[string]bool{}
 	for _, c := range clientcert.Catalog() {
 		known[c.ID] = true
 	}
-	out := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		id, reason, _ := strings.Cut(line, " ")
-		if !known[id] {
-			return nil, fmt.Errorf("line %d: no client case %q", n, id)
-		}
-		out[id] = strings.TrimSpace(reason)
-	}
-	return out, sc.Err()
+	return readExpectFile(path, func(id string) bool { return known[id] })
 }
 
 func clientCoverage(w io.Writer) int {

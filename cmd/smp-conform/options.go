@@ -34,18 +34,27 @@ func parseVersions(s string) (smp.VersionRange, error) {
 	return vr, nil
 }
 
-// readExpectFail reads lines "CASE-ID[@vN] [reason...]"; blank lines and lines
-// starting with # are ignored. Unknown case ids are an error.
+// readExpectFail reads lines "CASE-ID[@vN] [reason...]" for relay cases.
 func readExpectFail(path string) (map[string]string, error) {
+	known := map[string]bool{}
+	for _, c := range conformance.Catalog() {
+		known[c.ID] = true
+	}
+	return readExpectFile(path, func(id string) bool {
+		base, _, _ := strings.Cut(id, "@v") // ID or ID@vN (one matrix cell)
+		return known[base]
+	})
+}
+
+// readExpectFile reads an expect-fail file: "CASE-ID [reason...]" per
+// line; blank lines and lines starting with # are ignored, and an id that
+// known rejects is an error.
+func readExpectFile(path string, known func(id string) bool) (map[string]string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	known := map[string]bool{}
-	for _, c := range conformance.Catalog() {
-		known[c.ID] = true
-	}
 	out := map[string]string{}
 	sc := bufio.NewScanner(f)
 	for n := 1; sc.Scan(); n++ {
@@ -54,8 +63,7 @@ func readExpectFail(path string) (map[string]string, error) {
 			continue
 		}
 		id, reason, _ := strings.Cut(line, " ")
-		base, _, _ := strings.Cut(id, "@v") // ID or ID@vN (one matrix cell)
-		if !known[base] {
+		if !known(id) {
 			return nil, fmt.Errorf("%s:%d: no case %q", path, n, id)
 		}
 		if reason = strings.TrimSpace(reason); reason == "" {

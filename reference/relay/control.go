@@ -60,33 +60,7 @@ func (r *Relay) ServeControl(ln net.Listener, cfg ControlConfig) error {
 	}
 	r.lns = append(r.lns, ln)
 	r.mu.Unlock()
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			r.mu.Lock()
-			closed := r.closed
-			r.mu.Unlock()
-			if closed {
-				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
-			}
-			return err
-		}
-		if !r.track(c, true) {
-			c.Close()
-			continue
-		}
-		r.wg.Add(1)
-		go func() {
-			defer r.wg.Done()
-			defer r.track(c, false)
-			defer c.Close()
-			r.controlSession(c, cfg)
-		}()
-	}
+	return r.acceptLoop(ln, func(c net.Conn) { r.controlSession(c, cfg) })
 }
 
 func (r *Relay) controlSession(c io.ReadWriter, cfg ControlConfig) {

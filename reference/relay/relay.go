@@ -244,6 +244,18 @@ func (r *Relay) Serve(ln net.Listener) error {
 	}
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	sockets := r.stats.socketsFor(port)
+	return r.acceptLoop(ln, func(c net.Conn) {
+		sockets.accepted.Add(1)
+		sockets.active.Add(1)
+		defer func() { sockets.active.Add(-1); sockets.closed.Add(1) }()
+		r.serveConn(c)
+	})
+}
+
+// acceptLoop accepts connections on ln until the relay closes and serves
+// each one the connection limits admit in a goroutine of its own; the
+// connection is closed and untracked when serve returns.
+func (r *Relay) acceptLoop(ln net.Listener, serve func(net.Conn)) error {
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -263,15 +275,12 @@ func (r *Relay) Serve(ln net.Listener) error {
 			c.Close()
 			continue
 		}
-		sockets.accepted.Add(1)
-		sockets.active.Add(1)
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()
-			defer func() { sockets.active.Add(-1); sockets.closed.Add(1) }()
 			defer r.track(c, false)
 			defer c.Close()
-			r.serveConn(c)
+			serve(c)
 		}()
 	}
 }
