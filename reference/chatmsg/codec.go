@@ -43,59 +43,32 @@ var decoders map[string]decoder
 func init() {
 	decoders = map[string]decoder{
 		EvInfo: func(r *objReader, _ int) (Event, error) {
-			p, err := subProfile(r, "profile")
-			if err != nil {
-				return nil, err
-			}
-			return &Info{Profile: p, Extra: r.rest()}, nil
+			e := &Info{Profile: subProfile(r, "profile")}
+			return done(r, e, &e.Extra)
 		},
 		EvContact: func(r *objReader, _ int) (Event, error) {
-			e := &Contact{}
-			var err error
-			if e.Profile, err = subProfile(r, "profile"); err != nil {
-				return nil, err
+			e := &Contact{
+				Profile:      subProfile(r, "profile"),
+				ContactReqID: read(r, r.optB64, "contactReqId"),
+				WelcomeMsgID: read(r, r.optB64, "welcomeMsgId"),
+				ReqMsgID:     read(r, r.optB64, "msgId"),
 			}
-			if e.ContactReqID, err = r.optB64("contactReqId"); err != nil {
-				return nil, err
-			}
-			if e.WelcomeMsgID, err = r.optB64("welcomeMsgId"); err != nil {
-				return nil, err
-			}
-			if e.ReqMsgID, err = r.optB64("msgId"); err != nil {
-				return nil, err
-			}
-			if co, err := r.optObj("content"); err != nil {
-				return nil, err
-			} else if co != nil {
-				if e.ReqContent, err = decodeContent(co); err != nil {
-					return nil, err
-				}
-			}
-			e.Extra = r.rest()
-			return e, nil
+			e.ReqContent = sub(r, read(r, r.optObj, "content"), decodeContent)
+			return done(r, e, &e.Extra)
 		},
 		EvOK:        func(r *objReader, _ int) (Event, error) { return &OK{Extra: r.rest()}, nil },
 		EvDirectDel: func(r *objReader, _ int) (Event, error) { return &DirectDel{Extra: r.rest()}, nil },
 		EvProbe: func(r *objReader, _ int) (Event, error) {
-			b, err := r.b64("probe")
-			if err != nil {
-				return nil, err
-			}
-			return &Probe{Probe: b, Extra: r.rest()}, nil
+			e := &Probe{Probe: read(r, r.b64, "probe")}
+			return done(r, e, &e.Extra)
 		},
 		EvProbeCheck: func(r *objReader, _ int) (Event, error) {
-			b, err := r.b64("probeHash")
-			if err != nil {
-				return nil, err
-			}
-			return &ProbeCheck{ProbeHash: b, Extra: r.rest()}, nil
+			e := &ProbeCheck{ProbeHash: read(r, r.b64, "probeHash")}
+			return done(r, e, &e.Extra)
 		},
 		EvProbeOK: func(r *objReader, _ int) (Event, error) {
-			b, err := r.b64("probe")
-			if err != nil {
-				return nil, err
-			}
-			return &ProbeOK{Probe: b, Extra: r.rest()}, nil
+			e := &ProbeOK{Probe: read(r, r.b64, "probe")}
+			return done(r, e, &e.Extra)
 		},
 		EvMsgNew: func(r *objReader, _ int) (Event, error) {
 			c, err := decodeContainer(r)
@@ -105,224 +78,108 @@ func init() {
 			return &MsgNew{Container: *c}, nil
 		},
 		EvMsgUpdate: func(r *objReader, _ int) (Event, error) {
-			e := &MsgUpdate{}
-			var err error
-			if e.MsgID, err = r.b64("msgId"); err != nil {
-				return nil, err
-			}
-			co, err := r.obj("content")
-			if err != nil {
-				return nil, err
-			}
-			if e.Content, err = decodeContent(co); err != nil {
-				return nil, err
-			}
-			if e.Mentions, err = r.optMentions(); err != nil {
-				return nil, err
-			}
-			if e.TTL, err = r.optInt("ttl"); err != nil {
-				return nil, err
-			}
-			if e.Live, err = r.optBool("live"); err != nil {
-				return nil, err
-			}
-			if e.Scope, err = r.optScope(); err != nil {
-				return nil, err
-			}
-			e.Extra = r.rest()
-			return e, nil
+			e := &MsgUpdate{MsgID: read(r, r.b64, "msgId")}
+			e.Content = sub(r, read(r, r.obj, "content"), decodeContent)
+			e.Mentions = read(r, r.optMentions, "mentions")
+			e.TTL = read(r, r.optInt, "ttl")
+			e.Live = read(r, r.optBool, "live")
+			e.Scope = read(r, r.optScope, "scope")
+			return done(r, e, &e.Extra)
 		},
 		EvMsgDel: func(r *objReader, _ int) (Event, error) {
-			e := &MsgDel{}
-			var err error
-			if e.MsgID, err = r.b64("msgId"); err != nil {
-				return nil, err
+			e := &MsgDel{
+				MsgID:    read(r, r.b64, "msgId"),
+				MemberID: read(r, r.optB64, "memberId"),
+				Scope:    read(r, r.optScope, "scope"),
 			}
-			if e.MemberID, err = r.optB64("memberId"); err != nil {
-				return nil, err
-			}
-			if e.Scope, err = r.optScope(); err != nil {
-				return nil, err
-			}
-			e.Extra = r.rest()
-			return e, nil
+			return done(r, e, &e.Extra)
 		},
 		EvMsgReact: func(r *objReader, _ int) (Event, error) {
-			e := &MsgReact{}
-			var err error
-			if e.MsgID, err = r.b64("msgId"); err != nil {
-				return nil, err
+			e := &MsgReact{
+				MsgID:    read(r, r.b64, "msgId"),
+				MemberID: read(r, r.optB64, "memberId"),
+				Scope:    read(r, r.optScope, "scope"),
 			}
-			if e.MemberID, err = r.optB64("memberId"); err != nil {
-				return nil, err
-			}
-			if e.Scope, err = r.optScope(); err != nil {
-				return nil, err
-			}
-			ro, err := r.obj("reaction")
-			if err != nil {
-				return nil, err
-			}
-			if e.Reaction, err = decodeReaction(ro); err != nil {
-				return nil, err
-			}
-			if e.Add, err = r.boolean("add"); err != nil {
-				return nil, err
-			}
-			e.Extra = r.rest()
-			return e, nil
+			e.Reaction = sub(r, read(r, r.obj, "reaction"), decodeReaction)
+			e.Add = read(r, r.boolean, "add")
+			return done(r, e, &e.Extra)
 		},
 		EvGrpInv: func(r *objReader, _ int) (Event, error) {
-			o, err := r.obj("groupInvitation")
-			if err != nil {
-				return nil, err
-			}
-			inv, err := decodeGroupInvitation(o)
-			if err != nil {
-				return nil, err
-			}
-			return &GrpInv{Invitation: inv, Extra: r.rest()}, nil
+			e := &GrpInv{Invitation: sub(r, read(r, r.obj, "groupInvitation"), decodeGroupInvitation)}
+			return done(r, e, &e.Extra)
 		},
 		EvGrpAcpt: func(r *objReader, _ int) (Event, error) {
-			id, err := r.b64("memberId")
-			if err != nil {
-				return nil, err
-			}
-			return &GrpAcpt{MemberID: id, Extra: r.rest()}, nil
+			e := &GrpAcpt{MemberID: read(r, r.b64, "memberId")}
+			return done(r, e, &e.Extra)
 		},
 		EvGrpLinkInv: func(r *objReader, _ int) (Event, error) {
-			o, err := r.obj("groupLinkInvitation")
-			if err != nil {
-				return nil, err
-			}
-			inv, err := decodeGroupLinkInvitation(o)
-			if err != nil {
-				return nil, err
-			}
-			return &GrpLinkInv{Invitation: inv, Extra: r.rest()}, nil
+			e := &GrpLinkInv{Invitation: sub(r, read(r, r.obj, "groupLinkInvitation"), decodeGroupLinkInvitation)}
+			return done(r, e, &e.Extra)
 		},
 		EvGrpLinkMem: func(r *objReader, _ int) (Event, error) {
-			p, err := subProfile(r, "profile")
-			if err != nil {
-				return nil, err
-			}
-			return &GrpLinkMem{Profile: p, Extra: r.rest()}, nil
+			e := &GrpLinkMem{Profile: subProfile(r, "profile")}
+			return done(r, e, &e.Extra)
 		},
 		EvGrpMemNew: func(r *objReader, _ int) (Event, error) {
-			mi, err := subMemberInfo(r)
-			if err != nil {
-				return nil, err
-			}
-			sc, err := r.optScope()
-			if err != nil {
-				return nil, err
-			}
-			return &GrpMemNew{MemberInfo: mi, Scope: sc, Extra: r.rest()}, nil
+			e := &GrpMemNew{MemberInfo: subMemberInfo(r), Scope: read(r, r.optScope, "scope")}
+			return done(r, e, &e.Extra)
 		},
 		EvGrpMemIntro: func(r *objReader, _ int) (Event, error) {
-			mi, err := subMemberInfo(r)
-			if err != nil {
-				return nil, err
-			}
-			e := &GrpMemIntro{MemberInfo: mi}
-			if ro, err := r.optObj("memberRestrictions"); err != nil {
-				return nil, err
-			} else if ro != nil {
+			e := &GrpMemIntro{MemberInfo: subMemberInfo(r)}
+			if ro := read(r, r.optObj, "memberRestrictions"); ro != nil {
 				e.Restrictions = ro.rest()
 				if e.Restrictions == nil {
 					e.Restrictions = Object{}
 				}
 			}
-			e.Extra = r.rest()
-			return e, nil
+			return done(r, e, &e.Extra)
 		},
 		EvGrpMemInv: func(r *objReader, _ int) (Event, error) {
-			id, err := r.b64("memberId")
-			if err != nil {
-				return nil, err
-			}
-			in, err := subIntro(r)
-			if err != nil {
-				return nil, err
-			}
-			return &GrpMemInv{MemberID: id, Intro: in, Extra: r.rest()}, nil
+			e := &GrpMemInv{MemberID: read(r, r.b64, "memberId"), Intro: subIntro(r)}
+			return done(r, e, &e.Extra)
 		},
 		EvGrpMemFwd: func(r *objReader, _ int) (Event, error) {
-			mi, err := subMemberInfo(r)
-			if err != nil {
-				return nil, err
-			}
-			in, err := subIntro(r)
-			if err != nil {
-				return nil, err
-			}
-			return &GrpMemFwd{MemberInfo: mi, Intro: in, Extra: r.rest()}, nil
+			e := &GrpMemFwd{MemberInfo: subMemberInfo(r), Intro: subIntro(r)}
+			return done(r, e, &e.Extra)
 		},
 		EvGrpMemInfo: func(r *objReader, _ int) (Event, error) {
-			id, err := r.b64("memberId")
-			if err != nil {
-				return nil, err
-			}
-			p, err := subProfile(r, "profile")
-			if err != nil {
-				return nil, err
-			}
-			return &GrpMemInfo{MemberID: id, Profile: p, Extra: r.rest()}, nil
+			e := &GrpMemInfo{MemberID: read(r, r.b64, "memberId"), Profile: subProfile(r, "profile")}
+			return done(r, e, &e.Extra)
 		},
 		EvGrpMemCon: func(r *objReader, _ int) (Event, error) {
-			id, err := r.b64("memberId")
-			if err != nil {
-				return nil, err
-			}
-			return &GrpMemCon{MemberID: id, Extra: r.rest()}, nil
+			e := &GrpMemCon{MemberID: read(r, r.b64, "memberId")}
+			return done(r, e, &e.Extra)
 		},
 		EvGrpMemRole: func(r *objReader, _ int) (Event, error) {
-			id, err := r.b64("memberId")
-			if err != nil {
-				return nil, err
-			}
-			role, err := r.role("role")
-			if err != nil {
-				return nil, err
-			}
-			return &GrpMemRole{MemberID: id, Role: role, Extra: r.rest()}, nil
+			e := &GrpMemRole{MemberID: read(r, r.b64, "memberId"), Role: read(r, r.role, "role")}
+			return done(r, e, &e.Extra)
 		},
 		EvGrpMemDel: func(r *objReader, _ int) (Event, error) {
-			id, err := r.b64("memberId")
-			if err != nil {
-				return nil, err
+			e := &GrpMemDel{MemberID: read(r, r.b64, "memberId")}
+			if r.err != nil {
+				return nil, r.err
 			}
-			e := &GrpMemDel{MemberID: id}
 			// messages is read leniently, as upstream: anything but true is false.
 			if v, ok := r.get("messages"); ok && string(v) == "true" {
 				e.Messages = true
 			} else if ok {
 				r.keep("messages")
 			}
-			e.Extra = r.rest()
-			return e, nil
+			return done(r, e, &e.Extra)
 		},
 		EvGrpLeave: func(r *objReader, _ int) (Event, error) { return &GrpLeave{Extra: r.rest()}, nil },
 		EvGrpDel:   func(r *objReader, _ int) (Event, error) { return &GrpDel{Extra: r.rest()}, nil },
 		EvGrpInfo: func(r *objReader, _ int) (Event, error) {
-			o, err := r.obj("groupProfile")
-			if err != nil {
-				return nil, err
-			}
-			gp, err := decodeGroupProfile(o)
-			if err != nil {
-				return nil, err
-			}
-			return &GrpInfo{GroupProfile: gp, Extra: r.rest()}, nil
+			e := &GrpInfo{GroupProfile: sub(r, read(r, r.obj, "groupProfile"), decodeGroupProfile)}
+			return done(r, e, &e.Extra)
 		},
 		EvGrpMsgForward: func(r *objReader, depth int) (Event, error) {
-			e := &GrpMsgForward{}
-			var err error
-			if e.MemberID, err = r.optB64("memberId"); err != nil {
-				return nil, err
+			e := &GrpMsgForward{
+				MemberID:   read(r, r.optB64, "memberId"),
+				MemberName: read(r, r.optStr, "memberName"),
 			}
-			if e.MemberName, err = r.optStr("memberName"); err != nil {
-				return nil, err
+			if r.err != nil {
+				return nil, r.err
 			}
 			v, ok := r.get("msg")
 			if !ok {
@@ -331,43 +188,33 @@ func init() {
 			if firstByte(v) != '{' {
 				return nil, errf(ErrParams, r.at("msg"), "want an object, got %s", jsonKind(v))
 			}
+			var err error
 			if e.Msg, err = decodeMessage(v, r.at("msg"), depth+1); err != nil {
 				return nil, err
 			}
 			if e.Msg.Event.Name() == EvGrpMsgForward {
 				return nil, errf(ErrNested, r.at("msg.event"), "x.grp.msg.forward inside x.grp.msg.forward")
 			}
-			if e.MsgTs, err = r.timestamp("msgTs"); err != nil {
-				return nil, err
-			}
-			e.Extra = r.rest()
-			return e, nil
+			e.MsgTs = read(r, r.timestamp, "msgTs")
+			return done(r, e, &e.Extra)
 		},
 	}
 }
 
-func subProfile(r *objReader, key string) (*Profile, error) {
-	o, err := r.obj(key)
-	if err != nil {
-		return nil, err
-	}
-	return decodeProfile(o)
+// done is finish for an event, so that a failed decode returns a nil Event
+// rather than a typed nil inside one.
+func done(r *objReader, e Event, extra *Object) (Event, error) { return finish(r, e, extra) }
+
+func subProfile(r *objReader, key string) *Profile {
+	return sub(r, read(r, r.obj, key), decodeProfile)
 }
 
-func subMemberInfo(r *objReader) (*MemberInfo, error) {
-	o, err := r.obj("memberInfo")
-	if err != nil {
-		return nil, err
-	}
-	return decodeMemberInfo(o)
+func subMemberInfo(r *objReader) *MemberInfo {
+	return sub(r, read(r, r.obj, "memberInfo"), decodeMemberInfo)
 }
 
-func subIntro(r *objReader) (*IntroInvitation, error) {
-	o, err := r.obj("memberIntro")
-	if err != nil {
-		return nil, err
-	}
-	return decodeIntroInvitation(o)
+func subIntro(r *objReader) *IntroInvitation {
+	return sub(r, read(r, r.obj, "memberIntro"), decodeIntroInvitation)
 }
 
 func only(extra Object) []byte {

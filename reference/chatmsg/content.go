@@ -49,43 +49,20 @@ func (c *Content) DisplayText() string {
 }
 
 func decodeContent(r *objReader) (*Content, error) {
-	c := &Content{}
-	var err error
-	if c.Type, err = r.str("type"); err != nil {
-		return nil, err
-	}
+	c := &Content{Type: read(r, r.str, "type")}
 	if c.Known() {
-		if c.Text, err = r.str("text"); err != nil {
-			return nil, err
-		}
-		c.HasText = true
-	} else {
-		t, err := r.optStr("text")
-		if err != nil {
-			return nil, err
-		}
-		if t != nil {
-			c.Text, c.HasText = *t, true
-		}
+		c.Text, c.HasText = read(r, r.str, "text"), true
+	} else if t := read(r, r.optStr, "text"); t != nil {
+		c.Text, c.HasText = *t, true
 	}
 	switch c.Type {
 	case ContentLink:
-		pr, err := r.obj("preview")
-		if err != nil {
-			return nil, err
-		}
-		if c.Preview, err = decodeLinkPreview(pr); err != nil {
-			return nil, err
-		}
+		c.Preview = sub(r, read(r, r.obj, "preview"), decodeLinkPreview)
 	case ContentImage:
-		img, err := r.str("image")
-		if err != nil {
-			return nil, err
-		}
+		img := read(r, r.str, "image")
 		c.Image = &img
 	}
-	c.Extra = r.rest()
-	return c, nil
+	return finish(r, c, &c.Extra)
 }
 
 func (c *Content) encode() []byte {
@@ -114,14 +91,9 @@ func decodeLinkPreview(r *objReader) (*LinkPreview, error) {
 		key string
 		dst *string
 	}{{"uri", &p.URI}, {"title", &p.Title}, {"description", &p.Description}, {"image", &p.Image}} {
-		s, err := r.str(f.key)
-		if err != nil {
-			return nil, err
-		}
-		*f.dst = s
+		*f.dst = read(r, r.str, f.key)
 	}
-	p.Extra = r.rest()
-	return p, nil
+	return finish(r, p, &p.Extra)
 }
 
 func (p *LinkPreview) encode() []byte {
@@ -144,19 +116,12 @@ type FileInvitation struct {
 }
 
 func decodeFileInvitation(r *objReader) (*FileInvitation, error) {
-	f := &FileInvitation{}
-	var err error
-	if f.FileName, err = r.str("fileName"); err != nil {
-		return nil, err
+	f := &FileInvitation{
+		FileName:   read(r, r.str, "fileName"),
+		FileSize:   read(r, r.integer, "fileSize"),
+		FileDigest: read(r, r.optB64, "fileDigest"),
 	}
-	if f.FileSize, err = r.integer("fileSize"); err != nil {
-		return nil, err
-	}
-	if f.FileDigest, err = r.optB64("fileDigest"); err != nil {
-		return nil, err
-	}
-	f.Extra = r.rest()
-	return f, nil
+	return finish(r, f, &f.Extra)
 }
 
 func (f *FileInvitation) encode() []byte {
@@ -178,22 +143,13 @@ type MsgRef struct {
 }
 
 func decodeMsgRef(r *objReader) (*MsgRef, error) {
-	m := &MsgRef{}
-	var err error
-	if m.MsgID, err = r.optB64("msgId"); err != nil {
-		return nil, err
+	m := &MsgRef{
+		MsgID:    read(r, r.optB64, "msgId"),
+		SentAt:   read(r, r.timestamp, "sentAt"),
+		Sent:     read(r, r.boolean, "sent"),
+		MemberID: read(r, r.optB64, "memberId"),
 	}
-	if m.SentAt, err = r.timestamp("sentAt"); err != nil {
-		return nil, err
-	}
-	if m.Sent, err = r.boolean("sent"); err != nil {
-		return nil, err
-	}
-	if m.MemberID, err = r.optB64("memberId"); err != nil {
-		return nil, err
-	}
-	m.Extra = r.rest()
-	return m, nil
+	return finish(r, m, &m.Extra)
 }
 
 func (m *MsgRef) encode() []byte {
@@ -214,23 +170,11 @@ type Quote struct {
 }
 
 func decodeQuote(r *objReader) (*Quote, error) {
-	q := &Quote{}
-	ref, err := r.obj("msgRef")
-	if err != nil {
-		return nil, err
+	q := &Quote{
+		MsgRef:  sub(r, read(r, r.obj, "msgRef"), decodeMsgRef),
+		Content: sub(r, read(r, r.obj, "content"), decodeContent),
 	}
-	if q.MsgRef, err = decodeMsgRef(ref); err != nil {
-		return nil, err
-	}
-	c, err := r.obj("content")
-	if err != nil {
-		return nil, err
-	}
-	if q.Content, err = decodeContent(c); err != nil {
-		return nil, err
-	}
-	q.Extra = r.rest()
-	return q, nil
+	return finish(r, q, &q.Extra)
 }
 
 func (q *Quote) encode() []byte {
@@ -248,8 +192,8 @@ type Scope struct {
 	Extra    Object
 }
 
-func (r *objReader) optScope() (*Scope, error) {
-	o, err := r.optObj("scope")
+func (r *objReader) optScope(key string) (*Scope, error) {
+	o, err := r.optObj(key)
 	if err != nil || o == nil {
 		return nil, err
 	}
@@ -260,12 +204,8 @@ func (r *objReader) optScope() (*Scope, error) {
 	if t != "member" {
 		return nil, errf(ErrParams, o.at("type"), "unknown scope type %q", t)
 	}
-	s := &Scope{}
-	if s.MemberID, err = o.b64("memberId"); err != nil {
-		return nil, err
-	}
-	s.Extra = o.rest()
-	return s, nil
+	s := &Scope{MemberID: read(o, o.b64, "memberId")}
+	return finish(o, s, &s.Extra)
 }
 
 func (s *Scope) encode() []byte {
@@ -285,8 +225,8 @@ type Mention struct {
 // Mentions map a display name used in the text to the member it names.
 type Mentions map[string]Mention
 
-func (r *objReader) optMentions() (Mentions, error) {
-	o, err := r.optObj("mentions")
+func (r *objReader) optMentions(key string) (Mentions, error) {
+	o, err := r.optObj(key)
 	if err != nil || o == nil {
 		return nil, err
 	}
@@ -348,21 +288,13 @@ func (x *Reaction) Known() bool {
 }
 
 func decodeReaction(r *objReader) (*Reaction, error) {
-	x := &Reaction{}
-	var err error
-	if x.Type, err = r.str("type"); err != nil {
-		return nil, err
-	}
+	x := &Reaction{Type: read(r, r.str, "type")}
 	if x.Type == "emoji" {
 		if v, ok := r.fields["emoji"]; ok && firstByte(v) == '"' {
-			if x.Emoji, err = r.str("emoji"); err != nil {
-				return nil, err
-			}
-			x.hasEmoji = true
+			x.Emoji, x.hasEmoji = read(r, r.str, "emoji"), true
 		}
 	}
-	x.Extra = r.rest()
-	return x, nil
+	return finish(r, x, &x.Extra)
 }
 
 func (x *Reaction) encode() []byte {
@@ -423,32 +355,16 @@ func (c *Container) IsForward() bool {
 }
 
 func decodeContainer(r *objReader) (*Container, error) {
-	c := &Container{}
-	co, err := r.obj("content")
-	if err != nil {
-		return nil, err
+	c := &Container{
+		Content:  sub(r, read(r, r.obj, "content"), decodeContent),
+		File:     sub(r, read(r, r.optObj, "file"), decodeFileInvitation),
+		TTL:      read(r, r.optInt, "ttl"),
+		Live:     read(r, r.optBool, "live"),
+		Mentions: read(r, r.optMentions, "mentions"),
+		Scope:    read(r, r.optScope, "scope"),
 	}
-	if c.Content, err = decodeContent(co); err != nil {
-		return nil, err
-	}
-	if fo, err := r.optObj("file"); err != nil {
-		return nil, err
-	} else if fo != nil {
-		if c.File, err = decodeFileInvitation(fo); err != nil {
-			return nil, err
-		}
-	}
-	if c.TTL, err = r.optInt("ttl"); err != nil {
-		return nil, err
-	}
-	if c.Live, err = r.optBool("live"); err != nil {
-		return nil, err
-	}
-	if c.Mentions, err = r.optMentions(); err != nil {
-		return nil, err
-	}
-	if c.Scope, err = r.optScope(); err != nil {
-		return nil, err
+	if r.err != nil {
+		return nil, r.err
 	}
 	// A quote or parent that does not parse is ignored and kept, as
 	// upstream falls back to a plain message (CH-MSG-NEW-4).
@@ -473,6 +389,7 @@ func decodeContainer(r *objReader) (*Container, error) {
 		}
 	}
 	if v, ok := r.get("forward"); ok {
+		var err error
 		if c.Forward, err = canonical(v); err != nil {
 			return nil, errf(ErrJSON, r.at("forward"), "%v", err)
 		}

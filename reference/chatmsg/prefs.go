@@ -35,9 +35,9 @@ func decodePreferences(r *objReader) (*Preferences, error) {
 		if o == nil {
 			continue
 		}
-		pr := &Preference{}
-		if pr.Allow, err = o.str("allow"); err != nil {
-			return nil, err
+		pr := &Preference{Allow: read(o, o.str, "allow")}
+		if o.err != nil {
+			return nil, o.err
 		}
 		switch pr.Allow {
 		case "always", "yes", "no":
@@ -45,12 +45,11 @@ func decodePreferences(r *objReader) (*Preferences, error) {
 			return nil, errf(ErrParams, o.at("allow"), "want always, yes or no, got %q", pr.Allow)
 		}
 		if f.key == "timedMessages" {
-			if pr.TTL, err = o.optInt("ttl"); err != nil {
-				return nil, err
-			}
+			pr.TTL = read(o, o.optInt, "ttl")
 		}
-		pr.Extra = o.rest()
-		*f.ptr = pr
+		if *f.ptr, err = finish(o, pr, &pr.Extra); err != nil {
+			return nil, err
+		}
 	}
 	p.Extra = r.rest()
 	return p, nil
@@ -107,28 +106,24 @@ func decodeGroupPreferences(r *objReader) (*GroupPreferences, error) {
 		if o == nil {
 			continue
 		}
-		pr := &GroupPreference{}
-		if pr.Enable, err = o.str("enable"); err != nil {
-			return nil, err
+		pr := &GroupPreference{Enable: read(o, o.str, "enable")}
+		if o.err != nil {
+			return nil, o.err
 		}
 		if pr.Enable != "on" && pr.Enable != "off" {
 			return nil, errf(ErrParams, o.at("enable"), "want on or off, got %q", pr.Enable)
 		}
 		if _, ok := o.get("role"); ok {
 			o.keep("role")
-			role, err := o.role("role")
-			if err != nil {
-				return nil, err
-			}
+			role := read(o, o.role, "role")
 			pr.Role = &role
 		}
 		if f.key == "timedMessages" {
-			if pr.TTL, err = o.optInt("ttl"); err != nil {
-				return nil, err
-			}
+			pr.TTL = read(o, o.optInt, "ttl")
 		}
-		pr.Extra = o.rest()
-		*f.ptr = pr
+		if *f.ptr, err = finish(o, pr, &pr.Extra); err != nil {
+			return nil, err
+		}
 	}
 	p.Extra = r.rest()
 	return p, nil

@@ -18,31 +18,14 @@ type Profile struct {
 }
 
 func decodeProfile(r *objReader) (*Profile, error) {
-	p := &Profile{}
-	var err error
-	if p.DisplayName, err = r.str("displayName"); err != nil {
-		return nil, err
+	p := &Profile{
+		DisplayName: read(r, r.str, "displayName"),
+		FullName:    read(r, r.str, "fullName"),
+		Image:       read(r, r.optStr, "image"),
+		ContactLink: read(r, r.optStr, "contactLink"),
 	}
-	if p.FullName, err = r.str("fullName"); err != nil {
-		return nil, err
-	}
-	if p.Image, err = r.optStr("image"); err != nil {
-		return nil, err
-	}
-	if p.ContactLink, err = r.optStr("contactLink"); err != nil {
-		return nil, err
-	}
-	pr, err := r.optObj("preferences")
-	if err != nil {
-		return nil, err
-	}
-	if pr != nil {
-		if p.Preferences, err = decodePreferences(pr); err != nil {
-			return nil, err
-		}
-	}
-	p.Extra = r.rest()
-	return p, nil
+	p.Preferences = sub(r, read(r, r.optObj, "preferences"), decodePreferences)
+	return finish(r, p, &p.Extra)
 }
 
 func (p *Profile) encode() []byte {
@@ -105,31 +88,14 @@ type GroupProfile struct {
 }
 
 func decodeGroupProfile(r *objReader) (*GroupProfile, error) {
-	g := &GroupProfile{}
-	var err error
-	if g.DisplayName, err = r.str("displayName"); err != nil {
-		return nil, err
+	g := &GroupProfile{
+		DisplayName: read(r, r.str, "displayName"),
+		FullName:    read(r, r.str, "fullName"),
+		Description: read(r, r.optStr, "description"),
+		Image:       read(r, r.optStr, "image"),
 	}
-	if g.FullName, err = r.str("fullName"); err != nil {
-		return nil, err
-	}
-	if g.Description, err = r.optStr("description"); err != nil {
-		return nil, err
-	}
-	if g.Image, err = r.optStr("image"); err != nil {
-		return nil, err
-	}
-	pr, err := r.optObj("groupPreferences")
-	if err != nil {
-		return nil, err
-	}
-	if pr != nil {
-		if g.GroupPreferences, err = decodeGroupPreferences(pr); err != nil {
-			return nil, err
-		}
-	}
-	g.Extra = r.rest()
-	return g, nil
+	g.GroupPreferences = sub(r, read(r, r.optObj, "groupPreferences"), decodeGroupPreferences)
+	return finish(r, g, &g.Extra)
 }
 
 func (g *GroupProfile) encode() []byte {
@@ -189,16 +155,8 @@ type MemberIDRole struct {
 }
 
 func decodeMemberIDRole(r *objReader) (*MemberIDRole, error) {
-	m := &MemberIDRole{}
-	var err error
-	if m.MemberID, err = r.b64("memberId"); err != nil {
-		return nil, err
-	}
-	if m.Role, err = r.role("memberRole"); err != nil {
-		return nil, err
-	}
-	m.Extra = r.rest()
-	return m, nil
+	m := &MemberIDRole{MemberID: read(r, r.b64, "memberId"), Role: read(r, r.role, "memberRole")}
+	return finish(r, m, &m.Extra)
 }
 
 func (m *MemberIDRole) encode() []byte {
@@ -219,34 +177,16 @@ type MemberInfo struct {
 }
 
 func decodeMemberInfo(r *objReader) (*MemberInfo, error) {
-	m := &MemberInfo{}
-	var err error
-	if m.MemberID, err = r.b64("memberId"); err != nil {
-		return nil, err
-	}
-	if m.Role, err = r.role("memberRole"); err != nil {
-		return nil, err
-	}
-	v, err := r.optStr("v")
-	if err != nil {
-		return nil, err
-	}
-	if v != nil {
+	m := &MemberInfo{MemberID: read(r, r.b64, "memberId"), Role: read(r, r.role, "memberRole")}
+	if v := read(r, r.optStr, "v"); v != nil {
 		vr, err := ParseVersionRange(*v)
 		if err != nil {
 			return nil, errf(ErrVersion, r.at("v"), "%v", err)
 		}
 		m.V = &vr
 	}
-	pr, err := r.obj("profile")
-	if err != nil {
-		return nil, err
-	}
-	if m.Profile, err = decodeProfile(pr); err != nil {
-		return nil, err
-	}
-	m.Extra = r.rest()
-	return m, nil
+	m.Profile = sub(r, read(r, r.obj, "profile"), decodeProfile)
+	return finish(r, m, &m.Extra)
 }
 
 func (m *MemberInfo) encode() []byte {
@@ -270,16 +210,11 @@ type IntroInvitation struct {
 }
 
 func decodeIntroInvitation(r *objReader) (*IntroInvitation, error) {
-	in := &IntroInvitation{}
-	var err error
-	if in.GroupConnReq, err = r.str("groupConnReq"); err != nil {
-		return nil, err
+	in := &IntroInvitation{
+		GroupConnReq:  read(r, r.str, "groupConnReq"),
+		DirectConnReq: read(r, r.optStr, "directConnReq"),
 	}
-	if in.DirectConnReq, err = r.optStr("directConnReq"); err != nil {
-		return nil, err
-	}
-	in.Extra = r.rest()
-	return in, nil
+	return finish(r, in, &in.Extra)
 }
 
 func (in *IntroInvitation) encode() []byte {
@@ -301,29 +236,14 @@ type GroupInvitation struct {
 }
 
 func decodeGroupInvitation(r *objReader) (*GroupInvitation, error) {
-	g := &GroupInvitation{}
-	var err error
-	if g.FromMember, err = subMemberIDRole(r, "fromMember"); err != nil {
-		return nil, err
+	g := &GroupInvitation{
+		FromMember:    subMemberIDRole(r, "fromMember"),
+		InvitedMember: subMemberIDRole(r, "invitedMember"),
+		ConnRequest:   read(r, r.str, "connRequest"),
+		GroupProfile:  sub(r, read(r, r.obj, "groupProfile"), decodeGroupProfile),
+		GroupLinkID:   read(r, r.optB64, "groupLinkId"),
 	}
-	if g.InvitedMember, err = subMemberIDRole(r, "invitedMember"); err != nil {
-		return nil, err
-	}
-	if g.ConnRequest, err = r.str("connRequest"); err != nil {
-		return nil, err
-	}
-	gp, err := r.obj("groupProfile")
-	if err != nil {
-		return nil, err
-	}
-	if g.GroupProfile, err = decodeGroupProfile(gp); err != nil {
-		return nil, err
-	}
-	if g.GroupLinkID, err = r.optB64("groupLinkId"); err != nil {
-		return nil, err
-	}
-	g.Extra = r.rest()
-	return g, nil
+	return finish(r, g, &g.Extra)
 }
 
 func (g *GroupInvitation) encode() []byte {
@@ -349,26 +269,13 @@ type GroupLinkInvitation struct {
 }
 
 func decodeGroupLinkInvitation(r *objReader) (*GroupLinkInvitation, error) {
-	g := &GroupLinkInvitation{}
-	var err error
-	if g.FromMember, err = subMemberIDRole(r, "fromMember"); err != nil {
-		return nil, err
+	g := &GroupLinkInvitation{
+		FromMember:     subMemberIDRole(r, "fromMember"),
+		FromMemberName: read(r, r.str, "fromMemberName"),
+		InvitedMember:  subMemberIDRole(r, "invitedMember"),
+		GroupProfile:   sub(r, read(r, r.obj, "groupProfile"), decodeGroupProfile),
 	}
-	if g.FromMemberName, err = r.str("fromMemberName"); err != nil {
-		return nil, err
-	}
-	if g.InvitedMember, err = subMemberIDRole(r, "invitedMember"); err != nil {
-		return nil, err
-	}
-	gp, err := r.obj("groupProfile")
-	if err != nil {
-		return nil, err
-	}
-	if g.GroupProfile, err = decodeGroupProfile(gp); err != nil {
-		return nil, err
-	}
-	g.Extra = r.rest()
-	return g, nil
+	return finish(r, g, &g.Extra)
 }
 
 func (g *GroupLinkInvitation) encode() []byte {
@@ -381,10 +288,6 @@ func (g *GroupLinkInvitation) encode() []byte {
 	return w.bytesOut()
 }
 
-func subMemberIDRole(r *objReader, key string) (*MemberIDRole, error) {
-	o, err := r.obj(key)
-	if err != nil {
-		return nil, err
-	}
-	return decodeMemberIDRole(o)
+func subMemberIDRole(r *objReader, key string) *MemberIDRole {
+	return sub(r, read(r, r.obj, key), decodeMemberIDRole)
 }

@@ -17,6 +17,41 @@ type objReader struct {
 	path   string
 	fields map[string]json.RawMessage
 	used   map[string]bool
+
+	// err is the first error of a sticky read (read, sub, finish): once it
+	// is set, later sticky reads do nothing, so a decoder reads its fields
+	// in a straight line and checks once, as with cryptobyte.String.
+	err error
+}
+
+// read is a sticky read of key with one of r's field readers: after r's
+// first error it reads nothing and returns the zero value.
+func read[T any](r *objReader, get func(key string) (T, error), key string) T {
+	var v T
+	if r.err == nil {
+		v, r.err = get(key)
+	}
+	return v
+}
+
+// sub decodes the object o (nil when absent) with dec, stickily on r.
+func sub[T any](r *objReader, o *objReader, dec func(*objReader) (T, error)) T {
+	var v T
+	if r.err == nil && o != nil {
+		v, r.err = dec(o)
+	}
+	return v
+}
+
+// finish ends a sticky decoder: r's first error, or v with the fields not
+// read kept in *extra.
+func finish[T any](r *objReader, v T, extra *Object) (T, error) {
+	if r.err != nil {
+		var zero T
+		return zero, r.err
+	}
+	*extra = r.rest()
+	return v, nil
 }
 
 func readObj(raw json.RawMessage, path string) (*objReader, error) {
