@@ -345,21 +345,8 @@ func (c *Client) UpdateProfile(ctx context.Context, userID int64, p chatmsg.Prof
 		if _, err := tx.Exec(`UPDATE chat_users SET name = ?, profile = ? WHERE id = ?`, p.DisplayName, infoBody(&p), userID); err != nil {
 			return fmt.Errorf("chat: user %q: %w", p.DisplayName, err)
 		}
-		rows, err := tx.Query(`SELECT conn_id FROM chat_contacts WHERE user_id = ? AND status = 'connected' AND incognito IS NULL`, userID)
+		conns, err := column[string](tx, `SELECT conn_id FROM chat_contacts WHERE user_id = ? AND status = 'connected' AND incognito IS NULL`, userID)
 		if err != nil {
-			return err
-		}
-		var conns []string
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			conns = append(conns, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return err
 		}
 		for _, conn := range conns {
@@ -380,19 +367,9 @@ func (c *Client) DeleteUser(ctx context.Context, id int64) error {
 	}
 	var conns []string
 	err = c.db.View(ctx, func(tx *db.Tx) error {
-		rows, err := tx.Query(`SELECT conn_id FROM chat_contacts WHERE user_id = ? UNION ALL SELECT conn_id FROM chat_addresses WHERE user_id = ?`, id, id)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var s string
-			if err := rows.Scan(&s); err != nil {
-				return err
-			}
-			conns = append(conns, s)
-		}
-		return rows.Err()
+		var err error
+		conns, err = column[string](tx, `SELECT conn_id FROM chat_contacts WHERE user_id = ? UNION ALL SELECT conn_id FROM chat_addresses WHERE user_id = ?`, id, id)
+		return err
 	})
 	if err != nil {
 		return err

@@ -386,19 +386,8 @@ func (c *Client) SendGroupText(ctx context.Context, groupID int64, text string) 
 		if g, err = loadGroup(tx, groupID); err != nil {
 			return err
 		}
-		rows, err := tx.Query(`SELECT conn_id FROM chat_members WHERE group_id = ? AND status = ?`, groupID, MemberReady)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var s string
-			if err := rows.Scan(&s); err != nil {
-				return err
-			}
-			conns = append(conns, s)
-		}
-		return rows.Err()
+		conns, err = column[string](tx, `SELECT conn_id FROM chat_members WHERE group_id = ? AND status = ?`, groupID, MemberReady)
+		return err
 	})
 	if err != nil {
 		return GroupItem{}, err
@@ -486,20 +475,10 @@ func (c *Client) GroupItems(ctx context.Context, groupID, before int64, limit in
 		if before == 0 {
 			before = 1<<63 - 1
 		}
-		rows, err := tx.Query(`SELECT id FROM chat_group_items WHERE group_id = ? AND id < ? ORDER BY id DESC LIMIT ?`, groupID, before, limit)
+		ids, err := column[int64](tx, `SELECT id FROM chat_group_items WHERE group_id = ? AND id < ? ORDER BY id DESC LIMIT ?`, groupID, before, limit)
 		if err != nil {
 			return err
 		}
-		var ids []int64
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
 		for i := len(ids) - 1; i >= 0; i-- {
 			it, err := loadGroupItem(tx, ids[i])
 			if err != nil {
@@ -507,7 +486,7 @@ func (c *Client) GroupItems(ctx context.Context, groupID, before int64, limit in
 			}
 			its = append(its, it)
 		}
-		return rows.Err()
+		return nil
 	})
 	return its, err
 }

@@ -107,21 +107,8 @@ func (c *Client) Items(ctx context.Context, contactID, before int64, limit int) 
 		if before == 0 {
 			before = 1<<63 - 1
 		}
-		rows, err := tx.Query(`SELECT id FROM chat_items WHERE contact_id = ? AND id < ? ORDER BY id DESC LIMIT ?`, contactID, before, limit)
+		ids, err := column[int64](tx, `SELECT id FROM chat_items WHERE contact_id = ? AND id < ? ORDER BY id DESC LIMIT ?`, contactID, before, limit)
 		if err != nil {
-			return err
-		}
-		var ids []int64
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return err
 		}
 		for i := len(ids) - 1; i >= 0; i-- {
@@ -364,23 +351,10 @@ func (c *Client) Search(ctx context.Context, userID int64, query string, limit i
 	var its []Item
 	err := c.db.View(ctx, func(tx *db.Tx) error {
 		its = nil
-		rows, err := tx.Query(`SELECT i.id FROM chat_items i JOIN chat_contacts c ON c.id = i.contact_id
+		ids, err := column[int64](tx, `SELECT i.id FROM chat_items i JOIN chat_contacts c ON c.id = i.contact_id
 			WHERE c.user_id = ? AND i.deleted = 0 AND i.text LIKE '%' || ? || '%' ESCAPE '\' ORDER BY i.id DESC LIMIT ?`,
 			userID, likeEscape(query), limit)
 		if err != nil {
-			return err
-		}
-		var ids []int64
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return err
 		}
 		for _, id := range ids {

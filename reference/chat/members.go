@@ -428,22 +428,9 @@ func memberConn(tx *db.Tx, id int64) (string, error) {
 // to each member it introduced to m, or m to, while that pair is not
 // connected (CH-FWD-1).
 func forwards(tx *db.Tx, g Group, m Member, msg *chatmsg.Message) error {
-	rows, err := tx.Query(`SELECT x.conn_id FROM chat_intros i JOIN chat_members x ON x.id = CASE WHEN i.new_member = ? THEN i.old_member ELSE i.new_member END
+	conns, err := column[string](tx, `SELECT x.conn_id FROM chat_intros i JOIN chat_members x ON x.id = CASE WHEN i.new_member = ? THEN i.old_member ELSE i.new_member END
 		WHERE (i.new_member = ? OR i.old_member = ?) AND i.connected = 0 AND x.status = ? AND x.conn_id IS NOT NULL`, m.ID, m.ID, m.ID, MemberReady)
 	if err != nil {
-		return err
-	}
-	var conns []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			rows.Close()
-			return err
-		}
-		conns = append(conns, s)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	body := encode(&chatmsg.GrpMsgForward{MemberID: m.MemberID, Msg: msg, MsgTs: time.Now().UTC().Truncate(time.Millisecond)})
