@@ -1,0 +1,44 @@
+// Package chatcmd is smp-chat's command language: it parses the commands
+// upstream's terminal client takes (/c, @bob hi, /g team, ...), runs them
+// against reference/chat, and renders every answer and event twice: as the
+// lines the terminal prints and as the JSON the bot API sends.
+package chatcmd
+
+import (
+	"context"
+	"encoding/json"
+)
+
+// Response is one answer to a command or one event of the chat.
+type Response struct {
+	// Type is upstream's response tag: "contactConnected", "newChatItems",
+	// "chatCmdError", ...
+	Type string
+	// Fields are the JSON fields beside "type", in upstream's shape where
+	// ours overlaps it.
+	Fields map[string]any
+	// Lines is the terminal rendering, as upstream's terminal prints it.
+	Lines []string
+}
+
+// MarshalJSON writes {"type": Type, ...Fields}.
+func (r Response) MarshalJSON() ([]byte, error) {
+	m := make(map[string]any, len(r.Fields)+1)
+	for k, v := range r.Fields {
+		m[k] = v
+	}
+	m["type"] = r.Type
+	return json.Marshal(m)
+}
+
+// Session runs commands for one running chat client. The terminal and the
+// bot API are two front ends of one Session.
+type Session interface {
+	// Exec runs one command line and returns its answers (usually one).
+	// It never panics on any input; a bad command is a "chatCmdError"
+	// answer with a one-line message.
+	Exec(ctx context.Context, line string) []Response
+	// Events yields what happens without a command (a contact connected,
+	// a message arrived, ...) until the session is closed.
+	Events() <-chan Response
+}
