@@ -14,8 +14,9 @@ type Response struct {
 	// Type is upstream's response tag: "contactConnected", "newChatItems",
 	// "chatCmdError", ...
 	Type string
-	// Fields are the JSON fields beside "type", in upstream's shape where
-	// ours overlaps it.
+	// Fields are the JSON fields beside "type", under upstream's key names
+	// ("contact", "chatItem", "user", ...). Values are reference/chat values
+	// as they are; apiValue gives their JSON shape.
 	Fields map[string]any
 	// Lines is the terminal rendering, as upstream's terminal prints it.
 	Lines []string
@@ -25,7 +26,7 @@ type Response struct {
 func (r Response) MarshalJSON() ([]byte, error) {
 	m := make(map[string]any, len(r.Fields)+1)
 	for k, v := range r.Fields {
-		m[k] = v
+		m[k] = apiValue(v)
 	}
 	m["type"] = r.Type
 	return json.Marshal(m)
