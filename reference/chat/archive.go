@@ -34,8 +34,10 @@ var ErrArchive = errors.New("chat: not a profile archive under this key")
 
 // sealWriter encrypts what is written to it into w.
 type sealWriter struct {
-	w      io.Writer
-	aead   interface{ Seal(dst, nonce, pt, ad []byte) []byte }
+	w    io.Writer
+	aead interface {
+		Seal(dst, nonce, pt, ad []byte) []byte
+	}
 	header []byte
 	buf    []byte
 	n      uint64
