@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/smpkit/smpkit/reference/chatarchive"
 	"github.com/smpkit/smpkit/reference/chatmsg"
 )
 
@@ -82,7 +83,7 @@ func TestMoveProfile(t *testing.T) {
 		t.Fatal(err)
 	}
 	// CH-DEV-1: a wrong key, a damaged or a cut archive is refused.
-	otherKey := migrationLink(bytes.Repeat([]byte{7}, archiveKeyLen))
+	otherKey := chatarchive.Link(bytes.Repeat([]byte{7}, chatarchive.KeySize))
 	bad := archive.Bytes()
 	flipped := append([]byte(nil), bad...)
 	flipped[len(flipped)/2] ^= 1
