@@ -40,8 +40,10 @@ const (
 var ErrArchive = errors.New("chatarchive: not a profile archive under this key")
 
 type sealer struct {
-	w      io.Writer
-	aead   interface{ Seal(dst, nonce, pt, ad []byte) []byte }
+	w    io.Writer
+	aead interface {
+		Seal(dst, nonce, pt, ad []byte) []byte
+	}
 	header []byte
 	buf    []byte
 	n      uint64
