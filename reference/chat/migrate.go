@@ -229,6 +229,10 @@ func (c *Client) ExportProfile(ctx context.Context, userID int64, w io.Writer) (
 	if err := ua.close(); err != nil {
 		c.cfg.Log.Debug("chat: export: stop agent", "user", userID, "err", err)
 	}
+	// Calls that took the user before it was moved finish before the dump
+	// or wait until it is written (then their agent is closed).
+	ua.mu.Lock()
+	defer ua.mu.Unlock()
 	if err := c.db.Update(ctx, func(tx *db.Tx) error {
 		_, err := tx.Exec(`UPDATE chat_users SET moved_at = ?, active = 0 WHERE id = ?`, time.Now().Unix(), userID)
 		return err
