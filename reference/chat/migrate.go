@@ -506,6 +506,11 @@ func insertChatRows(tx *db.Tx, tables []chatarchive.Table) (User, error) {
 					row[i] = nil
 				case t.Name == "chat_users" && col == "id":
 					userID = row[i].(int64)
+				case t.Name == "chat_users" && col == "name":
+					name, _ := row[i].(string)
+					if err := nameFree(tx, name, 0); err != nil {
+						return err
+					}
 				case t.Name == "chat_tasks" && col == "task":
 					b, err := shiftTask(row[i], off)
 					if err != nil {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -119,6 +121,15 @@ func TestMoveProfile(t *testing.T) {
 	moved, err := nw.ImportProfile(ctx, bytes.NewReader(archive.Bytes()), link)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if _, err := nw.ImportProfile(ctx, bytes.NewReader(archive.Bytes()), link); !errors.Is(err, ErrUserExists) {
+		t.Fatalf("the same archive imported twice: %v", err)
+	}
+	entries, _ := os.ReadDir(cfg.Dir)
+	for _, e := range entries {
+		if n := e.Name(); e.IsDir() && n != "user-1" && n != fmt.Sprintf("user-%d", moved.ID) {
+			t.Fatalf("%s left after a refused import", n)
+		}
 	}
 	if moved.Profile.DisplayName != "alice" || moved.Profile.FullName != "Alice A" || moved.Active || moved.Moved {
 		t.Fatalf("imported user %+v", moved)
