@@ -25,9 +25,13 @@ import (
 // every foreign key, and the id references listed in idRefs, moved along.
 
 // idRefs are the columns that hold ids of another chat table without a
-// foreign key: import moves them with the rows they name.
+// foreign key: import moves them with the rows they name (0, which these
+// columns use for "none" or "ours", stays 0). A table without a foreign
+// key path to chat_users is not moved at all.
 var idRefs = map[string]map[string]string{
-	"chat_items": {"quote_id": "chat_items"},
+	"chat_items":           {"quote_id": "chat_items"},
+	"chat_group_items":     {"moderated_by": "chat_members"},
+	"chat_group_reactions": {"member": "chat_members"},
 }
 
 type fkey struct{ col, parent, to string }
@@ -465,6 +469,9 @@ func insertChatRows(tx *db.Tx, tables []chatarchive.Table) (User, error) {
 		n, ok := v.(int64)
 		if !ok {
 			return nil, fmt.Errorf("id of %s is %T", t, v)
+		}
+		if n == 0 {
+			return n, nil
 		}
 		return n + off[t], nil
 	}
