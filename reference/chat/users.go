@@ -24,7 +24,7 @@ var (
 	// ErrUserUnknown: no such user, or a hidden user without its password
 	// (one error for both, so that a hidden user's existence does not show,
 	// CH-USER-2). It is also an ErrNotFound.
-	ErrUserUnknown error = notFound("chat: user does not exist or incorrect password")
+	ErrUserUnknown error = unknownUser("chat: user does not exist or incorrect password")
 	// ErrUserMoved: the user was exported to another device and never runs
 	// here again (CH-DEV-2).
 	ErrUserMoved = errors.New("chat: user moved to another device")
@@ -48,11 +48,11 @@ var (
 	ErrHiddenMuted = errors.New("chat: a hidden user is always muted")
 )
 
-// notFound is an error that is also ErrNotFound.
-type notFound string
+// unknownUser is ErrUserUnknown's type: an error that is also ErrNotFound.
+type unknownUser string
 
-func (e notFound) Error() string        { return string(e) }
-func (e notFound) Is(target error) bool { return target == ErrNotFound }
+func (e unknownUser) Error() string        { return string(e) }
+func (e unknownUser) Is(target error) bool { return target == ErrNotFound }
 
 // User is one profile of the client.
 type User struct {
