@@ -27,7 +27,9 @@ import (
 // idRefs are the columns that hold ids of another chat table without a
 // foreign key: import moves them with the rows they name (0, which these
 // columns use for "none" or "ours", stays 0). A table without a foreign
-// key path to chat_users is not moved at all.
+// key path to chat_users moves only if it has a conn_id column (its rows
+// of the user's connections) and no foreign key (whose ids would need
+// moving): otherwise it is not moved.
 var idRefs = map[string]map[string]string{
 	"chat_items":           {"quote_id": "chat_items"},
 	"chat_group_items":     {"moderated_by": "chat_members"},
@@ -190,6 +192,21 @@ func dumpTable(tx *db.Tx, dbName, name, where, pk string) (chatarchive.Table, er
 	return t, rows.Err()
 }
 
+// connIDs calls fn with each row's conn_id value (a string), if the table
+// has that column.
+func connIDs(t chatarchive.Table, fn func(row int, id string)) {
+	for c, name := range t.Columns {
+		if name != "conn_id" {
+			continue
+		}
+		for i, row := range t.Rows {
+			if id, ok := row[c].(string); ok {
+				fn(i, id)
+			}
+		}
+	}
+}
+
 // ExportProfile moves a user to another device: it writes to w one archive
 // with the user's profile, contacts, groups, history and agent state,
 // encrypted under a fresh random key, and returns the migration link
@@ -309,12 +326,34 @@ func (c *Client) writeArchive(ctx context.Context, u userRow, key []byte, w io.W
 			return err
 		}
 		order, cond := s.userTables(u.ID)
+		conns := map[string]bool{} // the user's agent connections
 		for _, name := range order {
 			t, err := dumpTable(tx, "chat", name, cond[name], s.pk[name])
 			if err != nil {
 				return err
 			}
 			tables = append(tables, t)
+			connIDs(t, func(i int, id string) { conns[id] = true })
+		}
+		// A table without a foreign key path but with a conn_id column is
+		// the user's where the connection is.
+		for _, name := range s.tables {
+			if _, done := cond[name]; done {
+				continue
+			}
+			t, err := dumpTable(tx, "chat", name, "", s.pk[name])
+			if err != nil {
+				return err
+			}
+			var rows [][]any
+			connIDs(t, func(i int, id string) {
+				if conns[id] {
+					rows = append(rows, t.Rows[i])
+				}
+			})
+			if t.Rows = rows; len(rows) > 0 && len(s.fks[name]) == 0 {
+				tables = append(tables, t)
+			}
 		}
 		return nil
 	})

@@ -11,6 +11,7 @@ import (
 
 	"github.com/smpkit/smpkit/reference/chatarchive"
 	"github.com/smpkit/smpkit/reference/chatmsg"
+	"github.com/smpkit/smpkit/reference/db"
 )
 
 // CH-DEV-1..4: a profile exported from one client and imported into
@@ -55,6 +56,23 @@ func TestMoveProfile(t *testing.T) {
 	waitFor(t, old, func(e MemberConnected) bool { return true })
 	waitFor(t, bob, func(e MemberConnected) bool { return e.Member.Host })
 
+	// A table keyed by connection, without a foreign key, moves with the
+	// user's connections.
+	connTable := `CREATE TABLE zz_conn_notes (conn_id TEXT NOT NULL, note TEXT)`
+	abConn := ""
+	err = old.db.Update(ctx, func(tx *db.Tx) error {
+		if _, err := tx.Exec(connTable); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(`SELECT conn_id FROM chat_contacts WHERE id = ?`, ab.ID).Scan(&abConn); err != nil {
+			return err
+		}
+		_, err := tx.Exec(`INSERT INTO zz_conn_notes VALUES (?, 'mine'), ('someone else''s', 'not mine')`, abConn)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var archive bytes.Buffer
 	link, err := old.ExportProfile(ctx, alice.ID, &archive)
 	if err != nil {
@@ -86,6 +104,9 @@ func TestMoveProfile(t *testing.T) {
 	}
 	t.Cleanup(func() { nw.Close() })
 	if _, err := nw.CreateUser(ctx, chatmsg.Profile{DisplayName: "carol"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := nw.db.Update(ctx, func(tx *db.Tx) error { _, err := tx.Exec(connTable); return err }); err != nil {
 		t.Fatal(err)
 	}
 	// Carol's rows come first, so the imported rows get other ids.
@@ -148,6 +169,14 @@ func TestMoveProfile(t *testing.T) {
 	}
 	if ci, _ := nw.Items(ctx, carolBob.ID, 0, 10); len(ci) != 1 || ci[0].Text != "carol's" {
 		t.Fatalf("carol's history after the import %+v", ci)
+	}
+	var notes []string
+	nw.db.View(ctx, func(tx *db.Tx) error {
+		notes, err = column[string](tx, `SELECT conn_id || ' ' || note FROM zz_conn_notes`)
+		return err
+	})
+	if len(notes) != 1 || notes[0] != abConn+" mine" {
+		t.Fatalf("rows keyed by connection after the import: %q", notes)
 	}
 	gs, err := nw.Groups(ctx, moved.ID)
 	if err != nil || len(gs) != 1 || gs[0].Profile.DisplayName != "team" {
