@@ -56,7 +56,8 @@
 // the foreign keys and the id columns of idRefs and tasks with them), then
 // starts the user, whose conversations continue. A table added later is
 // moved with no code as long as its references to other chat rows are
-// foreign keys; other id columns go in idRefs.
+// foreign keys (or, without any, it is keyed by conn_id); other id
+// columns go in idRefs.
 //
 // # Events
 //
