@@ -217,7 +217,8 @@ func connIDs(t chatarchive.Table, fn func(row int, id string)) {
 // From the moment it is called the user is moved here: its agent is
 // stopped and never started again, and calls for it fail with
 // ErrUserMoved (CH-DEV-2), because its ratchets and queues now belong to
-// the other device. Only DeleteUser works on it; that leaves its
+// the other device. If it was active, the first visible user becomes
+// active, if there is one. Only DeleteUser works on it; that leaves its
 // connections alone. If writing the archive fails, the user is restored
 // and runs again.
 func (c *Client) ExportProfile(ctx context.Context, userID int64, w io.Writer) (link string, err error) {
@@ -255,7 +256,15 @@ func (c *Client) ExportProfile(ctx context.Context, userID int64, w io.Writer) (
 	ua.mu.Lock()
 	defer ua.mu.Unlock()
 	if err := c.db.Update(ctx, func(tx *db.Tx) error {
-		_, err := tx.Exec(`UPDATE chat_users SET moved_at = ?, active = 0 WHERE id = ?`, time.Now().Unix(), userID)
+		if _, err := tx.Exec(`UPDATE chat_users SET moved_at = ?, active = 0 WHERE id = ?`, time.Now().Unix(), userID); err != nil {
+			return err
+		}
+		if !u.Active {
+			return nil
+		}
+		// Another visible user, if any, becomes active in its place.
+		_, err := tx.Exec(`UPDATE chat_users SET active = 1 WHERE id = (SELECT min(id) FROM chat_users
+			WHERE view_pwd_hash IS NULL AND moved_at IS NULL)`)
 		return err
 	}); err != nil {
 		return "", c.unmove(ctx, u, err)
@@ -270,7 +279,13 @@ func (c *Client) ExportProfile(ctx context.Context, userID int64, w io.Writer) (
 func (c *Client) unmove(ctx context.Context, u userRow, cause error) error {
 	ctx = context.WithoutCancel(ctx)
 	err := c.db.Update(ctx, func(tx *db.Tx) error {
-		_, err := tx.Exec(`UPDATE chat_users SET moved_at = NULL, active = ? WHERE id = ?`, u.Active, u.ID)
+		if _, err := tx.Exec(`UPDATE chat_users SET moved_at = NULL WHERE id = ?`, u.ID); err != nil {
+			return err
+		}
+		if !u.Active {
+			return nil
+		}
+		_, err := tx.Exec(`UPDATE chat_users SET active = (id = ?)`, u.ID)
 		return err
 	})
 	c.mu.Lock()

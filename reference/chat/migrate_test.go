@@ -73,6 +73,10 @@ func TestMoveProfile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	other, err := old.CreateUser(ctx, chatmsg.Profile{DisplayName: "other"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var archive bytes.Buffer
 	link, err := old.ExportProfile(ctx, alice.ID, &archive)
 	if err != nil {
@@ -91,7 +95,7 @@ func TestMoveProfile(t *testing.T) {
 	if _, err := old.ExportProfile(ctx, alice.ID, &bytes.Buffer{}); !errors.Is(err, ErrUserMoved) {
 		t.Fatalf("export twice: %v", err)
 	}
-	if us, _ := old.Users(ctx); len(us) != 1 || !us[0].Moved || us[0].Active {
+	if us, _ := old.Users(ctx); len(us) != 2 || !us[0].Moved || us[0].Active || us[1].ID != other.ID || !us[1].Active {
 		t.Fatalf("old client's users %+v", us)
 	}
 
@@ -239,11 +243,14 @@ func TestExportFailureRestoresUser(t *testing.T) {
 	}
 	bob, _ := newUser(t, "bob", srv)
 	ab, ba := connect(t, c, bob)
+	if _, err := c.CreateUser(ctx, chatmsg.Profile{DisplayName: "other"}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := c.ExportProfile(ctx, u.ID, failWriter{}); err == nil || !strings.Contains(err.Error(), "disk full") {
 		t.Fatalf("export to a failing writer: %v", err)
 	}
-	if us, _ := c.Users(ctx); len(us) != 1 || us[0].Moved || !us[0].Active {
-		t.Fatalf("user after a failed export %+v", us)
+	if us, _ := c.Users(ctx); len(us) != 2 || us[0].Moved || !us[0].Active || us[1].Active {
+		t.Fatalf("users after a failed export %+v", us)
 	}
 	if _, err := c.SendText(ctx, ab.ID, "still mine"); err != nil {
 		t.Fatal(err)
