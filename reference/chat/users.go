@@ -301,6 +301,9 @@ func (c *Client) HideUser(ctx context.Context, id int64, password string) error 
 		if u.Hidden {
 			return fmt.Errorf("chat: user %d: %w", id, ErrUserHidden)
 		}
+		if u.Moved {
+			return fmt.Errorf("chat: user %d: %w", id, ErrUserMoved)
+		}
 		var visible int
 		if err := tx.QueryRow(`SELECT count(*) FROM chat_users WHERE view_pwd_hash IS NULL AND moved_at IS NULL AND id != ?`, id).Scan(&visible); err != nil {
 			return err
