@@ -275,7 +275,32 @@ func (c *Client) ExportProfile(ctx context.Context, userID int64, w io.Writer) (
 	return chatarchive.Link(key), nil
 }
 
-// unmove restores a user whose export failed.
+// TakeBackProfile runs an exported user here again, for an archive that
+// was lost or never imported (an export cut short by a crash leaves the
+// user moved). Only the user can know that: once another device has run
+// the profile, this copy's ratchets are stale and its subscriptions race
+// the other device's, so running both breaks the conversations (CH-DEV-2).
+func (c *Client) TakeBackProfile(ctx context.Context, userID int64) error {
+	var u userRow
+	if err := c.db.View(ctx, func(tx *db.Tx) error {
+		var err error
+		u, err = loadUser(tx, userID)
+		return err
+	}); err != nil {
+		return err
+	}
+	if !u.Moved {
+		return fmt.Errorf("chat: user %d was not moved", userID)
+	}
+	u.Active = false
+	if err := c.unmove(ctx, u, nil); err != nil {
+		return fmt.Errorf("chat: take back user %d: %w", userID, err)
+	}
+	return nil
+}
+
+// unmove restores a user whose export failed (cause) or that the user
+// takes back (no cause).
 func (c *Client) unmove(ctx context.Context, u userRow, cause error) error {
 	ctx = context.WithoutCancel(ctx)
 	err := c.db.Update(ctx, func(tx *db.Tx) error {
@@ -293,6 +318,9 @@ func (c *Client) unmove(ctx context.Context, u userRow, cause error) error {
 	c.mu.Unlock()
 	if err == nil {
 		err = c.startUser(ctx, u.ID)
+	}
+	if cause == nil {
+		return err
 	}
 	return errors.Join(fmt.Errorf("chat: export: %w", cause), err)
 }

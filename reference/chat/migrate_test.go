@@ -262,4 +262,19 @@ func TestExportFailureRestoresUser(t *testing.T) {
 		t.Fatal(err)
 	}
 	received(t, c, "after the restart")
+
+	// An archive that went nowhere: the user takes the profile back.
+	if _, err := c.ExportProfile(ctx, u.ID, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.TakeBackProfile(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.TakeBackProfile(ctx, u.ID); err == nil {
+		t.Fatal("a user taken back twice")
+	}
+	if _, err := c.SendText(ctx, ab.ID, "taken back"); err != nil {
+		t.Fatal(err)
+	}
+	received(t, bob, "taken back")
 }
