@@ -354,7 +354,7 @@ func (c *Client) UpdateProfile(ctx context.Context, userID int64, p chatmsg.Prof
 				return err
 			}
 		}
-		return nil
+		return addGroupProfileTasks(tx, userID, &p) // and to groups (grpmanage.go)
 	})
 }
 

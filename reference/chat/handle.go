@@ -158,7 +158,8 @@ func (c *Client) onRequest(ctx context.Context, ua *userAgent, ev agent.Event) (
 		return tx.QueryRow(`SELECT id, auto_accept, welcome FROM chat_addresses WHERE conn_id = ?`, ev.ConnID).Scan(&addrID, &auto, &welcome)
 	})
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil // the address was deleted
+		// A group link's request, or the address was deleted (grplinks.go).
+		return c.onGroupLinkRequest(ctx, ua, ev)
 	}
 	if err != nil {
 		return nil, err

@@ -70,6 +70,17 @@ func (c *Client) handleMember(ctx context.Context, ua *userAgent, m Member, conn
 				return nil, err
 			}
 			answer = encode(&chatmsg.GrpMemInfo{MemberID: g.MemberID, Profile: p})
+		case *chatmsg.GrpLinkInv:
+			// The host accepted our link join (CH-GRP-LINK-2): our profile
+			// for the group is the answer.
+			if err := c.onGroupLinkInv(ctx, &g, &m, e.Invitation); err != nil {
+				return nil, err
+			}
+			p, err := c.ourMemberProfile(ctx, g.UserID)
+			if err != nil {
+				return nil, err
+			}
+			answer = infoBody(p)
 		default:
 			return nil, fmt.Errorf("group %d: %s as member connection info", g.ID, msg.Event.Name())
 		}
@@ -129,6 +140,13 @@ func (c *Client) memberConnected(ctx context.Context, ua *userAgent, g Group, m 
 		return nil, nil
 	}
 	wasInvited := m.Status == MemberInvited && !m.Host
+	var me *chatmsg.Profile
+	if wasInvited {
+		var err error
+		if me, err = c.ourMemberProfile(ctx, g.UserID); err != nil {
+			return nil, err
+		}
+	}
 	err := c.db.Update(ctx, func(tx *db.Tx) error {
 		if _, err := tx.Exec(`UPDATE chat_members SET status = ? WHERE id = ?`, MemberReady, m.ID); err != nil {
 			return err
@@ -155,7 +173,18 @@ func (c *Client) memberConnected(ctx context.Context, ua *userAgent, g Group, m 
 			}
 			return addTask(tx, g.UserID, task{Kind: "send", Conn: *hc, Body: encode(&chatmsg.GrpMemCon{MemberID: m.MemberID})})
 		}
-		// We are its host: announce it and introduce the others to it.
+		// We are its host. A member that came by our group link first
+		// gets our profile (CH-GRP-LINK-3).
+		var viaLink bool
+		if err := tx.QueryRow(`SELECT via_link FROM chat_members WHERE id = ?`, m.ID).Scan(&viaLink); err != nil {
+			return err
+		}
+		if viaLink {
+			if err := addTask(tx, g.UserID, task{Kind: "send", Conn: conn, Body: encode(&chatmsg.GrpLinkMem{Profile: me})}); err != nil {
+				return err
+			}
+		}
+		// Announce it and introduce the others to it.
 		rows, err := tx.Query(`SELECT `+memberCols+`, conn_id FROM chat_members WHERE group_id = ? AND status = ? AND id != ?`, g.ID, MemberReady, m.ID)
 		if err != nil {
 			return err
@@ -190,6 +219,20 @@ func (c *Client) memberConnected(ctx context.Context, ua *userAgent, g Group, m 
 				return err
 			}
 			if err := addTask(tx, g.UserID, task{Kind: "send", Conn: conn, Body: encode(&chatmsg.GrpMemIntro{MemberInfo: memberInfo(p.m)})}); err != nil {
+				return err
+			}
+		}
+		if !historyOn(g) {
+			return nil
+		}
+		// Then the recent history, after the introductions of its
+		// authors (CH-GRP-HIST-1).
+		bodies, err := c.historyBodies(tx, g)
+		if err != nil {
+			return err
+		}
+		for _, b := range bodies {
+			if err := addTask(tx, g.UserID, task{Kind: "send", Conn: conn, Body: b}); err != nil {
 				return err
 			}
 		}
@@ -247,6 +290,22 @@ func (c *Client) applyMember(tx *db.Tx, g Group, m Member, msg *chatmsg.Message,
 	refuse := func(what string) (Event, error) {
 		return Error{UserID: g.UserID, Err: fmt.Errorf("chat: group %d: %s from role %s (CH-ROLE-3)", g.ID, what, m.Role)}, nil
 	}
+	if g.closed() || m.gone() {
+		// Nothing more counts in a group we left, were removed from or
+		// that was deleted, nor from a member that left or was removed
+		// (CH-GRP-DEL-2..3, CH-GRP-LEAVE-1).
+		return nil, nil
+	}
+	// What the host forwards of m's events, once applied (CH-FWD-1).
+	fwd := func() error {
+		if forwarded {
+			return nil
+		}
+		return forwards(tx, g, m, msg)
+	}
+	if e, handled, err := c.applyManage(tx, g, m, msg, fwd); handled || err != nil {
+		return e, err
+	}
 	switch e := msg.Event.(type) {
 	case *chatmsg.MsgNew:
 		if !m.Role.AtLeast(chatmsg.RoleMember) {
@@ -289,7 +348,10 @@ func (c *Client) applyMember(tx *db.Tx, g Group, m Member, msg *chatmsg.Message,
 		}
 		_, err := tx.Exec(`INSERT INTO chat_members (group_id, member_id, role, profile, status) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 			g.ID, e.MemberInfo.MemberID, e.MemberInfo.Role, profileOf(e.MemberInfo), MemberAnnounced)
-		return nil, err
+		if err != nil {
+			return nil, err
+		}
+		return nil, fwd()
 	case *chatmsg.GrpMemIntro:
 		// We are new: make an invitation for the introduced member and
 		// return it to the host (CH-GRP-INTRO-3).
@@ -360,12 +422,6 @@ func (c *Client) applyMember(tx *db.Tx, g Group, m Member, msg *chatmsg.Message,
 		}
 		_, err = tx.Exec(`UPDATE chat_intros SET connected = 1 WHERE (new_member = ? AND old_member = ?) OR (new_member = ? AND old_member = ?)`, m.ID, other.ID, other.ID, m.ID)
 		return nil, err
-	case *chatmsg.Info:
-		if e.Profile == nil {
-			return nil, nil
-		}
-		_, err := tx.Exec(`UPDATE chat_members SET profile = ? WHERE id = ?`, infoBody(e.Profile.Redacted()), m.ID)
-		return nil, err
 	case *chatmsg.GrpLeave:
 		// CH-GRP-LEAVE-1: no more sending to it. Its connection stays
 		// until the user deletes the group: deleting it now could drop
@@ -374,7 +430,7 @@ func (c *Client) applyMember(tx *db.Tx, g Group, m Member, msg *chatmsg.Message,
 			return nil, err
 		}
 		m.Status = MemberHasLeft
-		return MemberLeft{Group: g, Member: m}, nil
+		return MemberLeft{Group: g, Member: m}, fwd()
 	case *chatmsg.GrpMemDel:
 		if string(e.MemberID) == string(g.MemberID) {
 			if !m.Role.AtLeast(chatmsg.RoleAdmin) || g.Role.Rank() > m.Role.Rank() {
@@ -385,7 +441,7 @@ func (c *Client) applyMember(tx *db.Tx, g Group, m Member, msg *chatmsg.Message,
 				return nil, err
 			}
 			g.Status = GroupRemoved
-			return MemberRemoved{Group: g, Member: Member{GroupID: g.ID, MemberID: g.MemberID, Role: g.Role, Status: MemberWasRemoved}, By: m}, nil
+			return MemberRemoved{Group: g, Member: Member{GroupID: g.ID, MemberID: g.MemberID, Role: g.Role, Status: MemberWasRemoved}, By: m}, fwd()
 		}
 		target, err := loadMember(tx, `group_id = ? AND member_id = ?`, g.ID, e.MemberID)
 		if errors.Is(err, ErrNotFound) {
@@ -401,7 +457,7 @@ func (c *Client) applyMember(tx *db.Tx, g Group, m Member, msg *chatmsg.Message,
 			return nil, err
 		}
 		target.Status = MemberWasRemoved
-		return MemberRemoved{Group: g, Member: target, By: m}, nil
+		return MemberRemoved{Group: g, Member: target, By: m}, fwd()
 	}
 	return nil, nil
 }

@@ -160,4 +160,33 @@ ALTER TABLE chat_members ADD COLUMN del_msg INTEGER;`,
 -- contactReqId, which a repeated request reuses (CH-CONN-2).
 ALTER TABLE chat_contacts ADD COLUMN req_link TEXT;
 ALTER TABLE chat_contacts ADD COLUMN req_id BLOB;`,
+}, {
+	Name: "group links, group item changes",
+	SQL: `
+-- A group's link: a contact address of ours whose requests join the group
+-- with role (CH-GRP-LINK-1).
+CREATE TABLE chat_group_links (
+	group_id INTEGER PRIMARY KEY REFERENCES chat_groups(id) ON DELETE CASCADE,
+	conn_id  TEXT NOT NULL UNIQUE,
+	link     TEXT NOT NULL,
+	role     TEXT NOT NULL
+);
+-- A member that joined by our group link: we owe it x.grp.link.mem
+-- (CH-GRP-LINK-3); link_inv is its request's invitation, so that a request
+-- delivered again makes no second member.
+ALTER TABLE chat_members ADD COLUMN via_link INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE chat_members ADD COLUMN link_inv TEXT;
+-- Edits, deletions for everyone and moderation of group items
+-- (CH-MSG-UPD-1, CH-MSG-DEL-1..2): moderated_by is the member row that
+-- deleted another's item, 0 when we did.
+ALTER TABLE chat_group_items ADD COLUMN edited INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE chat_group_items ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE chat_group_items ADD COLUMN moderated_by INTEGER;
+-- Reactions to group items: member 0 is ours (CH-MSG-REACT-1).
+CREATE TABLE chat_group_reactions (
+	item_id  INTEGER NOT NULL REFERENCES chat_group_items(id) ON DELETE CASCADE,
+	member   INTEGER NOT NULL,
+	reaction TEXT NOT NULL,
+	PRIMARY KEY (item_id, member, reaction)
+);`,
 }}}
