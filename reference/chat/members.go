@@ -327,9 +327,10 @@ func (c *Client) applyMember(tx *db.Tx, g Group, m Member, msg *chatmsg.Message,
 		}
 		return NewGroupItem{Item: it}, err
 	case *chatmsg.GrpMsgForward:
-		// Only from our host, and not nested (CH-FWD-2).
-		if forwarded || !m.Host || e.Msg == nil || e.MemberID == nil {
-			return Error{UserID: g.UserID, Err: fmt.Errorf("chat: group %d: x.grp.msg.forward not from our host", g.ID)}, nil
+		// Only from a member that can host (an admin or owner, as
+		// upstream checks), and not nested (CH-FWD-2).
+		if forwarded || !m.Role.AtLeast(chatmsg.RoleAdmin) || e.Msg == nil || e.MemberID == nil {
+			return Error{UserID: g.UserID, Err: fmt.Errorf("chat: group %d: x.grp.msg.forward from a %s", g.ID, m.Role)}, nil
 		}
 		author, err := loadMember(tx, `group_id = ? AND member_id = ?`, g.ID, e.MemberID)
 		if errors.Is(err, ErrNotFound) {
@@ -400,9 +401,13 @@ func (c *Client) applyMember(tx *db.Tx, g Group, m Member, msg *chatmsg.Message,
 		return nil, addTask(tx, g.UserID, task{Kind: "send", Conn: oldConn, Body: encode(&chatmsg.GrpMemFwd{MemberInfo: memberInfo(m), Intro: e.Intro})})
 	case *chatmsg.GrpMemFwd:
 		// The new member's invitation: join it with our member info
-		// (CH-GRP-INTRO-5).
-		if !m.Host || e.MemberInfo == nil || e.Intro == nil {
+		// (CH-GRP-INTRO-5). From the new member's host: an admin or
+		// owner not below the new member's role, as upstream checks.
+		if e.MemberInfo == nil || e.Intro == nil {
 			return nil, nil
+		}
+		if !m.Role.AtLeast(chatmsg.RoleAdmin) || e.MemberInfo.Role.Rank() > m.Role.Rank() {
+			return refuse("x.grp.mem.fwd")
 		}
 		mi := e.MemberInfo
 		if _, err := tx.Exec(`INSERT INTO chat_members (group_id, member_id, role, profile, status) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
