@@ -51,7 +51,9 @@ func TestGroupOfFive(t *testing.T) {
 		t.Fatal(err)
 	}
 	seen(t, bob.r, func(e MemberRoleChanged) bool { return e.Member.ID == 0 && e.To == chatmsg.RoleAdmin })
-	seen(t, carol.r, func(e MemberRoleChanged) bool { return e.Member.Profile.DisplayName == "bob" && e.From == chatmsg.RoleMember })
+	seen(t, carol.r, func(e MemberRoleChanged) bool {
+		return e.Member.Profile.DisplayName == "bob" && e.From == chatmsg.RoleMember
+	})
 	invite(t, bob, dave, bd, chatmsg.RoleMember)
 	// Before dave is connected with alice and carol: bob forwards.
 	if _, err := dave.c.SendGroupText(ctx, dave.group, "dave here"); err != nil {
