@@ -2,9 +2,11 @@ package chat
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/smpkit/smpkit/reference/chatmsg"
+	"github.com/smpkit/smpkit/reference/db"
 )
 
 func strp(s string) *string { return &s }
@@ -52,7 +54,7 @@ func TestGroupOfFive(t *testing.T) {
 	}
 	seen(t, bob.r, func(e MemberRoleChanged) bool { return e.Member.ID == 0 && e.To == chatmsg.RoleAdmin })
 	seen(t, carol.r, func(e MemberRoleChanged) bool {
-		return e.Member.Profile.DisplayName == "bob" && e.From == chatmsg.RoleMember
+		return e.Member.Profile != nil && e.Member.Profile.DisplayName == "bob" && e.From == chatmsg.RoleMember
 	})
 	invite(t, bob, dave, bd, chatmsg.RoleMember)
 	// Before dave is connected with alice and carol: bob forwards.
@@ -193,5 +195,99 @@ func TestGroupOfFive(t *testing.T) {
 	}
 	if gs, _ := carol.c.Groups(ctx, carol.user); len(gs) != 0 {
 		t.Fatalf("carol's groups after deleting %+v", gs)
+	}
+}
+
+// rawSend sends body to the member named to straight through m's agent,
+// as a client that ignores its role would.
+func rawSend(t *testing.T, m *gm, to string, body []byte) {
+	t.Helper()
+	ctx := context.Background()
+	var conn string
+	target := m.memberNamed(t, to)
+	if err := m.c.db.View(ctx, func(tx *db.Tx) error {
+		return tx.QueryRow(`SELECT conn_id FROM chat_members WHERE id = ?`, target.ID).Scan(&conn)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ua, err := m.c.user(m.user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ua.a.Send(ctx, conn, body); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// refusals waits until m has reported n events refused by role (CH-ROLE-3).
+func refusals(t *testing.T, m *gm, n int) {
+	t.Helper()
+	eventually(t, m.name+": refusals", func() bool {
+		k := 0
+		for _, err := range m.r.errorsSeen() {
+			if strings.Contains(err.Error(), "CH-ROLE-3") {
+				k++
+			}
+		}
+		return k >= n
+	})
+}
+
+// CH-ROLE-2..3, CH-GRP-ROLE-1: what a role does not allow is refused by
+// the sender's client and, sent anyway, by the receivers; a role change by
+// the owner is obeyed at once by the member it names.
+func TestGroupRolesEnforced(t *testing.T) {
+	srv := startRelay(t)
+	ctx := context.Background()
+	alice, bob, carol := newGM(t, "alice", srv), newGM(t, "bob", srv), newGM(t, "carol", srv)
+	ab, _ := contacts(t, alice, bob)
+	ac, _ := contacts(t, alice, carol)
+	g, err := alice.c.CreateGroup(ctx, chatmsg.GroupProfile{DisplayName: "club"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice.group = g.ID
+	invite(t, alice, bob, ab, chatmsg.RoleMember)
+	invite(t, alice, carol, ac, chatmsg.RoleObserver)
+	meshed(t, alice, bob, carol)
+
+	// An observer's message, a member's role change, profile change and
+	// deletion of the group: each refused where it arrives.
+	rawSend(t, carol, "alice", newBody([]byte("0123456789ab"), chatmsg.Container{Content: &chatmsg.Content{Type: "text", Text: "sneaky", HasText: true}}))
+	carolID := bob.memberNamed(t, "carol").MemberID
+	rawSend(t, bob, "alice", encode(&chatmsg.GrpMemRole{MemberID: carolID, Role: chatmsg.RoleAdmin}))
+	rawSend(t, bob, "carol", encode(&chatmsg.GrpMemRole{MemberID: carolID, Role: chatmsg.RoleAdmin}))
+	rawSend(t, bob, "carol", encode(&chatmsg.GrpInfo{GroupProfile: &chatmsg.GroupProfile{DisplayName: "bob's"}}))
+	rawSend(t, bob, "carol", encode(&chatmsg.GrpDel{}))
+	refusals(t, alice, 2)
+	refusals(t, carol, 3)
+	if n := alice.texts(t)["sneaky"]; n != 0 {
+		t.Fatal("alice shows the observer's message")
+	}
+	if r := alice.memberNamed(t, "carol").Role; r != chatmsg.RoleObserver {
+		t.Fatalf("carol's role at alice %s", r)
+	}
+	if g := carol.groupRow(t); g.Role != chatmsg.RoleObserver || g.Profile.DisplayName != "club" || g.Status != GroupActive {
+		t.Fatalf("carol's group %+v", g)
+	}
+	if err := bob.c.ChangeMemberRole(ctx, bob.group, bob.memberNamed(t, "carol").ID, chatmsg.RoleMember); err == nil {
+		t.Fatal("a member changed a role")
+	}
+	if err := alice.c.ChangeMemberRole(ctx, alice.group, alice.memberNamed(t, "carol").ID, chatmsg.RoleOwner); err != nil {
+		t.Fatal(err) // an owner may make an owner
+	}
+	seen(t, carol.r, func(e MemberRoleChanged) bool { return e.Member.ID == 0 && e.To == chatmsg.RoleOwner })
+	if _, err := carol.c.SendGroupText(ctx, carol.group, "now I can"); err != nil {
+		t.Fatal(err)
+	}
+	once(t, "now I can", alice, bob)
+	// bob, made an observer, can no longer send.
+	if err := alice.c.ChangeMemberRole(ctx, alice.group, alice.memberNamed(t, "bob").ID, chatmsg.RoleObserver); err != nil {
+		t.Fatal(err)
+	}
+	seen(t, bob.r, func(e MemberRoleChanged) bool { return e.Member.ID == 0 && e.To == chatmsg.RoleObserver })
+	seen(t, carol.r, func(e MemberRoleChanged) bool { return e.Member.Profile != nil && e.Member.Profile.DisplayName == "bob" && e.To == chatmsg.RoleObserver })
+	if _, err := bob.c.SendGroupText(ctx, bob.group, "me?"); err == nil {
+		t.Fatal("an observer sent")
 	}
 }
