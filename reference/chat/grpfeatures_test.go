@@ -291,3 +291,69 @@ func TestGroupRolesEnforced(t *testing.T) {
 		t.Fatal("an observer sent")
 	}
 }
+
+// Every user restarts in the middle of a join, once by invitation and
+// once by group link: closed right after the joiner acts and opened again
+// from their files, the group completes (everyone connected with
+// everyone) and messages reach everyone once.
+func TestGroupRestartEveryoneMidJoin(t *testing.T) {
+	r1, r2 := startRelay(t), startRelay(t)
+	ctx := context.Background()
+	alice, bob, carol, dave, eve := newGM(t, "alice", r1), newGM(t, "bob", r2), newGM(t, "carol", r1), newGM(t, "dave", r2), newGM(t, "eve", r1)
+	ab, _ := contacts(t, alice, bob)
+	ac, _ := contacts(t, alice, carol)
+	ad, _ := contacts(t, alice, dave)
+	g, err := alice.c.CreateGroup(ctx, chatmsg.GroupProfile{DisplayName: "sturdy"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice.group = g.ID
+	invite(t, alice, bob, ab, chatmsg.RoleMember)
+	invite(t, alice, carol, ac, chatmsg.RoleMember)
+	meshed(t, alice, bob, carol)
+	restart := func(ms ...*gm) {
+		for _, m := range ms {
+			m.close(t)
+		}
+		for _, m := range ms {
+			m.reopen(t)
+		}
+	}
+
+	// dave accepts and everyone goes away at once.
+	if _, err := alice.c.InviteToGroup(ctx, alice.group, ad, chatmsg.RoleMember); err != nil {
+		t.Fatal(err)
+	}
+	dave.group = seen(t, dave.r, func(e GroupInvited) bool { return true }).Group.ID
+	if err := dave.c.JoinGroup(ctx, dave.group); err != nil {
+		t.Fatal(err)
+	}
+	restart(alice, bob, carol, dave)
+	meshed(t, alice, bob, carol, dave)
+	if _, err := dave.c.SendGroupText(ctx, dave.group, "made it"); err != nil {
+		t.Fatal(err)
+	}
+	once(t, "made it", alice, bob, carol)
+
+	// eve asks by link and everyone goes away at once.
+	link, err := alice.c.CreateGroupLink(ctx, alice.group, chatmsg.RoleMember)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eg, err := eve.c.JoinGroupLink(ctx, link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eve.group = eg.ID
+	restart(alice, bob, carol, dave, eve)
+	meshed(t, alice, bob, carol, dave, eve)
+	if _, err := eve.c.SendGroupText(ctx, eve.group, "me too"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.c.SendGroupText(ctx, bob.group, "welcome eve"); err != nil {
+		t.Fatal(err)
+	}
+	once(t, "me too", alice, bob, carol, dave)
+	once(t, "welcome eve", alice, carol, dave, eve)
+	noErrors(t, alice, bob, carol, dave, eve)
+}
