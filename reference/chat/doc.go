@@ -78,16 +78,59 @@
 // from an observer and member announcements from below admin are reported
 // and ignored (CH-ROLE-3).
 //
+// Any admin or owner may host: x.grp.mem.fwd and x.grp.msg.forward are
+// accepted from admins and owners, as upstream accepts them (CH-GRP-INTRO-5,
+// CH-FWD-2). A host introduces the members it is connected with when the
+// new member connects; a member still connecting with the host then is not
+// introduced to it (upstream introduces it and queues its messages).
+//
+// Group links (grplinks.go): CreateGroupLink makes a contact address of
+// the host (chat_group_links) whose requests join the group with the
+// link's role, observer or member. JoinGroupLink sends x.contact with the
+// redacted profile; the group is GroupRequested until the host's
+// x.grp.link.inv brings the group profile, our member id and role
+// (CH-GRP-LINK-2), answered with x.info; once connected the host sends
+// x.grp.link.mem with its profile and introduces the new member like an
+// invited one (CH-GRP-LINK-3).
+//
+// Roles, profile, deletion (grpmanage.go, grpevents.go): ChangeMemberRole
+// (x.grp.mem.role), UpdateGroupProfile (x.grp.info, owners) and DeleteGroup
+// (x.grp.del, owners) go to every member; receivers check the sender's role
+// (CH-ROLE-3) and report MemberRoleChanged, GroupUpdated and GroupDeleted;
+// a member obeys a change of its own role at once. A deleted group takes no
+// more events; DeleteGroup on it (or on a group left or lost) removes it
+// locally with its connections.
+//
+// Items (grpmanage.go, grpevents.go): UpdateGroupMessage, DeleteGroupMessage
+// (our own, or as a moderator another's, naming its author) and ReactGroup
+// send x.msg.update, x.msg.del and x.msg.react; receivers find the item by
+// its author and msgId (CH-GRP-ITEM-1) and report GroupItemUpdated. Hosts
+// forward these, x.info, roles, removals, leaves, deletion and profile
+// updates too until the pair connects (CH-FWD-1).
+//
+// History: when the group profile's history preference is on, the host
+// sends a new member, after its introductions, the last 100 items as
+// x.grp.msg.forward (its own included) and the group description as a
+// welcome message (CH-GRP-HIST-1).
+//
+// Profile updates: UpdateProfile also sends x.info with the redacted
+// profile to the members of the user's active groups
+// (addGroupProfileTasks, CH-PROF-3); receivers report MemberUpdated.
+//
 // LeaveGroup sends x.grp.leave and RemoveMember x.grp.mem.del (admins and
 // owners, CH-ROLE-2) to every member; the sender deletes its connection
 // with the departing member when that member's receipt arrives. Receivers
-// stop sending to a member that left or was removed, and a removed member
-// stops sending (CH-GRP-DEL-1..2, CH-GRP-LEAVE-1), but they keep their
-// connection with it: the agent does not say when our receipt has reached
-// the relay, and deleting the connection before would drop it.
+// stop sending to a member that left or was removed, and ignore what it
+// sends, and a removed member stops sending (CH-GRP-DEL-1..2,
+// CH-GRP-LEAVE-1), but they keep their connection with it: the agent does
+// not say when our receipt has reached the relay, and deleting the
+// connection before would drop it. Members of a deleted group keep theirs
+// alike until DeleteGroup.
 //
-// Not yet built: group links, role changes, group deletion,
-// group profile updates, history for new members, edits and reactions in
-// groups, profile updates to groups. Their events decode in chatmsg; each
-// is one more case of applyMember with its role check.
+// Not yet built: group links carry no groupLinkId (our links have no chat
+// data); no join approval (x.grp.link.acpt, x.grp.link.reject); no
+// per-member version ranges, so nothing is gated by the member's chat
+// version; history messages whose author the new member does not know are
+// dropped (upstream records an unknown member); the removal's "messages"
+// flag and moderations that arrive before their item are not applied.
 package chat

@@ -286,7 +286,9 @@ func TestGroupRolesEnforced(t *testing.T) {
 		t.Fatal(err)
 	}
 	seen(t, bob.r, func(e MemberRoleChanged) bool { return e.Member.ID == 0 && e.To == chatmsg.RoleObserver })
-	seen(t, carol.r, func(e MemberRoleChanged) bool { return e.Member.Profile != nil && e.Member.Profile.DisplayName == "bob" && e.To == chatmsg.RoleObserver })
+	seen(t, carol.r, func(e MemberRoleChanged) bool {
+		return e.Member.Profile != nil && e.Member.Profile.DisplayName == "bob" && e.To == chatmsg.RoleObserver
+	})
 	if _, err := bob.c.SendGroupText(ctx, bob.group, "me?"); err == nil {
 		t.Fatal("an observer sent")
 	}
