@@ -80,9 +80,10 @@
 //
 // Any admin or owner may host: x.grp.mem.fwd and x.grp.msg.forward are
 // accepted from admins and owners, as upstream accepts them (CH-GRP-INTRO-5,
-// CH-FWD-2). A host introduces the members it is connected with when the
-// new member connects; a member still connecting with the host then is not
-// introduced to it (upstream introduces it and queues its messages).
+// CH-FWD-2). A host introduces every current member to the new one, those
+// it is still connecting with included: what such a member is owed
+// (x.grp.mem.new, x.grp.mem.fwd, forwards) waits in chat_pending until its
+// connection with the host is up, as upstream's pending group messages.
 //
 // Group links (grplinks.go): CreateGroupLink makes a contact address of
 // the host (chat_group_links) whose requests join the group with the

@@ -151,6 +151,9 @@ func (c *Client) memberConnected(ctx context.Context, ua *userAgent, g Group, m 
 		if _, err := tx.Exec(`UPDATE chat_members SET status = ? WHERE id = ?`, MemberReady, m.ID); err != nil {
 			return err
 		}
+		if err := flushHeld(tx, g, m.ID); err != nil {
+			return err
+		}
 		if m.Host && g.Status == GroupJoining {
 			if _, err := tx.Exec(`UPDATE chat_groups SET status = ? WHERE id = ?`, GroupActive, g.ID); err != nil {
 				return err
@@ -184,8 +187,11 @@ func (c *Client) memberConnected(ctx context.Context, ua *userAgent, g Group, m 
 				return err
 			}
 		}
-		// Announce it and introduce the others to it.
-		rows, err := tx.Query(`SELECT `+memberCols+`, conn_id FROM chat_members WHERE group_id = ? AND status = ? AND id != ?`, g.ID, MemberReady, m.ID)
+		// Announce it and introduce the others to it: every current
+		// member, those we are still connecting with included (what they
+		// are owed waits for their connection, sendOrHold).
+		rows, err := tx.Query(`SELECT `+memberCols+`, coalesce(conn_id, '') FROM chat_members WHERE group_id = ? AND status IN (?, ?, ?, ?) AND id != ?`,
+			g.ID, MemberReady, MemberAnnounced, MemberIntroduced, MemberConnecting, m.ID)
 		if err != nil {
 			return err
 		}
@@ -215,7 +221,7 @@ func (c *Client) memberConnected(ctx context.Context, ua *userAgent, g Group, m 
 			if _, err := tx.Exec(`INSERT INTO chat_intros (new_member, old_member) VALUES (?, ?) ON CONFLICT DO NOTHING`, m.ID, p.m.ID); err != nil {
 				return err
 			}
-			if err := addTask(tx, g.UserID, task{Kind: "send", Conn: p.conn, Body: encode(&chatmsg.GrpMemNew{MemberInfo: memberInfo(m)})}); err != nil {
+			if err := sendOrHold(tx, g, p.m, encode(&chatmsg.GrpMemNew{MemberInfo: memberInfo(m)})); err != nil {
 				return err
 			}
 			if err := addTask(tx, g.UserID, task{Kind: "send", Conn: conn, Body: encode(&chatmsg.GrpMemIntro{MemberInfo: memberInfo(p.m)})}); err != nil {
@@ -394,11 +400,7 @@ func (c *Client) applyMember(tx *db.Tx, g Group, m Member, msg *chatmsg.Message,
 		if err := tx.QueryRow(`SELECT count(*) FROM chat_intros WHERE new_member = ? AND old_member = ?`, m.ID, old.ID).Scan(&n); err != nil || n == 0 {
 			return nil, err
 		}
-		oldConn, err := memberConn(tx, old.ID)
-		if err != nil {
-			return nil, err
-		}
-		return nil, addTask(tx, g.UserID, task{Kind: "send", Conn: oldConn, Body: encode(&chatmsg.GrpMemFwd{MemberInfo: memberInfo(m), Intro: e.Intro})})
+		return nil, sendOrHold(tx, g, old, encode(&chatmsg.GrpMemFwd{MemberInfo: memberInfo(m), Intro: e.Intro}))
 	case *chatmsg.GrpMemFwd:
 		// The new member's invitation: join it with our member info
 		// (CH-GRP-INTRO-5). From the new member's host: an admin or
@@ -487,16 +489,31 @@ func memberConn(tx *db.Tx, id int64) (string, error) {
 
 // forwards records the forwarding a host owes for a message of member m:
 // to each member it introduced to m, or m to, while that pair is not
-// connected (CH-FWD-1).
+// connected (CH-FWD-1); kept for one we are still connecting with
+// (sendOrHold).
 func forwards(tx *db.Tx, g Group, m Member, msg *chatmsg.Message) error {
-	conns, err := column[string](tx, `SELECT x.conn_id FROM chat_intros i JOIN chat_members x ON x.id = CASE WHEN i.new_member = ? THEN i.old_member ELSE i.new_member END
-		WHERE (i.new_member = ? OR i.old_member = ?) AND i.connected = 0 AND x.status = ? AND x.conn_id IS NOT NULL`, m.ID, m.ID, m.ID, MemberReady)
+	rows, err := tx.Query(`SELECT x.id, x.status FROM chat_intros i JOIN chat_members x ON x.id = CASE WHEN i.new_member = ? THEN i.old_member ELSE i.new_member END
+		WHERE (i.new_member = ? OR i.old_member = ?) AND i.connected = 0 AND x.status IN (?, ?, ?, ?)`,
+		m.ID, m.ID, m.ID, MemberReady, MemberAnnounced, MemberIntroduced, MemberConnecting)
 	if err != nil {
 		return err
 	}
+	var to []Member
+	for rows.Next() {
+		var x Member
+		if err := rows.Scan(&x.ID, &x.Status); err != nil {
+			rows.Close()
+			return err
+		}
+		to = append(to, x)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
 	body := encode(&chatmsg.GrpMsgForward{MemberID: m.MemberID, Msg: msg, MsgTs: time.Now().UTC().Truncate(time.Millisecond)})
-	for _, conn := range conns {
-		if err := addTask(tx, g.UserID, task{Kind: "send", Conn: conn, Body: body}); err != nil {
+	for _, x := range to {
+		if err := sendOrHold(tx, g, x, body); err != nil {
 			return err
 		}
 	}
@@ -513,4 +530,37 @@ func (c *Client) dropMemberConn(ctx context.Context, ua *userAgent, memberID int
 		_, err := tx.Exec(`UPDATE chat_members SET conn_id = NULL, del_msg = NULL WHERE id = ?`, memberID)
 		return err
 	})
+}
+
+// sendOrHold sends body to member x, or keeps it for x until our
+// connection with it is up (flushHeld).
+func sendOrHold(tx *db.Tx, g Group, x Member, body []byte) error {
+	if x.Status == MemberReady {
+		conn, err := memberConn(tx, x.ID)
+		if err != nil {
+			return err
+		}
+		return addTask(tx, g.UserID, task{Kind: "send", Conn: conn, Body: body})
+	}
+	_, err := tx.Exec(`INSERT INTO chat_pending (member, body) VALUES (?, ?)`, x.ID, body)
+	return err
+}
+
+// flushHeld sends what was kept for a member whose connection is now up.
+func flushHeld(tx *db.Tx, g Group, memberID int64) error {
+	bodies, err := column[[]byte](tx, `SELECT body FROM chat_pending WHERE member = ? ORDER BY id`, memberID)
+	if err != nil || len(bodies) == 0 {
+		return err
+	}
+	conn, err := memberConn(tx, memberID)
+	if err != nil {
+		return err
+	}
+	for _, b := range bodies {
+		if err := addTask(tx, g.UserID, task{Kind: "send", Conn: conn, Body: b}); err != nil {
+			return err
+		}
+	}
+	_, err = tx.Exec(`DELETE FROM chat_pending WHERE member = ?`, memberID)
+	return err
 }

@@ -188,5 +188,13 @@ CREATE TABLE chat_group_reactions (
 	member   INTEGER NOT NULL,
 	reaction TEXT NOT NULL,
 	PRIMARY KEY (item_id, member, reaction)
+);
+-- What a host owes a member it is not connected with yet (an introduction
+-- made while that member was still connecting): sent, in order, when the
+-- connection is up (upstream's pending group messages).
+CREATE TABLE chat_pending (
+	id     INTEGER PRIMARY KEY,
+	member INTEGER NOT NULL REFERENCES chat_members(id) ON DELETE CASCADE,
+	body   BLOB NOT NULL
 );`,
 }}}
