@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -292,6 +293,16 @@ func TestGroupRolesEnforced(t *testing.T) {
 	if _, err := bob.c.SendGroupText(ctx, bob.group, "me?"); err == nil {
 		t.Fatal("an observer sent")
 	}
+	// A removal with the member's messages (CH-GRP-DEL-1): carol's
+	// message goes at bob, marked as alice's moderation.
+	rawSend(t, alice, "bob", encode(&chatmsg.GrpMemDel{MemberID: carolID, Messages: true}))
+	eventually(t, "carol's message deleted at bob", func() bool {
+		it := bob.item(t, "now I can")
+		return it.Deleted && it.ModeratedBy == bob.memberNamed(t, "alice").ID
+	})
+	if m := bob.memberNamed(t, "carol"); m.Status != MemberWasRemoved {
+		t.Fatalf("carol at bob %+v", m)
+	}
 }
 
 // Every user restarts in the middle of a join, once by invitation and
@@ -358,4 +369,13 @@ func TestGroupRestartEveryoneMidJoin(t *testing.T) {
 	once(t, "me too", alice, bob, carol, dave)
 	once(t, "welcome eve", alice, carol, dave, eve)
 	noErrors(t, alice, bob, carol, dave, eve)
+	if l, role, err := alice.c.GroupLink(ctx, alice.group); err != nil || l != link || role != chatmsg.RoleMember {
+		t.Fatalf("group link %q %s %v", l, role, err)
+	}
+	if err := alice.c.DeleteGroupLink(ctx, alice.group); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := alice.c.GroupLink(ctx, alice.group); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("group link after deletion: %v", err)
+	}
 }

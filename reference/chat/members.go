@@ -443,9 +443,15 @@ func (c *Client) applyMember(tx *db.Tx, g Group, m Member, msg *chatmsg.Message,
 			if !m.Role.AtLeast(chatmsg.RoleAdmin) || g.Role.Rank() > m.Role.Rank() {
 				return refuse("our removal")
 			}
-			// CH-GRP-DEL-2: we stop sending; the history stays.
+			// CH-GRP-DEL-2: we stop sending; the history stays, without
+			// our messages when the remover asks (CH-GRP-DEL-1).
 			if _, err := tx.Exec(`UPDATE chat_groups SET status = ? WHERE id = ?`, GroupRemoved, g.ID); err != nil {
 				return nil, err
+			}
+			if e.Messages {
+				if _, err := tx.Exec(`UPDATE chat_group_items SET deleted = 1, moderated_by = ? WHERE group_id = ? AND author IS NULL AND sent = 1`, m.ID, g.ID); err != nil {
+					return nil, err
+				}
 			}
 			g.Status = GroupRemoved
 			return MemberRemoved{Group: g, Member: Member{GroupID: g.ID, MemberID: g.MemberID, Role: g.Role, Status: MemberWasRemoved}, By: m}, fwd()
@@ -462,6 +468,12 @@ func (c *Client) applyMember(tx *db.Tx, g Group, m Member, msg *chatmsg.Message,
 		}
 		if _, err := tx.Exec(`UPDATE chat_members SET status = ? WHERE id = ?`, MemberWasRemoved, target.ID); err != nil {
 			return nil, err
+		}
+		if e.Messages {
+			// Its messages go too (CH-GRP-DEL-1), marked as moderated.
+			if _, err := tx.Exec(`UPDATE chat_group_items SET deleted = 1, moderated_by = ? WHERE group_id = ? AND author = ?`, m.ID, g.ID, target.ID); err != nil {
+				return nil, err
+			}
 		}
 		target.Status = MemberWasRemoved
 		return MemberRemoved{Group: g, Member: target, By: m}, fwd()
