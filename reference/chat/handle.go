@@ -35,7 +35,7 @@ func (c *Client) handle(ua *userAgent, ev agent.Event) ([]Event, error) {
 	case agent.EventReq:
 		return c.onRequest(ctx, ua, ev)
 	case agent.EventSwitch, agent.EventRSync:
-		return nil, nil
+		return c.onKeyEvent(ctx, ua, ev) // security.go
 	}
 	var ct Contact
 	var conn string

@@ -160,4 +160,24 @@ ALTER TABLE chat_members ADD COLUMN del_msg INTEGER;`,
 -- contactReqId, which a repeated request reuses (CH-CONN-2).
 ALTER TABLE chat_contacts ADD COLUMN req_link TEXT;
 ALTER TABLE chat_contacts ADD COLUMN req_id BLOB;`,
+}, {
+	Name: "security codes, extra contact connections",
+	SQL: `
+-- The security code the user verified for the connection (CH-CODE-2);
+-- NULL when not verified or reset (CH-CODE-3).
+ALTER TABLE chat_contacts ADD COLUMN verified_code TEXT;
+ALTER TABLE chat_members ADD COLUMN verified_code TEXT;
+-- Further connections of a contact, left by merging duplicates
+-- (CH-PROBE-5): messages arriving on them are the contact's.
+CREATE TABLE chat_contact_conns (
+	conn_id    TEXT PRIMARY KEY,
+	contact_id INTEGER NOT NULL REFERENCES chat_contacts(id) ON DELETE CASCADE
+);
+-- Agent messages processed on such a connection (chat_received is per
+-- contact, and agent message ids are per connection).
+CREATE TABLE chat_conn_received (
+	conn_id   TEXT NOT NULL,
+	agent_msg INTEGER NOT NULL,
+	PRIMARY KEY (conn_id, agent_msg)
+);`,
 }}}
