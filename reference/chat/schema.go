@@ -180,4 +180,20 @@ CREATE TABLE chat_conn_received (
 	agent_msg INTEGER NOT NULL,
 	PRIMARY KEY (conn_id, agent_msg)
 );`,
+}, {
+	Name: "broadcasts",
+	SQL: `
+-- A message sent to a chosen set of contacts (CH-BCAST-1): its copies are
+-- the contacts' items with its id.
+CREATE TABLE chat_broadcasts (
+	id         INTEGER PRIMARY KEY,
+	user_id    INTEGER NOT NULL REFERENCES chat_users(id) ON DELETE CASCADE,
+	content    BLOB NOT NULL, -- x.msg.new message with the current content, no msgId
+	text       TEXT NOT NULL,
+	edited     INTEGER NOT NULL DEFAULT 0,
+	deleted    INTEGER NOT NULL DEFAULT 0,
+	created_at INTEGER NOT NULL
+);
+ALTER TABLE chat_items ADD COLUMN broadcast_id INTEGER REFERENCES chat_broadcasts(id) ON DELETE SET NULL;
+CREATE INDEX chat_items_broadcast ON chat_items (broadcast_id) WHERE broadcast_id IS NOT NULL;`,
 }}}
