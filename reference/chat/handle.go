@@ -365,8 +365,20 @@ func (c *Client) receiveItem(tx *db.Tx, ct *Contact, agentMsg int64, shared []by
 			return 0, err
 		}
 	}
-	res, err := tx.Exec(`INSERT INTO chat_items (contact_id, sent, shared_id, agent_msg, content, text, quote_id, status, created_at) VALUES (?, 0, ?, ?, ?, ?, ?, ?, ?)`,
-		ct.ID, shared, agentMsg, newBody(shared, cont), cont.Content.DisplayText(), quote, ItemReceived, time.Now().UnixMilli())
+	// A ttl counts only while timed messages are on (CH-TIMED-2); its
+	// timer starts when the item is read (ReadItems).
+	var ttl any
+	if cont.TTL != nil && *cont.TTL > 0 {
+		on, _, err := chatTTL(tx, ct.ID)
+		if err != nil {
+			return 0, err
+		}
+		if on {
+			ttl = *cont.TTL
+		}
+	}
+	res, err := tx.Exec(`INSERT INTO chat_items (contact_id, sent, shared_id, agent_msg, content, text, quote_id, status, created_at, ttl) VALUES (?, 0, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		ct.ID, shared, agentMsg, newBody(shared, cont), cont.Content.DisplayText(), quote, ItemReceived, time.Now().UnixMilli(), ttl)
 	if err != nil {
 		return 0, err
 	}

@@ -196,4 +196,16 @@ CREATE TABLE chat_broadcasts (
 );
 ALTER TABLE chat_items ADD COLUMN broadcast_id INTEGER REFERENCES chat_broadcasts(id) ON DELETE SET NULL;
 CREATE INDEX chat_items_broadcast ON chat_items (broadcast_id) WHERE broadcast_id IS NOT NULL;`,
+}, {
+	Name: "disappearing messages",
+	SQL: `
+-- A disappearing message's ttl in seconds and when it goes, in unix ms
+-- (CH-TIMED-1..3); delete_at is NULL for a received one not yet read.
+ALTER TABLE chat_items ADD COLUMN ttl INTEGER;
+ALTER TABLE chat_items ADD COLUMN delete_at INTEGER;
+CREATE INDEX chat_items_delete_at ON chat_items (delete_at) WHERE delete_at IS NOT NULL;
+-- The user's timedMessages preference for this contact, when set for it
+-- (allow and ttl seconds); else the user's profile's applies.
+ALTER TABLE chat_contacts ADD COLUMN timed_allow TEXT;
+ALTER TABLE chat_contacts ADD COLUMN timed_ttl INTEGER;`,
 }}}
