@@ -41,7 +41,7 @@ func (c *Client) handle(ua *userAgent, ev agent.Event) ([]Event, error) {
 	var conn string
 	err := c.db.View(ctx, func(tx *db.Tx) error {
 		var err error
-		ct, conn, err = getContact(tx, `conn_id = ?`, ev.ConnID)
+		ct, conn, err = contactByConn(tx, ev.ConnID) // probes.go: merged contacts have several
 		return err
 	})
 	if errors.Is(err, ErrNotFound) {
@@ -96,7 +96,14 @@ func (c *Client) handle(ua *userAgent, ev agent.Event) ([]Event, error) {
 		if ct.Status == StatusConnected {
 			return nil, nil
 		}
+		initiated := ct.Status == StatusInvited || ct.Status == StatusRequested
 		err := c.db.Update(ctx, func(tx *db.Tx) error {
+			if initiated {
+				// CH-PROBE-1..2, sent by the side that started it.
+				if err := probeTasks(tx, c.cfg.Rand, ct, conn); err != nil {
+					return err
+				}
+			}
 			var welcome sql.NullString
 			if err := tx.QueryRow(`SELECT welcome FROM chat_contacts WHERE id = ?`, ct.ID).Scan(&welcome); err != nil {
 				return err
@@ -123,6 +130,9 @@ func (c *Client) handle(ua *userAgent, ev agent.Event) ([]Event, error) {
 	case agent.EventMsg:
 		return c.onMessage(ctx, ua, ct, conn, ev)
 	case agent.EventRcvd:
+		if ev.ConnID != conn {
+			return nil, nil // a receipt on a merged contact's older connection
+		}
 		return c.onReceipt(ctx, ua, ct, conn, ev.MsgID)
 	}
 	return nil, nil
@@ -200,6 +210,11 @@ func (c *Client) onMessage(ctx context.Context, ua *userAgent, ct Contact, conn 
 	err := c.db.Update(ctx, func(tx *db.Tx) error {
 		out = nil
 		res, err := tx.Exec(`INSERT INTO chat_received (contact_id, agent_msg) VALUES (?, ?) ON CONFLICT DO NOTHING`, ct.ID, ev.MsgID)
+		if ev.ConnID != conn {
+			// A merged contact's older connection (CH-PROBE-5): its ids
+			// are its own.
+			res, err = tx.Exec(`INSERT INTO chat_conn_received (conn_id, agent_msg) VALUES (?, ?) ON CONFLICT DO NOTHING`, ev.ConnID, ev.MsgID)
+		}
 		if err != nil {
 			return err
 		}
@@ -242,7 +257,7 @@ func (c *Client) onMessage(ctx context.Context, ua *userAgent, ct Contact, conn 
 	// A receipt for every message, so that the agent forgets it and the
 	// sender can finish what waits for it (x.direct.del). Already sent
 	// when this is a repeat.
-	if err := ua.a.Ack(ctx, conn, ev.MsgID); err != nil {
+	if err := ua.a.Ack(ctx, ev.ConnID, ev.MsgID); err != nil {
 		c.cfg.Log.Debug("chat: ack", "err", err)
 	}
 	if perr != nil {
@@ -327,8 +342,11 @@ func (c *Client) apply(tx *db.Tx, ct *Contact, agentMsg int64, m *chatmsg.Messag
 		}
 		ct.Status = StatusDeletedByPeer
 		return 0, ContactDeleted{Contact: *ct}, nil
+	case *chatmsg.Probe, *chatmsg.ProbeCheck, *chatmsg.ProbeOK:
+		e2, err := c.onProbe(tx, ct, m.Event) // probes.go
+		return 0, e2, err
 	}
-	return 0, nil, nil // events of groups and probes are not handled yet
+	return 0, nil, nil // events of groups are not handled yet
 }
 
 // peerItem finds the contact's item with the shared id (either side's

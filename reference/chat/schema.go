@@ -208,4 +208,28 @@ CREATE INDEX chat_items_delete_at ON chat_items (delete_at) WHERE delete_at IS N
 -- (allow and ttl seconds); else the user's profile's applies.
 ALTER TABLE chat_contacts ADD COLUMN timed_allow TEXT;
 ALTER TABLE chat_contacts ADD COLUMN timed_ttl INTEGER;`,
+}, {
+	Name: "duplicate-contact probes",
+	SQL: `
+-- Probes we sent to a new contact (CH-PROBE-1) and the contacts we sent
+-- their hashes to (CH-PROBE-2).
+CREATE TABLE chat_probes_sent (
+	id         INTEGER PRIMARY KEY,
+	contact_id INTEGER NOT NULL REFERENCES chat_contacts(id) ON DELETE CASCADE,
+	probe      BLOB NOT NULL
+);
+CREATE TABLE chat_probe_hashes_sent (
+	probe_id   INTEGER NOT NULL REFERENCES chat_probes_sent(id) ON DELETE CASCADE,
+	contact_id INTEGER NOT NULL REFERENCES chat_contacts(id) ON DELETE CASCADE,
+	PRIMARY KEY (probe_id, contact_id)
+);
+-- Probes (with their hash) and probe hashes (probe NULL) received
+-- (CH-PROBE-3).
+CREATE TABLE chat_probes_received (
+	contact_id INTEGER NOT NULL REFERENCES chat_contacts(id) ON DELETE CASCADE,
+	probe      BLOB,
+	probe_hash BLOB NOT NULL
+);
+CREATE INDEX chat_probes_received_hash ON chat_probes_received (probe_hash);
+CREATE INDEX chat_probes_sent_probe ON chat_probes_sent (probe);`,
 }}}
