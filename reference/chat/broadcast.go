@@ -175,7 +175,7 @@ func (c *Client) UpdateBroadcast(ctx context.Context, id int64, content chatmsg.
 			if err := setContent(tx, it.ID, &content); err != nil {
 				return err
 			}
-			body := (&chatmsg.Message{V: chatmsg.Supported, Event: &chatmsg.MsgUpdate{MsgID: it.SharedID, Content: &content}}).Encode()
+			body := updateBody(it, &content)
 			if err := addTask(tx, ua.id, task{Kind: "send", Conn: conn, Body: body}); err != nil {
 				return err
 			}

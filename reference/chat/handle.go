@@ -299,7 +299,7 @@ func (c *Client) apply(tx *db.Tx, ct *Contact, agentMsg int64, m *chatmsg.Messag
 		}
 		if id == 0 {
 			// Unknown msgId: the update creates the item (CH-MSG-UPD-1).
-			id, err := c.receiveItem(tx, ct, agentMsg, e.MsgID, chatmsg.Container{Content: e.Content})
+			id, err := c.receiveItem(tx, ct, agentMsg, e.MsgID, chatmsg.Container{Content: e.Content, TTL: e.TTL})
 			if err != nil {
 				return 0, nil, err
 			}

@@ -259,7 +259,7 @@ func (c *Client) UpdateMessage(ctx context.Context, itemID int64, content chatms
 	if err != nil {
 		return Item{}, err
 	}
-	body := (&chatmsg.Message{V: chatmsg.Supported, Event: &chatmsg.MsgUpdate{MsgID: it.SharedID, Content: &content}}).Encode()
+	body := updateBody(it, &content)
 	ua.mu.Lock()
 	defer ua.mu.Unlock()
 	err = c.commit(ctx, ua, func(tx *db.Tx) error {
@@ -272,6 +272,17 @@ func (c *Client) UpdateMessage(ctx context.Context, itemID int64, content chatms
 		return Item{}, fmt.Errorf("chat: update: %w", err)
 	}
 	return c.Item(context.WithoutCancel(ctx), itemID)
+}
+
+// updateBody is x.msg.update for our item; a disappearing one keeps its
+// ttl, as upstream sends it.
+func updateBody(it Item, content *chatmsg.Content) []byte {
+	up := &chatmsg.MsgUpdate{MsgID: it.SharedID, Content: content}
+	if it.TTL > 0 {
+		ttl := int64(it.TTL / time.Second)
+		up.TTL = &ttl
+	}
+	return (&chatmsg.Message{V: chatmsg.Supported, Event: up}).Encode()
 }
 
 // setContent replaces an item's content, keeping the rest of its

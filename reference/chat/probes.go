@@ -26,6 +26,9 @@ import (
 type ContactsMerged struct {
 	Contact  Contact
 	MergedID int64
+	// CodeReset: one of the two was verified and the merged contact is
+	// not, as its connection is the other's (CH-CODE-3).
+	CodeReset bool
 }
 
 func (e ContactsMerged) User() int64 { return e.Contact.UserID }
@@ -234,8 +237,11 @@ func (c *Client) mergeContacts(tx *db.Tx, c1, c2 int64) (Event, error) {
 		newer, older, newerRow = dropConn, keepConn, drop.ID
 	}
 	olderRow := keep.ID + drop.ID - newerRow
-	var verified sql.NullString
+	var verified, otherVerified sql.NullString
 	if err := tx.QueryRow(`SELECT verified_code FROM chat_contacts WHERE id = ?`, newerRow).Scan(&verified); err != nil {
+		return nil, err
+	}
+	if err := tx.QueryRow(`SELECT verified_code FROM chat_contacts WHERE id = ?`, olderRow).Scan(&otherVerified); err != nil {
 		return nil, err
 	}
 	stmts := []struct {
@@ -260,7 +266,7 @@ func (c *Client) mergeContacts(tx *db.Tx, c1, c2 int64) (Event, error) {
 			return nil, err
 		}
 	}
-	return ContactsMerged{Contact: keep, MergedID: drop.ID}, nil
+	return ContactsMerged{Contact: keep, MergedID: drop.ID, CodeReset: otherVerified.Valid && !verified.Valid}, nil
 }
 
 // contactByConn finds the contact of a connection, a further one left by

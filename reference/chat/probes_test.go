@@ -23,6 +23,10 @@ func TestDuplicateContactProbes(t *testing.T) {
 		t.Fatal(err)
 	}
 	received(t, bob, "on the first")
+	first, _ := bob.ContactCode(ctx, ba1.ID)
+	if ok, _ := bob.VerifyContact(ctx, ba1.ID, first.Code); !ok {
+		t.Fatal("not verified")
+	}
 	ac, _ := connect(t, alice, carol)
 	ab2, ba2 := connect(t, alice, bob)
 	if ab2.LocalName != "bob_1" || ba2.LocalName != "alice_1" {
@@ -30,7 +34,7 @@ func TestDuplicateContactProbes(t *testing.T) {
 	}
 	olderConn := connOf(t, alice, ab1.ID)
 	mb := waitFor(t, bob, func(e ContactsMerged) bool { return true })
-	if mb.Contact.ID != ba1.ID || mb.MergedID != ba2.ID {
+	if mb.Contact.ID != ba1.ID || mb.MergedID != ba2.ID || !mb.CodeReset {
 		t.Fatalf("bob merged %+v", mb)
 	}
 	ma := waitFor(t, alice, func(e ContactsMerged) bool { return true })
@@ -53,6 +57,12 @@ func TestDuplicateContactProbes(t *testing.T) {
 			side.c == bob && (len(cs) != 1 || names[0] != "alice") {
 			t.Fatalf("contacts after merge: %v", names)
 		}
+	}
+	// The merged contacts use the newer connection: its code, not verified.
+	ca, _ := alice.ContactCode(ctx, ab1.ID)
+	cb, _ := bob.ContactCode(ctx, ba1.ID)
+	if ca.Code != cb.Code || ca.Code == first.Code || cb.Verified {
+		t.Fatalf("codes after merge %+v %+v, first %q", ca, cb, first.Code)
 	}
 	if ct, err := alice.Contact(ctx, ac.ID); err != nil || ct.LocalName != "carol" {
 		t.Fatalf("carol: %+v %v", ct, err)
