@@ -125,8 +125,12 @@
 // over bob_1) with both histories; it sends on the newer connection and
 // keeps receiving on the older (chat_contact_conns, with its own record
 // of processed messages since agent message ids are per connection;
-// CH-PROBE-5). ContactsMerged reports it. Not yet built: probes with group
-// members (their checks and the member-contact association).
+// CH-PROBE-5). ContactsMerged reports it. Members take part alike: a new
+// contact's hash also goes to members with its profile, and the member
+// that joined later probes a member connection made by introduction and
+// sends the hash to contacts with the member's profile; a match links the
+// member to the contact (ContactMemberLinked), members never match
+// members.
 //
 // # Disappearing messages
 //

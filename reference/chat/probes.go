@@ -48,21 +48,89 @@ func sameProfile(a, b *chatmsg.Profile) bool {
 	return a.DisplayName == b.DisplayName && a.FullName == b.FullName && img(a) == img(b)
 }
 
+// party is one end of a probe: a contact (contact != 0) or a group member.
+type party struct {
+	contact, member int64
+	conn            string
+	profile         *chatmsg.Profile
+	incognito       bool
+	linked          bool // a member already linked to a contact
+}
+
+func (p party) cols() (any, any) {
+	if p.contact != 0 {
+		return p.contact, nil
+	}
+	return nil, p.member
+}
+
+func loadParty(tx *db.Tx, contact, member sql.NullInt64) (party, error) {
+	if contact.Valid {
+		ct, conn, err := getContact(tx, `id = ?`, contact.Int64)
+		if err != nil {
+			return party{}, err
+		}
+		return party{contact: ct.ID, conn: conn, profile: ct.Profile, incognito: ct.Incognito != nil}, nil
+	}
+	var conn sql.NullString
+	var pb []byte
+	var linked sql.NullInt64
+	var status MemberStatus
+	err := tx.QueryRow(`SELECT conn_id, profile, contact_id, status FROM chat_members WHERE id = ?`, member.Int64).Scan(&conn, &pb, &linked, &status)
+	if err != nil {
+		return party{}, notFound(err)
+	}
+	p := party{member: member.Int64, conn: conn.String, linked: linked.Valid || status != MemberReady || !conn.Valid}
+	if pb != nil {
+		p.profile, _ = parseInfo(pb)
+	}
+	return p, nil
+}
+
 // probeTasks records and sends the probes for a contact that just
 // connected (CH-PROBE-1..2); called in the transaction that records the
 // connection. Upstream sends them from the side that started the
 // connection (contactConnInitiated): the inviter, or the requester of an
 // address.
 func probeTasks(tx *db.Tx, rnd io.Reader, ct Contact, conn string) error {
+	me := party{contact: ct.ID, conn: conn, profile: ct.Profile, incognito: ct.Incognito != nil}
+	contacts, err := matchingContacts(tx, ct.UserID, ct.ID, ct.Profile)
+	if err != nil {
+		return err
+	}
+	members, err := matchingMembers(tx, ct.UserID, ct.Profile)
+	if err != nil {
+		return err
+	}
+	return sendProbes(tx, rnd, ct.UserID, me, append(contacts, members...))
+}
+
+// probeMemberTasks is probeTasks for a member connection made by
+// introduction, at the member that joined later (CH-PROBE-1): the hashes
+// go to contacts with the member's profile (upstream's
+// probeMatchingMemberContact).
+func probeMemberTasks(tx *db.Tx, rnd io.Reader, userID int64, m Member, conn string) error {
+	me := party{member: m.ID, conn: conn, profile: m.Profile}
+	contacts, err := matchingContacts(tx, userID, 0, m.Profile)
+	if err != nil {
+		return err
+	}
+	return sendProbes(tx, rnd, userID, me, contacts)
+}
+
+func sendProbes(tx *db.Tx, rnd io.Reader, userID int64, me party, others []party) error {
 	probe, err := chatmsg.NewProbe(rnd)
 	if err != nil {
 		return err
 	}
-	if ct.Incognito != nil {
-		// CH-PROBE-4: a random probe nobody can match, as upstream.
-		return addTask(tx, ct.UserID, task{Kind: "send", Conn: conn, Body: encode(&chatmsg.Probe{Probe: probe})})
+	if err := addTask(tx, userID, task{Kind: "send", Conn: me.conn, Body: encode(&chatmsg.Probe{Probe: probe})}); err != nil {
+		return err
 	}
-	res, err := tx.Exec(`INSERT INTO chat_probes_sent (contact_id, probe) VALUES (?, ?)`, ct.ID, probe)
+	if me.incognito {
+		return nil // CH-PROBE-4: a random probe nobody can match, as upstream
+	}
+	c, m := me.cols()
+	res, err := tx.Exec(`INSERT INTO chat_probes_sent (contact_id, member_id, probe) VALUES (?, ?, ?)`, c, m, probe)
 	if err != nil {
 		return err
 	}
@@ -70,46 +138,58 @@ func probeTasks(tx *db.Tx, rnd io.Reader, ct Contact, conn string) error {
 	if err != nil {
 		return err
 	}
-	if err := addTask(tx, ct.UserID, task{Kind: "send", Conn: conn, Body: encode(&chatmsg.Probe{Probe: probe})}); err != nil {
-		return err
-	}
-	others, err := matchingContacts(tx, ct)
-	if err != nil {
-		return err
-	}
 	check := encode(&chatmsg.ProbeCheck{ProbeHash: chatmsg.ProbeHash(probe)})
 	for _, o := range others {
-		if _, err := tx.Exec(`INSERT INTO chat_probe_hashes_sent (probe_id, contact_id) VALUES (?, ?)`, probeID, o.id); err != nil {
+		c, m := o.cols()
+		if _, err := tx.Exec(`INSERT INTO chat_probe_hashes_sent (probe_id, contact_id, member_id) VALUES (?, ?, ?)`, probeID, c, m); err != nil {
 			return err
 		}
-		if err := addTask(tx, ct.UserID, task{Kind: "send", Conn: o.conn, Body: check}); err != nil {
+		if err := addTask(tx, userID, task{Kind: "send", Conn: o.conn, Body: check}); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-type contactRef struct {
-	id   int64
-	conn string
-}
-
-// matchingContacts are the user's other connected contacts, not
-// incognito, with ct's profile.
-func matchingContacts(tx *db.Tx, ct Contact) ([]contactRef, error) {
-	rows, err := tx.Query(`SELECT id, conn_id, profile FROM chat_contacts WHERE user_id = ? AND id != ? AND status = 'connected' AND incognito IS NULL AND profile IS NOT NULL`, ct.UserID, ct.ID)
+// matchingContacts are the user's connected contacts other than except,
+// not incognito, with profile p.
+func matchingContacts(tx *db.Tx, userID, except int64, p *chatmsg.Profile) ([]party, error) {
+	rows, err := tx.Query(`SELECT id, conn_id, profile FROM chat_contacts WHERE user_id = ? AND id != ? AND status = 'connected' AND incognito IS NULL AND profile IS NOT NULL`, userID, except)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []contactRef
+	var out []party
 	for rows.Next() {
-		var r contactRef
+		var r party
 		var pb []byte
-		if err := rows.Scan(&r.id, &r.conn, &pb); err != nil {
+		if err := rows.Scan(&r.contact, &r.conn, &pb); err != nil {
 			return nil, err
 		}
-		if p, err := parseInfo(pb); err == nil && sameProfile(p, ct.Profile) {
+		if r.profile, err = parseInfo(pb); err == nil && sameProfile(r.profile, p) {
+			out = append(out, r)
+		}
+	}
+	return out, rows.Err()
+}
+
+// matchingMembers are the user's connected group members not linked to a
+// contact with profile p (upstream's getMatchingMembers).
+func matchingMembers(tx *db.Tx, userID int64, p *chatmsg.Profile) ([]party, error) {
+	rows, err := tx.Query(`SELECT m.id, m.conn_id, m.profile FROM chat_members m JOIN chat_groups g ON g.id = m.group_id
+		WHERE g.user_id = ? AND m.status = ? AND m.conn_id IS NOT NULL AND m.contact_id IS NULL AND m.profile IS NOT NULL`, userID, MemberReady)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []party
+	for rows.Next() {
+		var r party
+		var pb []byte
+		if err := rows.Scan(&r.member, &r.conn, &pb); err != nil {
+			return nil, err
+		}
+		if r.profile, err = parseInfo(pb); err == nil && sameProfile(r.profile, p) {
 			out = append(out, r)
 		}
 	}
@@ -122,75 +202,145 @@ func (c *Client) onProbe(tx *db.Tx, ct *Contact, ev chatmsg.Event) (Event, error
 	if ct.Incognito != nil {
 		return nil, nil // CH-PROBE-4
 	}
+	return c.applyProbe(tx, ct.UserID, party{contact: ct.ID}, ev)
+}
+
+// onMemberProbe is onProbe for a probe event from a group member.
+func (c *Client) onMemberProbe(tx *db.Tx, g Group, m Member, ev chatmsg.Event) (Event, error) {
+	return c.applyProbe(tx, g.UserID, party{member: m.ID}, ev)
+}
+
+func (c *Client) applyProbe(tx *db.Tx, userID int64, from party, ev chatmsg.Event) (Event, error) {
+	fc, fm := from.cols()
+	// Of the user's, not from: a probe matches across connections only.
+	other := `(contact_id IS NULL OR contact_id != coalesce(?, 0)) AND (member_id IS NULL OR member_id != coalesce(?, 0))`
 	switch e := ev.(type) {
 	case *chatmsg.Probe:
-		// ct is the new contact (c2): a check received earlier over
-		// another contact (c1) with this probe's hash is a match.
+		// from is the new connection (p2): a hash received earlier over
+		// another one (p1) is a match.
 		h := chatmsg.ProbeHash(e.Probe)
-		if _, err := tx.Exec(`INSERT INTO chat_probes_received (contact_id, probe, probe_hash) VALUES (?, ?, ?)`, ct.ID, e.Probe, h); err != nil {
+		if _, err := tx.Exec(`INSERT INTO chat_probes_received (contact_id, member_id, probe, probe_hash) VALUES (?, ?, ?, ?)`, fc, fm, e.Probe, h); err != nil {
 			return nil, err
 		}
-		var c1 int64
-		err := tx.QueryRow(`SELECT contact_id FROM chat_probes_received WHERE probe_hash = ? AND probe IS NULL AND contact_id != ? ORDER BY rowid LIMIT 1`, h, ct.ID).Scan(&c1)
+		var c1, m1 sql.NullInt64
+		err := tx.QueryRow(`SELECT contact_id, member_id FROM chat_probes_received WHERE probe_hash = ? AND probe IS NULL AND `+other+` ORDER BY rowid LIMIT 1`, h, fc, fm).Scan(&c1, &m1)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, nil
 		}
 		if err != nil {
 			return nil, err
 		}
-		return c.probeMatch(tx, c1, ct.ID, e.Probe)
+		return c.probeMatch(tx, userID, c1, m1, nullable(fc), nullable(fm), e.Probe)
 	case *chatmsg.ProbeCheck:
-		// ct is the old contact (c1): a probe received over another
-		// contact (c2) with this hash is a match.
-		if _, err := tx.Exec(`INSERT INTO chat_probes_received (contact_id, probe_hash) VALUES (?, ?)`, ct.ID, e.ProbeHash); err != nil {
+		// from is the old connection (p1): a probe received over another
+		// one (p2) with this hash is a match.
+		if _, err := tx.Exec(`INSERT INTO chat_probes_received (contact_id, member_id, probe_hash) VALUES (?, ?, ?)`, fc, fm, e.ProbeHash); err != nil {
 			return nil, err
 		}
-		var c2 int64
+		var c2, m2 sql.NullInt64
 		var probe []byte
-		err := tx.QueryRow(`SELECT contact_id, probe FROM chat_probes_received WHERE probe_hash = ? AND probe IS NOT NULL AND contact_id != ? ORDER BY rowid LIMIT 1`, e.ProbeHash, ct.ID).Scan(&c2, &probe)
+		err := tx.QueryRow(`SELECT contact_id, member_id, probe FROM chat_probes_received WHERE probe_hash = ? AND probe IS NOT NULL AND `+other+` ORDER BY rowid LIMIT 1`, e.ProbeHash, fc, fm).Scan(&c2, &m2, &probe)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, nil
 		}
 		if err != nil {
 			return nil, err
 		}
-		return c.probeMatch(tx, ct.ID, c2, probe)
+		return c.probeMatch(tx, userID, nullable(fc), nullable(fm), c2, m2, probe)
 	case *chatmsg.ProbeOK:
-		// ct is a contact we sent a probe's hash to: the probe's
-		// contact is the same person.
-		var c2 int64
-		err := tx.QueryRow(`SELECT s.contact_id FROM chat_probes_sent s JOIN chat_probe_hashes_sent h ON h.probe_id = s.id
-			WHERE s.probe = ? AND h.contact_id = ?`, e.Probe, ct.ID).Scan(&c2)
-		if errors.Is(err, sql.ErrNoRows) || c2 == ct.ID {
+		// from got the hash of a probe we sent to another connection:
+		// the two are one client.
+		var c2, m2 sql.NullInt64
+		err := tx.QueryRow(`SELECT s.contact_id, s.member_id FROM chat_probes_sent s JOIN chat_probe_hashes_sent h ON h.probe_id = s.id
+			WHERE s.probe = ? AND (h.contact_id = ? OR h.member_id = ?) LIMIT 1`, e.Probe, fc, fm).Scan(&c2, &m2)
+		if errors.Is(err, sql.ErrNoRows) {
 			return nil, nil
 		}
 		if err != nil {
 			return nil, err
 		}
-		return c.mergeContacts(tx, ct.ID, c2)
+		p1, err := loadParty(tx, nullable(fc), nullable(fm))
+		if err != nil {
+			return nil, err
+		}
+		p2, err := loadParty(tx, c2, m2)
+		if err != nil {
+			return nil, err
+		}
+		return c.matched(tx, userID, p1, p2)
 	}
 	return nil, nil
 }
 
-// probeMatch answers a match with x.info.probe.ok over c1 and merges c1
-// and c2, when their profiles are the same (upstream's probeMatch).
-func (c *Client) probeMatch(tx *db.Tx, c1, c2 int64, probe []byte) (Event, error) {
-	a, conn, err := getContact(tx, `id = ?`, c1)
+func nullable(v any) sql.NullInt64 {
+	if id, ok := v.(int64); ok {
+		return sql.NullInt64{Int64: id, Valid: true}
+	}
+	return sql.NullInt64{}
+}
+
+// probeMatch answers a match with x.info.probe.ok over p1 and merges or
+// links p1 and p2, when their profiles are the same (upstream's
+// probeMatch).
+func (c *Client) probeMatch(tx *db.Tx, userID int64, c1, m1, c2, m2 sql.NullInt64, probe []byte) (Event, error) {
+	p1, err := loadParty(tx, c1, m1)
 	if err != nil {
 		return nil, err
 	}
-	b, _, err := getContact(tx, `id = ?`, c2)
+	p2, err := loadParty(tx, c2, m2)
 	if err != nil {
 		return nil, err
 	}
-	if a.ID == b.ID || a.Incognito != nil || b.Incognito != nil || !sameProfile(a.Profile, b.Profile) {
+	if p1.incognito || p2.incognito || !sameProfile(p1.profile, p2.profile) || p1.member != 0 && p2.member != 0 ||
+		p1.contact != 0 && p1.contact == p2.contact || p1.linked || p2.linked {
 		return nil, nil
 	}
-	if err := addTask(tx, a.UserID, task{Kind: "send", Conn: conn, Body: encode(&chatmsg.ProbeOK{Probe: probe})}); err != nil {
+	if err := addTask(tx, userID, task{Kind: "send", Conn: p1.conn, Body: encode(&chatmsg.ProbeOK{Probe: probe})}); err != nil {
 		return nil, err
 	}
-	return c.mergeContacts(tx, c1, c2)
+	return c.matched(tx, userID, p1, p2)
 }
+
+// matched merges two contacts (CH-PROBE-5) or links a member to a contact.
+func (c *Client) matched(tx *db.Tx, userID int64, p1, p2 party) (Event, error) {
+	switch {
+	case p1.contact != 0 && p2.contact != 0:
+		if p1.contact == p2.contact {
+			return nil, nil
+		}
+		return c.mergeContacts(tx, p1.contact, p2.contact)
+	case p1.member != 0 && p2.member != 0:
+		return nil, nil // members are not matched with members, as upstream
+	}
+	ct, m := p1, p2
+	if ct.contact == 0 {
+		ct, m = p2, p1
+	}
+	if m.linked {
+		return nil, nil
+	}
+	if _, err := tx.Exec(`UPDATE chat_members SET contact_id = ? WHERE id = ?`, ct.contact, m.member); err != nil {
+		return nil, err
+	}
+	contact, _, err := getContact(tx, `id = ?`, ct.contact)
+	if err != nil {
+		return nil, err
+	}
+	member, err := loadMember(tx, `id = ?`, m.member)
+	if err != nil {
+		return nil, err
+	}
+	return ContactMemberLinked{Contact: contact, Member: member}, nil
+}
+
+// ContactMemberLinked: a group member turned out to be a contact (a probe
+// matched, CH-PROBE-5); the member is now linked to the contact.
+type ContactMemberLinked struct {
+	Contact Contact
+	Member  Member
+}
+
+func (e ContactMemberLinked) User() int64 { return e.Contact.UserID }
 
 // suffixOrd is the number upstream reads from a local name: 0 for the
 // display name itself, n for "name_n"; ok false for anything else.

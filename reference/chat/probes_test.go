@@ -105,3 +105,43 @@ func TestDuplicateContactProbes(t *testing.T) {
 		t.Fatalf("bob's merged history %q", texts)
 	}
 }
+
+// CH-PROBE-1..3, CH-PROBE-5 with a member: bob and carol are contacts and
+// meet again in alice's group; carol, who joined later, probes bob the
+// member and sends the hash to bob the contact: both link the member to
+// the contact.
+func TestProbeLinksMemberToContact(t *testing.T) {
+	srv := startRelay(t)
+	ctx := context.Background()
+	alice, _ := newUser(t, "alice", srv)
+	bob, _ := newUser(t, "bob", srv)
+	carol, _ := newUser(t, "carol", srv)
+	bc, cb := connect(t, bob, carol)
+	ab, _ := connect(t, alice, bob)
+	ac, _ := connect(t, alice, carol)
+	g, err := alice.CreateGroup(ctx, chatmsg.GroupProfile{DisplayName: "team"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, j := range []struct {
+		c       *Client
+		contact int64
+	}{{bob, ab.ID}, {carol, ac.ID}} {
+		if _, err := alice.InviteToGroup(ctx, g.ID, j.contact, chatmsg.RoleMember); err != nil {
+			t.Fatal(err)
+		}
+		inv := waitFor(t, j.c, func(e GroupInvited) bool { return true }).Group
+		if err := j.c.JoinGroup(ctx, inv.ID); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, j.c, func(e MemberConnected) bool { return e.Member.Host })
+	}
+	lc := waitFor(t, carol, func(e ContactMemberLinked) bool { return true })
+	if lc.Contact.ID != cb.ID || lc.Member.Profile.DisplayName != "bob" {
+		t.Fatalf("carol linked %+v", lc)
+	}
+	lb := waitFor(t, bob, func(e ContactMemberLinked) bool { return true })
+	if lb.Contact.ID != bc.ID || lb.Member.Profile.DisplayName != "carol" {
+		t.Fatalf("bob linked %+v", lb)
+	}
+}

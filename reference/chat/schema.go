@@ -211,22 +211,25 @@ ALTER TABLE chat_contacts ADD COLUMN timed_ttl INTEGER;`,
 }, {
 	Name: "duplicate-contact probes",
 	SQL: `
--- Probes we sent to a new contact (CH-PROBE-1) and the contacts we sent
--- their hashes to (CH-PROBE-2).
+-- Probes we sent to a new contact or member (CH-PROBE-1), and the
+-- contacts and members we sent their hashes to (CH-PROBE-2). Each row
+-- names a contact or a member.
 CREATE TABLE chat_probes_sent (
 	id         INTEGER PRIMARY KEY,
-	contact_id INTEGER NOT NULL REFERENCES chat_contacts(id) ON DELETE CASCADE,
+	contact_id INTEGER REFERENCES chat_contacts(id) ON DELETE CASCADE,
+	member_id  INTEGER REFERENCES chat_members(id) ON DELETE CASCADE,
 	probe      BLOB NOT NULL
 );
 CREATE TABLE chat_probe_hashes_sent (
 	probe_id   INTEGER NOT NULL REFERENCES chat_probes_sent(id) ON DELETE CASCADE,
-	contact_id INTEGER NOT NULL REFERENCES chat_contacts(id) ON DELETE CASCADE,
-	PRIMARY KEY (probe_id, contact_id)
+	contact_id INTEGER REFERENCES chat_contacts(id) ON DELETE CASCADE,
+	member_id  INTEGER REFERENCES chat_members(id) ON DELETE CASCADE
 );
 -- Probes (with their hash) and probe hashes (probe NULL) received
 -- (CH-PROBE-3).
 CREATE TABLE chat_probes_received (
-	contact_id INTEGER NOT NULL REFERENCES chat_contacts(id) ON DELETE CASCADE,
+	contact_id INTEGER REFERENCES chat_contacts(id) ON DELETE CASCADE,
+	member_id  INTEGER REFERENCES chat_members(id) ON DELETE CASCADE,
 	probe      BLOB,
 	probe_hash BLOB NOT NULL
 );
