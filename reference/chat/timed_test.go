@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/smpkit/smpkit/reference/chatmsg"
 )
 
 // CH-TIMED-1..3: a message with a ttl of one second goes from the
@@ -83,5 +85,32 @@ func TestDisappearingMessages(t *testing.T) {
 	}
 	if r := received(t, bob, "not timed"); r.TTL != 0 {
 		t.Fatalf("bob's item ttl %v", r.TTL)
+	}
+}
+
+// CH-TIMED-3: the time is stored with the item: a client closed before it
+// comes deletes the item after it is opened again.
+func TestDisappearingAfterRestart(t *testing.T) {
+	srv := startRelay(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	alice := open(t, dir, srv)
+	if _, err := alice.CreateUser(ctx, chatmsg.Profile{DisplayName: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	bob, _ := newUser(t, "bob", srv)
+	ab, _ := connect(t, alice, bob)
+	sent, err := alice.SendMessageTTL(ctx, ab.ID, text("gone after restart"), 0, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	received(t, bob, "gone after restart")
+	if err := alice.Close(); err != nil {
+		t.Fatal(err)
+	}
+	alice = open(t, dir, srv)
+	waitFor(t, alice, func(e ItemExpired) bool { return e.Item.ID == sent.ID })
+	if _, err := alice.Item(ctx, sent.ID); err == nil {
+		t.Fatal("expired item still there")
 	}
 }
