@@ -105,7 +105,7 @@
 //
 // ContactCode and MemberCode compute a connection's security code from
 // the agent's hash of the ratchet's associated data (agent.RatchetADHash,
-// chatmsg.SecurityCode; CH-CODE-1). VerifyContact and VerifyMember mark
+// chatmsg.SecurityCode; CH-CODE-1). VerifyCode and VerifyMember mark
 // the connection verified only when the code given matches, spaces
 // ignored (CH-CODE-2). SwitchContact and SwitchMember rotate our receiving
 // queue to another relay (the agent's Rotate), SyncContact and SyncMember

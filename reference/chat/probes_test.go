@@ -24,7 +24,7 @@ func TestDuplicateContactProbes(t *testing.T) {
 	}
 	received(t, bob, "on the first")
 	first, _ := bob.ContactCode(ctx, ba1.ID)
-	if ok, _ := bob.VerifyContact(ctx, ba1.ID, first.Code); !ok {
+	if ok, _ := bob.VerifyCode(ctx, ba1.ID, first.Code); !ok {
 		t.Fatal("not verified")
 	}
 	ac, _ := connect(t, alice, carol)

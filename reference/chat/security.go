@@ -36,7 +36,7 @@ type QueueSwitched struct{ Peer Peer }
 type RatchetSynced struct{ Peer Peer }
 
 // SecurityCodeChanged: the connection's code is no longer the one the user
-// verified (CH-CODE-3): compare the new one out of band and VerifyContact
+// verified (CH-CODE-3): compare the new one out of band and VerifyCode
 // or VerifyMember again.
 type SecurityCodeChanged struct{ Peer Peer }
 
@@ -149,10 +149,10 @@ func (c *Client) ContactCode(ctx context.Context, contactID int64) (SecurityCode
 	return c.code(ctx, p, ua)
 }
 
-// VerifyContact compares code (spaces ignored) with the contact's security
+// VerifyCode compares code (spaces ignored) with the contact's security
 // code and marks the contact verified when they match. It reports whether
 // they did; a code that does not match changes nothing.
-func (c *Client) VerifyContact(ctx context.Context, contactID int64, code string) (bool, error) {
+func (c *Client) VerifyCode(ctx context.Context, contactID int64, code string) (bool, error) {
 	p, ua, err := c.contactConn(ctx, contactID)
 	if err != nil {
 		return false, err
@@ -169,7 +169,7 @@ func (c *Client) MemberCode(ctx context.Context, memberID int64) (SecurityCode, 
 	return c.code(ctx, p, ua)
 }
 
-// VerifyMember is VerifyContact for a group member.
+// VerifyMember is VerifyCode for a group member.
 func (c *Client) VerifyMember(ctx context.Context, memberID int64, code string) (bool, error) {
 	p, ua, err := c.memberConn(ctx, memberID)
 	if err != nil {

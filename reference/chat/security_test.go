@@ -31,14 +31,14 @@ func TestSecurityCodesAndRatchetSync(t *testing.T) {
 	}
 	wrong := []byte(ca.Code)
 	wrong[0] = '0' + (wrong[0]-'0'+1)%10
-	if ok, err := alice.VerifyContact(ctx, ab.ID, string(wrong)); err != nil || ok {
+	if ok, err := alice.VerifyCode(ctx, ab.ID, string(wrong)); err != nil || ok {
 		t.Fatalf("a wrong code verified: %v %v", ok, err)
 	}
 	// Spaces do not matter (a code typed or scanned).
-	if ok, err := alice.VerifyContact(ctx, ab.ID, strings.ReplaceAll(cb.Code, " ", "")); err != nil || !ok {
+	if ok, err := alice.VerifyCode(ctx, ab.ID, strings.ReplaceAll(cb.Code, " ", "")); err != nil || !ok {
 		t.Fatalf("the right code: %v %v", ok, err)
 	}
-	if ok, err := bob.VerifyContact(ctx, ba.ID, ca.Code); err != nil || !ok {
+	if ok, err := bob.VerifyCode(ctx, ba.ID, ca.Code); err != nil || !ok {
 		t.Fatalf("bob: %v %v", ok, err)
 	}
 	if c, _ := alice.ContactCode(ctx, ab.ID); !c.Verified {
@@ -60,7 +60,7 @@ func TestSecurityCodesAndRatchetSync(t *testing.T) {
 	if na.Code != nb.Code || na.Code == ca.Code || na.Verified || nb.Verified {
 		t.Fatalf("after sync: alice %+v, bob %+v, before %q", na, nb, ca.Code)
 	}
-	if ok, _ := alice.VerifyContact(ctx, ab.ID, ca.Code); ok {
+	if ok, _ := alice.VerifyCode(ctx, ab.ID, ca.Code); ok {
 		t.Fatal("the old code verified")
 	}
 	if _, err := alice.SendText(ctx, ab.ID, "after sync"); err != nil {
@@ -82,7 +82,7 @@ func TestSwitchContactQueue(t *testing.T) {
 	bob, _ := newUser(t, "bob", r1)
 	ab, ba := connect(t, alice, bob)
 	code, _ := alice.ContactCode(ctx, ab.ID)
-	if ok, _ := alice.VerifyContact(ctx, ab.ID, code.Code); !ok {
+	if ok, _ := alice.VerifyCode(ctx, ab.ID, code.Code); !ok {
 		t.Fatal("not verified")
 	}
 	if err := alice.SwitchContact(ctx, ab.ID, r2); err != nil {
