@@ -209,12 +209,13 @@ func (c *Client) onMessage(ctx context.Context, ua *userAgent, ct Contact, conn 
 	var out []Event
 	err := c.db.Update(ctx, func(tx *db.Tx) error {
 		out = nil
-		res, err := tx.Exec(`INSERT INTO chat_received (contact_id, agent_msg) VALUES (?, ?) ON CONFLICT DO NOTHING`, ct.ID, ev.MsgID)
+		q, key := `INSERT INTO chat_received (contact_id, agent_msg) VALUES (?, ?) ON CONFLICT DO NOTHING`, any(ct.ID)
 		if ev.ConnID != conn {
 			// A merged contact's older connection (CH-PROBE-5): its ids
 			// are its own.
-			res, err = tx.Exec(`INSERT INTO chat_conn_received (conn_id, agent_msg) VALUES (?, ?) ON CONFLICT DO NOTHING`, ev.ConnID, ev.MsgID)
+			q, key = `INSERT INTO chat_conn_received (conn_id, agent_msg) VALUES (?, ?) ON CONFLICT DO NOTHING`, ev.ConnID
 		}
+		res, err := tx.Exec(q, key, ev.MsgID)
 		if err != nil {
 			return err
 		}

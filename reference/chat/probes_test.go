@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/smpkit/smpkit/reference/chatmsg"
@@ -93,6 +94,17 @@ func TestDuplicateContactProbes(t *testing.T) {
 	if it := received(t, bob, "via the older"); it.ContactID != ba1.ID {
 		t.Fatalf("item of contact %d", it.ContactID)
 	}
+	// The two connections number their messages each on its own: none
+	// of these is taken for a repeat of one on the older connection.
+	for i := range 4 {
+		if _, err := alice.SendText(ctx, ab1.ID, fmt.Sprint("newer ", i)); err != nil {
+			t.Fatal(err)
+		}
+		received(t, bob, fmt.Sprint("newer ", i))
+		if _, err := ua.a.Send(ctx, olderConn, (&chatmsg.Message{V: chatmsg.Supported, Event: &chatmsg.Info{Profile: &chatmsg.Profile{DisplayName: "alice", FullName: "alice full"}}}).Encode()); err != nil {
+			t.Fatal(err)
+		}
+	}
 	its, err := bob.Items(ctx, ba1.ID, 0, 20)
 	if err != nil {
 		t.Fatal(err)
@@ -101,7 +113,7 @@ func TestDuplicateContactProbes(t *testing.T) {
 	for _, it := range its {
 		texts = append(texts, it.Text)
 	}
-	if len(its) != 4 || texts[0] != "on the first" || texts[3] != "via the older" {
+	if len(its) != 8 || texts[0] != "on the first" || texts[3] != "via the older" {
 		t.Fatalf("bob's merged history %q", texts)
 	}
 }
