@@ -13,8 +13,8 @@ import (
 // Disappearing messages (upstream's timed messages, CH-TIMED-1..3). The
 // timedMessages preference is symmetric (CH-PREF-1): on for both when
 // neither side says "no". The user's preference for a contact is the one
-// set for it by SetTimedMessages, else the one of the user's profile, else
-// the default (yes, no ttl).
+// set for it by SetTimedMessages, else the one of the user's profile (not
+// for an incognito contact), else the default (yes, no ttl).
 
 // ItemExpired: a disappearing message reached its time and was deleted
 // here (CH-TIMED-3). Nothing is sent: each side deletes its own copy.
@@ -35,8 +35,9 @@ func userTimedPref(tx *db.Tx, contactID int64) (chatmsg.Preference, error) {
 	var allow sql.NullString
 	var ttl sql.NullInt64
 	var ub []byte
-	err := tx.QueryRow(`SELECT c.timed_allow, c.timed_ttl, u.profile FROM chat_contacts c JOIN chat_users u ON u.id = c.user_id WHERE c.id = ?`, contactID).
-		Scan(&allow, &ttl, &ub)
+	var incognito bool
+	err := tx.QueryRow(`SELECT c.timed_allow, c.timed_ttl, u.profile, c.incognito IS NOT NULL FROM chat_contacts c JOIN chat_users u ON u.id = c.user_id WHERE c.id = ?`, contactID).
+		Scan(&allow, &ttl, &ub, &incognito)
 	if err != nil {
 		return chatmsg.Preference{}, notFound(err)
 	}
@@ -46,6 +47,11 @@ func userTimedPref(tx *db.Tx, contactID int64) (chatmsg.Preference, error) {
 			p.TTL = &ttl.Int64
 		}
 		return p, nil
+	}
+	if incognito {
+		// The main profile's preferences do not apply to an incognito
+		// contact (upstream's mergeUserChatPrefs).
+		return timedPref(nil), nil
 	}
 	up, err := parseInfo(ub)
 	if err != nil {
