@@ -112,7 +112,10 @@
 // re-agree the ratchets (SyncRatchet); their ends on either side come out
 // as QueueSwitched and RatchetSynced. A re-agreed ratchet has a new code:
 // a verified mark is cleared and SecurityCodeChanged reported
-// (CH-CODE-3); a code found to differ when shown is cleared too.
+// (CH-CODE-3); a code found to differ when shown is cleared too. As a
+// resync usually follows a restored backup, whose agent numbers messages
+// from an earlier id again, the record of processed agent messages of the
+// connection is forgotten then (CH-RSYNC-1).
 //
 // # Duplicate contacts
 //

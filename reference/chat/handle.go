@@ -420,7 +420,9 @@ func (c *Client) onReceipt(ctx context.Context, ua *userAgent, ct Contact, conn 
 			return nil
 		}
 		var id int64
-		err := tx.QueryRow(`SELECT id FROM chat_items WHERE contact_id = ? AND sent = 1 AND agent_msg = ?`, ct.ID, msgID).Scan(&id)
+		// The newest with the id: a restored backup numbers from an
+		// earlier id again (CH-RSYNC-1).
+		err := tx.QueryRow(`SELECT id FROM chat_items WHERE contact_id = ? AND sent = 1 AND agent_msg = ? ORDER BY id DESC LIMIT 1`, ct.ID, msgID).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil // an edit, a deletion or a reaction
 		}

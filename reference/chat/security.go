@@ -51,6 +51,9 @@ type peerConn struct {
 	conn  string
 	table string // chat_contacts or chat_members
 	row   int64
+	// mainConn: conn is the contact's own, not a merged one's older
+	// (chat_contact_conns).
+	mainConn bool
 }
 
 func (c *Client) contactConn(ctx context.Context, contactID int64) (peerConn, *userAgent, error) {
@@ -248,10 +251,11 @@ func (c *Client) onKeyEvent(ctx context.Context, ua *userAgent, ev agent.Event) 
 	var p peerConn
 	err := c.db.View(ctx, func(tx *db.Tx) error {
 		var id int64
-		err := tx.QueryRow(`SELECT contact_id FROM (SELECT id AS contact_id FROM chat_contacts WHERE conn_id = ?
-			UNION ALL SELECT contact_id FROM chat_contact_conns WHERE conn_id = ?) LIMIT 1`, ev.ConnID, ev.ConnID).Scan(&id)
+		var main bool
+		err := tx.QueryRow(`SELECT contact_id, main FROM (SELECT id AS contact_id, 1 AS main FROM chat_contacts WHERE conn_id = ?
+			UNION ALL SELECT contact_id, 0 FROM chat_contact_conns WHERE conn_id = ?) LIMIT 1`, ev.ConnID, ev.ConnID).Scan(&id, &main)
 		if err == nil {
-			p = peerConn{peer: Peer{UserID: ua.id, ContactID: id}, table: "chat_contacts", row: id}
+			p = peerConn{peer: Peer{UserID: ua.id, ContactID: id}, table: "chat_contacts", row: id, mainConn: main}
 			return nil
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
@@ -276,6 +280,22 @@ func (c *Client) onKeyEvent(ctx context.Context, ua *userAgent, ev agent.Event) 
 	out := []Event{RatchetSynced{Peer: p.peer}}
 	var cleared bool
 	err = c.db.Update(ctx, func(tx *db.Tx) error {
+		// Re-agreed ratchets usually mean that one side restored an old
+		// backup, whose agent numbers its messages again from an earlier
+		// id: forget which ids were processed, or its new messages would
+		// be taken for repeats. (The agent delivers what came before this
+		// event first.)
+		forget := `DELETE FROM chat_received WHERE contact_id = ?`
+		var key any = p.row
+		switch {
+		case p.table == "chat_members":
+			forget = `DELETE FROM chat_member_received WHERE member = ?`
+		case !p.mainConn:
+			forget, key = `DELETE FROM chat_conn_received WHERE conn_id = ?`, ev.ConnID
+		}
+		if _, err := tx.Exec(forget, key); err != nil {
+			return err
+		}
 		res, err := tx.Exec(`UPDATE `+p.table+` SET verified_code = NULL WHERE id = ? AND verified_code IS NOT NULL`, p.row)
 		if err != nil {
 			return err

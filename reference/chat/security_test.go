@@ -2,8 +2,12 @@ package chat
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/smpkit/smpkit/reference/chatmsg"
 )
@@ -163,4 +167,145 @@ func TestMemberCodeSwitchSync(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, alice, func(e NewGroupItem) bool { return e.Item.Text == "member reply" })
+}
+
+// CH-RSYNC-1, the seed's "repeat the key exchange": alice's agent state
+// is restored from an old backup, so bob's messages no longer decrypt;
+// SyncContact re-agrees the ratchets and messages flow both ways again.
+func TestSyncRepairsRestoredBackup(t *testing.T) {
+	srv := startRelay(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	alice := open(t, dir, srv)
+	au, err := alice.CreateUser(ctx, chatmsg.Profile{DisplayName: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob, _ := newUser(t, "bob", srv)
+	ab, ba := connect(t, alice, bob)
+	exchange := func(tag string) {
+		t.Helper()
+		if _, err := alice.SendText(ctx, ab.ID, tag+" from alice"); err != nil {
+			t.Fatal(err)
+		}
+		received(t, bob, tag+" from alice")
+		if _, err := bob.SendText(ctx, ba.ID, tag+" from bob"); err != nil {
+			t.Fatal(err)
+		}
+		received(t, alice, tag+" from bob")
+	}
+	exchange("first")
+	waitDelivered(t, alice, ab.ID)
+	agentDir := alice.agentDir(au.ID)
+	if err := alice.Close(); err != nil {
+		t.Fatal(err)
+	}
+	backup := readDir(t, agentDir)
+	alice = open(t, dir, srv)
+	for i := range 3 {
+		exchange(fmt.Sprint("step ", i)) // ratchet steps the backup lacks
+	}
+	waitDelivered(t, alice, ab.ID)
+	alice.Close()
+	writeDir(t, agentDir, backup)
+	alice = open(t, dir, srv)
+
+	if _, err := bob.SendText(ctx, ba.ID, "lost"); err != nil {
+		t.Fatal(err)
+	}
+	waitForEvent(t, alice, func(e Error) bool { return true }) // cannot decrypt
+	if err := alice.SyncContact(ctx, ab.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitForEvent(t, alice, func(e RatchetSynced) bool { return e.Peer.ContactID == ab.ID })
+	waitFor(t, bob, func(e RatchetSynced) bool { return e.Peer.ContactID == ba.ID })
+	after, err := alice.SendText(ctx, ab.ID, "after repair")
+	if err != nil {
+		t.Fatal(err)
+	}
+	received(t, bob, "after repair")
+	// Its receipt names an agent message id used before the backup was
+	// restored: the newer item is the one delivered.
+	waitForEvent(t, alice, func(e ItemUpdated) bool { return e.Item.ID == after.ID && e.Item.Status == ItemDelivered })
+	if _, err := bob.SendText(ctx, ba.ID, "repaired reply"); err != nil {
+		t.Fatal(err)
+	}
+	waitForEvent(t, alice, func(e NewItem) bool { return e.Item.Text == "repaired reply" })
+}
+
+// waitForEvent is waitFor that tolerates Error events (expected ones).
+func waitForEvent[T Event](t *testing.T, c *Client, ok func(T) bool) T {
+	t.Helper()
+	timeout := time.After(15 * time.Second)
+	for {
+		select {
+		case ev := <-c.Events():
+			if e, is := ev.(T); is && (ok == nil || ok(e)) {
+				return e
+			}
+		case <-timeout:
+			var zero T
+			t.Fatalf("no %T event", zero)
+		}
+	}
+}
+
+// waitDelivered waits until the user's agent has nothing left to send to
+// the contact.
+func waitDelivered(t *testing.T, c *Client, contactID int64) {
+	t.Helper()
+	ct, err := c.Contact(context.Background(), contactID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ua, err := c.user(ct.UserID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := connOf(t, c, contactID)
+	deadline := time.After(15 * time.Second)
+	for {
+		n, err := ua.a.Pending(context.Background(), conn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		select {
+		case <-deadline:
+			t.Fatal("outbox not delivered")
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func readDir(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{}
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[e.Name()] = b
+	}
+	return files
+}
+
+func writeDir(t *testing.T, dir string, files map[string][]byte) {
+	t.Helper()
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		os.Remove(filepath.Join(dir, e.Name()))
+	}
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
