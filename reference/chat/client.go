@@ -212,6 +212,9 @@ func (c *Client) run(ua *userAgent) {
 			if again && !tasks() {
 				return
 			}
+			if !emit(c.expire(ua)) { // timed.go
+				return
+			}
 		case <-ua.stop:
 			return
 		}

@@ -134,4 +134,59 @@
 // version; history messages whose author the new member does not know are
 // dropped (upstream records an unknown member); the removal's "messages"
 // flag and moderations that arrive before their item are not applied.
+//
+// # Broadcasts
+//
+// Broadcast sends one content to a chosen set of a user's contacts
+// (upstream's feed): each copy is an ordinary x.msg.new over that
+// contact's own connection with its own msgId, so recipients cannot link
+// their copies (CH-BCAST-1). The copies are items of their contacts'
+// histories, tied together by a chat_broadcasts row; UpdateBroadcast and
+// DeleteBroadcast send x.msg.update and x.msg.del for each copy by its
+// msgId (CH-BCAST-2), all in the one transaction that records them.
+//
+// # Security codes and key changes
+//
+// ContactCode and MemberCode compute a connection's security code from
+// the agent's hash of the ratchet's associated data (agent.RatchetADHash,
+// chatmsg.SecurityCode; CH-CODE-1). VerifyCode and VerifyMember mark
+// the connection verified only when the code given matches, spaces
+// ignored (CH-CODE-2). SwitchContact and SwitchMember rotate our receiving
+// queue to another relay (the agent's Rotate), SyncContact and SyncMember
+// re-agree the ratchets (SyncRatchet); their ends on either side come out
+// as QueueSwitched and RatchetSynced. A re-agreed ratchet has a new code:
+// a verified mark is cleared and SecurityCodeChanged reported
+// (CH-CODE-3); a code found to differ when shown is cleared too. As a
+// resync usually follows a restored backup, whose agent numbers messages
+// from an earlier id again, the record of processed agent messages of the
+// connection is forgotten then (CH-RSYNC-1).
+//
+// # Duplicate contacts
+//
+// When a contact connects, the side that started the connection sends it
+// x.info.probe and sends the probe's hash (x.info.probe.check) to its
+// other contacts with the same profile (CH-PROBE-1..2). The client that
+// gets the probe over one connection and its hash over another answers
+// x.info.probe.ok and merges the two; the prober merges on the answer
+// (CH-PROBE-3). Merging keeps the contact with the lower name suffix (bob
+// over bob_1) with both histories; it sends on the newer connection and
+// keeps receiving on the older (chat_contact_conns, with its own record
+// of processed messages since agent message ids are per connection;
+// CH-PROBE-5). ContactsMerged reports it. Members take part alike: a new
+// contact's hash also goes to members with its profile, and the member
+// that joined later probes a member connection made by introduction and
+// sends the hash to contacts with the member's profile; a match links the
+// member to the contact (ContactMemberLinked), members never match
+// members.
+//
+// # Disappearing messages
+//
+// Timed messages are on with a contact while neither side's timedMessages
+// preference says no (CH-PREF-1). SetTimedMessages sets the user's
+// preference for one contact and tells it by x.info; SendMessageTTL gives
+// one message a ttl, and otherwise the preference's ttl applies
+// (CH-TIMED-1). The sender's item goes ttl after sending; a received one
+// ttl after ReadItems starts its timer (CH-TIMED-2). Each user's run loop
+// deletes items whose time came and reports ItemExpired; the time is
+// stored, so a restart changes nothing (CH-TIMED-3).
 package chat

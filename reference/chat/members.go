@@ -168,6 +168,12 @@ func (c *Client) memberConnected(ctx context.Context, ua *userAgent, g Group, m 
 			if m.Host {
 				return nil
 			}
+			if m.Status == MemberIntroduced {
+				// We joined later: probe it (CH-PROBE-1, probes.go).
+				if err := probeMemberTasks(tx, c.cfg.Rand, g.UserID, m, conn); err != nil {
+					return err
+				}
+			}
 			// Made by introduction: tell our host (CH-GRP-INTRO-6).
 			var hc *string
 			err := tx.QueryRow(`SELECT conn_id FROM chat_members WHERE group_id = ? AND host = 1 AND status = ?`, g.ID, MemberReady).Scan(&hc)
@@ -313,6 +319,11 @@ func (c *Client) applyMember(tx *db.Tx, g Group, m Member, msg *chatmsg.Message,
 		return e, err
 	}
 	switch e := msg.Event.(type) {
+	case *chatmsg.Probe, *chatmsg.ProbeCheck, *chatmsg.ProbeOK:
+		if forwarded {
+			return nil, nil // probes are between the two ends of a connection
+		}
+		return c.onMemberProbe(tx, g, m, e) // probes.go
 	case *chatmsg.MsgNew:
 		if !m.Role.AtLeast(chatmsg.RoleMember) {
 			return refuse("a message")
