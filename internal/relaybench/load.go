@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/smpkit/smpkit/reference/smp"
@@ -142,10 +143,21 @@ func (pc *plainClient) close() { pc.c.Close() }
 
 // ---- SMP client (relay) ----
 
+// smpClient is the relay's load client. Like the relay's writer, it packs
+// the transmissions of its pairs that are ready at the same time into as few
+// blocks as they fit (SMP-BATCH-2): whichever pair finds no write under way
+// writes its own and every transmission queued meanwhile, so nothing waits
+// for a timer or a goroutine switch.
 type smpClient struct {
 	sess  *transport.Session
 	v     smp.Version
 	byRcv map[string]uint32
+
+	wmu     sync.Mutex
+	pending [][]byte
+	spare   [][]byte
+	writing bool
+	werr    error
 }
 
 func dialSMP(addr string, identity []byte) (*smpClient, error) {
@@ -190,7 +202,36 @@ func (sc *smpClient) write(key smpcrypto.PrivateKey, corr, entity []byte, cmd sm
 	if err != nil {
 		return err
 	}
-	return sc.sess.WriteTransmissions([][]byte{tx})
+	return sc.submit(tx)
+}
+
+// submit queues tx and writes the queue unless another caller is writing
+// it, in which case that caller sends tx with its own.
+func (sc *smpClient) submit(tx []byte) error {
+	sc.wmu.Lock()
+	defer sc.wmu.Unlock()
+	if sc.werr != nil {
+		return sc.werr
+	}
+	sc.pending = append(sc.pending, tx)
+	if sc.writing {
+		return nil
+	}
+	sc.writing = true
+	for len(sc.pending) > 0 && sc.werr == nil {
+		batch := sc.pending
+		sc.pending = sc.spare[:0]
+		sc.wmu.Unlock()
+		err := sc.sess.WriteTransmissions(batch)
+		sc.wmu.Lock()
+		clear(batch)
+		sc.spare = batch[:0]
+		if err != nil {
+			sc.werr = err
+		}
+	}
+	sc.writing = false
+	return sc.werr
 }
 
 // do is a synchronous request, for setting queues up before the readers run.
