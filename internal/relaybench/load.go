@@ -10,7 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/smpkit/smpkit/reference/smp"
@@ -45,6 +47,8 @@ type loadConn interface {
 	send(p *pair, corr uint32, body []byte) error
 	ack(p *pair, corr uint32, id [msgIDSize]byte) error
 	close()
+	// blockCount is the number of blocks sent and received so far.
+	blockCount() uint64
 }
 
 // ---- plain protocol client (baseline and floor) ----
@@ -141,13 +145,15 @@ func (pc *plainClient) run(pairs []*pair) {
 
 func (pc *plainClient) close() { pc.c.Close() }
 
+func (pc *plainClient) blockCount() uint64 { return pc.count.Load() }
+
 // ---- SMP client (relay) ----
 
 // smpClient is the relay's load client. Like the relay's writer, it packs
 // the transmissions of its pairs that are ready at the same time into as few
 // blocks as they fit (SMP-BATCH-2): whichever pair finds no write under way
-// writes its own and every transmission queued meanwhile, so nothing waits
-// for a timer or a goroutine switch.
+// writes its own and every transmission queued meanwhile, with no writer
+// goroutine and no timer.
 type smpClient struct {
 	sess  *transport.Session
 	v     smp.Version
@@ -158,6 +164,7 @@ type smpClient struct {
 	spare   [][]byte
 	writing bool
 	werr    error
+	count   atomic.Uint64 // blocks sent and received
 }
 
 func dialSMP(addr string, identity []byte) (*smpClient, error) {
@@ -219,9 +226,18 @@ func (sc *smpClient) submit(tx []byte) error {
 	}
 	sc.writing = true
 	for len(sc.pending) > 0 && sc.werr == nil {
+		// Let the pairs woken by the same block (or still signing) queue
+		// theirs first: one yield, not a timer, so an idle client loses
+		// nothing and a busy one shares most blocks.
+		sc.wmu.Unlock()
+		runtime.Gosched()
+		sc.wmu.Lock()
 		batch := sc.pending
 		sc.pending = sc.spare[:0]
 		sc.wmu.Unlock()
+		if groups, err := smp.BatchGroups(batch); err == nil {
+			sc.count.Add(uint64(len(groups)))
+		}
 		err := sc.sess.WriteTransmissions(batch)
 		sc.wmu.Lock()
 		clear(batch)
@@ -310,6 +326,7 @@ func (sc *smpClient) run(pairs []*pair) {
 		if err != nil {
 			return
 		}
+		sc.count.Add(1)
 		now := time.Now()
 		for _, raw := range txs {
 			t, err := smp.ParseTransmission(sc.v, raw)
@@ -353,3 +370,5 @@ func (sc *smpClient) run(pairs []*pair) {
 }
 
 func (sc *smpClient) close() { sc.sess.Close() }
+
+func (sc *smpClient) blockCount() uint64 { return sc.count.Load() }

@@ -63,6 +63,10 @@ type Result struct {
 	// Server-side costs per message.
 	BytesPerMsg, AllocsPerMsg float64
 	CPUPerMsg                 time.Duration
+	// BlocksPerMsg is the blocks the load client's connections sent and
+	// received per message: 5 for the baseline and the floor (one per step),
+	// fewer for the relay when transmissions share blocks (SMP-BATCH-2).
+	BlocksPerMsg float64
 }
 
 // child is a benchmark server process.
@@ -213,9 +217,18 @@ func Run(l Load) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	conns := append(append([]loadConn(nil), rconns...), sconns...)
+	blocks := func() (n uint64) {
+		for _, lc := range conns {
+			n += lc.blockCount()
+		}
+		return n
+	}
+	blocksBefore := blocks()
 	start := time.Now()
 	lat, err := drive(pairs, body, l.Messages, l.Duration, l.Rate)
 	elapsed := time.Since(start)
+	blocksAfter := blocks()
 	if err != nil {
 		return Result{}, err
 	}
@@ -231,6 +244,7 @@ func Run(l Load) (Result, error) {
 		r.BytesPerMsg = float64(after.Bytes-before.Bytes) / float64(n)
 		r.AllocsPerMsg = float64(after.Mallocs-before.Mallocs) / float64(n)
 		r.CPUPerMsg = time.Duration(float64(after.CPU-before.CPU) / float64(n))
+		r.BlocksPerMsg = float64(blocksAfter-blocksBefore) / float64(n)
 	}
 	return r, nil
 }
