@@ -128,7 +128,8 @@ func (s *Store) write(which **appendLog, payload []byte) (uint64, error) {
 		}
 	}
 	l := *which
-	if err := l.write(appendFrame(make([]byte, 0, frameHeader+len(payload)), payload)); err != nil {
+	s.frame = appendFrame(s.frame[:0], payload)
+	if err := l.write(s.frame); err != nil {
 		s.writeErrors.Add(1)
 		return 0, err
 	}
