@@ -38,6 +38,27 @@ type pair struct {
 	// SMP keys and ids
 	sk, rk   smpcrypto.PrivateKey
 	rid, sid []byte
+	// X25519 agreements of sk and rk with the relay's session keys of
+	// the sender's and recipient's connections (nil for Ed25519 keys)
+	sndSecret, rcvSecret []byte
+}
+
+// cacheSecrets makes the agreements that X25519 authenticators use, once
+// per queue key and session, as the relay keeps them (smp.AuthSecrets).
+func (p *pair) cacheSecrets() error {
+	snd, rcv := p.snd.(*smpClient), p.rcv.(*smpClient)
+	var err error
+	if p.sk.Alg == smpcrypto.X25519 {
+		if p.sndSecret, err = p.sk.DH(snd.sess.ServerKey); err != nil {
+			return err
+		}
+	}
+	if p.rk.Alg == smpcrypto.X25519 {
+		if p.rcvSecret, err = p.rk.DH(rcv.sess.ServerKey); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // loadConn is one client connection of the load generator.
@@ -194,16 +215,22 @@ func corrID(idx, corr uint32) []byte {
 	return c
 }
 
-func (sc *smpClient) write(key smpcrypto.PrivateKey, corr, entity []byte, cmd smp.Command) error {
+// write authorizes and sends a command; secret, if set, is key's X25519
+// agreement with this session's relay key (see pair.cacheSecrets).
+func (sc *smpClient) write(key smpcrypto.PrivateKey, secret, corr, entity []byte, cmd smp.Command) error {
 	body, err := smp.EncodeCommand(sc.v, cmd)
 	if err != nil {
 		return err
 	}
 	t := smp.Transmission{CorrID: corr, EntityID: entity, Command: body}
-	if key.Alg != 0 {
-		if t.Auth, err = smp.Authorize(key, sc.sess.ServerKey, corr, smp.Authorized(sc.sess.SessionID, corr, entity, body)); err != nil {
-			return err
-		}
+	switch authorized := smp.Authorized(sc.sess.SessionID, corr, entity, body); {
+	case secret != nil:
+		t.Auth, err = smp.SecretAuthenticator(secret, smpcrypto.NonceFromID(corr), authorized)
+	case key.Alg != 0:
+		t.Auth, err = smp.Authorize(key, sc.sess.ServerKey, corr, authorized)
+	}
+	if err != nil {
+		return err
 	}
 	tx, err := smp.EncodeTransmission(sc.v, t)
 	if err != nil {
@@ -254,7 +281,7 @@ func (sc *smpClient) submit(tx []byte) error {
 func (sc *smpClient) do(key smpcrypto.PrivateKey, entity []byte, cmd smp.Command) (smp.Response, error) {
 	corr := make([]byte, 24)
 	rand.Read(corr)
-	if err := sc.write(key, corr, entity, cmd); err != nil {
+	if err := sc.write(key, nil, corr, entity, cmd); err != nil {
 		return nil, err
 	}
 	for {
@@ -313,11 +340,11 @@ func newSMPQueue(rc *smpClient, p *pair, alg smpcrypto.Alg) error {
 }
 
 func (sc *smpClient) send(p *pair, corr uint32, body []byte) error {
-	return sc.write(p.sk, corrID(p.idx, corr), p.sid, smp.CmdSEND{Body: body})
+	return sc.write(p.sk, p.sndSecret, corrID(p.idx, corr), p.sid, smp.CmdSEND{Body: body})
 }
 
 func (sc *smpClient) ack(p *pair, corr uint32, id [msgIDSize]byte) error {
-	return sc.write(p.rk, corrID(p.idx, corr), p.rid, smp.CmdACK{MsgID: id[:]})
+	return sc.write(p.rk, p.rcvSecret, corrID(p.idx, corr), p.rid, smp.CmdACK{MsgID: id[:]})
 }
 
 func (sc *smpClient) run(pairs []*pair) {

@@ -196,7 +196,9 @@ func Run(l Load) (Result, error) {
 			if l.X25519 {
 				alg = smpcrypto.X25519
 			}
-			err = newSMPQueue(rc, p, alg)
+			if err = newSMPQueue(rc, p, alg); err == nil {
+				err = p.cacheSecrets()
+			}
 		case *plainClient:
 			err = rc.register(p)
 		}
