@@ -128,28 +128,29 @@ func (c *conn) enqueueLocked(g outGroup) {
 }
 
 // writer sends queued groups until the queue is empty or the connection
-// closes.
-func (c *conn) writer() {
-	defer c.writers.Done()
-	for c.writeRound() {
-	}
-}
-
-// writeRound takes every group queued at once and packs their
+// closes. It takes every group queued at once and packs their
 // transmissions into as few blocks as they fit (SMP-TX-6), so that under
 // load one block encryption and one write carry several responses and an
-// event; a group that must wait for an fsync first lets the ones before it
-// go out. It reports whether more has been queued meanwhile, in which case
-// the caller must do another round; otherwise it has cleared c.writing.
-func (c *conn) writeRound() bool {
-	c.omu.Lock()
-	taken := c.queue
-	c.queue = nil
-	c.ocond.Broadcast()
-	closed := c.closed
-	c.omu.Unlock()
-	if !closed {
-		var batch [][]byte
+// event; a group that must wait for an fsync first lets the ones before
+// it go out.
+func (c *conn) writer() {
+	defer c.writers.Done()
+	var taken []outGroup
+	var batch [][]byte
+	for {
+		c.omu.Lock()
+		if c.closed || len(c.queue) == 0 {
+			c.writing = false
+			c.queue = nil // let an idle connection's queue go
+			c.omu.Unlock()
+			return
+		}
+		taken = append(taken[:0], c.queue...)
+		clear(c.queue)
+		c.queue = c.queue[:0]
+		c.ocond.Broadcast()
+		c.omu.Unlock()
+		batch = batch[:0]
 		ok := true
 		for _, g := range taken {
 			if g.fill == nil {
@@ -167,15 +168,9 @@ func (c *conn) writeRound() bool {
 		if ok && len(batch) > 0 {
 			c.write(batch)
 		}
+		clear(taken)
+		clear(batch)
 	}
-	c.omu.Lock()
-	defer c.omu.Unlock()
-	if c.closed || len(c.queue) == 0 {
-		c.writing = false
-		c.queue = nil // let an idle connection's queue go
-		return false
-	}
-	return true
 }
 
 // write sends one batch for the writer and recycles its buffers; false if
@@ -213,34 +208,16 @@ func (c *conn) sendFill(seq uint64, fill func() [][]byte) {
 	c.enqueueWait(outGroup{fill: fill, seq: seq})
 }
 
-// enqueueWait queues g once there is room. When nothing is queued or
-// being written and g needs no fsync first, the reader writes it itself
-// (one round, as the writer would), saving a goroutine and a hand-off per
-// response at low load; what other connections queue meanwhile goes to a
-// writer goroutine as usual.
+// enqueueWait queues g once there is room.
 func (c *conn) enqueueWait(g outGroup) {
 	c.omu.Lock()
+	defer c.omu.Unlock()
 	for !c.closed && len(c.queue) >= c.r.cfg.EventBuffer {
 		c.ocond.Wait()
 	}
-	if c.closed {
-		c.omu.Unlock()
-		return
-	}
-	if c.writing || len(c.queue) > 0 || (g.fill != nil && g.seq > 0 && !c.r.store.Settled(g.seq)) {
+	if !c.closed {
 		c.enqueueLocked(g)
-		c.omu.Unlock()
-		return
 	}
-	c.writing = true
-	c.writers.Add(1)
-	c.queue = append(c.queue, g)
-	c.omu.Unlock()
-	if c.writeRound() {
-		go c.writer() // keeps c.writing and the writers count
-		return
-	}
-	c.writers.Done()
 }
 
 // event queues a transmission for this connection from anywhere (usually
