@@ -186,6 +186,7 @@ type smpClient struct {
 	writing bool
 	werr    error
 	count   atomic.Uint64 // blocks sent and received
+	single  bool          // one command per block (Load.SingleCommand)
 }
 
 func dialSMP(addr string, identity []byte) (*smpClient, error) {
@@ -245,6 +246,13 @@ func (sc *smpClient) submit(tx []byte) error {
 	sc.wmu.Lock()
 	defer sc.wmu.Unlock()
 	if sc.werr != nil {
+		return sc.werr
+	}
+	if sc.single {
+		sc.count.Add(1)
+		if err := sc.sess.WriteTransmissions([][]byte{tx}); err != nil {
+			sc.werr = err
+		}
 		return sc.werr
 	}
 	sc.pending = append(sc.pending, tx)

@@ -27,6 +27,8 @@ type Options struct {
 	// bare TLS connections.
 	Idle         int
 	SerialCommit bool
+	// SingleCommand: see Load.
+	SingleCommand bool
 	// X25519 adds relay runs with X25519 authenticators (system name
 	// "relay-x25519") next to the Ed25519 ones.
 	X25519   bool
@@ -77,14 +79,14 @@ func Compare(o Options) (*Report, error) {
 			for _, f := range o.Fsyncs {
 				for _, s := range o.Systems {
 					r, err := run(Load{System: s, Fsync: f, Pairs: p, Conns: o.Conns, Body: o.Body,
-						Messages: o.Messages, Duration: o.Duration, SerialCommit: o.SerialCommit, Exe: o.Exe, Dir: o.Dir})
+						Messages: o.Messages, Duration: o.Duration, SerialCommit: o.SerialCommit, SingleCommand: o.SingleCommand, Exe: o.Exe, Dir: o.Dir})
 					if err != nil {
 						return rep, err
 					}
 					rep.Runs = append(rep.Runs, r)
 					if s == Relay && o.X25519 {
 						r, err := run(Load{System: s, Fsync: f, Pairs: p, Conns: o.Conns, Body: o.Body, X25519: true,
-							Messages: o.Messages, Duration: o.Duration, Exe: o.Exe, Dir: o.Dir})
+							Messages: o.Messages, Duration: o.Duration, SingleCommand: o.SingleCommand, Exe: o.Exe, Dir: o.Dir})
 						if err != nil {
 							return rep, err
 						}
@@ -105,7 +107,7 @@ func Compare(o Options) (*Report, error) {
 					continue
 				}
 				r, err := run(Load{System: s, Fsync: f, Pairs: p, Conns: o.Conns, Body: o.Body, Rate: max.Rate / 2,
-					Messages: o.Messages / 2, Duration: o.Duration, SerialCommit: o.SerialCommit, Exe: o.Exe, Dir: o.Dir})
+					Messages: o.Messages / 2, Duration: o.Duration, SerialCommit: o.SerialCommit, SingleCommand: o.SingleCommand, Exe: o.Exe, Dir: o.Dir})
 				if err != nil {
 					return rep, err
 				}

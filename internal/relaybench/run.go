@@ -46,6 +46,10 @@ type Load struct {
 	X25519 bool
 	// SerialCommit: see serverSpec.
 	SerialCommit bool
+	// SingleCommand makes the relay's load client send every command in a
+	// block of its own, as upstream's client sends SEND and ACK, instead of
+	// packing those ready at the same moment into shared blocks.
+	SingleCommand bool
 	// Exe is the binary to run the server with (default: this one, which
 	// must call ChildMain first).
 	Exe string
@@ -150,7 +154,11 @@ func (c *child) identity() []byte {
 // dial opens a client connection of the load's system.
 func dial(l Load, c *child) (loadConn, error) {
 	if l.System == Relay {
-		return dialSMP(c.hello.Addr, c.identity())
+		sc, err := dialSMP(c.hello.Addr, c.identity())
+		if err == nil {
+			sc.single = l.SingleCommand
+		}
+		return sc, err
 	}
 	return dialPlain(c.hello.Addr, c.identity(), l.System == Floor)
 }
