@@ -48,6 +48,7 @@ func main() {
 	fs.IntVar(&o.Idle, "idle", 200, "idle connections for the memory comparison (0: skip)")
 	fs.BoolVar(&o.X25519, "x25519", true, "also run the relay with X25519 authenticators instead of Ed25519 signatures")
 	fs.BoolVar(&o.SerialCommit, "serial-commit", false, "baseline and floor fsync each record on its own (no group commit)")
+	fs.BoolVar(&o.SingleCommand, "single-command", false, "the relay's load client sends each command in its own block, as upstream's client sends SEND and ACK")
 	fs.StringVar(&o.Dir, "dir", "", "directory for the servers' data (default: the system temporary directory)")
 	version := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(os.Args[1:]); err != nil {

@@ -10,6 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/smpkit/smpkit/reference/smp"
@@ -35,6 +38,27 @@ type pair struct {
 	// SMP keys and ids
 	sk, rk   smpcrypto.PrivateKey
 	rid, sid []byte
+	// X25519 agreements of sk and rk with the relay's session keys of
+	// the sender's and recipient's connections (nil for Ed25519 keys)
+	sndSecret, rcvSecret []byte
+}
+
+// cacheSecrets makes the agreements that X25519 authenticators use, once
+// per queue key and session, as the relay keeps them (smp.AuthSecrets).
+func (p *pair) cacheSecrets() error {
+	snd, rcv := p.snd.(*smpClient), p.rcv.(*smpClient)
+	var err error
+	if p.sk.Alg == smpcrypto.X25519 {
+		if p.sndSecret, err = p.sk.DH(snd.sess.ServerKey); err != nil {
+			return err
+		}
+	}
+	if p.rk.Alg == smpcrypto.X25519 {
+		if p.rcvSecret, err = p.rk.DH(rcv.sess.ServerKey); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // loadConn is one client connection of the load generator.
@@ -44,6 +68,8 @@ type loadConn interface {
 	send(p *pair, corr uint32, body []byte) error
 	ack(p *pair, corr uint32, id [msgIDSize]byte) error
 	close()
+	// blockCount is the number of blocks sent and received so far.
+	blockCount() uint64
 }
 
 // ---- plain protocol client (baseline and floor) ----
@@ -140,12 +166,27 @@ func (pc *plainClient) run(pairs []*pair) {
 
 func (pc *plainClient) close() { pc.c.Close() }
 
+func (pc *plainClient) blockCount() uint64 { return pc.count.Load() }
+
 // ---- SMP client (relay) ----
 
+// smpClient is the relay's load client. Like the relay's writer, it packs
+// the transmissions of its pairs that are ready at the same time into as few
+// blocks as they fit (SMP-BATCH-2): whichever pair finds no write under way
+// writes its own and every transmission queued meanwhile, with no writer
+// goroutine and no timer.
 type smpClient struct {
 	sess  *transport.Session
 	v     smp.Version
 	byRcv map[string]uint32
+
+	wmu     sync.Mutex
+	pending [][]byte
+	spare   [][]byte
+	writing bool
+	werr    error
+	count   atomic.Uint64 // blocks sent and received
+	single  bool          // one command per block (Load.SingleCommand)
 }
 
 func dialSMP(addr string, identity []byte) (*smpClient, error) {
@@ -175,29 +216,80 @@ func corrID(idx, corr uint32) []byte {
 	return c
 }
 
-func (sc *smpClient) write(key smpcrypto.PrivateKey, corr, entity []byte, cmd smp.Command) error {
+// write authorizes and sends a command; secret, if set, is key's X25519
+// agreement with this session's relay key (see pair.cacheSecrets).
+func (sc *smpClient) write(key smpcrypto.PrivateKey, secret, corr, entity []byte, cmd smp.Command) error {
 	body, err := smp.EncodeCommand(sc.v, cmd)
 	if err != nil {
 		return err
 	}
 	t := smp.Transmission{CorrID: corr, EntityID: entity, Command: body}
-	if key.Alg != 0 {
-		if t.Auth, err = smp.Authorize(key, sc.sess.ServerKey, corr, smp.Authorized(sc.sess.SessionID, corr, entity, body)); err != nil {
-			return err
-		}
+	switch authorized := smp.Authorized(sc.sess.SessionID, corr, entity, body); {
+	case secret != nil:
+		t.Auth, err = smp.SecretAuthenticator(secret, smpcrypto.NonceFromID(corr), authorized)
+	case key.Alg != 0:
+		t.Auth, err = smp.Authorize(key, sc.sess.ServerKey, corr, authorized)
+	}
+	if err != nil {
+		return err
 	}
 	tx, err := smp.EncodeTransmission(sc.v, t)
 	if err != nil {
 		return err
 	}
-	return sc.sess.WriteTransmissions([][]byte{tx})
+	return sc.submit(tx)
+}
+
+// submit queues tx and writes the queue unless another caller is writing
+// it, in which case that caller sends tx with its own.
+func (sc *smpClient) submit(tx []byte) error {
+	sc.wmu.Lock()
+	defer sc.wmu.Unlock()
+	if sc.werr != nil {
+		return sc.werr
+	}
+	if sc.single {
+		sc.count.Add(1)
+		if err := sc.sess.WriteTransmissions([][]byte{tx}); err != nil {
+			sc.werr = err
+		}
+		return sc.werr
+	}
+	sc.pending = append(sc.pending, tx)
+	if sc.writing {
+		return nil
+	}
+	sc.writing = true
+	for len(sc.pending) > 0 && sc.werr == nil {
+		// Let the pairs woken by the same block (or still signing) queue
+		// theirs first: one yield, not a timer, so an idle client loses
+		// nothing and a busy one shares most blocks.
+		sc.wmu.Unlock()
+		runtime.Gosched()
+		sc.wmu.Lock()
+		batch := sc.pending
+		sc.pending = sc.spare[:0]
+		sc.wmu.Unlock()
+		if groups, err := smp.BatchGroups(batch); err == nil {
+			sc.count.Add(uint64(len(groups)))
+		}
+		err := sc.sess.WriteTransmissions(batch)
+		sc.wmu.Lock()
+		clear(batch)
+		sc.spare = batch[:0]
+		if err != nil {
+			sc.werr = err
+		}
+	}
+	sc.writing = false
+	return sc.werr
 }
 
 // do is a synchronous request, for setting queues up before the readers run.
 func (sc *smpClient) do(key smpcrypto.PrivateKey, entity []byte, cmd smp.Command) (smp.Response, error) {
 	corr := make([]byte, 24)
 	rand.Read(corr)
-	if err := sc.write(key, corr, entity, cmd); err != nil {
+	if err := sc.write(key, nil, corr, entity, cmd); err != nil {
 		return nil, err
 	}
 	for {
@@ -256,11 +348,11 @@ func newSMPQueue(rc *smpClient, p *pair, alg smpcrypto.Alg) error {
 }
 
 func (sc *smpClient) send(p *pair, corr uint32, body []byte) error {
-	return sc.write(p.sk, corrID(p.idx, corr), p.sid, smp.CmdSEND{Body: body})
+	return sc.write(p.sk, p.sndSecret, corrID(p.idx, corr), p.sid, smp.CmdSEND{Body: body})
 }
 
 func (sc *smpClient) ack(p *pair, corr uint32, id [msgIDSize]byte) error {
-	return sc.write(p.rk, corrID(p.idx, corr), p.rid, smp.CmdACK{MsgID: id[:]})
+	return sc.write(p.rk, p.rcvSecret, corrID(p.idx, corr), p.rid, smp.CmdACK{MsgID: id[:]})
 }
 
 func (sc *smpClient) run(pairs []*pair) {
@@ -269,6 +361,7 @@ func (sc *smpClient) run(pairs []*pair) {
 		if err != nil {
 			return
 		}
+		sc.count.Add(1)
 		now := time.Now()
 		for _, raw := range txs {
 			t, err := smp.ParseTransmission(sc.v, raw)
@@ -312,3 +405,5 @@ func (sc *smpClient) run(pairs []*pair) {
 }
 
 func (sc *smpClient) close() { sc.sess.Close() }
+
+func (sc *smpClient) blockCount() uint64 { return sc.count.Load() }

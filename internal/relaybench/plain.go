@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/smpkit/smpkit/reference/smp"
@@ -53,6 +54,7 @@ type blocks struct {
 	wblock   []byte
 	rblock   []byte
 	rplain   []byte
+	count    atomic.Uint64 // blocks sent and received
 }
 
 func newBlocks(c net.Conn) *blocks {
@@ -94,6 +96,7 @@ func (b *blocks) writeLocked(n int) error {
 		}
 	}
 	_, err := b.c.Write(out)
+	b.count.Add(1)
 	return err
 }
 
@@ -102,6 +105,7 @@ func (b *blocks) read() ([]byte, error) {
 	if _, err := io.ReadFull(b.c, b.rblock); err != nil {
 		return nil, err
 	}
+	b.count.Add(1)
 	p := b.rblock
 	if b.crypto {
 		next, key, nonce := b.rcv.Step()

@@ -27,6 +27,8 @@ type Options struct {
 	// bare TLS connections.
 	Idle         int
 	SerialCommit bool
+	// SingleCommand: see Load.
+	SingleCommand bool
 	// X25519 adds relay runs with X25519 authenticators (system name
 	// "relay-x25519") next to the Ed25519 ones.
 	X25519   bool
@@ -77,14 +79,14 @@ func Compare(o Options) (*Report, error) {
 			for _, f := range o.Fsyncs {
 				for _, s := range o.Systems {
 					r, err := run(Load{System: s, Fsync: f, Pairs: p, Conns: o.Conns, Body: o.Body,
-						Messages: o.Messages, Duration: o.Duration, SerialCommit: o.SerialCommit, Exe: o.Exe, Dir: o.Dir})
+						Messages: o.Messages, Duration: o.Duration, SerialCommit: o.SerialCommit, SingleCommand: o.SingleCommand, Exe: o.Exe, Dir: o.Dir})
 					if err != nil {
 						return rep, err
 					}
 					rep.Runs = append(rep.Runs, r)
 					if s == Relay && o.X25519 {
 						r, err := run(Load{System: s, Fsync: f, Pairs: p, Conns: o.Conns, Body: o.Body, X25519: true,
-							Messages: o.Messages, Duration: o.Duration, Exe: o.Exe, Dir: o.Dir})
+							Messages: o.Messages, Duration: o.Duration, SingleCommand: o.SingleCommand, Exe: o.Exe, Dir: o.Dir})
 						if err != nil {
 							return rep, err
 						}
@@ -105,7 +107,7 @@ func Compare(o Options) (*Report, error) {
 					continue
 				}
 				r, err := run(Load{System: s, Fsync: f, Pairs: p, Conns: o.Conns, Body: o.Body, Rate: max.Rate / 2,
-					Messages: o.Messages / 2, Duration: o.Duration, SerialCommit: o.SerialCommit, Exe: o.Exe, Dir: o.Dir})
+					Messages: o.Messages / 2, Duration: o.Duration, SerialCommit: o.SerialCommit, SingleCommand: o.SingleCommand, Exe: o.Exe, Dir: o.Dir})
 				if err != nil {
 					return rep, err
 				}
@@ -147,6 +149,7 @@ func medians(runs []Result) []Result {
 		m.CPUPerMsg = time.Duration(median(same, func(x Result) float64 { return float64(x.CPUPerMsg) }))
 		m.BytesPerMsg = median(same, func(x Result) float64 { return x.BytesPerMsg })
 		m.AllocsPerMsg = median(same, func(x Result) float64 { return x.AllocsPerMsg })
+		m.BlocksPerMsg = median(same, func(x Result) float64 { return x.BlocksPerMsg })
 		m.Msgs = 0
 		for _, x := range same {
 			m.Msgs += x.Msgs
@@ -212,15 +215,16 @@ func ratio(v float64) string {
 // Print writes the comparison tables.
 func (r *Report) Print(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "Full load, medians of the runs (server costs per message, measured in the server process):")
-	fmt.Fprintln(tw, "pairs\tsystem\tfsync\tmsgs/s\tp50 ms\tp99 ms\tcpu µs/msg\tKB/msg\tallocs/msg\t")
+	fmt.Fprintln(w, "Full load, medians of the runs (server costs per message, measured in the server process;")
+	fmt.Fprintln(w, "blocks/msg: blocks the clients sent and received, 5 when every step has its own):")
+	fmt.Fprintln(tw, "pairs\tsystem\tfsync\tmsgs/s\tp50 ms\tp99 ms\tcpu µs/msg\tKB/msg\tallocs/msg\tblocks/msg\t")
 	var pairs []int
 	for _, x := range r.Results {
 		if !slices.Contains(pairs, x.Pairs) {
 			pairs = append(pairs, x.Pairs)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%.0f\t%s\t%s\t%.0f\t%.1f\t%.0f\t\n", x.Pairs, x.System, x.Fsync, x.Rate, ms(x.P50), ms(x.P99),
-			float64(x.CPUPerMsg.Nanoseconds())/1000, x.BytesPerMsg/1024, x.AllocsPerMsg)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%.0f\t%s\t%s\t%.0f\t%.1f\t%.0f\t%.2f\t\n", x.Pairs, x.System, x.Fsync, x.Rate, ms(x.P50), ms(x.P99),
+			float64(x.CPUPerMsg.Nanoseconds())/1000, x.BytesPerMsg/1024, x.AllocsPerMsg, x.BlocksPerMsg)
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "\nThroughput ratios (same run):")

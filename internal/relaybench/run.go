@@ -46,6 +46,10 @@ type Load struct {
 	X25519 bool
 	// SerialCommit: see serverSpec.
 	SerialCommit bool
+	// SingleCommand makes the relay's load client send every command in a
+	// block of its own, as upstream's client sends SEND and ACK, instead of
+	// packing those ready at the same moment into shared blocks.
+	SingleCommand bool
 	// Exe is the binary to run the server with (default: this one, which
 	// must call ChildMain first).
 	Exe string
@@ -63,6 +67,10 @@ type Result struct {
 	// Server-side costs per message.
 	BytesPerMsg, AllocsPerMsg float64
 	CPUPerMsg                 time.Duration
+	// BlocksPerMsg is the blocks the load client's connections sent and
+	// received per message: 5 for the baseline and the floor (one per step),
+	// fewer for the relay when transmissions share blocks (SMP-BATCH-2).
+	BlocksPerMsg float64
 }
 
 // child is a benchmark server process.
@@ -146,7 +154,11 @@ func (c *child) identity() []byte {
 // dial opens a client connection of the load's system.
 func dial(l Load, c *child) (loadConn, error) {
 	if l.System == Relay {
-		return dialSMP(c.hello.Addr, c.identity())
+		sc, err := dialSMP(c.hello.Addr, c.identity())
+		if err == nil {
+			sc.single = l.SingleCommand
+		}
+		return sc, err
 	}
 	return dialPlain(c.hello.Addr, c.identity(), l.System == Floor)
 }
@@ -192,7 +204,9 @@ func Run(l Load) (Result, error) {
 			if l.X25519 {
 				alg = smpcrypto.X25519
 			}
-			err = newSMPQueue(rc, p, alg)
+			if err = newSMPQueue(rc, p, alg); err == nil {
+				err = p.cacheSecrets()
+			}
 		case *plainClient:
 			err = rc.register(p)
 		}
@@ -213,9 +227,18 @@ func Run(l Load) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	conns := append(append([]loadConn(nil), rconns...), sconns...)
+	blocks := func() (n uint64) {
+		for _, lc := range conns {
+			n += lc.blockCount()
+		}
+		return n
+	}
+	blocksBefore := blocks()
 	start := time.Now()
 	lat, err := drive(pairs, body, l.Messages, l.Duration, l.Rate)
 	elapsed := time.Since(start)
+	blocksAfter := blocks()
 	if err != nil {
 		return Result{}, err
 	}
@@ -231,6 +254,7 @@ func Run(l Load) (Result, error) {
 		r.BytesPerMsg = float64(after.Bytes-before.Bytes) / float64(n)
 		r.AllocsPerMsg = float64(after.Mallocs-before.Mallocs) / float64(n)
 		r.CPUPerMsg = time.Duration(float64(after.CPU-before.CPU) / float64(n))
+		r.BlocksPerMsg = float64(blocksAfter-blocksBefore) / float64(n)
 	}
 	return r, nil
 }

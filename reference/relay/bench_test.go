@@ -35,6 +35,7 @@ func BenchmarkCompare(b *testing.B) {
 			x := rep.Get(relaybench.Relay, "never", pairs)
 			b.ReportMetric(x.BytesPerMsg, "relay-B/msg")
 			b.ReportMetric(x.AllocsPerMsg, "relay-allocs/msg")
+			b.ReportMetric(x.BlocksPerMsg, "relay-blocks/msg")
 		})
 	}
 }

@@ -135,7 +135,7 @@ func (c *conn) processBlock(raws [][]byte) {
 			o.corrID, o.entityID = bytes.Clone(o.corrID), bytes.Clone(o.entityID)
 		}
 	}
-	c.sendFill(func() [][]byte { return encode(c.r.durable(seq)) })
+	c.sendFill(seq, func() [][]byte { return encode(c.r.durable(seq)) })
 }
 
 func hasMSG(outs []out) bool {
@@ -719,7 +719,7 @@ func (c *conn) execLocked(env *cmdEnv, rc received) ([]out, error) {
 		if to != nil {
 			// Sealed by the subscriber's writer, outside r.qmu, once durable.
 			seq := r.store.Written()
-			to.eventFill(func() [][]byte {
+			to.eventFill(seq, func() [][]byte {
 				r.durable(seq)
 				return [][]byte{to.encodeTx(nil, q.RecipientID, msgResponse(q, m))}
 			})

@@ -67,10 +67,13 @@ func (c *conn) proxySlot() (release func()) {
 // outGroup is one batch for the writer: encoded transmissions, or fill,
 // which makes them in the writer goroutine. A MSG pushed to a subscriber is
 // sealed there (outside r.qmu) after its record is durable, yet in the order
-// it was queued among the connection's other events.
+// it was queued among the connection's other events. seq is the store
+// record the fill waits for (0: none), so that the writer can send what is
+// ready before it waits.
 type outGroup struct {
 	txs  [][]byte
 	fill func() [][]byte
+	seq  uint64
 }
 
 // qsub is a connection's use of one queue.
@@ -125,9 +128,15 @@ func (c *conn) enqueueLocked(g outGroup) {
 }
 
 // writer sends queued groups until the queue is empty or the connection
-// closes.
+// closes. It takes every group queued at once and packs their
+// transmissions into as few blocks as they fit (SMP-TX-6), so that under
+// load one block encryption and one write carry several responses and an
+// event; a group that must wait for an fsync first lets the ones before
+// it go out.
 func (c *conn) writer() {
 	defer c.writers.Done()
+	var taken []outGroup
+	var batch [][]byte
 	for {
 		c.omu.Lock()
 		if c.closed || len(c.queue) == 0 {
@@ -136,32 +145,52 @@ func (c *conn) writer() {
 			c.omu.Unlock()
 			return
 		}
-		g := c.queue[0]
-		c.queue[0] = outGroup{}
-		c.queue = c.queue[1:]
+		taken = append(taken[:0], c.queue...)
+		clear(c.queue)
+		c.queue = c.queue[:0]
 		c.ocond.Broadcast()
 		c.omu.Unlock()
-		group := g.txs
-		if g.fill != nil {
-			if group = g.fill(); len(group) == 0 {
+		batch = batch[:0]
+		ok := true
+		for _, g := range taken {
+			if g.fill == nil {
+				batch = append(batch, g.txs...)
 				continue
 			}
-		}
-		write := c.sess.WriteTransmissions
-		if h := c.r.hooks; h != nil && h.write != nil {
-			write = func(g [][]byte) error { return h.write(c, g) }
-		}
-		err := write(group)
-		putTxBufs(group)
-		if err != nil {
-			if !errors.Is(err, io.EOF) {
-				c.r.log.Debug("write failed", "err", err)
+			if len(batch) > 0 && g.seq > 0 && !c.r.store.Settled(g.seq) {
+				if ok = c.write(batch); !ok {
+					break
+				}
+				batch = batch[:0]
 			}
-			c.close()
-			continue // the loop ends on closed
+			batch = append(batch, g.fill()...)
 		}
-		c.touch()
+		if ok && len(batch) > 0 {
+			c.write(batch)
+		}
+		clear(taken)
+		clear(batch)
 	}
+}
+
+// write sends one batch for the writer and recycles its buffers; false if
+// the connection failed (and is now closed).
+func (c *conn) write(batch [][]byte) bool {
+	write := c.sess.WriteTransmissions
+	if h := c.r.hooks; h != nil && h.write != nil {
+		write = func(g [][]byte) error { return h.write(c, g) }
+	}
+	err := write(batch)
+	putTxBufs(batch)
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			c.r.log.Debug("write failed", "err", err)
+		}
+		c.close()
+		return false
+	}
+	c.touch()
+	return true
 }
 
 // send queues the connection's own responses, waiting for room: a client
@@ -173,8 +202,11 @@ func (c *conn) send(group [][]byte) {
 	c.enqueueWait(outGroup{txs: group})
 }
 
-// sendFill is send with the transmissions made later by the writer.
-func (c *conn) sendFill(fill func() [][]byte) { c.enqueueWait(outGroup{fill: fill}) }
+// sendFill is send with the transmissions made later by the writer, once
+// the store's record seq is durable (0: none).
+func (c *conn) sendFill(seq uint64, fill func() [][]byte) {
+	c.enqueueWait(outGroup{fill: fill, seq: seq})
+}
 
 // enqueueWait queues g once there is room.
 func (c *conn) enqueueWait(g outGroup) {
@@ -193,8 +225,11 @@ func (c *conn) enqueueWait(g outGroup) {
 // is closed.
 func (c *conn) event(group ...[]byte) { c.queueEvent(outGroup{txs: group}) }
 
-// eventFill is event with the transmissions made later by the writer.
-func (c *conn) eventFill(fill func() [][]byte) { c.queueEvent(outGroup{fill: fill}) }
+// eventFill is event with the transmissions made later by the writer, once
+// the store's record seq is durable.
+func (c *conn) eventFill(seq uint64, fill func() [][]byte) {
+	c.queueEvent(outGroup{fill: fill, seq: seq})
+}
 
 func (c *conn) queueEvent(g outGroup) {
 	c.omu.Lock()

@@ -48,6 +48,13 @@ func Authenticator(queuePriv smpcrypto.PrivateKey, serverPub smpcrypto.PublicKey
 	if err != nil {
 		return nil, fmt.Errorf("smp: authenticator: %w", err)
 	}
+	return SecretAuthenticator(secret, nonce, msg)
+}
+
+// SecretAuthenticator is Authenticator with the agreement of the queue key
+// and the relay's session key already made: it is the same for every
+// command of that queue in the session, so a client may keep it.
+func SecretAuthenticator(secret []byte, nonce smpcrypto.Nonce, msg []byte) ([]byte, error) {
 	h := sha512.Sum512(msg)
 	return smpcrypto.Seal(secret, nonce, h[:])
 }

@@ -129,6 +129,28 @@ func ParseSPKIAlg(der []byte, alg Alg) (PublicKey, error) {
 type PrivateKey struct {
 	Alg Alg
 	Raw []byte
+	// ed is the expanded Ed25519 key of Raw when the key was made by
+	// NewPrivateKey or GenerateKey: signing with the same expanded key
+	// lets crypto/ed25519 reuse its derived scalar instead of deriving the
+	// key pair again for every signature. Keys written as literals sign
+	// correctly without it, only more slowly.
+	ed ed25519.PrivateKey
+}
+
+// withExpanded fills in the cached expanded key of an Ed25519 key.
+func (k PrivateKey) withExpanded() PrivateKey {
+	if k.Alg == Ed25519 && len(k.Raw) == ed25519.SeedSize {
+		k.ed = ed25519.NewKeyFromSeed(k.Raw)
+	}
+	return k
+}
+
+// edKey is the expanded Ed25519 key, from the cache if it holds Raw's.
+func (k PrivateKey) edKey() ed25519.PrivateKey {
+	if len(k.ed) == ed25519.PrivateKeySize && bytes.Equal(k.ed[:ed25519.SeedSize], k.Raw) {
+		return k.ed
+	}
+	return ed25519.NewKeyFromSeed(k.Raw)
 }
 
 // privSize is the length of the private seed or scalar.
@@ -151,7 +173,7 @@ func NewPrivateKey(alg Alg, raw []byte) (PrivateKey, error) {
 	if privSize(alg) == 0 || len(raw) != privSize(alg) {
 		return PrivateKey{}, fmt.Errorf("%w: %s private key of %d bytes", ErrKey, alg, len(raw))
 	}
-	return PrivateKey{Alg: alg, Raw: bytes.Clone(raw)}, nil
+	return PrivateKey{Alg: alg, Raw: bytes.Clone(raw)}.withExpanded(), nil
 }
 
 // GenerateKey reads a seed or scalar from rand.
@@ -164,7 +186,7 @@ func GenerateKey(alg Alg, rand io.Reader) (PrivateKey, error) {
 	if _, err := io.ReadFull(rand, raw); err != nil {
 		return PrivateKey{}, fmt.Errorf("smpcrypto: generate %s key: %w", alg, err)
 	}
-	return PrivateKey{Alg: alg, Raw: raw}, nil
+	return PrivateKey{Alg: alg, Raw: raw}.withExpanded(), nil
 }
 
 // Public returns the public half of the key pair.
@@ -172,7 +194,7 @@ func (k PrivateKey) Public() PublicKey {
 	var raw []byte
 	switch k.Alg {
 	case Ed25519:
-		raw = ed25519.NewKeyFromSeed(k.Raw).Public().(ed25519.PublicKey)
+		raw = k.edKey().Public().(ed25519.PublicKey)
 	case Ed448:
 		raw = ed448.NewKeyFromSeed(k.Raw).Public().(ed448.PublicKey)
 	case X25519:
@@ -195,7 +217,7 @@ func (k PrivateKey) Public() PublicKey {
 func (k PrivateKey) Sign(msg []byte) ([]byte, error) {
 	switch k.Alg {
 	case Ed25519:
-		return ed25519.Sign(ed25519.NewKeyFromSeed(k.Raw), msg), nil
+		return ed25519.Sign(k.edKey(), msg), nil
 	case Ed448:
 		return ed448.Sign(ed448.NewKeyFromSeed(k.Raw), msg, ""), nil
 	}

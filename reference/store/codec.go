@@ -169,22 +169,42 @@ func clone(b []byte) []byte {
 	return bytes.Clone(b)
 }
 
+// cloneQueue copies a queue deeply. Its byte fields share one new backing
+// array (each capped at its own length, so an append cannot run into the
+// next): callers get a copy per lookup, two on every command.
 func cloneQueue(q *Queue) *Queue {
 	c := *q
-	c.RecipientID = clone(q.RecipientID)
+	n := len(q.RecipientID) + len(q.RcvDHSecret) + len(q.SenderID) + len(q.SenderKey) +
+		len(q.LinkID) + len(q.LinkFixed) + len(q.LinkUser)
+	for _, k := range q.RecipientKeys {
+		n += len(k)
+	}
+	if nf := q.Notifier; nf != nil {
+		n += len(nf.ID) + len(nf.Key) + len(nf.DHSecret) + len(nf.ServiceID)
+	}
+	arena := make([]byte, 0, n)
+	cp := func(b []byte) []byte {
+		if b == nil {
+			return nil
+		}
+		i := len(arena)
+		arena = append(arena, b...)
+		return arena[i:len(arena):len(arena)]
+	}
+	c.RecipientID = cp(q.RecipientID)
 	c.RecipientKeys = make([][]byte, len(q.RecipientKeys))
 	for i, k := range q.RecipientKeys {
-		c.RecipientKeys[i] = clone(k)
+		c.RecipientKeys[i] = cp(k)
 	}
-	c.RcvDHSecret = clone(q.RcvDHSecret)
-	c.SenderID = clone(q.SenderID)
-	c.SenderKey = clone(q.SenderKey)
-	c.LinkID = clone(q.LinkID)
-	c.LinkFixed = clone(q.LinkFixed)
-	c.LinkUser = clone(q.LinkUser)
+	c.RcvDHSecret = cp(q.RcvDHSecret)
+	c.SenderID = cp(q.SenderID)
+	c.SenderKey = cp(q.SenderKey)
+	c.LinkID = cp(q.LinkID)
+	c.LinkFixed = cp(q.LinkFixed)
+	c.LinkUser = cp(q.LinkUser)
 	if q.Notifier != nil {
 		n := *q.Notifier
-		n.ID, n.Key, n.DHSecret, n.ServiceID = clone(n.ID), clone(n.Key), clone(n.DHSecret), clone(n.ServiceID)
+		n.ID, n.Key, n.DHSecret, n.ServiceID = cp(n.ID), cp(n.Key), cp(n.DHSecret), cp(n.ServiceID)
 		c.Notifier = &n
 	}
 	return &c

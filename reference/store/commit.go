@@ -30,6 +30,18 @@ func (s *Store) Durable(seq uint64) error {
 	return s.syncTo(seq)
 }
 
+// Settled reports whether Durable(seq) would return at once, without
+// waiting: the relay's writer uses it to send what is ready before it
+// waits for an fsync.
+func (s *Store) Settled(seq uint64) bool {
+	if s.opts.Sync != SyncEachWrite {
+		return true
+	}
+	s.smu.Lock()
+	defer s.smu.Unlock()
+	return seq <= s.failTo || s.synced >= seq
+}
+
 func (s *Store) syncTo(seq uint64) error {
 	s.smu.Lock()
 	defer s.smu.Unlock()
@@ -116,7 +128,8 @@ func (s *Store) write(which **appendLog, payload []byte) (uint64, error) {
 		}
 	}
 	l := *which
-	if err := l.write(appendFrame(make([]byte, 0, frameHeader+len(payload)), payload)); err != nil {
+	s.frame = appendFrame(s.frame[:0], payload)
+	if err := l.write(s.frame); err != nil {
 		s.writeErrors.Add(1)
 		return 0, err
 	}

@@ -163,6 +163,7 @@ type Store struct {
 	services   map[string]*Service        // by fingerprint
 	msgs       map[string][]Message       // by recipient id, oldest first
 	qlog, mlog *appendLog
+	frame      []byte // the record being written, reused (under mu)
 	seq        uint64 // of the last record written
 	live       int64  // framed size of the live message records
 	// rewrite is set after a failed fsync: what it covered may be lost
