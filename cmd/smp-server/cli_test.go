@@ -302,3 +302,17 @@ func TestControlCommands(t *testing.T) {
 		t.Errorf("listen_address not used:\n%s", logs.String())
 	}
 }
+
+// TestControlIDWithDash: a queue id is base64url and may start with '-';
+// after the command word it is the relay's, not a flag.
+func TestControlIDWithDash(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "relay")
+	c := &cli{t: t}
+	if code := c.run("init", "--dir", dir, "--host", "127.0.0.1", "--port", freePort(t), "--no-password", "--control-port="+freePort(t)); code != 0 {
+		t.Fatalf("init: %s", c.err.String())
+	}
+	c.run("control", "--dir", dir, "status", "-AbC")
+	if strings.Contains(c.err.String(), "unknown shorthand flag") || strings.Contains(c.err.String(), "Usage:") {
+		t.Fatalf("an id starting with '-' was read as a flag: %q", c.err.String())
+	}
+}

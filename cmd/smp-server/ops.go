@@ -135,6 +135,9 @@ func cmdControl(args []string, stdout, stderr io.Writer) error {
 		"for example: smp-server control status QUEUE_ID, or smp-server control --admin delete QUEUE_ID.\n"+
 		"'help' lists the commands.", stderr)
 	admin := fs.Bool("admin", false, "authenticate with the admin password (delete and reload need it)")
+	// Flags end at the command: what follows is the relay's (a base64url
+	// queue id may start with '-').
+	fs.SetInterspersed(false)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
