@@ -5,6 +5,7 @@ import (
 	"errors"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/smpkit/smpkit/reference/agent"
 	"github.com/smpkit/smpkit/reference/chatmsg"
@@ -154,8 +155,17 @@ func TestTaskResumedAfterRestart(t *testing.T) {
 	}
 	bob = open(t, bobDir, srv)
 	received(t, alice, "left over")
-	its, _ := bob.Items(ctx, ba.ID, 0, 10)
-	if len(its) != 1 || its[0].Status == ItemSending {
-		t.Fatalf("bob's items %+v", its)
+	// The task marks the item sent after the agent took it, which may be
+	// after alice has it already.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		its, _ := bob.Items(ctx, ba.ID, 0, 10)
+		if len(its) == 1 && its[0].Status != ItemSending {
+			break
+		}
+		if len(its) != 1 || time.Now().After(deadline) {
+			t.Fatalf("bob's items %+v", its)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
