@@ -162,7 +162,7 @@ func (s *scan) rest() string {
 func (s *scan) space() bool { return s.char(' ') }
 
 // name reads a display name: 'quoted' or up to a space or comma; its first
-// character is not a space, '#', '@' or '\'' (displayNameP).
+// character is not a space, '#', '@' or '\” (displayNameP).
 func (s *scan) name() (string, bool) {
 	if s.done() {
 		return "", false
