@@ -132,13 +132,13 @@ func TestParseErrors(t *testing.T) {
 
 func TestKindOfLink(t *testing.T) {
 	for link, want := range map[string]string{
-		"simplex:/invitation#/?v=2-7&smp=x":            "invitation",
-		"https://simplex.chat/invitation#/?v=2-7":      "invitation",
-		"simplex:/contact#/?v=2-7&smp=x":               "contact",
-		"https://simplex.chat/contact#/?v=2-7&smp=x":   "contact",
+		"simplex:/invitation#/?v=2-7&smp=x":             "invitation",
+		"https://simplex.chat/invitation#/?v=2-7":       "invitation",
+		"simplex:/contact#/?v=2-7&smp=x":                "contact",
+		"https://simplex.chat/contact#/?v=2-7&smp=x":    "contact",
 		"simplex:/contact#/?v=2&data=%7B%22groupLinkId": "group",
-		"hello":                                       "",
-		"simplex:/other#":                             "",
+		"hello":           "",
+		"simplex:/other#": "",
 	} {
 		if got := kindOfLink(link); got != want {
 			t.Errorf("kindOfLink(%q) = %q, want %q", link, got, want)
