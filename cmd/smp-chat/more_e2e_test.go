@@ -138,3 +138,24 @@ func withoutPassphrase(env []string) []string {
 }
 
 var _ = time.Second
+
+// Without --no-qr every link is followed by its QR code, drawn in blocks.
+func TestTerminalQR(t *testing.T) {
+	srv := startRelay(t)
+	cmd := exec.Command(os.Args[0], "--db", t.TempDir(), "--insecure-fast-kdf", "--name", "alice", "--server", srv.String())
+	cmd.Env = append(os.Environ(), "SMP_CHAT_TEST_MAIN=1", "SMP_CHAT_PASSPHRASE=x")
+	a := startCmd(t, "alice", cmd, "type /help for the commands, /q to quit")
+	a.send("/ad")
+	a.expect("to delete it: /da (accepted contacts will remain connected)")
+	a.send("/p")
+	n := 0
+	for l := a.next(); l != "user profile: alice"; l = a.next() {
+		if !strings.HasPrefix(l, "█") {
+			t.Fatalf("line %d after the address is not a QR code row: %q", n, l)
+		}
+		n++
+	}
+	if n < 15 {
+		t.Fatalf("QR code of %d rows", n)
+	}
+}
