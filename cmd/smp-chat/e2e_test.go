@@ -240,7 +240,7 @@ func (tm *terminal) linkAfter(intro string) string {
 func connect(a, b *terminal) {
 	a.t.Helper()
 	a.send("/c")
-	link := a.linkAfter("pass this invitation link to your contact (via another channel): ")
+	link := a.linkAfter("pass this invitation link to your contact (via another channel):")
 	b.send("/c " + link)
 	b.expect("confirmation sent!")
 	a.expect(b.name + ": contact is connected")
@@ -308,7 +308,7 @@ func TestContactByAddress(t *testing.T) {
 	bob.expect("connection request sent!")
 	alice.expectLines("bob wants to connect to you!", "to accept: /ac bob", "to reject: /rc bob (the sender will NOT be notified)")
 	alice.send("/ac bob")
-	alice.expect("bob: accepting contact request...")
+	alice.expect("bob: accepting contact request, you can send messages to contact")
 	alice.expect("bob: contact is connected")
 	bob.expect("alice: contact is connected")
 	says(bob, alice, "hi via your address")
@@ -318,6 +318,11 @@ func TestContactByAddress(t *testing.T) {
 		t.Fatalf("/sa shows %q, /ad showed %q", got, link)
 	}
 	alice.expect("auto_accept off")
+	alice.send("/pa on")
+	alice.expect("new contact address set")
+	bob.expect("alice set new contact address, use /info alice to view")
+	alice.send("/auto_accept on welcome!")
+	alice.expectLines("auto_accept on", "auto reply:", "welcome!")
 }
 
 func TestGroupOfThree(t *testing.T) {

@@ -154,6 +154,11 @@ func viewContactUpdated(prev, c chat.Contact) []string {
 			"contact " + viewName(n) + " changed to " + fullName(n2, full2),
 			"use @" + viewName(n2) + " <message> to send messages",
 		}
+	case full == full2 && contactLink(prev) != contactLink(c):
+		if contactLink(c) == "" {
+			return []string{viewName(n) + " removed contact address"}
+		}
+		return []string{viewName(n) + " set new contact address, use /info " + viewName(n) + " to view"}
 	case full != full2 && (full2 == "" || full2 == n2):
 		return []string{"contact " + viewName(n) + " removed full name"}
 	case full != full2:
@@ -240,4 +245,11 @@ func reactionDiff(prev, cur []chat.Reaction, had bool) (added, removed []string)
 		}
 	}
 	return added, removed
+}
+
+func contactLink(c chat.Contact) string {
+	if c.Profile == nil || c.Profile.ContactLink == nil {
+		return ""
+	}
+	return *c.Profile.ContactLink
 }

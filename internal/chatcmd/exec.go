@@ -149,6 +149,8 @@ func (s *Engine) exec(ctx context.Context, cmd Command) (Response, error) {
 			"Your chat address is deleted - accepted contacts will remain connected.",
 			"To create a new chat address use /ad",
 		}, "user", u), nil
+	case OpProfileAddress:
+		return s.profileAddress(ctx, u, cmd.On)
 	case OpAutoAccept:
 		if cmd.Incognito {
 			return Response{}, notSupported("incognito auto-accept")
@@ -176,7 +178,7 @@ func (s *Engine) exec(ctx context.Context, cmd Command) (Response, error) {
 		if err != nil {
 			return Response{}, err
 		}
-		return resp("acceptingContactRequest", []string{profileFull(cmd.Name, r.Profile) + ": accepting contact request..."}, "user", u, "contact", c), nil
+		return resp("acceptingContactRequest", []string{profileFull(cmd.Name, r.Profile) + ": accepting contact request, you can send messages to contact"}, "user", u, "contact", c), nil
 	case OpReject:
 		r, err := s.findRequest(ctx, u.ID, cmd.Name)
 		if err != nil {
@@ -203,6 +205,9 @@ func (s *Engine) exec(ctx context.Context, cmd Command) (Response, error) {
 			return Response{}, err
 		}
 		ls := []string{fmt.Sprintf("contact ID: %d", c.ID)}
+		if l := contactLink(c); l != "" {
+			ls = append(ls, "contact address: "+l)
+		}
 		if c.Incognito != nil {
 			ls = append(ls, "you've shared incognito profile with this contact: "+c.Incognito.DisplayName)
 		} else {
@@ -810,4 +815,31 @@ func (s *Engine) setServers(arg string) (Response, error) {
 		return Response{}, cmdErr("commandError", "%s", oneLine(err.Error()))
 	}
 	return resp("cmdOk", []string{"ok", "(the relays are used from the next start)"}, "servers", list), nil
+}
+
+// profileAddress puts the address in the user's profile or takes it out
+// (upstream's /profile_address), telling the contacts (CH-PROF-3).
+func (s *Engine) profileAddress(ctx context.Context, u chat.User, on bool) (Response, error) {
+	p := u.Profile
+	from := p
+	line := "contact address removed"
+	if on {
+		a, err := s.address(ctx, u)
+		if err != nil {
+			return Response{}, err
+		}
+		link := a.Link
+		p.ContactLink = &link
+		line = "new contact address set"
+	} else {
+		p.ContactLink = nil
+	}
+	if (from.ContactLink == nil) == (p.ContactLink == nil) && (from.ContactLink == nil || *from.ContactLink == *p.ContactLink) {
+		return resp("userProfileNoChange", []string{"user profile did not change"}, "user", u), nil
+	}
+	if err := s.c.UpdateProfile(ctx, u.ID, p); err != nil {
+		return Response{}, err
+	}
+	u.Profile = p
+	return resp("userProfileUpdated", []string{line}, "user", u, "fromProfile", from, "toProfile", p), nil
 }

@@ -32,6 +32,7 @@ const (
 	OpShowAddress
 	OpDeleteAddress
 	OpAutoAccept
+	OpProfileAddress
 	OpAccept
 	OpReject
 	OpDeleteContact
@@ -710,6 +711,13 @@ func init() {
 		simple(OpCreateAddress, "/address", "/ad"),
 		simple(OpDeleteAddress, "/delete_address", "/da"),
 		simple(OpShowAddress, "/show_address", "/sa"),
+		func(s *scan) (Command, bool) {
+			if !s.lit("/profile_address ", "/pa ") {
+				return Command{}, false
+			}
+			on, ok := s.onOff()
+			return Command{Op: OpProfileAddress, On: on}, ok
+		},
 		func(s *scan) (Command, bool) {
 			if !s.lit("/auto_accept ") {
 				return Command{}, false

@@ -25,6 +25,8 @@ var parseCases = []struct {
 	{"/sa", Command{Op: OpShowAddress}},
 	{"/show_address", Command{Op: OpShowAddress}},
 	{"/da", Command{Op: OpDeleteAddress}},
+	{"/pa on", Command{Op: OpProfileAddress, On: true}},
+	{"/profile_address off", Command{Op: OpProfileAddress}},
 	{"/auto_accept on", Command{Op: OpAutoAccept, On: true}},
 	{"/auto_accept on hello there", Command{Op: OpAutoAccept, On: true, Text: "hello there"}},
 	{"/auto_accept on incognito=on", Command{Op: OpAutoAccept, On: true, Incognito: true}},
