@@ -11,6 +11,9 @@ import (
 // event renders what the library reports, as upstream's terminal shows the
 // matching ChatResponse.
 func (s *Engine) event(ctx context.Context, ev chat.Event) []Response {
+	if !s.shown(ctx, ev) {
+		return nil
+	}
 	u, _ := s.userByID(ctx, ev.User())
 	r, ok := s.eventResponse(ctx, u, ev)
 	if !ok {
@@ -131,7 +134,10 @@ func (s *Engine) eventResponse(ctx context.Context, u chat.User, ev chat.Event) 
 	case chat.Error:
 		return resp("chatError", []string{"error: " + oneLine(fmt.Sprint(e.Err))}, "chatError", ChatError{Type: "chatError", Message: oneLine(fmt.Sprint(e.Err))}), true
 	}
-	return resp(fmt.Sprintf("%T", ev), nil, "event", ev), false
+	if r, ok := s.eventSec(ctx, u, ev); ok {
+		return r, true
+	}
+	return s.eventGroups(ctx, u, ev)
 }
 
 func integrityText(e chat.MessageIntegrity) string {

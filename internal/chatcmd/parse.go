@@ -25,6 +25,8 @@ const (
 	OpShowUser
 	OpDeleteUser
 	OpHideUser
+	OpMuteUser
+	OpUnmuteUser
 	OpUnhideUser
 	OpConnect // Text: the link; "" makes an invitation
 	OpConnectQR
@@ -389,6 +391,8 @@ func init() {
 			}
 			return c, ok
 		},
+		simple(OpMuteUser, "/mute user"),
+		simple(OpUnmuteUser, "/unmute user"),
 		simple(OpShowUser, "/user", "/u"),
 		func(s *scan) (Command, bool) {
 			if !s.lit("/smp test ") {
