@@ -438,20 +438,6 @@ func TestQRImageRoundTrip(t *testing.T) {
 	bob.expect("qr: open " + missing + ": no such file or directory")
 }
 
-func TestNotSupportedYet(t *testing.T) {
-	srv := startRelay(t)
-	alice := startChat(t, "alice", t.TempDir(), srv)
-	for cmd, want := range map[string]string{
-		"/feed hello":         "/feed (broadcasts): not supported yet",
-		"/code @bob":          "/code (security codes): not supported yet",
-		"/switch @bob":        "/switch (queue rotation): not supported yet",
-		"/mr team bob member": "/mr (member roles): not supported yet",
-	} {
-		alice.send(cmd)
-		alice.expect(want)
-	}
-}
-
 func TestFlags(t *testing.T) {
 	for _, c := range []struct {
 		args []string
