@@ -19,4 +19,3 @@ func TestNotSupportedYet(t *testing.T) {
 		alice.expect(want)
 	}
 }
-
