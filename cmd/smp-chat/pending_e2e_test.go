@@ -14,6 +14,8 @@ func TestNotSupportedYet(t *testing.T) {
 		"/code @bob":          "/code (security codes): not supported yet",
 		"/switch @bob":        "/switch (queue rotation): not supported yet",
 		"/mr team bob member": "/mr (member roles): not supported yet",
+		"/create link #team":  "group links: not supported yet",
+		"/hide user secret":   "/hide user: not supported yet",
 	} {
 		alice.send(cmd)
 		alice.expect(want)

@@ -225,5 +225,9 @@ func (s *Engine) loadContacts(ctx context.Context) {
 			s.contacts[c.ID] = c
 		}
 		s.mu.Unlock()
+		gs, _ := s.c.Groups(ctx, u.ID)
+		for _, g := range gs {
+			s.seenGroup(g)
+		}
 	}
 }
