@@ -218,6 +218,16 @@ func (tm *terminal) expectPrefix(prefix string) string {
 	}
 }
 
+// until returns the lines before want (and consumes want).
+func (tm *terminal) until(want string) []string {
+	tm.t.Helper()
+	var got []string
+	for l := tm.next(); l != want; l = tm.next() {
+		got = append(got, l)
+	}
+	return got
+}
+
 // expectAll waits for all the lines in any order (upstream's <###).
 func (tm *terminal) expectAll(want ...string) {
 	tm.t.Helper()
