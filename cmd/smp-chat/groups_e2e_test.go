@@ -38,6 +38,8 @@ func TestGroupLinkRolesEditsReactionsDeletion(t *testing.T) {
 	alice.send(`\ #team hello`)
 	alice.expect("message marked deleted")
 	bob.expect("#team alice> [marked deleted] hello all")
+	bob.send("/tail #team 1")
+	bob.expectLines("#team alice> hello all [marked deleted]", "      👍 1")
 
 	alice.send("/mr team bob observer")
 	alice.expect("#team: you changed the role of bob from member to observer")

@@ -63,3 +63,7 @@ func (s *Engine) seenGroupItem(chat.GroupItem) {}
 
 // seenGroup notes a group's profile, to tell later what an update changed.
 func (s *Engine) seenGroup(chat.Group) {}
+
+// groupItemExtra is what a group item's lines show of its deletion (a
+// suffix) and its reactions (lines after).
+func groupItemExtra(chat.GroupItem) (string, []string) { return "", nil }

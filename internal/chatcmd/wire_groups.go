@@ -457,3 +457,17 @@ func (s *Engine) seenGroup(g chat.Group) {
 	s.groupCache()[g.ID] = g
 	s.mu.Unlock()
 }
+
+// groupItemExtra is what a group item's lines show of its deletion (a
+// suffix) and its reactions (upstream's viewItemReactions).
+func groupItemExtra(it chat.GroupItem) (string, []string) {
+	suffix := ""
+	if it.Deleted {
+		suffix = " [marked deleted]"
+	}
+	rs := make([]chat.Reaction, len(it.Reactions))
+	for i, r := range it.Reactions {
+		rs[i] = chat.Reaction{Emoji: r.Emoji, Sent: r.Member == 0}
+	}
+	return suffix, reactionsLine(rs)
+}
