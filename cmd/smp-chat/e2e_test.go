@@ -52,7 +52,9 @@ type terminal struct {
 	lines chan string
 	mu    sync.Mutex
 	seen  []string // every line, for failure reports
-	exit  chan error
+
+	exited  chan struct{} // closed when the process has exited
+	exitErr error         // cmd.Wait's, once exited is closed
 }
 
 // chatCmd is the command line of an smp-chat for tests.
@@ -86,7 +88,7 @@ func startCmd(t *testing.T, name string, cmd *exec.Cmd, ready string) *terminal 
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	tm := &terminal{t: t, name: name, cmd: cmd, stdin: stdin, lines: make(chan string, 4096), exit: make(chan error, 1)}
+	tm := &terminal{t: t, name: name, cmd: cmd, stdin: stdin, lines: make(chan string, 4096), exited: make(chan struct{})}
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -94,7 +96,8 @@ func startCmd(t *testing.T, name string, cmd *exec.Cmd, ready string) *terminal 
 			tm.lines <- sc.Text()
 		}
 		close(tm.lines)
-		tm.exit <- cmd.Wait()
+		tm.exitErr = cmd.Wait()
+		close(tm.exited)
 	}()
 	t.Cleanup(tm.kill)
 	if ready != "" {
@@ -103,23 +106,42 @@ func startCmd(t *testing.T, name string, cmd *exec.Cmd, ready string) *terminal 
 	return tm
 }
 
+func (tm *terminal) running() bool {
+	select {
+	case <-tm.exited:
+		return false
+	default:
+		return true
+	}
+}
+
 func (tm *terminal) kill() {
-	if tm.t.Failed() && os.Getenv("SMP_CHAT_TEST_DUMP") != "" && tm.cmd.ProcessState == nil {
+	if tm.t.Failed() && os.Getenv("SMP_CHAT_TEST_DUMP") != "" && tm.running() {
 		// The goroutines of a stuck smp-chat, for the failure report.
 		tm.cmd.Process.Signal(syscall.SIGQUIT)
 		for l := range tm.lines {
 			tm.seen = append(tm.seen, l)
 		}
 	}
-	if tm.cmd.ProcessState == nil {
+	if tm.running() {
 		tm.stdin.Close()
 		select {
-		case <-tm.exit:
+		case <-tm.exited:
 		case <-time.After(10 * time.Second):
 			tm.cmd.Process.Kill()
-			<-tm.exit
+			<-tm.exited
 		}
 	}
+	for l := range tm.lines { // what is left, for the race check below
+		tm.seen = append(tm.seen, l)
+	}
+	tm.mu.Lock()
+	for _, l := range tm.seen {
+		if strings.Contains(l, "WARNING: DATA RACE") || strings.HasPrefix(l, "panic: ") {
+			tm.t.Errorf("%s: %s", tm.name, l)
+		}
+	}
+	tm.mu.Unlock()
 	if tm.t.Failed() {
 		tm.mu.Lock()
 		tm.t.Logf("%s's terminal:\n  %s", tm.name, strings.Join(tm.seen, "\n  "))
@@ -133,10 +155,10 @@ func (tm *terminal) quit() {
 	tm.send("/q")
 	for range tm.lines {
 	}
-	if err := <-tm.exit; err != nil {
-		tm.t.Fatalf("%s: exit: %v", tm.name, err)
+	<-tm.exited
+	if tm.exitErr != nil {
+		tm.t.Fatalf("%s: exit: %v", tm.name, tm.exitErr)
 	}
-	tm.exit <- nil
 }
 
 func (tm *terminal) send(line string) {
