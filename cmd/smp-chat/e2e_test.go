@@ -354,6 +354,10 @@ func TestContactByInvitationMessagesEditsDeletesReplies(t *testing.T) {
 	bob.expect("@alice and a plain line")
 	alice.expect("bob> and a plain line")
 
+	alice.send("/search hello") // deleted messages are not found
+	alice.expectLines("bob> > hello there", "      yes, hello")
+	alice.send("/search @bob 1 and a")
+	alice.expect("bob> and a plain line")
 	alice.send("/contacts")
 	alice.expect("bob")
 	alice.send("@nobody hi")
@@ -429,6 +433,22 @@ func TestGroupOfThree(t *testing.T) {
 	}
 	alice.send("/ms team")
 	alice.expectLines("alice: owner, you, created group", "bob: member, invited, connected", "cath: member, invited, connected")
+	alice.send("/gs")
+	alice.expect("#team (3 members)")
+	bob.send("/tail #team 2")
+	bob.next() // the earliest of the two: which one depends on delivery
+	bob.send("/search #team from cath")
+	bob.expect("#team cath> hello from cath")
+
+	alice.send("/rm team cath")
+	alice.expect("#team: you removed cath from the group")
+	cath.expectLines("#team: alice removed you from the group", "use /d #team to delete the group")
+	bob.expect("#team: alice removed cath from the group")
+	bob.send("/l team")
+	bob.expectLines("#team: you left the group", "use /d #team to delete the group")
+	alice.expect("#team: bob left the group")
+	alice.send("/gs")
+	alice.expect("#team (1 member)")
 }
 
 func TestRestartKeepsHistory(t *testing.T) {
