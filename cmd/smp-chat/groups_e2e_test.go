@@ -25,6 +25,9 @@ func TestGroupLinkRolesEditsReactionsDeletion(t *testing.T) {
 	cath.send("/j " + link)
 	cath.expect("connection request sent!")
 	cath.expect("#team: you joined the group")
+	// Our host line for a member by link; upstream's: "#team: cath joined the group".
+	alice.expect("#team: member cath is connected")
+	bob.expect("#team: member cath is connected")
 
 	alice.send("#team hello")
 	bob.expect("#team alice> hello")
