@@ -435,6 +435,9 @@ func TestGroupOfThree(t *testing.T) {
 	alice.expectLines("alice: owner, you, created group", "bob: member, invited, connected", "cath: member, invited, connected")
 	alice.send("/gs")
 	alice.expect("#team (3 members)")
+	alice.send("/i #team")
+	alice.expectPrefix("group ID: ")
+	alice.expect("current members: 3")
 	bob.send("/tail #team 2")
 	bob.next() // the earliest of the two: which one depends on delivery
 	bob.send("/search #team from cath")

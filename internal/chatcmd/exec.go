@@ -223,6 +223,23 @@ func (s *Engine) exec(ctx context.Context, cmd Command) (Response, error) {
 		}
 		ls = append(ls, "connection not verified, use /code command to see security code")
 		return resp("contactInfo", ls, "user", u, "contact", c), nil
+	case OpGroupInfo:
+		g, err := s.findGroup(ctx, u.ID, cmd.Name)
+		if err != nil {
+			return Response{}, err
+		}
+		ms, err := s.c.Members(ctx, g.ID)
+		if err != nil {
+			return Response{}, err
+		}
+		n := 1
+		for _, m := range ms {
+			if m.Status != chat.MemberHasLeft && m.Status != chat.MemberWasRemoved {
+				n++
+			}
+		}
+		return resp("groupInfo", []string{fmt.Sprintf("group ID: %d", g.ID), fmt.Sprintf("current members: %d", n)},
+			"user", u, "groupInfo", g, "groupSummary", map[string]int{"currentMembers": n}), nil
 	case OpSend:
 		return s.send(ctx, u, cmd)
 	case OpReply:

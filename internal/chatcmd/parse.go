@@ -40,6 +40,7 @@ const (
 	OpDeleteContact
 	OpContacts
 	OpInfo
+	OpGroupInfo
 	OpSend
 	OpReply
 	OpEdit
@@ -407,6 +408,7 @@ func init() {
 			return Command{Op: OpSetServers, Text: s.rest()}, true
 		},
 		simple(OpServers, "/smp"),
+		named(OpGroupInfo, 0, "/info #", "/i #"),
 		func(s *scan) (Command, bool) {
 			if !s.lit("/info ", "/i ") {
 				return Command{}, false

@@ -107,6 +107,7 @@ var parseCases = []struct {
 	{"/hm", Command{Op: OpHelp, Section: "messages"}},
 	{"/contacts", Command{Op: OpContacts}},
 	{"/i @bob", Command{Op: OpInfo, Name: "bob"}},
+	{"/info #team", Command{Op: OpGroupInfo, Name: "team"}},
 	{"/q", Command{Op: OpQuit}},
 	{"/c   ", Command{Op: OpConnect}}, // trailing spaces are ignored
 }
