@@ -116,6 +116,9 @@ func (s *Engine) safeEvent(ctx context.Context, ev chat.Event) (rs []Response) {
 	return s.event(ctx, ev)
 }
 
+// CommandTimeout bounds a command given a context without a deadline.
+const CommandTimeout = 2 * time.Minute
+
 // IsQuit reports whether a line is /quit, which only the terminal takes.
 func IsQuit(line string) bool {
 	c, err := Parse(line)
@@ -130,6 +133,13 @@ func (s *Engine) Exec(ctx context.Context, line string) (rs []Response) {
 			rs = []Response{errorResponse(ChatError{Type: "internalError", Message: "internal error, see the log"})}
 		}
 	}()
+	if _, ok := ctx.Deadline(); !ok {
+		// An unreachable relay gives an error line, not a command that
+		// never answers.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, CommandTimeout)
+		defer cancel()
+	}
 	cmd, err := Parse(line)
 	if err != nil {
 		s.mu.Lock()
