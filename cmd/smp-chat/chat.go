@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/smpkit/smpkit/internal/buildinfo"
 	"github.com/smpkit/smpkit/internal/chatcmd"
@@ -274,8 +275,18 @@ func runChat(ctx context.Context, o options, stdin io.Reader, out *console) erro
 		if chatcmd.IsQuit(l) {
 			return nil
 		}
-		for _, r := range p.sess.Exec(ctx, l) {
+		for _, r := range execLine(ctx, p.sess, l) {
 			show(o, out, "", r)
 		}
 	}
+}
+
+// commandTimeout bounds one command, so an unreachable relay gives an
+// error line instead of a terminal that hangs.
+const commandTimeout = 2 * time.Minute
+
+func execLine(ctx context.Context, s chatcmd.Session, line string) []chatcmd.Response {
+	ctx, cancel := context.WithTimeout(ctx, commandTimeout)
+	defer cancel()
+	return s.Exec(ctx, line)
 }
