@@ -55,6 +55,7 @@ type terminal struct {
 
 	exited  chan struct{} // closed when the process has exited
 	exitErr error         // cmd.Wait's, once exited is closed
+	exit    chan error    // also cmd.Wait's, once, for a test to receive (and put back)
 }
 
 // chatCmd is the command line of an smp-chat for tests.
@@ -88,7 +89,7 @@ func startCmd(t *testing.T, name string, cmd *exec.Cmd, ready string) *terminal 
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	tm := &terminal{t: t, name: name, cmd: cmd, stdin: stdin, lines: make(chan string, 4096), exited: make(chan struct{})}
+	tm := &terminal{t: t, name: name, cmd: cmd, stdin: stdin, lines: make(chan string, 4096), exited: make(chan struct{}), exit: make(chan error, 1)}
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -98,6 +99,7 @@ func startCmd(t *testing.T, name string, cmd *exec.Cmd, ready string) *terminal 
 		close(tm.lines)
 		tm.exitErr = cmd.Wait()
 		close(tm.exited)
+		tm.exit <- tm.exitErr
 	}()
 	t.Cleanup(tm.kill)
 	if ready != "" {
