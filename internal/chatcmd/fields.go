@@ -35,11 +35,11 @@ import "github.com/smpkit/smpkit/reference/chat"
 //	"msgError"           agent.MsgIntegrity (msgIntegrityError)
 //	"helpSection", "server", "connectionCode", "expectedCode"  string
 //	"verified", "timed"  bool
-//	"peer"               chat.Peer (contactSwitch, contactRatchetSync; chatsec)
+//	"peer"               chat.Peer (contactSwitch, contactRatchetSync)
 //	"msgContent"         chatmsg.Content; "successes", "failures" int;
-//	                     "timestamp" time.Time; "broadcast" chat.Broadcast (broadcastSent; chatsec)
-//	"updatedUser"        chat.User (userPrivacy; chatusers)
-//	"mergedContactId"    int64 (contactsMerged; chatsec)
+//	                     "timestamp" time.Time; "broadcast" chat.Broadcast (broadcastSent)
+//	"updatedUser"        chat.User (userPrivacy)
+//	"mergedContactId"    int64 (contactsMerged)
 //	"event"              chat.Event: an event this package does not render
 
 // AChatItem is an item with the conversation it is in (upstream's

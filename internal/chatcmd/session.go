@@ -46,7 +46,7 @@ type Engine struct {
 	items     map[int64]chat.Item    // last state seen, to tell what an ItemUpdated changed
 	contacts  map[int64]chat.Contact // last state seen, for ContactUpdated
 	invited   map[int64]bool         // members we invited (we host them)
-	extra     map[string]any         // state of the features built with tags (wire_*.go)
+	extra     map[string]any         // state of security.go and groupadmin.go
 }
 
 var _ Session = (*Engine)(nil)

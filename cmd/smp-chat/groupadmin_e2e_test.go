@@ -1,5 +1,3 @@
-//go:build chatgroups
-
 package main
 
 import "testing"

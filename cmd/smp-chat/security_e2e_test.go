@@ -1,5 +1,3 @@
-//go:build chatsec
-
 package main
 
 import (

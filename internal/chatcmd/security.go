@@ -1,9 +1,7 @@
-//go:build chatsec
-
 package chatcmd
 
 // Broadcasts, security codes, queue switch and ratchet sync over
-// reference/chat (issue 15, chat-sec), as upstream's terminal shows them.
+// reference/chat, as upstream's terminal shows them.
 
 import (
 	"context"
