@@ -104,6 +104,8 @@ func (s *Engine) exec(ctx context.Context, cmd Command) (Response, error) {
 		return s.switchContact(ctx, u, cmd)
 	case OpSync:
 		return s.syncContact(ctx, u, cmd)
+	case OpMemberCode, OpMemberVerify, OpMemberSwitch, OpMemberSync:
+		return s.memberSecurity(ctx, u, cmd)
 	case OpCreateGroupLink:
 		return s.createGroupLink(ctx, u, cmd)
 	case OpShowGroupLink:
