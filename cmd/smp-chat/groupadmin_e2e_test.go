@@ -53,4 +53,10 @@ func TestGroupLinkRolesEditsReactionsDeletion(t *testing.T) {
 	alice.send("/d #team2")
 	alice.expect("#team2: you deleted the group")
 	bob.expectLines("#team2: alice deleted the group", "use /d #team2 to delete the local copy of the group")
+	bob.send("/gs")
+	bob.expect("#team2 (The Team) (group deleted, delete local copy: /d #team2)")
+	bob.send("/d #team2")
+	bob.expect("#team2: you deleted the group")
+	bob.send("/gs")
+	bob.expect("you have no groups!")
 }

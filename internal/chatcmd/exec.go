@@ -807,6 +807,8 @@ func (s *Engine) groupsList(ctx context.Context, u chat.User) (Response, error) 
 			ls = append(ls, groupFull(g)+" (you left"+del)
 		case chat.GroupRemoved:
 			ls = append(ls, groupFull(g)+" (you are removed"+del)
+		case chat.GroupWasDeleted:
+			ls = append(ls, groupFull(g)+" (group deleted"+del)
 		default:
 			ms, _ := s.c.Members(ctx, g.ID)
 			count := 1
