@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/smpkit/smpkit/internal/qr"
 	"github.com/smpkit/smpkit/reference/chat"
@@ -104,6 +105,24 @@ func (s *Engine) exec(ctx context.Context, cmd Command) (Response, error) {
 		return s.switchContact(ctx, u, cmd)
 	case OpSync:
 		return s.syncContact(ctx, u, cmd)
+	case OpSetDisappear:
+		c, err := s.readyContact(ctx, u.ID, cmd.Name)
+		if err != nil {
+			return Response{}, err
+		}
+		ttl := time.Duration(0)
+		if cmd.On {
+			ttl = time.Duration(cmd.Count) * time.Second
+		}
+		if err := s.c.SetTimedMessages(ctx, c.ID, ttl); err != nil {
+			return Response{}, err
+		}
+		line := "Disappearing messages: off"
+		if cmd.On {
+			line = "Disappearing messages: allowed, after " + ttlText(cmd.Count)
+		}
+		return resp("contactPrefsUpdated", []string{"you updated preferences for " + viewName(c.LocalName) + ":", line},
+			"user", u, "fromContact", c, "toContact", c), nil
 	case OpMemberCode, OpMemberVerify, OpMemberSwitch, OpMemberSync:
 		return s.memberSecurity(ctx, u, cmd)
 	case OpCreateGroupLink:
@@ -885,4 +904,28 @@ func (s *Engine) profileAddress(ctx context.Context, u chat.User, on bool) (Resp
 // isLink tells a link from a name where a command takes either.
 func isLink(s string) bool {
 	return strings.HasPrefix(s, "simplex:/") || strings.HasPrefix(s, "https://")
+}
+
+// ttlText is a disappearing messages' time as upstream words it.
+func ttlText(sec int) string {
+	switch {
+	case sec%(30*86400) == 0:
+		return plural(sec/(30*86400), "month")
+	case sec%(7*86400) == 0:
+		return plural(sec/(7*86400), "week")
+	case sec%86400 == 0:
+		return plural(sec/86400, "day")
+	case sec%3600 == 0:
+		return plural(sec/3600, "hour")
+	case sec%60 == 0:
+		return plural(sec/60, "minute")
+	}
+	return plural(sec, "second")
+}
+
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
 }

@@ -45,7 +45,8 @@ var help = map[string]string{
   +1 @<name> <text>             react with 👍 (also +- +) +, +* +^ or any emoji; - removes)
   /tail [@name|#group] [n]      the last n messages (10)
   /search [@name|#group] [n] <text>  find messages
-  /feed <message>               send to all your contacts`,
+  /feed <message>               send to all your contacts
+  /set disappear @<name> yes [5min|1h|day|...]|no   disappearing messages`,
 	"address": `Your address:
   /ad                       make your long-term address
   /sa                       show it

@@ -68,6 +68,7 @@ const (
 	OpSwitch
 	OpSync
 	OpMemberCode
+	OpSetDisappear
 	OpMemberVerify
 	OpMemberSwitch
 	OpMemberSync
@@ -420,6 +421,30 @@ func init() {
 			s.optChar('@')
 			n, ok := s.name()
 			return Command{Op: OpInfo, Name: n}, ok
+		},
+		func(s *scan) (Command, bool) { // /set disappear @bob yes [TTL] | no
+			if !s.lit("/set disappear ") {
+				return Command{}, false
+			}
+			s.optChar('@')
+			n, ok := s.name()
+			if !ok || !s.space() {
+				return Command{}, false
+			}
+			c := Command{Op: OpSetDisappear, Name: n}
+			switch {
+			case s.lit("no"):
+				return c, s.done()
+			case s.lit("yes"):
+				c.On, c.Count = true, 86400
+				if s.space() {
+					ttl, ok := timedTTL(s.rest())
+					c.Count = ttl
+					return c, ok
+				}
+				return c, true
+			}
+			return Command{}, false
 		},
 		groupMember(OpMemberCode, "/code #"),
 		groupMember(OpMemberSwitch, "/switch #"),
@@ -803,4 +828,27 @@ func init() {
 		simple(OpQuit, "/quit", "/q", "/exit"),
 		simple(OpVersion, "/version", "/v"),
 	}
+}
+
+// timedTTL reads upstream's timedTTLP: 30s, 5min, 1h, 8h, day, week,
+// month or seconds.
+func timedTTL(t string) (int, bool) {
+	switch t {
+	case "30s":
+		return 30, true
+	case "5min":
+		return 300, true
+	case "1h":
+		return 3600, true
+	case "8h":
+		return 8 * 3600, true
+	case "day":
+		return 86400, true
+	case "week":
+		return 7 * 86400, true
+	case "month":
+		return 30 * 86400, true
+	}
+	n, err := strconv.Atoi(t)
+	return n, err == nil && n > 0 && n <= 365*86400
 }
