@@ -228,6 +228,8 @@ func (s *Engine) exec(ctx context.Context, cmd Command) (Response, error) {
 		return resp("contactDeleted", []string{viewName(c.LocalName) + ": contact is deleted"}, "user", u, "contact", c), nil
 	case OpContacts:
 		return s.contactsList(ctx, u)
+	case OpChats:
+		return s.chats(ctx, u, cmd.Count)
 	case OpInfo:
 		c, err := s.findContact(ctx, u.ID, cmd.Name)
 		if err != nil {
@@ -928,4 +930,64 @@ func plural(n int, unit string) string {
 		return "1 " + unit
 	}
 	return fmt.Sprintf("%d %ss", n, unit)
+}
+
+// chats is upstream's viewChats: each chat's last message (its first line,
+// cut at 120 characters) or its name, the most recent last.
+func (s *Engine) chats(ctx context.Context, u chat.User, n int) (Response, error) {
+	type entry struct {
+		line string
+		at   time.Time
+	}
+	var es []entry
+	cs, err := s.c.Contacts(ctx, u.ID)
+	if err != nil {
+		return Response{}, err
+	}
+	for _, c := range cs {
+		if c.LocalName == "" {
+			continue
+		}
+		items, err := s.c.Items(ctx, c.ID, 0, 1)
+		if err != nil {
+			return Response{}, err
+		}
+		if len(items) == 0 {
+			es = append(es, entry{"      " + incognitoPrefix(c) + "@" + viewName(c.LocalName), time.Time{}})
+			continue
+		}
+		es = append(es, entry{s.directLines(ctx, c, items[0], markNone)[0], items[0].CreatedAt})
+	}
+	gs, err := s.c.Groups(ctx, u.ID)
+	if err != nil {
+		return Response{}, err
+	}
+	for _, g := range gs {
+		_, ls, err := s.tailGroup(ctx, g, 1)
+		if err != nil {
+			return Response{}, err
+		}
+		if len(ls) == 0 {
+			es = append(es, entry{"      " + groupRef(g), time.Time{}})
+			continue
+		}
+		items, _ := s.c.GroupItems(ctx, g.ID, 0, 1)
+		at := time.Time{}
+		if len(items) > 0 {
+			at = items[0].CreatedAt
+		}
+		es = append(es, entry{ls[0], at})
+	}
+	sort.SliceStable(es, func(i, j int) bool { return es[i].at.Before(es[j].at) })
+	if n > 0 && len(es) > n {
+		es = es[len(es)-n:]
+	}
+	ls := make([]string, len(es))
+	for i, e := range es {
+		if r := []rune(e.line); len(r) > 120 {
+			e.line = string(r[:120]) + "..."
+		}
+		ls[i] = e.line
+	}
+	return resp("chats", ls, "user", u), nil
 }

@@ -69,6 +69,7 @@ const (
 	OpSync
 	OpMemberCode
 	OpSetDisappear
+	OpChats
 	OpMemberVerify
 	OpMemberSwitch
 	OpMemberSync
@@ -611,6 +612,20 @@ func init() {
 			return Command{Op: OpReply, Chat: Chat{'#', n}, Quote: q, Text: s.rest()}, ok
 		},
 		simple(OpContacts, "/contacts"),
+		func(s *scan) (Command, bool) { // /chats [N | all], upstream's LastChats
+			if !s.lit("/chats", "/cs") {
+				return Command{}, false
+			}
+			c := Command{Op: OpChats, Count: 20}
+			if s.lit(" all") {
+				c.Count = 0
+				return c, true
+			}
+			if !s.done() {
+				c.Count = s.count() // the rule fails unless a number ends the line
+			}
+			return c, true
+		},
 		func(s *scan) (Command, bool) { // /c --qr IMAGE
 			if !s.lit("/connect", "/c") {
 				return Command{}, false

@@ -114,6 +114,9 @@ var parseCases = []struct {
 	{"/help groups", Command{Op: OpHelp, Section: "groups"}},
 	{"/hm", Command{Op: OpHelp, Section: "messages"}},
 	{"/contacts", Command{Op: OpContacts}},
+	{"/chats", Command{Op: OpChats, Count: 20}},
+	{"/cs 5", Command{Op: OpChats, Count: 5}},
+	{"/chats all", Command{Op: OpChats}},
 	{"/i @bob", Command{Op: OpInfo, Name: "bob"}},
 	{"/info #team", Command{Op: OpGroupInfo, Name: "team"}},
 	{"/q", Command{Op: OpQuit}},
@@ -137,7 +140,7 @@ func TestParseErrors(t *testing.T) {
 	for _, line := range []string{
 		"", "   ", "hello", "/nope", "@bob", "@ hi", "@#x hi", "/c a b", "/a team", "/mr team bob boss",
 		"+1 @bob", "> @bob hi", "/verify @bob abc", "/tail @", "/search", "@'bob hi", "\xff\xfe", "/auto_accept maybe",
-		"/g", "#team", "! @bob", `\\ #team @bob x`,
+		"/g", "#team", "! @bob", `\\ #team @bob x`, "/chats x",
 	} {
 		c, err := Parse(line)
 		if err == nil {
