@@ -343,7 +343,10 @@ type Address struct {
 	UserID     int64
 	Link       string
 	AutoAccept bool
-	Welcome    string // sent to each contact accepted automatically; "" for none
+	// Incognito: each request accepted automatically gets a fresh random
+	// profile (CH-INCOG-6).
+	Incognito bool
+	Welcome   string // sent to each contact accepted automatically; "" for none
 }
 
 // CreateAddress makes the active user's long-term address (one per user).
@@ -378,7 +381,7 @@ func (c *Client) UserAddress(ctx context.Context, userID int64) (Address, error)
 	a := Address{UserID: userID}
 	var w sql.NullString
 	err := c.db.View(ctx, func(tx *db.Tx) error {
-		return tx.QueryRow(`SELECT link, auto_accept, welcome FROM chat_addresses WHERE user_id = ?`, userID).Scan(&a.Link, &a.AutoAccept, &w)
+		return tx.QueryRow(`SELECT link, auto_accept, auto_incognito, welcome FROM chat_addresses WHERE user_id = ?`, userID).Scan(&a.Link, &a.AutoAccept, &a.Incognito, &w)
 	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return Address{}, fmt.Errorf("chat: address: %w", ErrNotFound)
@@ -391,12 +394,16 @@ func (c *Client) UserAddress(ctx context.Context, userID int64) (Address, error)
 // on or off, with a welcome message sent to each accepted contact ("" for
 // none).
 func (c *Client) SetAutoAccept(ctx context.Context, userID int64, on bool, welcome string) error {
+	return c.setAutoAccept(ctx, userID, on, false, welcome)
+}
+
+func (c *Client) setAutoAccept(ctx context.Context, userID int64, on, incognito bool, welcome string) error {
 	return c.db.Update(ctx, func(tx *db.Tx) error {
 		var w any
 		if welcome != "" {
 			w = welcome
 		}
-		res, err := tx.Exec(`UPDATE chat_addresses SET auto_accept = ?, welcome = ? WHERE user_id = ?`, on, w, userID)
+		res, err := tx.Exec(`UPDATE chat_addresses SET auto_accept = ?, auto_incognito = ?, welcome = ? WHERE user_id = ?`, on, on && incognito, w, userID)
 		if err != nil {
 			return err
 		}
@@ -436,6 +443,10 @@ func (c *Client) DeleteAddress(ctx context.Context, userID int64) error {
 // active user (x.contact, CH-CONN-2). The contact connects when the owner
 // accepts.
 func (c *Client) ConnectAddress(ctx context.Context, link string) (Contact, error) {
+	return c.connectAddress(ctx, link, false)
+}
+
+func (c *Client) connectAddress(ctx context.Context, link string, incognito bool) (Contact, error) {
 	uid, err := c.activeID(ctx)
 	if err != nil {
 		return Contact{}, err
@@ -447,6 +458,13 @@ func (c *Client) ConnectAddress(ctx context.Context, link string) (Contact, erro
 	p, err := c.userProfile(ctx, uid)
 	if err != nil {
 		return Contact{}, err
+	}
+	var inc *chatmsg.Profile
+	if incognito {
+		if inc, err = randomProfile(c.cfg.Rand); err != nil {
+			return Contact{}, err
+		}
+		p = inc
 	}
 	ua.mu.Lock()
 	defer ua.mu.Unlock()
@@ -485,8 +503,10 @@ func (c *Client) ConnectAddress(ctx context.Context, link string) (Contact, erro
 		if ct, err = insertContact(tx, uid, conn, StatusRequested, nil, ""); err != nil {
 			return err
 		}
-		_, err := tx.Exec(`UPDATE chat_contacts SET req_link = ?, req_id = ? WHERE id = ?`, link, reqID, ct.ID)
-		return err
+		if _, err := tx.Exec(`UPDATE chat_contacts SET req_link = ?, req_id = ? WHERE id = ?`, link, reqID, ct.ID); err != nil {
+			return err
+		}
+		return setIncognito(tx, &ct, inc)
 	})
 	if err == nil && prevID != 0 {
 		ua.a.Delete(ctx, prevConn) // the earlier request's connection
@@ -528,6 +548,10 @@ func (c *Client) Requests(ctx context.Context, userID int64) ([]Request, error) 
 // AcceptRequest accepts a contact request: the user joins the requester's
 // invitation with its profile (x.info, CH-CONN-2).
 func (c *Client) AcceptRequest(ctx context.Context, id int64) (Contact, error) {
+	return c.acceptRequest(ctx, id, false)
+}
+
+func (c *Client) acceptRequest(ctx context.Context, id int64, incognito bool) (Contact, error) {
 	var uid int64
 	err := c.db.View(ctx, func(tx *db.Tx) error {
 		return tx.QueryRow(`SELECT a.user_id FROM chat_requests r JOIN chat_addresses a ON a.id = r.address_id WHERE r.id = ?`, id).Scan(&uid)
@@ -544,11 +568,12 @@ func (c *Client) AcceptRequest(ctx context.Context, id int64) (Contact, error) {
 	}
 	ua.mu.Lock()
 	defer ua.mu.Unlock()
-	return c.accept(ctx, ua, id, "")
+	return c.accept(ctx, ua, id, "", incognito)
 }
 
-// accept joins the request's invitation; called with ua.mu held.
-func (c *Client) accept(ctx context.Context, ua *userAgent, id int64, welcome string) (Contact, error) {
+// accept joins the request's invitation, with a fresh random profile when
+// incognito (CH-INCOG-6); called with ua.mu held.
+func (c *Client) accept(ctx context.Context, ua *userAgent, id int64, welcome string, incognito bool) (Contact, error) {
 	var inv string
 	var pb []byte
 	err := c.db.View(ctx, func(tx *db.Tx) error {
@@ -565,6 +590,13 @@ func (c *Client) accept(ctx context.Context, ua *userAgent, id int64, welcome st
 	if err != nil {
 		return Contact{}, err
 	}
+	var inc *chatmsg.Profile
+	if incognito {
+		if inc, err = randomProfile(c.cfg.Rand); err != nil {
+			return Contact{}, err
+		}
+		p = inc
+	}
 	conn, err := ua.a.Join(ctx, inv, infoBody(p))
 	if err != nil {
 		return Contact{}, fmt.Errorf("chat: accept: %w", err)
@@ -572,6 +604,9 @@ func (c *Client) accept(ctx context.Context, ua *userAgent, id int64, welcome st
 	var ct Contact
 	err = c.db.Update(ctx, func(tx *db.Tx) error {
 		if ct, err = insertContact(tx, ua.id, conn, StatusAccepted, peer, welcome); err != nil {
+			return err
+		}
+		if err := setIncognito(tx, &ct, inc); err != nil {
 			return err
 		}
 		_, err := tx.Exec(`DELETE FROM chat_requests WHERE id = ?`, id)

@@ -33,6 +33,9 @@ type Group struct {
 	MemberID   []byte // ours
 	Role       chatmsg.Role
 	Status     GroupStatus
+	// Incognito is our random profile in this group, used toward every
+	// member instead of the user's (CH-INCOG-4); nil for the user's.
+	Incognito *chatmsg.Profile
 }
 
 // MemberStatus is where a member's connection with us is.
@@ -73,6 +76,10 @@ type GroupItem struct {
 	ModeratedBy int64
 	Reactions   []GroupReaction
 	CreatedAt   time.Time
+	// Quote is the reply's copy of the message it answers, as sent
+	// (CH-MSG-QUOTE-1); QuoteID that item here, 0 when unknown.
+	Quote   *chatmsg.Quote
+	QuoteID int64
 }
 
 // GroupReaction is one member's reaction to a group item.
@@ -126,13 +133,20 @@ func encode(e chatmsg.Event) []byte {
 	return (&chatmsg.Message{V: chatmsg.Supported, Event: e}).Encode()
 }
 
-const groupCols = `id, user_id, profile, member_id, role, status`
+const groupCols = `id, user_id, profile, member_id, role, status, incognito`
 
 func scanGroup(s interface{ Scan(...any) error }) (Group, error) {
 	var g Group
-	var pb []byte
-	if err := s.Scan(&g.ID, &g.UserID, &pb, &g.MemberID, &g.Role, &g.Status); err != nil {
+	var pb, ib []byte
+	if err := s.Scan(&g.ID, &g.UserID, &pb, &g.MemberID, &g.Role, &g.Status, &ib); err != nil {
 		return Group{}, err
+	}
+	if ib != nil {
+		p, err := parseInfo(ib)
+		if err != nil {
+			return Group{}, fmt.Errorf("chat: group %d: incognito profile: %w", g.ID, err)
+		}
+		g.Incognito = p
 	}
 	m, err := chatmsg.ParseMessage(pb)
 	if err != nil {
@@ -223,6 +237,17 @@ func (c *Client) Members(ctx context.Context, groupID int64) ([]Member, error) {
 // CreateGroup makes a group of the active user, who is its owner
 // (CH-ROLE-2).
 func (c *Client) CreateGroup(ctx context.Context, p chatmsg.GroupProfile) (Group, error) {
+	return c.createGroup(ctx, p, false)
+}
+
+// CreateIncognitoGroup is CreateGroup with a random profile for our
+// membership (upstream's "/g i"): members come by its group link only,
+// since inviting contacts would show them the user (CH-INCOG-5).
+func (c *Client) CreateIncognitoGroup(ctx context.Context, p chatmsg.GroupProfile) (Group, error) {
+	return c.createGroup(ctx, p, true)
+}
+
+func (c *Client) createGroup(ctx context.Context, p chatmsg.GroupProfile, incognito bool) (Group, error) {
 	if err := chatmsg.ValidDisplayName(p.DisplayName); err != nil {
 		return Group{}, fmt.Errorf("chat: group name: %w", err)
 	}
@@ -234,10 +259,18 @@ func (c *Client) CreateGroup(ctx context.Context, p chatmsg.GroupProfile) (Group
 	if err != nil {
 		return Group{}, err
 	}
+	var inc []byte
+	if incognito {
+		ip, err := randomProfile(c.cfg.Rand)
+		if err != nil {
+			return Group{}, err
+		}
+		inc = infoBody(ip)
+	}
 	var g Group
 	err = c.db.Update(ctx, func(tx *db.Tx) error {
-		res, err := tx.Exec(`INSERT INTO chat_groups (user_id, profile, member_id, role, status, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			uid, groupBody(&p), mid, chatmsg.RoleOwner, GroupActive, time.Now().Unix())
+		res, err := tx.Exec(`INSERT INTO chat_groups (user_id, profile, member_id, role, status, created_at, incognito) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			uid, groupBody(&p), mid, chatmsg.RoleOwner, GroupActive, time.Now().Unix(), inc)
 		if err != nil {
 			return err
 		}
@@ -270,8 +303,11 @@ func (c *Client) InviteToGroup(ctx context.Context, groupID, contactID int64, ro
 	if err != nil {
 		return Member{}, err
 	}
+	if g.Incognito != nil {
+		return Member{}, fmt.Errorf("chat: group %d: %w", groupID, ErrGroupIncognito)
+	}
 	if ct.Incognito != nil {
-		return Member{}, fmt.Errorf("chat: contact %d is connected incognito (CH-INCOG-3)", contactID)
+		return Member{}, fmt.Errorf("chat: contact %d: %w", contactID, ErrContactIncognito)
 	}
 	if ct.UserID != g.UserID {
 		return Member{}, fmt.Errorf("chat: contact %d is not of the group's user", contactID)
@@ -325,8 +361,14 @@ func onGroupInvitation(tx *db.Tx, ct *Contact, raw []byte, inv *chatmsg.GroupInv
 	if inv == nil || inv.FromMember == nil || inv.InvitedMember == nil || inv.GroupProfile == nil {
 		return nil, nil
 	}
-	res, err := tx.Exec(`INSERT INTO chat_groups (user_id, profile, member_id, role, status, invitation, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		ct.UserID, groupBody(inv.GroupProfile), inv.InvitedMember.MemberID, inv.InvitedMember.Role, GroupPending, raw, time.Now().Unix())
+	// Invited over a contact we are incognito with: the membership keeps
+	// that contact's random profile (CH-INCOG-4), as upstream does.
+	var inc []byte
+	if ct.Incognito != nil {
+		inc = infoBody(ct.Incognito)
+	}
+	res, err := tx.Exec(`INSERT INTO chat_groups (user_id, profile, member_id, role, status, invitation, created_at, incognito) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		ct.UserID, groupBody(inv.GroupProfile), inv.InvitedMember.MemberID, inv.InvitedMember.Role, GroupPending, raw, time.Now().Unix(), inc)
 	if err != nil {
 		return nil, err
 	}
@@ -395,6 +437,13 @@ func (c *Client) JoinGroup(ctx context.Context, groupID int64) error {
 
 // SendGroupText sends a text message to every connected member.
 func (c *Client) SendGroupText(ctx context.Context, groupID int64, text string) (GroupItem, error) {
+	return c.SendGroupReply(ctx, groupID, text, 0)
+}
+
+// SendGroupReply sends a text message that quotes the group's item
+// replyTo (0 for none): the quote's msgRef names the item by its msgId and
+// its author's member id, ours for our own (CH-MSG-QUOTE-1).
+func (c *Client) SendGroupReply(ctx context.Context, groupID int64, text string, replyTo int64) (GroupItem, error) {
 	var g Group
 	var conns []string
 	err := c.db.View(ctx, func(tx *db.Tx) error {
@@ -420,11 +469,19 @@ func (c *Client) SendGroupText(ctx context.Context, groupID int64, text string) 
 		return GroupItem{}, err
 	}
 	content := chatmsg.Content{Type: chatmsg.ContentText, Text: text, HasText: true}
-	body := newBody(shared, chatmsg.Container{Content: &content})
 	var id int64
 	ua.mu.Lock()
 	defer ua.mu.Unlock()
 	err = c.commit(ctx, ua, func(tx *db.Tx) error {
+		cont := chatmsg.Container{Content: &content}
+		if replyTo != 0 {
+			q, err := groupQuote(tx, g, replyTo)
+			if err != nil {
+				return err
+			}
+			cont.Quote = q
+		}
+		body := newBody(shared, cont)
 		var err error
 		if id, err = insertGroupItem(tx, groupID, 0, shared, body, content.DisplayText()); err != nil {
 			return err
@@ -446,6 +503,31 @@ func (c *Client) SendGroupText(ctx context.Context, groupID int64, text string) 
 		return err
 	})
 	return it, err
+}
+
+// groupQuote is the quote of the group's item id in a reply: its content
+// and a msgRef with its msgId, time, direction and author (CH-MSG-NEW-3).
+func groupQuote(tx *db.Tx, g Group, id int64) (*chatmsg.Quote, error) {
+	q, err := loadGroupItem(tx, id)
+	if err != nil {
+		return nil, err
+	}
+	if q.GroupID != g.ID {
+		return nil, fmt.Errorf("chat: item %d is not of group %d", id, g.ID)
+	}
+	if q.SharedID == nil || q.Deleted {
+		return nil, fmt.Errorf("chat: item %d cannot be quoted", id)
+	}
+	author := g.MemberID
+	if q.Author != 0 {
+		var mid []byte
+		if err := tx.QueryRow(`SELECT member_id FROM chat_members WHERE id = ?`, q.Author).Scan(&mid); err != nil {
+			return nil, err
+		}
+		author = mid
+	}
+	qc := q.Content
+	return &chatmsg.Quote{MsgRef: &chatmsg.MsgRef{MsgID: q.SharedID, SentAt: q.CreatedAt.UTC(), Sent: q.Sent, MemberID: author}, Content: &qc}, nil
 }
 
 func insertGroupItem(tx *db.Tx, groupID, author int64, shared, body []byte, text string) (int64, error) {
@@ -489,6 +571,12 @@ func loadGroupItem(tx *db.Tx, id int64) (GroupItem, error) {
 	if m, err := chatmsg.ParseMessage(cb); err == nil {
 		if n, ok := m.Event.(*chatmsg.MsgNew); ok && n.Content != nil {
 			it.Content = *n.Content
+			if q := n.Quote; q != nil && q.MsgRef != nil {
+				it.Quote = q
+				if it.QuoteID, err = quotedItem(tx, it.GroupID, q.MsgRef); err != nil {
+					return GroupItem{}, err
+				}
+			}
 		}
 	}
 	rows, err := tx.Query(`SELECT reaction, member FROM chat_group_reactions WHERE item_id = ? ORDER BY member, reaction`, id)
@@ -504,6 +592,23 @@ func loadGroupItem(tx *db.Tx, id int64) (GroupItem, error) {
 		it.Reactions = append(it.Reactions, r)
 	}
 	return it, rows.Err()
+}
+
+// quotedItem finds the item a group quote's msgRef names by author and
+// msgId (CH-MSG-QUOTE-2), 0 when it is not known here.
+func quotedItem(tx *db.Tx, groupID int64, ref *chatmsg.MsgRef) (int64, error) {
+	if ref.MemberID == nil || ref.MsgID == nil {
+		return 0, nil
+	}
+	g, err := loadGroup(tx, groupID)
+	if err != nil {
+		return 0, err
+	}
+	author, _, ok, err := authorOf(tx, g, ref.MemberID)
+	if err != nil || !ok {
+		return 0, err
+	}
+	return groupItemOf(tx, groupID, author, ref.MsgID)
 }
 
 // GroupItems returns a page of a group's history, oldest first (as Items).

@@ -106,6 +106,10 @@ func (c *Client) dropGroupLink(ctx context.Context, ua *userAgent, groupID int64
 // x.grp.link.inv brings its profile and our member id (CH-GRP-LINK-2); then
 // it joins as an invited member does (MemberConnected with the host).
 func (c *Client) JoinGroupLink(ctx context.Context, link string) (Group, error) {
+	return c.joinGroupLink(ctx, link, false)
+}
+
+func (c *Client) joinGroupLink(ctx context.Context, link string, incognito bool) (Group, error) {
 	uid, err := c.activeID(ctx)
 	if err != nil {
 		return Group{}, err
@@ -114,9 +118,19 @@ func (c *Client) JoinGroupLink(ctx context.Context, link string) (Group, error) 
 	if err != nil {
 		return Group{}, err
 	}
-	p, err := c.ourMemberProfile(ctx, uid)
+	g0 := Group{UserID: uid}
+	if incognito {
+		if g0.Incognito, err = randomProfile(c.cfg.Rand); err != nil {
+			return Group{}, err
+		}
+	}
+	p, err := c.ourMemberProfile(ctx, g0)
 	if err != nil {
 		return Group{}, err
+	}
+	var inc []byte
+	if g0.Incognito != nil {
+		inc = infoBody(g0.Incognito)
 	}
 	// Our member id and the host's are not known yet: placeholders until
 	// x.grp.link.inv.
@@ -134,8 +148,8 @@ func (c *Client) JoinGroupLink(ctx context.Context, link string) (Group, error) 
 	}
 	var g Group
 	err = c.db.Update(ctx, func(tx *db.Tx) error {
-		res, err := tx.Exec(`INSERT INTO chat_groups (user_id, profile, member_id, role, status, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			uid, groupBody(&chatmsg.GroupProfile{}), ids[0], chatmsg.RoleMember, GroupRequested, time.Now().Unix())
+		res, err := tx.Exec(`INSERT INTO chat_groups (user_id, profile, member_id, role, status, created_at, incognito) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			uid, groupBody(&chatmsg.GroupProfile{}), ids[0], chatmsg.RoleMember, GroupRequested, time.Now().Unix(), inc)
 		if err != nil {
 			return err
 		}
@@ -193,7 +207,7 @@ func (c *Client) onGroupLinkRequest(ctx context.Context, ua *userAgent, ev agent
 	if !ok || x.Profile == nil {
 		return nil, fmt.Errorf("group link request holds %s, not x.contact", m.Event.Name())
 	}
-	me, err := c.ourMemberProfile(ctx, g.UserID)
+	me, err := c.ourMemberProfile(ctx, g)
 	if err != nil {
 		return nil, err
 	}

@@ -280,10 +280,12 @@ func (c *Client) ReactGroup(ctx context.Context, itemID int64, emoji string, add
 
 // addGroupProfileTasks records, in the transaction of a profile update,
 // x.info with the redacted profile to every connected member of each
-// active group of the user (CH-PROF-3, CH-PROF-4). UpdateProfile calls it.
+// active group of the user where it has the user's profile (CH-PROF-3,
+// CH-PROF-4; never to an incognito membership, CH-INCOG-2). UpdateProfile
+// calls it.
 func addGroupProfileTasks(tx *db.Tx, userID int64, p *chatmsg.Profile) error {
 	conns, err := column[string](tx, `SELECT m.conn_id FROM chat_members m JOIN chat_groups g ON g.id = m.group_id
-		WHERE g.user_id = ? AND g.status = ? AND m.status = ? AND m.conn_id IS NOT NULL`, userID, GroupActive, MemberReady)
+		WHERE g.user_id = ? AND g.status = ? AND g.incognito IS NULL AND m.status = ? AND m.conn_id IS NOT NULL`, userID, GroupActive, MemberReady)
 	if err != nil {
 		return err
 	}

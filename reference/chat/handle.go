@@ -162,10 +162,10 @@ func handshakeProfile(body []byte) (*chatmsg.Profile, error) {
 // and accepts it when the address says so.
 func (c *Client) onRequest(ctx context.Context, ua *userAgent, ev agent.Event) ([]Event, error) {
 	var addrID int64
-	var auto bool
+	var auto, autoIncognito bool
 	var welcome sql.NullString
 	err := c.db.View(ctx, func(tx *db.Tx) error {
-		return tx.QueryRow(`SELECT id, auto_accept, welcome FROM chat_addresses WHERE conn_id = ?`, ev.ConnID).Scan(&addrID, &auto, &welcome)
+		return tx.QueryRow(`SELECT id, auto_accept, auto_incognito, welcome FROM chat_addresses WHERE conn_id = ?`, ev.ConnID).Scan(&addrID, &auto, &autoIncognito, &welcome)
 	})
 	if errors.Is(err, sql.ErrNoRows) {
 		// A group link's request, or the address was deleted (grplinks.go).
@@ -198,7 +198,7 @@ func (c *Client) onRequest(ctx context.Context, ua *userAgent, ev agent.Event) (
 		return nil, err
 	}
 	if auto {
-		_, err := c.accept(ctx, ua, reqID, welcome.String)
+		_, err := c.accept(ctx, ua, reqID, welcome.String, autoIncognito)
 		return nil, err
 	}
 	return []Event{ContactRequested{Request: Request{ID: reqID, UserID: ua.id, Profile: x.Profile}}}, nil

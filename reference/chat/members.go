@@ -19,9 +19,14 @@ func memberInfo(m Member) *chatmsg.MemberInfo {
 	return mi
 }
 
-// ourMemberProfile is the user's profile as a group sees it (CH-PROF-4).
-func (c *Client) ourMemberProfile(ctx context.Context, userID int64) (*chatmsg.Profile, error) {
-	p, err := c.userProfile(ctx, userID)
+// ourMemberProfile is our profile as group g sees it: the membership's
+// random one when incognito (CH-INCOG-4), else the user's redacted
+// (CH-PROF-4).
+func (c *Client) ourMemberProfile(ctx context.Context, g Group) (*chatmsg.Profile, error) {
+	if g.Incognito != nil {
+		return g.Incognito.Redacted(), nil
+	}
+	p, err := c.userProfile(ctx, g.UserID)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +70,7 @@ func (c *Client) handleMember(ctx context.Context, ua *userAgent, m Member, conn
 			}); err != nil {
 				return nil, err
 			}
-			p, err := c.ourMemberProfile(ctx, g.UserID)
+			p, err := c.ourMemberProfile(ctx, g)
 			if err != nil {
 				return nil, err
 			}
@@ -76,7 +81,7 @@ func (c *Client) handleMember(ctx context.Context, ua *userAgent, m Member, conn
 			if err := c.onGroupLinkInv(ctx, &g, &m, e.Invitation); err != nil {
 				return nil, err
 			}
-			p, err := c.ourMemberProfile(ctx, g.UserID)
+			p, err := c.ourMemberProfile(ctx, g)
 			if err != nil {
 				return nil, err
 			}
@@ -143,7 +148,7 @@ func (c *Client) memberConnected(ctx context.Context, ua *userAgent, g Group, m 
 	var me *chatmsg.Profile
 	if wasInvited {
 		var err error
-		if me, err = c.ourMemberProfile(ctx, g.UserID); err != nil {
+		if me, err = c.ourMemberProfile(ctx, g); err != nil {
 			return nil, err
 		}
 	}
@@ -170,7 +175,7 @@ func (c *Client) memberConnected(ctx context.Context, ua *userAgent, g Group, m 
 			}
 			if m.Status == MemberIntroduced {
 				// We joined later: probe it (CH-PROBE-1, probes.go).
-				if err := probeMemberTasks(tx, c.cfg.Rand, g.UserID, m, conn); err != nil {
+				if err := probeMemberTasks(tx, c.cfg.Rand, g, m, conn); err != nil {
 					return err
 				}
 			}

@@ -76,11 +76,13 @@ func loadParty(tx *db.Tx, contact, member sql.NullInt64) (party, error) {
 	var pb []byte
 	var linked sql.NullInt64
 	var status MemberStatus
-	err := tx.QueryRow(`SELECT conn_id, profile, contact_id, status FROM chat_members WHERE id = ?`, member.Int64).Scan(&conn, &pb, &linked, &status)
+	var incognito bool
+	err := tx.QueryRow(`SELECT m.conn_id, m.profile, m.contact_id, m.status, g.incognito IS NOT NULL FROM chat_members m JOIN chat_groups g ON g.id = m.group_id WHERE m.id = ?`, member.Int64).
+		Scan(&conn, &pb, &linked, &status, &incognito)
 	if err != nil {
 		return party{}, notFound(err)
 	}
-	p := party{member: member.Int64, conn: conn.String, linked: linked.Valid || status != MemberReady || !conn.Valid}
+	p := party{member: member.Int64, conn: conn.String, incognito: incognito, linked: linked.Valid || status != MemberReady || !conn.Valid}
 	if pb != nil {
 		p.profile, _ = parseInfo(pb)
 	}
@@ -108,14 +110,15 @@ func probeTasks(tx *db.Tx, rnd io.Reader, ct Contact, conn string) error {
 // probeMemberTasks is probeTasks for a member connection made by
 // introduction, at the member that joined later (CH-PROBE-1): the hashes
 // go to contacts with the member's profile (upstream's
-// probeMatchingMemberContact).
-func probeMemberTasks(tx *db.Tx, rnd io.Reader, userID int64, m Member, conn string) error {
-	me := party{member: m.ID, conn: conn, profile: m.Profile}
-	contacts, err := matchingContacts(tx, userID, 0, m.Profile)
+// probeMatchingMemberContact). In a group where we are incognito the
+// probe is one nobody can match (CH-PROBE-4).
+func probeMemberTasks(tx *db.Tx, rnd io.Reader, g Group, m Member, conn string) error {
+	me := party{member: m.ID, conn: conn, profile: m.Profile, incognito: g.Incognito != nil}
+	contacts, err := matchingContacts(tx, g.UserID, 0, m.Profile)
 	if err != nil {
 		return err
 	}
-	return sendProbes(tx, rnd, userID, me, contacts)
+	return sendProbes(tx, rnd, g.UserID, me, contacts)
 }
 
 func sendProbes(tx *db.Tx, rnd io.Reader, userID int64, me party, others []party) error {
@@ -174,10 +177,11 @@ func matchingContacts(tx *db.Tx, userID, except int64, p *chatmsg.Profile) ([]pa
 }
 
 // matchingMembers are the user's connected group members not linked to a
-// contact with profile p (upstream's getMatchingMembers).
+// contact with profile p (upstream's getMatchingMembers), in groups where
+// we have the user's profile (CH-PROBE-4).
 func matchingMembers(tx *db.Tx, userID int64, p *chatmsg.Profile) ([]party, error) {
 	rows, err := tx.Query(`SELECT m.id, m.conn_id, m.profile FROM chat_members m JOIN chat_groups g ON g.id = m.group_id
-		WHERE g.user_id = ? AND m.status = ? AND m.conn_id IS NOT NULL AND m.contact_id IS NULL AND m.profile IS NOT NULL`, userID, MemberReady)
+		WHERE g.user_id = ? AND g.incognito IS NULL AND m.status = ? AND m.conn_id IS NOT NULL AND m.contact_id IS NULL AND m.profile IS NOT NULL`, userID, MemberReady)
 	if err != nil {
 		return nil, err
 	}
@@ -207,6 +211,9 @@ func (c *Client) onProbe(tx *db.Tx, ct *Contact, ev chatmsg.Event) (Event, error
 
 // onMemberProbe is onProbe for a probe event from a group member.
 func (c *Client) onMemberProbe(tx *db.Tx, g Group, m Member, ev chatmsg.Event) (Event, error) {
+	if g.Incognito != nil {
+		return nil, nil // CH-PROBE-4: our membership is incognito
+	}
 	return c.applyProbe(tx, g.UserID, party{member: m.ID}, ev)
 }
 

@@ -284,4 +284,12 @@ ALTER TABLE chat_users ADD COLUMN show_ntfs INTEGER NOT NULL DEFAULT 1;
 -- When the profile was exported to another device: its agent never runs
 -- here again (CH-DEV-2).
 ALTER TABLE chat_users ADD COLUMN moved_at INTEGER;`,
+}, {
+	Name: "incognito memberships and requests",
+	SQL: `
+-- Our random profile in a group joined or created incognito, as x.info
+-- (CH-INCOG-4); NULL when the group has the user's profile.
+ALTER TABLE chat_groups ADD COLUMN incognito BLOB;
+-- 1: requests accepted automatically get a random profile each (CH-INCOG-6).
+ALTER TABLE chat_addresses ADD COLUMN auto_incognito INTEGER NOT NULL DEFAULT 0;`,
 }}}

@@ -160,7 +160,7 @@ func (c *Client) doTask(ctx context.Context, ua *userAgent, id int64, t task) ([
 		}); err != nil || st != MemberAnnounced {
 			return nil, done(nil) // gone, or joined before a restart
 		}
-		p, err := c.ourMemberProfile(ctx, g.UserID)
+		p, err := c.ourMemberProfile(ctx, g)
 		if err != nil {
 			return nil, err
 		}
