@@ -86,9 +86,13 @@ func (s *Engine) eventResponse(ctx context.Context, u chat.User, ev chat.Event) 
 		g := e.Group
 		s.seenGroup(g)
 		n := viewName(groupName(g))
+		use := "use /j " + n + " to accept"
+		if g.Incognito != nil {
+			use = "use /j " + n + " to join incognito as " + g.Incognito.DisplayName
+		}
 		return resp("receivedGroupInvitation", []string{
 			groupFull(g) + ": " + viewName(contactName(e.Contact)) + " invites you to join the group as " + string(g.Role),
-			"use /j " + n + " to accept",
+			use,
 		}, "groupInfo", g, "contact", e.Contact, "memberRole", g.Role), true
 	case chat.MemberConnected:
 		g, m := e.Group, e.Member
@@ -98,7 +102,11 @@ func (s *Engine) eventResponse(ctx context.Context, u chat.User, ev chat.Event) 
 		s.mu.Unlock()
 		switch {
 		case m.Host:
-			return resp("userJoinedGroup", []string{groupRef(g) + ": you joined the group"}, "groupInfo", g, "hostMember", m), true
+			line := groupRef(g) + ": you joined the group"
+			if g.Incognito != nil {
+				line += " incognito as " + g.Incognito.DisplayName
+			}
+			return resp("userJoinedGroup", []string{line}, "groupInfo", g, "hostMember", m), true
 		case invited:
 			return resp("joinedGroupMember", []string{groupRef(g) + ": " + viewName(memberName(m)) + " joined the group"}, "groupInfo", g, "member", m), true
 		}

@@ -181,13 +181,16 @@ func (s *Engine) exec(ctx context.Context, cmd Command) (Response, error) {
 	case OpProfileAddress:
 		return s.profileAddress(ctx, u, cmd.On)
 	case OpAutoAccept:
-		if cmd.Incognito {
-			return Response{}, notSupported("incognito auto-accept")
-		}
 		if _, err := s.address(ctx, u); err != nil {
 			return Response{}, err
 		}
-		if err := s.c.SetAutoAccept(ctx, u.ID, cmd.On, cmd.Text); err != nil {
+		var err error
+		if cmd.On && cmd.Incognito {
+			err = s.c.SetAutoAcceptIncognito(ctx, u.ID, cmd.Text)
+		} else {
+			err = s.c.SetAutoAccept(ctx, u.ID, cmd.On, cmd.Text)
+		}
+		if err != nil {
 			return Response{}, err
 		}
 		a, err := s.address(ctx, u)
@@ -196,14 +199,15 @@ func (s *Engine) exec(ctx context.Context, cmd Command) (Response, error) {
 		}
 		return resp("userContactLinkUpdated", viewAutoAccept(a), "user", u, "contactLink", a), nil
 	case OpAccept:
-		if cmd.Incognito {
-			return Response{}, notSupported("accepting incognito")
-		}
 		r, err := s.findRequest(ctx, u.ID, cmd.Name)
 		if err != nil {
 			return Response{}, err
 		}
-		c, err := s.c.AcceptRequest(ctx, r.ID)
+		accept := s.c.AcceptRequest
+		if cmd.Incognito {
+			accept = s.c.AcceptRequestIncognito
+		}
+		c, err := accept(ctx, r.ID)
 		if err != nil {
 			return Response{}, err
 		}
@@ -278,17 +282,24 @@ func (s *Engine) exec(ctx context.Context, cmd Command) (Response, error) {
 	case OpSearch:
 		return s.search(ctx, u, cmd)
 	case OpNewGroup:
-		if cmd.Incognito {
-			return Response{}, notSupported("incognito groups")
-		}
 		if _, err := s.findGroup(ctx, u.ID, cmd.Name); err == nil {
 			return Response{}, cmdErr("duplicateName", "this display name is already used by user, contact or group")
 		}
-		g, err := s.c.CreateGroup(ctx, chatmsg.GroupProfile{DisplayName: cmd.Name, FullName: cmd.Text})
+		create := s.c.CreateGroup
+		if cmd.Incognito {
+			create = s.c.CreateIncognitoGroup
+		}
+		g, err := create(ctx, chatmsg.GroupProfile{DisplayName: cmd.Name, FullName: cmd.Text})
 		if err != nil {
 			return Response{}, err
 		}
 		n := viewName(groupName(g))
+		if g.Incognito != nil {
+			return resp("groupCreated", []string{
+				"group " + groupFull(g) + " is created, your incognito profile for this group is " + g.Incognito.DisplayName,
+				"to add members use /create link #" + n,
+			}, "user", u, "groupInfo", g), nil
+		}
 		return resp("groupCreated", []string{
 			"group " + groupFull(g) + " is created",
 			"to add members use /a " + n + " <name> or /create link #" + n,
@@ -303,7 +314,12 @@ func (s *Engine) exec(ctx context.Context, cmd Command) (Response, error) {
 			return Response{}, err
 		}
 		m, err := s.c.InviteToGroup(ctx, g.ID, c.ID, cmd.Role)
-		if err != nil {
+		switch {
+		case errors.Is(err, chat.ErrGroupIncognito):
+			return Response{}, cmdErr("groupIncognitoCantInvite", "you are using an incognito profile for this group - prohibited to invite contacts")
+		case errors.Is(err, chat.ErrContactIncognito):
+			return Response{}, cmdErr("contactIncognitoCantInvite", "you're using your main profile for this group - prohibited to invite contacts to whom you are connected incognito")
+		case err != nil:
 			return Response{}, err
 		}
 		s.mu.Lock()
@@ -313,7 +329,10 @@ func (s *Engine) exec(ctx context.Context, cmd Command) (Response, error) {
 			"user", u, "groupInfo", g, "contact", c, "member", m), nil
 	case OpJoin:
 		if isLink(cmd.Name) {
-			return s.joinGroupLink(ctx, u, cmd.Name)
+			s.mu.Lock()
+			incognito := s.incognito
+			s.mu.Unlock()
+			return s.joinGroupLink(ctx, u, cmd.Name, incognito)
 		}
 		g, err := s.findGroup(ctx, u.ID, cmd.Name)
 		if err != nil {
@@ -469,16 +488,17 @@ func (s *Engine) connect(ctx context.Context, u chat.User, cmd Command) (Respons
 		}
 		return resp("sentConfirmation", []string{"confirmation sent!"}, "user", u, "connection", c), nil
 	case "contact":
+		connect, line := s.c.ConnectAddress, "connection request sent!"
 		if incognito {
-			return Response{}, notSupported("incognito contact requests")
+			connect, line = s.c.ConnectAddressIncognito, "connection request sent incognito!"
 		}
-		c, err := s.c.ConnectAddress(ctx, link)
+		c, err := connect(ctx, link)
 		if err != nil {
 			return Response{}, linkError(err)
 		}
-		return resp("sentInvitation", []string{"connection request sent!"}, "user", u, "connection", c), nil
+		return resp("sentInvitation", []string{line}, "user", u, "connection", c), nil
 	case "group":
-		return s.joinGroupLink(ctx, u, link)
+		return s.joinGroupLink(ctx, u, link, incognito)
 	}
 	return Response{}, cmdErr("invalidConnReq", "invalid connection link: neither an invitation nor an address")
 }
@@ -569,7 +589,7 @@ func (s *Engine) send(ctx context.Context, u chat.User, cmd Command) (Response, 
 
 func (s *Engine) reply(ctx context.Context, u chat.User, cmd Command) (Response, error) {
 	if cmd.Chat.Type == '#' {
-		return Response{}, notSupported("replies in groups")
+		return s.groupReply(ctx, u, cmd)
 	}
 	c, err := s.readyContact(ctx, u.ID, cmd.Chat.Name)
 	if err != nil {
@@ -842,7 +862,7 @@ func (s *Engine) groupsList(ctx context.Context, u chat.User) (Response, error) 
 			if count == 1 {
 				plural = ""
 			}
-			ls = append(ls, fmt.Sprintf("%s (%d member%s)", groupFull(g), count, plural))
+			ls = append(ls, fmt.Sprintf("%s%s (%d member%s)", groupIncognitoPrefix(g), groupFull(g), count, plural))
 		}
 	}
 	return resp("groupsList", ls, "user", u, "groups", gs), nil

@@ -5,6 +5,7 @@ package chatcmd
 // terminal shows them.
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"strings"
@@ -83,12 +84,103 @@ func (s *Engine) deleteGroupLink(ctx context.Context, u chat.User, cmd Command) 
 	}, "user", u, "groupInfo", g), nil
 }
 
-func (s *Engine) joinGroupLink(ctx context.Context, u chat.User, link string) (Response, error) {
-	g, err := s.c.JoinGroupLink(ctx, link)
+func (s *Engine) joinGroupLink(ctx context.Context, u chat.User, link string, incognito bool) (Response, error) {
+	join, line := s.c.JoinGroupLink, "connection request sent!"
+	if incognito {
+		join, line = s.c.JoinGroupLinkIncognito, "connection request sent incognito!"
+	}
+	g, err := join(ctx, link)
 	if err != nil {
 		return Response{}, linkError(err)
 	}
-	return resp("sentInvitation", []string{"connection request sent!"}, "user", u, "groupInfo", g), nil
+	return resp("sentInvitation", []string{line}, "user", u, "groupInfo", g), nil
+}
+
+// groupReply is upstream's SendGroupMessageQuote: "> #team (text) reply"
+// quotes the latest item of anyone starting with text, "> #team @bob
+// (text) reply" bob's, or ours when bob is the user's name (or the
+// group's incognito name).
+func (s *Engine) groupReply(ctx context.Context, u chat.User, cmd Command) (Response, error) {
+	g, err := s.findGroup(ctx, u.ID, cmd.Chat.Name)
+	if err != nil {
+		return Response{}, err
+	}
+	if g.Status == chat.GroupLeft || g.Status == chat.GroupRemoved {
+		return Response{}, cmdErr("groupMemberUserRemoved", "you are no longer a member of the group")
+	}
+	var q chat.GroupItem
+	switch {
+	case cmd.Member == "":
+		q, err = s.findGroupItem(ctx, g, cmd.Quote, anyDir)
+	case cmd.Member == ourGroupName(g, u):
+		q, err = s.findGroupItem(ctx, g, cmd.Quote, sentDir)
+	default:
+		var m chat.Member
+		if m, err = s.findMember(ctx, g, cmd.Member); err == nil {
+			q, err = s.findMemberItem(ctx, g, m.ID, cmd.Quote)
+		}
+	}
+	if err != nil {
+		return Response{}, err
+	}
+	it, err := s.c.SendGroupReply(ctx, g.ID, cmd.Text, q.ID)
+	if err != nil {
+		return Response{}, err
+	}
+	s.seenGroupItem(it)
+	s.setLast(cmd.Chat)
+	return resp("newChatItems", s.groupLines(g, nil, it), "user", u, "chatItems", []AChatItem{{Group: &g, GroupItem: &it}}), nil
+}
+
+// findMemberItem is the latest item of the member starting with prefix.
+func (s *Engine) findMemberItem(ctx context.Context, g chat.Group, member int64, prefix string) (chat.GroupItem, error) {
+	items, err := s.c.GroupItems(ctx, g.ID, 0, 1000)
+	if err != nil {
+		return chat.GroupItem{}, err
+	}
+	for i := len(items) - 1; i >= 0; i-- {
+		if it := items[i]; !it.Sent && !it.Deleted && it.Author == member && strings.HasPrefix(it.Text, prefix) {
+			return it, nil
+		}
+	}
+	return chat.GroupItem{}, cmdErr("chatItemNotFoundByText", "message not found by text: %s", prefix)
+}
+
+// ourGroupName is the name the group knows us by: the membership's random
+// one, or the user's.
+func ourGroupName(g chat.Group, u chat.User) string {
+	if g.Incognito != nil {
+		return g.Incognito.DisplayName
+	}
+	return u.Profile.DisplayName
+}
+
+// groupQuoteOf is a group reply's quote line, "> alice hello", its author
+// found by the quote's member id (upstream's groupQuote).
+func (s *Engine) groupQuoteOf(g chat.Group, it chat.GroupItem) quoteView {
+	if it.Quote == nil || it.Quote.MsgRef == nil {
+		return quoteView{}
+	}
+	ctx := context.Background()
+	name := "?"
+	if ref := it.Quote.MsgRef; bytes.Equal(ref.MemberID, g.MemberID) {
+		if g.Incognito != nil {
+			name = g.Incognito.DisplayName
+		} else {
+			name = u0(ctx, s, g.UserID)
+		}
+	} else if ms, err := s.c.Members(ctx, g.ID); err == nil {
+		for _, m := range ms {
+			if bytes.Equal(m.MemberID, ref.MemberID) {
+				name = memberName(m)
+			}
+		}
+	}
+	var text string
+	if it.Quote.Content != nil {
+		text = it.Quote.Content.DisplayText()
+	}
+	return quoteView{ok: true, prefix: "> " + viewName(name), text: text}
 }
 
 func (s *Engine) memberRole(ctx context.Context, u chat.User, cmd Command) (Response, error) {

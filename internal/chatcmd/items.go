@@ -68,7 +68,7 @@ func (s *Engine) groupLines(g chat.Group, m *chat.Member, it chat.GroupItem) []s
 		}
 		head += name + "> "
 	}
-	ls := messageLines(ts, head, quoteView{}, it.Text)
+	ls := messageLines(ts, head, s.groupQuoteOf(g, it), it.Text)
 	suffix, extra := groupItemExtra(it)
 	if suffix != "" {
 		for i := range ls {

@@ -600,7 +600,7 @@ func init() {
 		},
 		named(OpDeleteGroupLink, 0, "/delete link #"),
 		named(OpShowGroupLink, 0, "/show link #"),
-		func(s *scan) (Command, bool) { // > #team (quoted) reply
+		func(s *scan) (Command, bool) { // > #team [@member] (quoted) reply
 			if !s.lit(">#", "> #") {
 				return Command{}, false
 			}
@@ -608,8 +608,16 @@ func init() {
 			if !ok || !s.space() {
 				return Command{}, false
 			}
+			c := Command{Op: OpReply, Chat: Chat{'#', n}}
+			if !s.done() && s.s[s.i] != '(' {
+				s.optChar('@')
+				if c.Member, ok = s.name(); !ok || !s.space() {
+					return Command{}, false
+				}
+			}
 			q, ok := s.quoted()
-			return Command{Op: OpReply, Chat: Chat{'#', n}, Quote: q, Text: s.rest()}, ok
+			c.Quote, c.Text = q, s.rest()
+			return c, ok
 		},
 		simple(OpContacts, "/contacts"),
 		func(s *scan) (Command, bool) { // /chats [N | all], upstream's LastChats
@@ -802,7 +810,9 @@ func init() {
 				s.lit(" incognito=off")
 			}
 			if on && s.space() {
-				c.Text = s.rest()
+				// Upstream's msgContentP: "text hello"; the bare text is
+				// read too.
+				c.Text = strings.TrimPrefix(s.rest(), "text ")
 			}
 			return c, true
 		},

@@ -64,6 +64,14 @@ func groupFull(g chat.Group) string {
 	return "#" + fullName(groupName(g), g.Profile.FullName)
 }
 
+// groupIncognitoPrefix marks a group where our membership is incognito.
+func groupIncognitoPrefix(g chat.Group) string {
+	if g.Incognito != nil {
+		return "i "
+	}
+	return ""
+}
+
 // incognitoPrefix marks a contact we talk to with a random profile.
 func incognitoPrefix(c chat.Contact) string {
 	if c.Incognito != nil {
@@ -208,6 +216,9 @@ func viewAutoAccept(a chat.Address) []string {
 		return []string{"auto_accept off"}
 	}
 	ls := []string{"auto_accept on"}
+	if a.Incognito {
+		ls[0] += ", incognito"
+	}
 	if a.Welcome != "" {
 		ls = append(ls, "auto reply:")
 		ls = append(ls, textLines(a.Welcome)...)

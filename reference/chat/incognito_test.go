@@ -149,7 +149,9 @@ func TestIncognitoGroupMembership(t *testing.T) {
 	if err := alice.c.UpdateProfile(ctx, alice.user, chatmsg.Profile{DisplayName: "alice", FullName: "Alice Main"}); err != nil {
 		t.Fatal(err)
 	}
-	seen(t, carol.r, func(e ContactUpdated) bool { return e.Contact.ID == carolAlice && e.Contact.Profile.FullName == "Alice Main" })
+	seen(t, carol.r, func(e ContactUpdated) bool {
+		return e.Contact.ID == carolAlice && e.Contact.Profile.FullName == "Alice Main"
+	})
 	// Anything alice's probes or updates sent over these connections was
 	// sent before these messages.
 	if _, err := alice.c.SendMessage(ctx, aliceCarol, text("to carol"), 0); err != nil {
