@@ -40,6 +40,7 @@ var help = map[string]string{
   @<name> <message>             send
   > @<name> (<quoted>) <reply>  reply to a message of the contact starting with <quoted>
   >> @<name> (<quoted>) <reply> reply to a message of yours
+  > #<group> [@<member>] (<quoted>) <reply>  reply in a group (to anyone's, or the member's)
   ! @<name> (<old>) <new>       edit your message
   \ @<name> <text>              delete your message for everyone
   +1 @<name> <text>             react with 👍 (also +- +) +, +* +^ or any emoji; - removes)
@@ -54,8 +55,12 @@ var help = map[string]string{
   /auto_accept on [text]    accept requests automatically, replying with text
   /auto_accept off`,
 	"incognito": `Incognito:
-  /c i, /c i <link>         a new random profile for this one contact
-  /incognito on|off         make every new connection incognito (or not)`,
+  /c i, /c i <link>         a new random profile for this one contact (or address request)
+  /ac i <name>              accept a contact request with a new random profile
+  /auto_accept on incognito=on [text]  accept requests automatically, each incognito
+  /g i <group>              create a group with a random profile (members join by its link)
+  /incognito on|off         make every new connection incognito (or not)
+  a group you are invited to over an incognito contact is joined with that profile`,
 }
 
 func helpLines(section string) []string {
