@@ -346,14 +346,16 @@ func TestIncognitoAddressRequests(t *testing.T) {
 }
 
 // CH-MSG-QUOTE-1..2: a reply in a group carries the quoted item's msgId
-// and its author's member id, ours for our own; receivers find the item.
+// and its author's member id, ours for our own; receivers find the item,
+// also when both come forwarded in a new member's history (CH-GRP-HIST-1).
 func TestGroupQuotes(t *testing.T) {
 	ctx := context.Background()
 	srv := startRelay(t)
 	alice, bob, carol := newGM(t, "alice", srv), newGM(t, "bob", srv), newGM(t, "carol", srv)
 	ab, _ := contacts(t, alice, bob)
 	ac, _ := contacts(t, alice, carol)
-	g, err := alice.c.CreateGroup(ctx, chatmsg.GroupProfile{DisplayName: "team"})
+	g, err := alice.c.CreateGroup(ctx, chatmsg.GroupProfile{DisplayName: "team",
+		GroupPreferences: &chatmsg.GroupPreferences{History: &chatmsg.GroupPreference{Enable: "on"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -394,5 +396,20 @@ func TestGroupQuotes(t *testing.T) {
 	if _, err := carol.c.SendGroupReply(ctx, carol.group, "x", 1<<40); err == nil {
 		t.Fatal("a reply to no item")
 	}
-	noErrors(t, alice, bob, carol)
+	// dave joins by link and gets both in the history.
+	link, err := alice.c.CreateGroupLink(ctx, g.ID, chatmsg.RoleMember)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dave := newGM(t, "dave", srv)
+	dg, err := dave.c.JoinGroupLink(ctx, link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dave.group = dg.ID
+	it = dave.item(t, "will tell more")
+	if orig := dave.item(t, "hello, all good, you?"); it.QuoteID != orig.ID || orig.QuoteID != dave.item(t, "hello! how are you?").ID {
+		t.Fatalf("dave's history: %+v quotes %d", it, orig.ID)
+	}
+	noErrors(t, alice, bob, carol, dave)
 }
