@@ -210,6 +210,17 @@
 // member to the contact (ContactMemberLinked), members never match
 // members.
 //
+// # Incognito
+//
+// A contact or a group membership may have a random profile in place of
+// the user's (incognito.go, CH-INCOG-1..6): a contact by invitation, by a
+// request to an address or accepted from one (also automatically), and a
+// membership invited over such a contact (which keeps that contact's
+// profile), joined by a group link incognito or of a group created
+// incognito. ourMemberProfile gives every group event the membership's
+// profile; such memberships invite no contacts, get no main profile
+// updates and take no part in duplicate-contact probes.
+//
 // # Disappearing messages
 //
 // Timed messages are on with a contact while neither side's timedMessages
