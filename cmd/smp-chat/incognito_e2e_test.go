@@ -69,6 +69,8 @@ func TestIncognitoGroupAndQuotes(t *testing.T) {
 	cath.expect("#team: member bob is connected")
 	cath.send("/gs")
 	cath.expect("i #team (3 members)")
+	cath.send("/ms team")
+	cath.expect("i " + inc + ": member, you, connected")
 
 	alice.send("#team hello! how are you?")
 	bob.expect("#team alice> hello! how are you?")

@@ -797,7 +797,11 @@ func (s *Engine) members(ctx context.Context, u chat.User, name string) (Respons
 	if !host {
 		us = "created group"
 	}
-	ls := []string{fullName(u.Profile.DisplayName, u.Profile.FullName) + ": " + string(g.Role) + ", you, " + us}
+	me := fullName(u.Profile.DisplayName, u.Profile.FullName)
+	if g.Incognito != nil {
+		me = "i " + g.Incognito.DisplayName // upstream's line for an incognito membership
+	}
+	ls := []string{me + ": " + string(g.Role) + ", you, " + us}
 	var shown []chat.Member
 	for _, m := range ms {
 		if m.Status == chat.MemberHasLeft || m.Status == chat.MemberWasRemoved {
