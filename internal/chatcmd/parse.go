@@ -810,8 +810,8 @@ func init() {
 				s.lit(" incognito=off")
 			}
 			if on && s.space() {
-				// Upstream's msgContentP: "text hello"; the bare text is
-				// read too.
+				// Upstream's form is "text MSG" (msgContentP); the
+				// bare message is taken too.
 				c.Text = strings.TrimPrefix(s.rest(), "text ")
 			}
 			return c, true
