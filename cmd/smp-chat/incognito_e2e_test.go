@@ -116,6 +116,11 @@ func TestIncognitoRequestsAndGroups(t *testing.T) {
 	}
 	bob.send("@" + aliceInc + " psst")
 	alice.expect("i " + bobInc + "> psst")
+	// alice is incognito with bob: no invitation to her main-profile group.
+	alice.send("/g team")
+	alice.expect("to add members use /a team <name> or /create link #team")
+	alice.send("/a team " + bobInc)
+	alice.expect("you're using your main profile for this group - prohibited to invite contacts to whom you are connected incognito")
 
 	// Requests accepted automatically, each with its own random profile.
 	alice.send("/auto_accept on incognito=on text hello!")
