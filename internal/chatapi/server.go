@@ -375,16 +375,21 @@ func cmdError(msg string) chatcmd.Response {
 
 // encode makes one API message; corrID nil for an event.
 func encode(corrID *string, r chatcmd.Response) []byte {
-	resp, err := json.Marshal(r)
+	resp, err := chatcmd.EncodeAPI(r)
 	if err != nil {
-		resp, _ = json.Marshal(cmdError("encoding " + r.Type + ": " + err.Error()))
+		resp, _ = chatcmd.EncodeAPI(cmdError("encoding " + r.Type + ": " + err.Error()))
 	}
-	b, err := json.Marshal(struct {
-		CorrID *string         `json:"corrId,omitempty"`
-		Resp   json.RawMessage `json:"resp"`
-	}{corrID, resp})
-	if err != nil { // resp is valid JSON: only a bug gets here
-		return []byte(`{"resp":{"type":"chatCmdError","chatError":{"type":"error","errorType":{"type":"internalError","message":"encoding"}}}}`)
+	// Written by hand: the envelope is fixed, and resp must go out as it
+	// is (encoding/json would escape "&" in links again).
+	b := make([]byte, 0, len(resp)+32)
+	if corrID != nil {
+		id, _ := json.Marshal(*corrID)
+		b = append(b, `{"corrId":`...)
+		b = append(b, id...)
+		b = append(b, `,"resp":`...)
+	} else {
+		b = append(b, `{"resp":`...)
 	}
-	return b
+	b = append(b, resp...)
+	return append(b, '}')
 }
