@@ -24,17 +24,6 @@ import (
 // rather than made up; docs/chat-api.md lists them. Keys are written in
 // sorted order (encoding/json's order for maps), not upstream's.
 
-// AChatItem is an item with the chat it is in: upstream's AChatItem
-// {chatInfo, chatItem}. Set Contact and Item for a direct chat; Group and
-// GroupItem for a group, with Member the author of a received item.
-type AChatItem struct {
-	Contact   *chat.Contact
-	Item      *chat.Item
-	Group     *chat.Group
-	Member    *chat.Member
-	GroupItem *chat.GroupItem
-}
-
 // ConnLink is a link we made or were given, shown as upstream's
 // CreatedConnLink {connFullLink, connShortLink?}; ours are all full links.
 type ConnLink string
@@ -45,10 +34,28 @@ type ConnLink string
 func EncodeAPI(r Response) ([]byte, error) {
 	m := make(obj, len(r.Fields)+1)
 	for k, v := range r.Fields {
-		m[k] = apiValue(v)
+		m[k] = fieldValue(k, v)
 	}
 	m["type"] = r.Type
 	return marshal(m)
+}
+
+// fieldValue is apiValue for the few fields whose shape depends on the
+// key: links (upstream's CreatedConnLink objects, ours held as strings)
+// and "connection", the pending contact of an invitation (upstream's
+// PendingContactConnection).
+func fieldValue(key string, v any) any {
+	switch key {
+	case "connLinkInvitation", "connLinkContact":
+		if s, ok := v.(string); ok {
+			return apiValue(ConnLink(s))
+		}
+	case "connection":
+		if c, ok := v.(chat.Contact); ok {
+			return pendingJSON(c)
+		}
+	}
+	return apiValue(v)
 }
 
 func marshal(v any) ([]byte, error) {
@@ -137,6 +144,17 @@ func apiValue(v any) any {
 		return string(v)
 	case ConnLink:
 		return obj{"connFullLink": string(v)}
+	case ChatItemDeletion:
+		return deletionJSON(v)
+	case Reaction:
+		return reactionJSON(v)
+	case ChatError:
+		return obj{"type": "error", "errorType": obj{"type": v.Type, "message": v.Message}}
+	case *ChatError:
+		if v == nil {
+			return nil
+		}
+		return apiValue(*v)
 	case time.Time:
 		return timeJSON(v)
 	case error:
@@ -616,6 +634,53 @@ func memberJSON(m chat.Member) obj {
 		o["memberCategory"] = "post"
 	}
 	return o
+}
+
+// pendingJSON is upstream's PendingContactConnection for a contact we
+// invited or asked: pccConnId (ours: the contact's id, which our commands
+// take), pccConnStatus, viaContactUri (true when we asked through an
+// address), localAlias. Left out: pccAgentConnId, timestamps, the link.
+func pendingJSON(c chat.Contact) obj {
+	return obj{
+		"pccConnId":     c.ID,
+		"pccConnStatus": connJSON(c)["connStatus"],
+		"viaContactUri": c.Status == chat.StatusRequested,
+		"localAlias":    "",
+	}
+}
+
+// deletionJSON is upstream's ChatItemDeletion {deletedChatItem,
+// toChatItem?}.
+func deletionJSON(d ChatItemDeletion) obj {
+	o := obj{"deletedChatItem": aChatItemJSON(d.Deleted)}
+	if d.To != nil {
+		o["toChatItem"] = aChatItemJSON(*d.To)
+	}
+	return o
+}
+
+// reactionJSON is upstream's ACIReaction {chatInfo, chatReaction:
+// CIReaction {chatDir, chatItem, reaction}}; chatDir says who reacted.
+// Left out: sentAt.
+func reactionJSON(r Reaction) obj {
+	a := aChatItemJSON(r.ChatItem)
+	dir := "directRcv"
+	switch {
+	case r.ChatItem.GroupItem != nil && r.Sent:
+		dir = "groupSnd"
+	case r.ChatItem.GroupItem != nil:
+		dir = "groupRcv"
+	case r.Sent:
+		dir = "directSnd"
+	}
+	return obj{
+		"chatInfo": a["chatInfo"],
+		"chatReaction": obj{
+			"chatDir":  obj{"type": dir},
+			"chatItem": a["chatItem"],
+			"reaction": obj{"type": "emoji", "emoji": r.Emoji},
+		},
+	}
 }
 
 // chatErrorJSON is upstream's ChatError for an error of ours: "error" with

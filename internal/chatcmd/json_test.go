@@ -229,3 +229,72 @@ func TestResponseJSON(t *testing.T) {
 		`{"chatError":{"errorType":{"message":"no contact bob","type":"commandError"},"type":"error"},"type":"chatCmdError"}`)
 	check(t, map[string]any{"at": ts.In(time.FixedZone("x", 3600)), "role": chatmsg.RoleAdmin, "n": 1}, `{"at":"2026-12-01T14:30:05.123Z","n":1,"role":"admin"}`)
 }
+
+func TestKeyedFieldsJSON(t *testing.T) {
+	c := chat.Contact{ID: 3, UserID: 1, Status: chat.StatusInvited}
+	b, err := EncodeAPI(Response{Type: "invitation", Fields: map[string]any{"connLinkInvitation": "simplex:/invitation#/?v=2&x=1", "connection": c}})
+	want := `{"connLinkInvitation":{"connFullLink":"simplex:/invitation#/?v=2&x=1"},"connection":{"localAlias":"","pccConnId":3,"pccConnStatus":"new","viaContactUri":false},"type":"invitation"}`
+	if err != nil || string(b) != want {
+		t.Errorf("got  %s\nwant %s", b, want)
+	}
+	b, _ = EncodeAPI(Response{Type: "sentInvitation", Fields: map[string]any{"connection": chat.Contact{ID: 4, Status: chat.StatusRequested}}})
+	if want := `{"connection":{"localAlias":"","pccConnId":4,"pccConnStatus":"joined","viaContactUri":true},"type":"sentInvitation"}`; string(b) != want {
+		t.Errorf("got  %s\nwant %s", b, want)
+	}
+	// Elsewhere a contact is a Contact.
+	b, _ = EncodeAPI(Response{Type: "contactDeleted", Fields: map[string]any{"contact": c}})
+	if !bytes.Contains(b, []byte(`"contact":{"activeConn"`)) {
+		t.Errorf("got %s", b)
+	}
+}
+
+func TestChatErrorJSON(t *testing.T) {
+	check(t, ChatError{Type: "noActiveUser", Message: "no active user"}, `{"errorType":{"message":"no active user","type":"noActiveUser"},"type":"error"}`)
+	check(t, &ChatError{Type: "commandError", Message: "bad"}, `{"errorType":{"message":"bad","type":"commandError"},"type":"error"}`)
+	var e error = ChatError{Type: "notSupported", Message: "/x: not supported yet"}
+	check(t, e, `{"errorType":{"message":"/x: not supported yet","type":"notSupported"},"type":"error"}`)
+}
+
+func TestDeletionAndReactionJSON(t *testing.T) {
+	c := chat.Contact{ID: 2, LocalName: "bob", Profile: &bob, Status: chat.StatusConnected}
+	it := chat.Item{ID: 11, ContactID: 2, Sent: true, Content: chatmsg.Content{Type: "text", Text: "hi", HasText: true}, Text: "hi", Status: chat.ItemSent, CreatedAt: ts}
+	del := it
+	del.Deleted = true
+	var d struct {
+		DeletedChatItem struct {
+			ChatItem struct{ Meta struct{ ItemDeleted any } }
+		}
+		ToChatItem struct {
+			ChatInfo struct{ Type string }
+			ChatItem struct {
+				Meta struct {
+					ItemDeleted struct{ Type, ChatType string }
+				}
+			}
+		}
+	}
+	b, _ := marshal(apiValue(ChatItemDeletion{Deleted: AChatItem{Contact: &c, Item: &it}, To: &AChatItem{Contact: &c, Item: &del}}))
+	if err := json.Unmarshal(b, &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.DeletedChatItem.ChatItem.Meta.ItemDeleted != nil || d.ToChatItem.ChatInfo.Type != "direct" || d.ToChatItem.ChatItem.Meta.ItemDeleted.Type != "deleted" || d.ToChatItem.ChatItem.Meta.ItemDeleted.ChatType != "direct" {
+		t.Errorf("deletion: %s", b)
+	}
+	check(t, apiValue(ChatItemDeletion{Deleted: AChatItem{Contact: &c, Item: &it}}).(obj)["toChatItem"], `null`)
+
+	b, _ = marshal(apiValue(Reaction{ChatItem: AChatItem{Contact: &c, Item: &it}, Emoji: "👍"}))
+	var r struct {
+		ChatInfo     struct{ Type string }
+		ChatReaction struct {
+			ChatDir  struct{ Type string }
+			ChatItem struct{ Meta struct{ ItemID int64 } }
+			Reaction struct{ Type, Emoji string }
+		}
+	}
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.ChatInfo.Type != "direct" || r.ChatReaction.ChatDir.Type != "directRcv" || r.ChatReaction.ChatItem.Meta.ItemID != 11 || r.ChatReaction.Reaction != (struct{ Type, Emoji string }{"emoji", "👍"}) {
+		t.Errorf("reaction: %s", b)
+	}
+}
