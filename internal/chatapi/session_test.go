@@ -1,0 +1,192 @@
+package chatapi
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/smpkit/smpkit/internal/chatcmd"
+	"github.com/smpkit/smpkit/reference/chat"
+	"github.com/smpkit/smpkit/reference/chatmsg"
+	"github.com/smpkit/smpkit/reference/db"
+	"github.com/smpkit/smpkit/reference/relay"
+)
+
+// The API over the real session: a bot profile served on a loopback port
+// and a person's client, over a reference relay on loopback.
+
+func openClient(t *testing.T, rl *relay.Loopback, name string) *chat.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := chat.Open(ctx, chat.Config{Dir: t.TempDir(), Passphrase: "api test", Relay: rl.Server,
+		DBOptions: &db.Options{KDF: db.KDFParams{Time: 1, MemoryKiB: 64, Threads: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if _, err := c.CreateUser(ctx, chatmsg.Profile{DisplayName: name}); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// apiMsg is what the tests read of an API message.
+type apiMsg struct {
+	CorrID string `json:"corrId"`
+	Resp   struct {
+		Type            string
+		ConnLinkContact struct{ ConnFullLink string }
+		ContactLink     struct {
+			AddressSettings struct{ AutoAccept *struct{ AcceptIncognito bool } }
+		}
+		Contact struct {
+			ContactID        int64
+			LocalDisplayName string
+			ContactStatus    string
+			ActiveConn       struct{ ConnStatus string }
+		}
+		ChatItems []struct {
+			ChatInfo struct {
+				Type    string
+				Contact struct{ LocalDisplayName string }
+			}
+			ChatItem struct {
+				ChatDir struct{ Type string }
+				Meta    struct{ ItemText string }
+				Content struct {
+					Type       string
+					MsgContent struct{ Type, Text string }
+				}
+			}
+		}
+		ChatError struct {
+			ErrorType struct{ Type, Message string }
+		}
+	} `json:"resp"`
+	raw string
+}
+
+func read(t *testing.T, c *websocket.Conn, timeout time.Duration) apiMsg {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	_, b, err := c.Read(ctx)
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	var m apiMsg
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("not JSON: %s", b)
+	}
+	m.raw = string(b)
+	if testing.Verbose() {
+		t.Logf("api: %s", b)
+	}
+	return m
+}
+
+// await reads until a message of type typ (answer or event) arrives.
+func await(t *testing.T, c *websocket.Conn, typ string) apiMsg {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		m := read(t, c, time.Until(deadline))
+		if m.Resp.Type == typ {
+			return m
+		}
+	}
+}
+
+func TestAPIOverRealSession(t *testing.T) {
+	rl, err := relay.StartLoopback(relay.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rl.Close()
+	botClient := openClient(t, rl, "echo")
+	person := openClient(t, rl, "bob")
+	sess := chatcmd.New(botClient, chatcmd.Options{Version: "test"})
+	defer sess.Close()
+	srv := New(sess, Config{})
+	ln, err := Listen(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
+	defer cancel()
+	sctx, stop := context.WithCancel(ctx)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(sctx, ln) }()
+	defer func() { stop(); <-served }()
+	ws := dial(t, "ws://"+ln.Addr().String())
+
+	send(t, ws, `{"corrId":"1","cmd":"/ad"}`)
+	m := await(t, ws, "userContactLinkCreated")
+	link := m.Resp.ConnLinkContact.ConnFullLink
+	if m.CorrID != "1" || !strings.HasPrefix(link, "simplex:/contact") {
+		t.Fatalf("/ad: %s", m.raw)
+	}
+	send(t, ws, `{"corrId":"2","cmd":"/auto_accept on"}`)
+	if m := await(t, ws, "userContactLinkUpdated"); m.CorrID != "2" || m.Resp.ContactLink.AddressSettings.AutoAccept == nil {
+		t.Fatalf("/auto_accept: %s", m.raw)
+	}
+	send(t, ws, `{"corrId":"3","cmd":"not a command"}`)
+	if m := await(t, ws, "chatCmdError"); m.CorrID != "3" || m.Resp.ChatError.ErrorType.Message == "" {
+		t.Fatalf("bad command: %s", m.raw)
+	}
+	send(t, ws, `{"corrId":3,"cmd":"/ad"}`)
+	if m := read(t, ws, 5*time.Second); m.raw != invalidRequest {
+		t.Fatalf("bad request: %s", m.raw)
+	}
+
+	if _, err := person.ConnectAddress(ctx, link); err != nil {
+		t.Fatal(err)
+	}
+	m = await(t, ws, "contactConnected")
+	if m.CorrID != "" || m.Resp.Contact.LocalDisplayName != "bob" || m.Resp.Contact.ContactStatus != "active" || m.Resp.Contact.ActiveConn.ConnStatus != "ready" {
+		t.Fatalf("contactConnected: %s", m.raw)
+	}
+	bob := waitEvent[chat.ContactConnected](t, person).Contact
+	if _, err := person.SendText(ctx, bob.ID, "hello bot"); err != nil {
+		t.Fatal(err)
+	}
+	m = await(t, ws, "newChatItems")
+	if len(m.Resp.ChatItems) != 1 {
+		t.Fatalf("newChatItems: %s", m.raw)
+	}
+	ci := m.Resp.ChatItems[0]
+	if ci.ChatInfo.Type != "direct" || ci.ChatInfo.Contact.LocalDisplayName != "bob" || ci.ChatItem.ChatDir.Type != "directRcv" ||
+		ci.ChatItem.Content.Type != "rcvMsgContent" || ci.ChatItem.Content.MsgContent != (struct{ Type, Text string }{"text", "hello bot"}) || ci.ChatItem.Meta.ItemText != "hello bot" {
+		t.Fatalf("newChatItems: %s", m.raw)
+	}
+	send(t, ws, `{"corrId":"4","cmd":"@bob hello bob"}`)
+	m = await(t, ws, "newChatItems")
+	if m.CorrID != "4" || len(m.Resp.ChatItems) != 1 || m.Resp.ChatItems[0].ChatItem.ChatDir.Type != "directSnd" || m.Resp.ChatItems[0].ChatItem.Content.Type != "sndMsgContent" {
+		t.Fatalf("@bob: %s", m.raw)
+	}
+	if got := waitEvent[chat.NewItem](t, person).Item.Text; got != "hello bob" {
+		t.Fatalf("bob got %q", got)
+	}
+}
+
+// waitEvent returns the next library event of type T.
+func waitEvent[T chat.Event](t *testing.T, c *chat.Client) T {
+	t.Helper()
+	timeout := time.After(15 * time.Second)
+	for {
+		select {
+		case ev := <-c.Events():
+			if e, ok := ev.(T); ok {
+				return e
+			}
+		case <-timeout:
+			var zero T
+			t.Fatalf("no %T event", zero)
+		}
+	}
+}
