@@ -42,7 +42,9 @@ type apiMsg struct {
 		Type            string
 		ConnLinkContact struct{ ConnFullLink string }
 		ContactLink     struct {
-			AddressSettings struct{ AutoAccept *struct{ AcceptIncognito bool } }
+			AddressSettings struct {
+				AutoAccept *struct{ AcceptIncognito bool }
+			}
 		}
 		Contact struct {
 			ContactID        int64
