@@ -217,9 +217,14 @@ func runChat(ctx context.Context, o options, stdin io.Reader, out *console) erro
 	for _, r := range p.sess.Exec(ctx, "/user") {
 		show(o, out, "", r)
 	}
+	events, stopAPI, err := serveAPI(ctx, o, p.sess, out)
+	if err != nil {
+		return err
+	}
+	defer stopAPI()
 	out.line("type /help for the commands, /q to quit")
 	go func() {
-		for r := range p.sess.Events() {
+		for r := range events {
 			show(o, out, "", r)
 		}
 	}()

@@ -45,6 +45,7 @@ type options struct {
 	noQR           bool
 	demo           bool
 	fastKDF        bool
+	apiPort        int
 }
 
 func main() {
@@ -62,6 +63,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.qrPNG, "qr-png", "", "also save every invitation, address and group link as a QR code PNG in this file")
 	fs.BoolVar(&o.noQR, "no-qr", false, "do not draw QR codes in the terminal")
 	fs.BoolVar(&o.demo, "demo", false, "run two users side by side (alice and bob) with an embedded relay")
+	fs.IntVar(&o.apiPort, "api-port", 0, "also serve the bot API (JSON over WebSocket, docs/chat-api.md) on this loopback `PORT`")
 	fs.BoolVar(&o.fastKDF, "insecure-fast-kdf", false, "derive the database key cheaply for new databases (tests only)")
 	_ = fs.MarkHidden("insecure-fast-kdf")
 	help := fs.BoolP("help", "h", false, "show this help")
@@ -97,6 +99,14 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}
 	o.servers = servers
+	if o.apiPort < 0 || o.apiPort > 65535 {
+		fmt.Fprintf(stderr, "smp-chat: --api-port %d: not a port (1-65535)\n", o.apiPort)
+		return 2
+	}
+	if o.apiPort != 0 && o.demo {
+		fmt.Fprintf(stderr, "smp-chat: --api-port does not go with --demo\n")
+		return 2
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	out := &console{w: stdout}
