@@ -650,6 +650,9 @@ func init() {
 			// An emoji typed with its variation selector.
 			if strings.HasPrefix(s.s[s.i:], "\uFE0F") {
 				s.i += len("\uFE0F")
+				if emoji == string(r) {
+					emoji += "\uFE0F"
+				}
 			}
 			if !s.space() {
 				return Command{}, false
