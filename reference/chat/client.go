@@ -3,7 +3,6 @@ package chat
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -55,6 +54,7 @@ type Client struct {
 
 	mu     sync.Mutex
 	users  map[int64]*userAgent
+	moved  map[int64]bool // exported to another device (CH-DEV-2)
 	closed bool
 }
 
@@ -73,7 +73,9 @@ type userAgent struct {
 }
 
 // Open opens (or creates) the client's database in cfg.Dir and starts an
-// agent for each user.
+// agent for each user, except users moved to another device. A wrong
+// passphrase is refused with ErrWrongPassphrase before anything is read or
+// written.
 func Open(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.Rand == nil {
 		cfg.Rand = rand.Reader
@@ -92,13 +94,17 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 		d.Close()
 		return nil, fmt.Errorf("chat: %w", err)
 	}
-	c := &Client{cfg: cfg, db: d, events: make(chan Event, 256), stop: make(chan struct{}), users: map[int64]*userAgent{}}
-	users, err := c.Users(ctx)
+	c := &Client{cfg: cfg, db: d, events: make(chan Event, 256), stop: make(chan struct{}), users: map[int64]*userAgent{}, moved: map[int64]bool{}}
+	users, err := c.allUsers(ctx)
 	if err != nil {
 		d.Close()
 		return nil, err
 	}
 	for _, u := range users {
+		if u.Moved {
+			c.moved[u.ID] = true
+			continue
+		}
 		if err := c.startUser(ctx, u.ID); err != nil {
 			c.Close()
 			return nil, err
@@ -225,195 +231,13 @@ func (c *Client) user(id int64) (*userAgent, error) {
 		return nil, ErrClosed
 	}
 	ua := c.users[id]
+	if ua == nil && c.moved[id] {
+		return nil, fmt.Errorf("chat: user %d: %w", id, ErrUserMoved)
+	}
 	if ua == nil {
 		return nil, fmt.Errorf("chat: user %d: %w", id, ErrNotFound)
 	}
 	return ua, nil
-}
-
-// User is one profile of the client.
-type User struct {
-	ID      int64
-	Profile chatmsg.Profile
-	Active  bool
-}
-
-// CreateUser adds a user with the profile; its display name must follow
-// CH-PROF-2 and differ from the other users'. The first user is active.
-func (c *Client) CreateUser(ctx context.Context, p chatmsg.Profile) (User, error) {
-	if err := chatmsg.ValidDisplayName(p.DisplayName); err != nil {
-		return User{}, fmt.Errorf("chat: display name: %w", err)
-	}
-	var u User
-	err := c.db.Update(ctx, func(tx *db.Tx) error {
-		var n int
-		if err := tx.QueryRow(`SELECT count(*) FROM chat_users`).Scan(&n); err != nil {
-			return err
-		}
-		res, err := tx.Exec(`INSERT INTO chat_users (name, profile, active, created_at) VALUES (?, ?, ?, ?)`,
-			p.DisplayName, infoBody(&p), n == 0, time.Now().Unix())
-		if err != nil {
-			return fmt.Errorf("chat: user %q: %w", p.DisplayName, err)
-		}
-		id, err := res.LastInsertId()
-		u = User{ID: id, Profile: p, Active: n == 0}
-		return err
-	})
-	if err != nil {
-		return User{}, err
-	}
-	if err := c.startUser(ctx, u.ID); err != nil {
-		return User{}, err
-	}
-	return u, nil
-}
-
-// Users lists the users, in order of creation.
-func (c *Client) Users(ctx context.Context) ([]User, error) {
-	var us []User
-	err := c.db.View(ctx, func(tx *db.Tx) error {
-		rows, err := tx.Query(`SELECT id, profile, active FROM chat_users ORDER BY id`)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var u User
-			var b []byte
-			if err := rows.Scan(&u.ID, &b, &u.Active); err != nil {
-				return err
-			}
-			p, err := parseInfo(b)
-			if err != nil {
-				return fmt.Errorf("chat: user %d: %w", u.ID, err)
-			}
-			u.Profile = *p
-			us = append(us, u)
-		}
-		return rows.Err()
-	})
-	return us, err
-}
-
-// ActiveUser returns the active user, which CreateInvitation, Connect,
-// CreateAddress and the other calls without a user id act for.
-func (c *Client) ActiveUser(ctx context.Context) (User, error) {
-	us, err := c.Users(ctx)
-	if err != nil {
-		return User{}, err
-	}
-	for _, u := range us {
-		if u.Active {
-			return u, nil
-		}
-	}
-	return User{}, fmt.Errorf("chat: no active user: %w", ErrNotFound)
-}
-
-// SetActiveUser switches the active user. Events keep coming for all users.
-func (c *Client) SetActiveUser(ctx context.Context, id int64) error {
-	return c.db.Update(ctx, func(tx *db.Tx) error {
-		res, err := tx.Exec(`UPDATE chat_users SET active = (id = ?)`, id)
-		if err != nil {
-			return err
-		}
-		var n int
-		if err := tx.QueryRow(`SELECT count(*) FROM chat_users WHERE id = ?`, id).Scan(&n); err != nil {
-			return err
-		}
-		if n == 0 {
-			return fmt.Errorf("chat: user %d: %w", id, ErrNotFound)
-		}
-		_ = res
-		return nil
-	})
-}
-
-// UpdateProfile changes a user's profile and sends x.info with it to each
-// of the user's connected contacts (CH-PROF-3).
-func (c *Client) UpdateProfile(ctx context.Context, userID int64, p chatmsg.Profile) error {
-	if err := chatmsg.ValidDisplayName(p.DisplayName); err != nil {
-		return fmt.Errorf("chat: display name: %w", err)
-	}
-	ua, err := c.user(userID)
-	if err != nil {
-		return err
-	}
-	ua.mu.Lock()
-	defer ua.mu.Unlock()
-	return c.commit(ctx, ua, func(tx *db.Tx) error {
-		if _, err := tx.Exec(`UPDATE chat_users SET name = ?, profile = ? WHERE id = ?`, p.DisplayName, infoBody(&p), userID); err != nil {
-			return fmt.Errorf("chat: user %q: %w", p.DisplayName, err)
-		}
-		conns, err := column[string](tx, `SELECT conn_id FROM chat_contacts WHERE user_id = ? AND status = 'connected' AND incognito IS NULL`, userID)
-		if err != nil {
-			return err
-		}
-		for _, conn := range conns {
-			if err := addTask(tx, userID, task{Kind: "send", Conn: conn, Body: infoBody(&p)}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
-// DeleteUser deletes a user with its contacts, address and history: its
-// queues are deleted on the relays and its agent's database is removed.
-func (c *Client) DeleteUser(ctx context.Context, id int64) error {
-	ua, err := c.user(id)
-	if err != nil {
-		return err
-	}
-	var conns []string
-	err = c.db.View(ctx, func(tx *db.Tx) error {
-		var err error
-		conns, err = column[string](tx, `SELECT conn_id FROM chat_contacts WHERE user_id = ? UNION ALL SELECT conn_id FROM chat_addresses WHERE user_id = ?`, id, id)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	for _, conn := range conns {
-		if err := ua.a.Delete(ctx, conn); err != nil {
-			c.cfg.Log.Debug("chat: delete user: connection", "err", err)
-		}
-	}
-	c.mu.Lock()
-	delete(c.users, id)
-	c.mu.Unlock()
-	if err := ua.close(); err != nil {
-		return err
-	}
-	err = c.db.Update(ctx, func(tx *db.Tx) error {
-		var wasActive bool
-		if err := tx.QueryRow(`SELECT active FROM chat_users WHERE id = ?`, id).Scan(&wasActive); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(`DELETE FROM chat_users WHERE id = ?`, id); err != nil {
-			return err
-		}
-		if wasActive {
-			_, err := tx.Exec(`UPDATE chat_users SET active = 1 WHERE id = (SELECT min(id) FROM chat_users)`)
-			return err
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	return os.RemoveAll(c.agentDir(id))
-}
-
-func (c *Client) activeID(ctx context.Context) (int64, error) {
-	var id int64
-	err := c.db.View(ctx, func(tx *db.Tx) error {
-		return tx.QueryRow(`SELECT id FROM chat_users WHERE active = 1`).Scan(&id)
-	})
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, fmt.Errorf("chat: no active user: %w", ErrNotFound)
-	}
-	return id, err
 }
 
 func (c *Client) userProfile(ctx context.Context, id int64) (*chatmsg.Profile, error) {

@@ -160,4 +160,16 @@ ALTER TABLE chat_members ADD COLUMN del_msg INTEGER;`,
 -- contactReqId, which a repeated request reuses (CH-CONN-2).
 ALTER TABLE chat_contacts ADD COLUMN req_link TEXT;
 ALTER TABLE chat_contacts ADD COLUMN req_id BLOB;`,
+}, {
+	Name: "hidden, muted and moved users",
+	SQL: `
+-- A hidden user's password hash: SHA-512 of the password's UTF-8 bytes
+-- followed by the 16-byte salt (CH-USER-2); NULL for a visible user.
+ALTER TABLE chat_users ADD COLUMN view_pwd_hash BLOB;
+ALTER TABLE chat_users ADD COLUMN view_pwd_salt BLOB;
+-- 0: the user's events are muted (always so while hidden, CH-USER-3).
+ALTER TABLE chat_users ADD COLUMN show_ntfs INTEGER NOT NULL DEFAULT 1;
+-- When the profile was exported to another device: its agent never runs
+-- here again (CH-DEV-2).
+ALTER TABLE chat_users ADD COLUMN moved_at INTEGER;`,
 }}}

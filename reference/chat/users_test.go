@@ -51,8 +51,14 @@ func TestCreateUserDisplayNames(t *testing.T) {
 	if err := c.SetActiveUser(ctx, 99); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("switch to no user: %v", err)
 	}
-	// Deleting the active user makes the remaining one active and removes
-	// its agent's database.
+	// CH-USER-4: the active user is not deleted while another visible
+	// user remains; another user is, with its agent's database.
+	if err := c.DeleteUser(ctx, b.ID); !errors.Is(err, ErrDeleteActiveUser) {
+		t.Fatalf("delete the active user: %v", err)
+	}
+	if err := c.SetActiveUser(ctx, a.ID); err != nil {
+		t.Fatal(err)
+	}
 	if err := c.DeleteUser(ctx, b.ID); err != nil {
 		t.Fatal(err)
 	}

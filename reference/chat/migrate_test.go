@@ -1,0 +1,150 @@
+package chat
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/smpkit/smpkit/reference/chatmsg"
+)
+
+// CH-DEV-1..4: a profile exported from one client and imported into
+// another (another directory, another passphrase, a user already there)
+// continues its conversations with a contact and its group in both
+// directions; the old client refuses to use it, also after a restart, and
+// deleting it there leaves the new device's connections alone.
+func TestMoveProfile(t *testing.T) {
+	srv := startRelay(t)
+	ctx := context.Background()
+	oldDir := t.TempDir()
+	old := open(t, oldDir, srv)
+	alice, err := old.CreateUser(ctx, chatmsg.Profile{DisplayName: "alice", FullName: "Alice A"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob, _ := newUser(t, "bob", srv)
+	ab, ba := connect(t, old, bob)
+	if _, err := old.SendText(ctx, ab.ID, "before the move"); err != nil {
+		t.Fatal(err)
+	}
+	received(t, bob, "before the move")
+	if _, err := bob.SendText(ctx, ba.ID, "reply before"); err != nil {
+		t.Fatal(err)
+	}
+	received(t, old, "reply before")
+	g, err := old.CreateGroup(ctx, chatmsg.GroupProfile{DisplayName: "team"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.InviteToGroup(ctx, g.ID, ab.ID, chatmsg.RoleMember); err != nil {
+		t.Fatal(err)
+	}
+	inv := waitFor(t, bob, func(e GroupInvited) bool { return true })
+	if err := bob.JoinGroup(ctx, inv.Group.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, old, func(e MemberConnected) bool { return true })
+	waitFor(t, bob, func(e MemberConnected) bool { return e.Member.Host })
+
+	var archive bytes.Buffer
+	link, err := old.ExportProfile(ctx, alice.ID, &archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(link, "smpkit-migrate:?v=1&key=") {
+		t.Fatalf("link %q", link)
+	}
+	// CH-DEV-2: the old client stops using the profile.
+	if _, err := old.SendText(ctx, ab.ID, "after the move"); !errors.Is(err, ErrUserMoved) {
+		t.Fatalf("send from a moved user: %v", err)
+	}
+	if err := old.SetActiveUser(ctx, alice.ID); !errors.Is(err, ErrUserMoved) {
+		t.Fatalf("activate a moved user: %v", err)
+	}
+	if _, err := old.ExportProfile(ctx, alice.ID, &bytes.Buffer{}); !errors.Is(err, ErrUserMoved) {
+		t.Fatalf("export twice: %v", err)
+	}
+	if us, _ := old.Users(ctx); len(us) != 1 || !us[0].Moved || us[0].Active {
+		t.Fatalf("old client's users %+v", us)
+	}
+
+	// The new device: its own directory and passphrase, and a user of its own.
+	cfg := testConfig(t.TempDir(), srv)
+	cfg.Passphrase = "the new device's passphrase"
+	nw, err := Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nw.Close() })
+	if _, err := nw.CreateUser(ctx, chatmsg.Profile{DisplayName: "carol"}); err != nil {
+		t.Fatal(err)
+	}
+	// CH-DEV-1: a wrong key, a damaged or a cut archive is refused.
+	otherKey := migrationLink(bytes.Repeat([]byte{7}, archiveKeyLen))
+	bad := archive.Bytes()
+	flipped := append([]byte(nil), bad...)
+	flipped[len(flipped)/2] ^= 1
+	for name, tc := range map[string]struct {
+		b    []byte
+		link string
+	}{"wrong key": {bad, otherKey}, "damaged": {flipped, link}, "cut": {bad[:len(bad)-1], link}, "empty": {nil, link}} {
+		if _, err := nw.ImportProfile(ctx, bytes.NewReader(tc.b), tc.link); !errors.Is(err, ErrArchive) {
+			t.Fatalf("%s archive: %v", name, err)
+		}
+	}
+	if us, _ := nw.Users(ctx); len(us) != 1 {
+		t.Fatalf("a refused import left users %+v", us)
+	}
+	moved, err := nw.ImportProfile(ctx, bytes.NewReader(archive.Bytes()), link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if moved.Profile.DisplayName != "alice" || moved.Profile.FullName != "Alice A" || moved.Active || moved.Moved {
+		t.Fatalf("imported user %+v", moved)
+	}
+	cs, err := nw.Contacts(ctx, moved.ID)
+	if err != nil || len(cs) != 1 || cs[0].LocalName != "bob" || cs[0].Status != StatusConnected {
+		t.Fatalf("imported contacts %+v %v", cs, err)
+	}
+	items, err := nw.Items(ctx, cs[0].ID, 0, 10)
+	if err != nil || len(items) != 2 || items[0].Text != "before the move" || items[1].Text != "reply before" {
+		t.Fatalf("imported history %+v %v", items, err)
+	}
+	gs, err := nw.Groups(ctx, moved.ID)
+	if err != nil || len(gs) != 1 || gs[0].Profile.DisplayName != "team" {
+		t.Fatalf("imported groups %+v %v", gs, err)
+	}
+
+	// Both directions, contact and group, from the new device.
+	if _, err := nw.SendText(ctx, cs[0].ID, "from the new device"); err != nil {
+		t.Fatal(err)
+	}
+	received(t, bob, "from the new device")
+	if _, err := bob.SendText(ctx, ba.ID, "to the new device"); err != nil {
+		t.Fatal(err)
+	}
+	if it := received(t, nw, "to the new device"); it.UserID != moved.ID {
+		t.Fatalf("item for user %d", it.UserID)
+	}
+	if _, err := nw.SendGroupText(ctx, gs[0].ID, "group, new device"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, bob, func(e NewGroupItem) bool { return e.Item.Text == "group, new device" })
+
+	// The old client keeps refusing after a restart, and deleting the
+	// moved user there does not touch its connections.
+	old.Close()
+	old = open(t, oldDir, srv)
+	if _, err := old.user(alice.ID); !errors.Is(err, ErrUserMoved) {
+		t.Fatalf("moved user after restart: %v", err)
+	}
+	if err := old.DeleteUser(ctx, alice.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.SendText(ctx, ba.ID, "still there"); err != nil {
+		t.Fatal(err)
+	}
+	received(t, nw, "still there")
+}
