@@ -210,9 +210,15 @@ func runChat(ctx context.Context, o options, stdin io.Reader, out *console) erro
 		return err
 	}
 	defer p.Close()
+	if o.migrate != "" {
+		if err := importProfile(ctx, o, p.client, out); err != nil {
+			return err
+		}
+	}
 	if err := ensureUser(ctx, p.client, o.name, in, out); err != nil {
 		return err
 	}
+	movedNotice(ctx, p.client, out)
 	p.start(o, o.dir, servers)
 	for _, r := range p.sess.Exec(ctx, "/user") {
 		show(o, out, "", r)
@@ -237,6 +243,13 @@ func runChat(ctx context.Context, o options, stdin io.Reader, out *console) erro
 			continue
 		}
 		if chatcmd.IsQuit(l) {
+			return nil
+		}
+		if file, ok := migrateCommand(l); ok {
+			if err := exportProfile(ctx, o, p.client, file, out); err != nil {
+				out.line("error: %v", err)
+				continue
+			}
 			return nil
 		}
 		for _, r := range p.sess.Exec(ctx, l) {

@@ -46,6 +46,8 @@ type options struct {
 	demo           bool
 	fastKDF        bool
 	apiPort        int
+	migrate        string
+	migrateArchive string
 }
 
 func main() {
@@ -63,6 +65,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.qrPNG, "qr-png", "", "also save every invitation, address and group link as a QR code PNG in this file")
 	fs.BoolVar(&o.noQR, "no-qr", false, "do not draw QR codes in the terminal")
 	fs.BoolVar(&o.demo, "demo", false, "run two users side by side (alice and bob) with an embedded relay")
+	fs.StringVar(&o.migrate, "migrate", "", "take over a profile from another device: the `LINK` its /migrate to device showed")
+	fs.StringVar(&o.migrateArchive, "migrate-archive", "", "the archive file /migrate to device wrote (default "+defaultArchive+")")
 	fs.IntVar(&o.apiPort, "api-port", 0, "also serve the bot API (JSON over WebSocket, docs/chat-api.md) on this loopback `PORT`")
 	fs.BoolVar(&o.fastKDF, "insecure-fast-kdf", false, "derive the database key cheaply for new databases (tests only)")
 	_ = fs.MarkHidden("insecure-fast-kdf")
@@ -101,6 +105,14 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	o.servers = servers
 	if o.apiPort < 0 || o.apiPort > 65535 {
 		fmt.Fprintf(stderr, "smp-chat: --api-port %d: not a port (1-65535)\n", o.apiPort)
+		return 2
+	}
+	if o.migrate != "" && o.demo {
+		fmt.Fprintf(stderr, "smp-chat: --migrate does not go with --demo\n")
+		return 2
+	}
+	if o.migrateArchive != "" && o.migrate == "" {
+		fmt.Fprintf(stderr, "smp-chat: --migrate-archive needs --migrate LINK\n")
 		return 2
 	}
 	if o.apiPort != 0 && o.demo {
