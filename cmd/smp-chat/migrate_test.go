@@ -18,6 +18,13 @@ func TestMigrateToDevice(t *testing.T) {
 	connect(alice, bob)
 	says(alice, bob, "before the move")
 
+	// An existing file is never overwritten; the profile stays.
+	existing := filepath.Join(t.TempDir(), "taken")
+	os.WriteFile(existing, []byte("keep"), 0o600)
+	alice.send("/migrate to device " + existing)
+	alice.expect("error: archive: open " + existing + ": file exists (choose another file: /migrate to device FILE)")
+	says(alice, bob, "still here")
+
 	alice.send("/migrate to device " + archive)
 	alice.expect("profile alice is exported with its contacts, groups and history to " + archive)
 	alice.expectLines(migrateIntro, "")
