@@ -33,6 +33,14 @@ With no flags on a fresh machine it asks for a display name and a
 passphrase, creates the encrypted database in the data directory and, with
 no --server, starts an embedded relay on loopback. Type /help once running.
 
+  smp-chat --api-port 5225       also serve the bot API on ws://127.0.0.1:5225
+                                 (docs/chat-api.md; examples/echo-bot)
+  /migrate to device [FILE]      (typed in the chat) move the profile away: writes
+                                 its archive, shows the link (and QR code) that
+                                 opens it
+  smp-chat --migrate LINK --migrate-archive FILE
+                                 take the profile over in this data directory
+
 Flags:
 `
 
