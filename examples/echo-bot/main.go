@@ -247,7 +247,7 @@ func (b *Bot) Setup(ctx context.Context, welcome string) (string, error) {
 	}
 	accept := "/auto_accept on"
 	if welcome != "" {
-		accept += " text " + welcome
+		accept += " " + welcome
 	}
 	if resp, err = b.Cmd(ctx, accept); err != nil {
 		return "", err

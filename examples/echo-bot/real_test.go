@@ -59,12 +59,12 @@ func TestEchoBotAgainstRealSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	link, err := b.Setup(ctx, "")
+	link, err := b.Setup(ctx, "hi, I echo")
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Setup again finds the address (and leaves it as it is).
-	if again, err := b.Setup(ctx, ""); err != nil || again != link {
+	// Setup again finds the address.
+	if again, err := b.Setup(ctx, "hi, I echo"); err != nil || again != link {
 		t.Fatalf("second Setup: %q, %v; want %q", again, err, link)
 	}
 	var log syncBuilder
@@ -74,7 +74,13 @@ func TestEchoBotAgainstRealSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	bot := waitEvent[chat.ContactConnected](t, person).Contact
-	for _, msg := range []string{"ping", "hello, echo"} {
+	for _, msg := range []string{"", "ping", "hello, echo"} {
+		if msg == "" { // the welcome of the address
+			if got := waitEvent[chat.NewItem](t, person).Item.Text; got != "hi, I echo" {
+				t.Fatalf("welcome: %q", got)
+			}
+			continue
+		}
 		if _, err := person.SendText(ctx, bot.ID, msg); err != nil {
 			t.Fatal(err)
 		}
