@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"time"
 
+	"github.com/smpkit/smpkit/reference/agent"
 	"github.com/smpkit/smpkit/reference/chat"
 	"github.com/smpkit/smpkit/reference/chatmsg"
 )
@@ -144,6 +145,8 @@ func apiValue(v any) any {
 		return string(v)
 	case ConnLink:
 		return obj{"connFullLink": string(v)}
+	case agent.MsgIntegrity:
+		return msgErrorJSON(v)
 	case ChatItemDeletion:
 		return deletionJSON(v)
 	case Reaction:
@@ -681,6 +684,24 @@ func reactionJSON(r Reaction) obj {
 			"reaction": obj{"type": "emoji", "emoji": r.Emoji},
 		},
 	}
+}
+
+// msgErrorJSON is upstream's MsgErrorType: msgSkipped {fromMsgId,
+// toMsgId}, msgBadId {msgId}, msgBadHash, msgDuplicate.
+func msgErrorJSON(m agent.MsgIntegrity) any {
+	switch m.Err {
+	case agent.MsgSkipped:
+		return obj{"type": "msgSkipped", "fromMsgId": m.FromMsgID, "toMsgId": m.ToMsgID}
+	case agent.MsgBadID:
+		return obj{"type": "msgBadId", "msgId": m.MsgID}
+	case agent.MsgBadHash:
+		return obj{"type": "msgBadHash"}
+	case agent.MsgDuplicate:
+		return obj{"type": "msgDuplicate"}
+	case "":
+		return nil
+	}
+	return obj{"type": "unknown", "error": string(m.Err)}
 }
 
 // chatErrorJSON is upstream's ChatError for an error of ours: "error" with

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/smpkit/smpkit/reference/agent"
 	"github.com/smpkit/smpkit/reference/chat"
 	"github.com/smpkit/smpkit/reference/chatmsg"
 )
@@ -297,4 +298,11 @@ func TestDeletionAndReactionJSON(t *testing.T) {
 	if r.ChatInfo.Type != "direct" || r.ChatReaction.ChatDir.Type != "directRcv" || r.ChatReaction.ChatItem.Meta.ItemID != 11 || r.ChatReaction.Reaction != (struct{ Type, Emoji string }{"emoji", "👍"}) {
 		t.Errorf("reaction: %s", b)
 	}
+}
+
+func TestMsgErrorJSON(t *testing.T) {
+	check(t, agent.MsgIntegrity{Err: agent.MsgSkipped, FromMsgID: 3, ToMsgID: 5}, `{"fromMsgId":3,"toMsgId":5,"type":"msgSkipped"}`)
+	check(t, agent.MsgIntegrity{Err: agent.MsgBadID, MsgID: 2}, `{"msgId":2,"type":"msgBadId"}`)
+	check(t, agent.MsgIntegrity{Err: agent.MsgBadHash}, `{"type":"msgBadHash"}`)
+	check(t, agent.MsgIntegrity{Err: agent.MsgDuplicate}, `{"type":"msgDuplicate"}`)
 }
