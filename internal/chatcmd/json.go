@@ -37,6 +37,10 @@ func EncodeAPI(r Response) ([]byte, error) {
 	for k, v := range r.Fields {
 		m[k] = fieldValue(k, v)
 	}
+	// Upstream's groupMembers holds a Group {groupInfo, members}.
+	if r.Type == "groupMembers" && m["groupInfo"] != nil && m["members"] != nil {
+		m["group"] = obj{"groupInfo": m["groupInfo"], "members": m["members"]}
+	}
 	m["type"] = r.Type
 	return marshal(m)
 }

@@ -306,3 +306,25 @@ func TestMsgErrorJSON(t *testing.T) {
 	check(t, agent.MsgIntegrity{Err: agent.MsgBadHash}, `{"type":"msgBadHash"}`)
 	check(t, agent.MsgIntegrity{Err: agent.MsgDuplicate}, `{"type":"msgDuplicate"}`)
 }
+
+func TestGroupMembersJSON(t *testing.T) {
+	m := chat.Member{ID: 7, GroupID: 5, MemberID: []byte("m"), Role: chatmsg.RoleMember, Status: chat.MemberReady}
+	b, err := EncodeAPI(Response{Type: "groupMembers", Fields: map[string]any{"groupInfo": team, "members": []chat.Member{m}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v struct {
+		GroupInfo struct{ GroupID int64 }
+		Members   []struct{ GroupMemberID int64 }
+		Group     struct {
+			GroupInfo struct{ GroupID int64 }
+			Members   []struct{ GroupMemberID int64 }
+		}
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatal(err)
+	}
+	if v.GroupInfo.GroupID != 5 || v.Group.GroupInfo.GroupID != 5 || len(v.Members) != 1 || len(v.Group.Members) != 1 || v.Group.Members[0].GroupMemberID != 7 {
+		t.Errorf("got %s", b)
+	}
+}
