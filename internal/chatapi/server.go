@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 
@@ -265,7 +266,9 @@ func (c *client) kick(code websocket.StatusCode, why string) {
 func (c *client) readLoop() {
 	defer close(c.cmds)
 	for {
-		_, data, err := c.conn.Read(c.s.ctx)
+		// Not under s.ctx: a cancelled read would cut the connection
+		// before kick's close frame goes out. kick ends the read.
+		_, data, err := c.conn.Read(context.Background())
 		if err != nil {
 			c.kick(websocket.StatusNormalClosure, "read: "+err.Error())
 			return
@@ -283,20 +286,33 @@ func (c *client) readLoop() {
 	}
 }
 
-// parseRequest reads {"corrId":"...","cmd":"..."}: both strings, both
-// present, as upstream's ChatSrvRequest decoder requires.
-func parseRequest(data []byte) (request, error) {
+// ErrRequest is what ParseRequest returns for a message that is not a
+// request; the server answers it with "invalid request".
+var ErrRequest = errors.New("chatapi: not a request")
+
+// ParseRequest reads one request, {"corrId":"...","cmd":"..."}: valid
+// UTF-8 JSON with both fields strings (other fields are ignored), as
+// upstream's ChatSrvRequest decoder takes it.
+func ParseRequest(data []byte) (corrID, cmd string, err error) {
+	if !utf8.Valid(data) {
+		return "", "", fmt.Errorf("%w: not UTF-8", ErrRequest)
+	}
 	var raw struct {
 		CorrID *string `json:"corrId"`
 		Cmd    *string `json:"cmd"`
 	}
 	if err := json.Unmarshal(data, &raw); err != nil {
-		return request{}, fmt.Errorf("chatapi: request: %w", err)
+		return "", "", fmt.Errorf("%w: %v", ErrRequest, err)
 	}
 	if raw.CorrID == nil || raw.Cmd == nil {
-		return request{}, errors.New("chatapi: request: corrId and cmd are required")
+		return "", "", fmt.Errorf("%w: corrId and cmd must be strings", ErrRequest)
 	}
-	return request{corrID: *raw.CorrID, cmd: *raw.Cmd}, nil
+	return *raw.CorrID, *raw.Cmd, nil
+}
+
+func parseRequest(data []byte) (request, error) {
+	id, cmd, err := ParseRequest(data)
+	return request{corrID: id, cmd: cmd}, err
 }
 
 func (c *client) execLoop() {
@@ -349,7 +365,7 @@ func (c *client) writeLoop() {
 		case <-c.kicked:
 			return
 		case m := <-c.out:
-			ctx, cancel := context.WithTimeout(c.s.ctx, c.s.wto)
+			ctx, cancel := context.WithTimeout(context.Background(), c.s.wto)
 			err := c.conn.Write(ctx, websocket.MessageText, m)
 			cancel()
 			if err != nil {

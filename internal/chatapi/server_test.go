@@ -121,6 +121,7 @@ func TestBadRequestsAnswered(t *testing.T) {
 		`{"corrId":"1"}`,
 		`{"corrId":"1","cmd":null}`,
 		"{\"corrId\":\"1\",\"cmd\":\"\xff\"",
+		"{\"corrId\":\"1\",\"cmd\":\"\xff\"}",
 	} {
 		send(t, c, bad)
 		if got := recv(t, c); got != invalidRequest {
