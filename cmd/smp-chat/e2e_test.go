@@ -67,6 +67,12 @@ func startChat(t *testing.T, name, dir string, srv smp.Server, args ...string) *
 	t.Helper()
 	args = append([]string{"--name", name, "--server", srv.String()}, args...)
 	cmd := chatCmd(dir, []string{"SMP_CHAT_PASSPHRASE=" + testPass}, args...)
+	return startCmd(t, name, cmd, "type /help for the commands, /q to quit")
+}
+
+// startCmd starts cmd and waits for the line ready ("" for none).
+func startCmd(t *testing.T, name string, cmd *exec.Cmd, ready string) *terminal {
+	t.Helper()
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -90,7 +96,9 @@ func startChat(t *testing.T, name, dir string, srv smp.Server, args ...string) *
 		tm.exit <- cmd.Wait()
 	}()
 	t.Cleanup(tm.kill)
-	tm.expect("type /help for the commands, /q to quit")
+	if ready != "" {
+		tm.expect(ready)
+	}
 	return tm
 }
 
@@ -133,10 +141,11 @@ func (tm *terminal) send(line string) {
 	}
 }
 
-var timePrefix = regexp.MustCompile(`^(\d\d:\d\d|\d\d-\d\d) `)
+var timePrefix = regexp.MustCompile(`^(\[user: [^\]]*\] |\d\| )?(\d\d:\d\d|\d\d-\d\d) `)
 
-// dropTime removes a message line's time, as upstream's tests do.
-func dropTime(l string) string { return timePrefix.ReplaceAllString(l, "") }
+// dropTime removes a message line's time, as upstream's tests do (after a
+// "[user: NAME] " or demo "1| " prefix).
+func dropTime(l string) string { return timePrefix.ReplaceAllString(l, "$1") }
 
 // next is the next output line, without its time.
 func (tm *terminal) next() string {
@@ -179,6 +188,28 @@ func (tm *terminal) expect(want string) {
 	}
 }
 
+// expectPrefix waits for a line that starts with prefix.
+func (tm *terminal) expectPrefix(prefix string) string {
+	tm.t.Helper()
+	deadline := time.After(waitLine)
+	for {
+		select {
+		case l, ok := <-tm.lines:
+			if !ok {
+				tm.t.Fatalf("%s: smp-chat exited waiting for %q", tm.name, prefix)
+			}
+			tm.mu.Lock()
+			tm.seen = append(tm.seen, l)
+			tm.mu.Unlock()
+			if l = dropTime(l); strings.HasPrefix(l, prefix) {
+				return l
+			}
+		case <-deadline:
+			tm.t.Fatalf("%s: no line %q... in %v", tm.name, prefix, waitLine)
+		}
+	}
+}
+
 // expectLines waits for the lines, one after the other.
 func (tm *terminal) expectLines(want ...string) {
 	tm.t.Helper()
@@ -209,7 +240,7 @@ func (tm *terminal) linkAfter(intro string) string {
 func connect(a, b *terminal) {
 	a.t.Helper()
 	a.send("/c")
-	link := a.linkAfter("pass this invitation link to your contact (via another channel): ")
+	link := a.linkAfter("pass this invitation link to your contact (via another channel):")
 	b.send("/c " + link)
 	b.expect("confirmation sent!")
 	a.expect(b.name + ": contact is connected")
@@ -277,7 +308,7 @@ func TestContactByAddress(t *testing.T) {
 	bob.expect("connection request sent!")
 	alice.expectLines("bob wants to connect to you!", "to accept: /ac bob", "to reject: /rc bob (the sender will NOT be notified)")
 	alice.send("/ac bob")
-	alice.expect("bob: accepting contact request...")
+	alice.expect("bob: accepting contact request, you can send messages to contact")
 	alice.expect("bob: contact is connected")
 	bob.expect("alice: contact is connected")
 	says(bob, alice, "hi via your address")
@@ -287,6 +318,11 @@ func TestContactByAddress(t *testing.T) {
 		t.Fatalf("/sa shows %q, /ad showed %q", got, link)
 	}
 	alice.expect("auto_accept off")
+	alice.send("/pa on")
+	alice.expect("new contact address set")
+	bob.expect("alice set new contact address, use /info alice to view")
+	alice.send("/auto_accept on welcome!")
+	alice.expectLines("auto_accept on", "auto reply:", "welcome!")
 }
 
 func TestGroupOfThree(t *testing.T) {

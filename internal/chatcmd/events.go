@@ -11,6 +11,9 @@ import (
 // event renders what the library reports, as upstream's terminal shows the
 // matching ChatResponse.
 func (s *Engine) event(ctx context.Context, ev chat.Event) []Response {
+	if !s.shown(ctx, ev) {
+		return nil
+	}
 	u, _ := s.userByID(ctx, ev.User())
 	r, ok := s.eventResponse(ctx, u, ev)
 	if !ok {
@@ -131,7 +134,10 @@ func (s *Engine) eventResponse(ctx context.Context, u chat.User, ev chat.Event) 
 	case chat.Error:
 		return resp("chatError", []string{"error: " + oneLine(fmt.Sprint(e.Err))}, "chatError", ChatError{Type: "chatError", Message: oneLine(fmt.Sprint(e.Err))}), true
 	}
-	return resp(fmt.Sprintf("%T", ev), nil, "event", ev), false
+	if r, ok := s.eventSec(ctx, u, ev); ok {
+		return r, true
+	}
+	return s.eventGroups(ctx, u, ev)
 }
 
 func integrityText(e chat.MessageIntegrity) string {
@@ -154,6 +160,11 @@ func viewContactUpdated(prev, c chat.Contact) []string {
 			"contact " + viewName(n) + " changed to " + fullName(n2, full2),
 			"use @" + viewName(n2) + " <message> to send messages",
 		}
+	case full == full2 && contactLink(prev) != contactLink(c):
+		if contactLink(c) == "" {
+			return []string{viewName(n) + " removed contact address"}
+		}
+		return []string{viewName(n) + " set new contact address, use /info " + viewName(n) + " to view"}
 	case full != full2 && (full2 == "" || full2 == n2):
 		return []string{"contact " + viewName(n) + " removed full name"}
 	case full != full2:
@@ -240,4 +251,11 @@ func reactionDiff(prev, cur []chat.Reaction, had bool) (added, removed []string)
 		}
 	}
 	return added, removed
+}
+
+func contactLink(c chat.Contact) string {
+	if c.Profile == nil || c.Profile.ContactLink == nil {
+		return ""
+	}
+	return *c.Profile.ContactLink
 }

@@ -30,7 +30,7 @@ func (s *Engine) exec(ctx context.Context, cmd Command) (Response, error) {
 		return s.createUser(ctx, cmd)
 	case OpSetUser:
 		if cmd.Text != "" {
-			return Response{}, notSupported("hidden user passwords")
+			return s.setUserPassword(ctx, cmd)
 		}
 		u, err := s.findUser(ctx, cmd.Name)
 		if err != nil {
@@ -41,13 +41,9 @@ func (s *Engine) exec(ctx context.Context, cmd Command) (Response, error) {
 		}
 		u.Active = true
 		return resp("activeUser", viewUserProfile(u.Profile), "user", u), nil
-	case OpHideUser:
-		return Response{}, notSupported("/hide user")
-	case OpUnhideUser:
-		return Response{}, notSupported("/unhide user")
 	case OpDeleteUser:
 		if cmd.Text != "" {
-			return Response{}, notSupported("hidden user passwords")
+			return s.deleteUserPassword(ctx, cmd)
 		}
 		u, err := s.findUser(ctx, cmd.Name)
 		if err != nil {
@@ -84,30 +80,42 @@ func (s *Engine) exec(ctx context.Context, cmd Command) (Response, error) {
 			line = "incognito mode on: each new connection uses a new random profile"
 		}
 		return resp("cmdOk", []string{line}, "incognito", on), nil
-	case OpFeed:
-		return Response{}, notSupported("/feed (broadcasts)")
-	case OpCode:
-		return Response{}, notSupported("/code (security codes)")
-	case OpVerify:
-		return Response{}, notSupported("/verify (security codes)")
-	case OpSwitch:
-		return Response{}, notSupported("/switch (queue rotation)")
-	case OpSync:
-		return Response{}, notSupported("/sync (ratchet synchronization)")
-	case OpCreateGroupLink, OpShowGroupLink, OpDeleteGroupLink:
-		return Response{}, notSupported("group links")
-	case OpMemberRole:
-		return Response{}, notSupported("/mr (member roles)")
-	case OpDeleteGroup:
-		return Response{}, notSupported("/d #group (group deletion)")
-	case OpGroupProfile:
-		return Response{}, notSupported("/gp (group profiles)")
 	}
 	u, err := s.activeUser(ctx)
 	if err != nil {
 		return Response{}, err
 	}
 	switch cmd.Op {
+	case OpHideUser:
+		return s.hideUser(ctx, u, cmd.Text)
+	case OpUnhideUser:
+		return s.unhideUser(ctx, u, cmd.Text)
+	case OpMuteUser:
+		return s.muteUser(ctx, u, true)
+	case OpUnmuteUser:
+		return s.muteUser(ctx, u, false)
+	case OpFeed:
+		return s.feed(ctx, u, cmd)
+	case OpCode:
+		return s.code(ctx, u, cmd)
+	case OpVerify:
+		return s.verify(ctx, u, cmd)
+	case OpSwitch:
+		return s.switchContact(ctx, u, cmd)
+	case OpSync:
+		return s.syncContact(ctx, u, cmd)
+	case OpCreateGroupLink:
+		return s.createGroupLink(ctx, u, cmd)
+	case OpShowGroupLink:
+		return s.showGroupLink(ctx, u, cmd)
+	case OpDeleteGroupLink:
+		return s.deleteGroupLink(ctx, u, cmd)
+	case OpMemberRole:
+		return s.memberRole(ctx, u, cmd)
+	case OpDeleteGroup:
+		return s.deleteGroup(ctx, u, cmd)
+	case OpGroupProfile:
+		return s.groupProfile(ctx, u, cmd)
 	case OpShowUser:
 		return resp("activeUser", viewUserProfile(u.Profile), "user", u), nil
 	case OpShowProfile:
@@ -149,6 +157,8 @@ func (s *Engine) exec(ctx context.Context, cmd Command) (Response, error) {
 			"Your chat address is deleted - accepted contacts will remain connected.",
 			"To create a new chat address use /ad",
 		}, "user", u), nil
+	case OpProfileAddress:
+		return s.profileAddress(ctx, u, cmd.On)
 	case OpAutoAccept:
 		if cmd.Incognito {
 			return Response{}, notSupported("incognito auto-accept")
@@ -176,7 +186,7 @@ func (s *Engine) exec(ctx context.Context, cmd Command) (Response, error) {
 		if err != nil {
 			return Response{}, err
 		}
-		return resp("acceptingContactRequest", []string{profileFull(cmd.Name, r.Profile) + ": accepting contact request..."}, "user", u, "contact", c), nil
+		return resp("acceptingContactRequest", []string{profileFull(cmd.Name, r.Profile) + ": accepting contact request, you can send messages to contact"}, "user", u, "contact", c), nil
 	case OpReject:
 		r, err := s.findRequest(ctx, u.ID, cmd.Name)
 		if err != nil {
@@ -203,6 +213,9 @@ func (s *Engine) exec(ctx context.Context, cmd Command) (Response, error) {
 			return Response{}, err
 		}
 		ls := []string{fmt.Sprintf("contact ID: %d", c.ID)}
+		if l := contactLink(c); l != "" {
+			ls = append(ls, "contact address: "+l)
+		}
 		if c.Incognito != nil {
 			ls = append(ls, "you've shared incognito profile with this contact: "+c.Incognito.DisplayName)
 		} else {
@@ -259,6 +272,9 @@ func (s *Engine) exec(ctx context.Context, cmd Command) (Response, error) {
 		return resp("sentGroupInvitation", []string{"invitation to join the group " + groupRef(g) + " sent to " + viewName(c.LocalName)},
 			"user", u, "groupInfo", g, "contact", c, "member", m), nil
 	case OpJoin:
+		if isLink(cmd.Name) {
+			return s.joinGroupLink(ctx, u, cmd.Name)
+		}
 		g, err := s.findGroup(ctx, u.ID, cmd.Name)
 		if err != nil {
 			return Response{}, err
@@ -323,8 +339,13 @@ func (s *Engine) users(ctx context.Context) (Response, error) {
 	var ls []string
 	for _, u := range sorted {
 		l := fullName(u.Profile.DisplayName, u.Profile.FullName)
+		var info []string
 		if u.Active {
-			l += " (active)"
+			info = append(info, "active")
+		}
+		info = append(info, userMarks(u)...)
+		if len(info) > 0 {
+			l += " (" + strings.Join(info, ", ") + ")"
 		}
 		ls = append(ls, l)
 	}
@@ -417,7 +438,7 @@ func (s *Engine) connect(ctx context.Context, u chat.User, cmd Command) (Respons
 		}
 		return resp("sentInvitation", []string{"connection request sent!"}, "user", u, "connection", c), nil
 	case "group":
-		return Response{}, notSupported("group links")
+		return s.joinGroupLink(ctx, u, link)
 	}
 	return Response{}, cmdErr("invalidConnReq", "invalid connection link: neither an invitation nor an address")
 }
@@ -532,7 +553,7 @@ func (s *Engine) reply(ctx context.Context, u chat.User, cmd Command) (Response,
 
 func (s *Engine) edit(ctx context.Context, u chat.User, cmd Command) (Response, error) {
 	if cmd.Chat.Type == '#' {
-		return Response{}, notSupported("edits in groups")
+		return s.editGroup(ctx, u, cmd)
 	}
 	c, err := s.readyContact(ctx, u.ID, cmd.Chat.Name)
 	if err != nil {
@@ -555,7 +576,7 @@ func (s *Engine) edit(ctx context.Context, u chat.User, cmd Command) (Response, 
 
 func (s *Engine) deleteMsg(ctx context.Context, u chat.User, cmd Command) (Response, error) {
 	if cmd.Chat.Type == '#' {
-		return Response{}, notSupported("deletes in groups")
+		return s.deleteGroupMsg(ctx, u, cmd)
 	}
 	c, err := s.findContact(ctx, u.ID, cmd.Chat.Name)
 	if err != nil {
@@ -581,7 +602,7 @@ func (s *Engine) deleteMsg(ctx context.Context, u chat.User, cmd Command) (Respo
 
 func (s *Engine) react(ctx context.Context, u chat.User, cmd Command) (Response, error) {
 	if cmd.Chat.Type == '#' {
-		return Response{}, notSupported("reactions in groups")
+		return s.reactGroup(ctx, u, cmd)
 	}
 	c, err := s.readyContact(ctx, u.ID, cmd.Chat.Name)
 	if err != nil {
@@ -810,4 +831,36 @@ func (s *Engine) setServers(arg string) (Response, error) {
 		return Response{}, cmdErr("commandError", "%s", oneLine(err.Error()))
 	}
 	return resp("cmdOk", []string{"ok", "(the relays are used from the next start)"}, "servers", list), nil
+}
+
+// profileAddress puts the address in the user's profile or takes it out
+// (upstream's /profile_address), telling the contacts (CH-PROF-3).
+func (s *Engine) profileAddress(ctx context.Context, u chat.User, on bool) (Response, error) {
+	p := u.Profile
+	from := p
+	line := "contact address removed"
+	if on {
+		a, err := s.address(ctx, u)
+		if err != nil {
+			return Response{}, err
+		}
+		link := a.Link
+		p.ContactLink = &link
+		line = "new contact address set"
+	} else {
+		p.ContactLink = nil
+	}
+	if (from.ContactLink == nil) == (p.ContactLink == nil) && (from.ContactLink == nil || *from.ContactLink == *p.ContactLink) {
+		return resp("userProfileNoChange", []string{"user profile did not change"}, "user", u), nil
+	}
+	if err := s.c.UpdateProfile(ctx, u.ID, p); err != nil {
+		return Response{}, err
+	}
+	u.Profile = p
+	return resp("userProfileUpdated", []string{line}, "user", u, "fromProfile", from, "toProfile", p), nil
+}
+
+// isLink tells a link from a name where a command takes either.
+func isLink(s string) bool {
+	return strings.HasPrefix(s, "simplex:/") || strings.HasPrefix(s, "https://")
 }

@@ -25,6 +25,8 @@ const (
 	OpShowUser
 	OpDeleteUser
 	OpHideUser
+	OpMuteUser
+	OpUnmuteUser
 	OpUnhideUser
 	OpConnect // Text: the link; "" makes an invitation
 	OpConnectQR
@@ -32,6 +34,7 @@ const (
 	OpShowAddress
 	OpDeleteAddress
 	OpAutoAccept
+	OpProfileAddress
 	OpAccept
 	OpReject
 	OpDeleteContact
@@ -388,6 +391,8 @@ func init() {
 			}
 			return c, ok
 		},
+		simple(OpMuteUser, "/mute user"),
+		simple(OpUnmuteUser, "/unmute user"),
 		simple(OpShowUser, "/user", "/u"),
 		func(s *scan) (Command, bool) {
 			if !s.lit("/smp test ") {
@@ -710,6 +715,13 @@ func init() {
 		simple(OpCreateAddress, "/address", "/ad"),
 		simple(OpDeleteAddress, "/delete_address", "/da"),
 		simple(OpShowAddress, "/show_address", "/sa"),
+		func(s *scan) (Command, bool) {
+			if !s.lit("/profile_address ", "/pa ") {
+				return Command{}, false
+			}
+			on, ok := s.onOff()
+			return Command{Op: OpProfileAddress, On: on}, ok
+		},
 		func(s *scan) (Command, bool) {
 			if !s.lit("/auto_accept ") {
 				return Command{}, false

@@ -85,6 +85,7 @@ func (s *Engine) run() {
 		case <-ctx.Done():
 		}
 	}()
+	s.loadContacts(ctx)
 	for {
 		select {
 		case <-s.stop:
@@ -204,4 +205,24 @@ func (s *Engine) setLast(c Chat) {
 	s.mu.Lock()
 	s.last = c
 	s.mu.Unlock()
+}
+
+// loadContacts fills the contact cache, so the first profile update of a
+// contact after a start says what changed.
+func (s *Engine) loadContacts(ctx context.Context) {
+	us, err := s.c.Users(ctx)
+	if err != nil {
+		return
+	}
+	for _, u := range us {
+		cs, err := s.c.Contacts(ctx, u.ID)
+		if err != nil {
+			continue
+		}
+		s.mu.Lock()
+		for _, c := range cs {
+			s.contacts[c.ID] = c
+		}
+		s.mu.Unlock()
+	}
 }

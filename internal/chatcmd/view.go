@@ -182,7 +182,7 @@ func viewUserProfile(p chatmsg.Profile) []string {
 
 func viewInvitation(link string) []string {
 	return []string{
-		"pass this invitation link to your contact (via another channel): ",
+		"pass this invitation link to your contact (via another channel):",
 		"",
 		link,
 		"",
@@ -198,6 +198,7 @@ func viewAddress(intro, link string) []string {
 		"",
 		"Anybody can send you contact requests with: /c <contact_link_above>",
 		"to show it again: /sa",
+		"to share with your contacts: /profile_address on",
 		"to delete it: /da (accepted contacts will remain connected)",
 	}
 }
