@@ -29,6 +29,35 @@
 // (A joint transaction would also be unsafe with this agent: it holds a
 // connection's lock while it waits for the database writer.)
 //
+// # Users
+//
+// Every user's agent runs, the active user's and the others' (the active
+// user is only whom CreateInvitation, Connect and the like act for), so
+// every user receives. A user hidden with HideUser (CH-USER-2) keeps its
+// password's salted SHA-512 hash in chat_users, as upstream keeps
+// viewPwdHash; Users lists it only while it is active, and ActivateUser,
+// FindUser, UnhideUser and DeleteUserWithPassword need the password, any
+// mistake being ErrUserUnknown like an unknown user. Hidden users are
+// muted, and Shown tells an application which events to show now
+// (CH-USER-3); every event is delivered and stored either way. DeleteUser
+// deletes the user's connections with their queues on the relays, so its
+// peers' next messages are refused (AUTH) as upstream's are, then its
+// agent directory and its rows (CH-USER-4).
+//
+// ExportProfile moves a user to another client (another device): it stops
+// the user's agent, marks the user moved (chat_users.moved_at; its agent
+// never starts here again, CH-DEV-2), and writes the user's agent database
+// and its chat rows (those reachable from its chat_users row through
+// foreign keys) as one archive (reference/chatarchive, CH-DEV-3) under a
+// fresh key, which it returns as a smpkit-migrate: link for a QR code
+// (CH-DEV-4). ImportProfile on the other client fills a fresh agent
+// database under that client's passphrase with the agent rows and adds the
+// chat rows with fresh ids (each table's ids moved by its largest id, and
+// the foreign keys and the id columns of idRefs and tasks with them), then
+// starts the user, whose conversations continue. A table added later is
+// moved with no code as long as its references to other chat rows are
+// foreign keys; other id columns go in idRefs.
+//
 // # Events
 //
 // The agents' events are processed in order per user; what they mean for
@@ -88,6 +117,7 @@
 //
 // Not yet built: group links, role changes, group deletion,
 // group profile updates, history for new members, edits and reactions in
-// groups, profile updates to groups. Their events decode in chatmsg; each
+// groups. (A user's own profile updates reach its groups' members,
+// redacted: UpdateProfile.) Their events decode in chatmsg; each
 // is one more case of applyMember with its role check.
 package chat

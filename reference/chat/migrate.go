@@ -1,8 +1,6 @@
 package chat
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,6 +13,7 @@ import (
 	"time"
 
 	"github.com/smpkit/smpkit/reference/agent"
+	"github.com/smpkit/smpkit/reference/chatarchive"
 	"github.com/smpkit/smpkit/reference/db"
 )
 
@@ -25,90 +24,10 @@ import (
 // database is the user's alone), and the chat rows get fresh ids, with
 // every foreign key, and the id references listed in idRefs, moved along.
 
-// archiveFormat is the plaintext's format version (the header record's
-// "format").
-const archiveFormat = 1
-
 // idRefs are the columns that hold ids of another chat table without a
 // foreign key: import moves them with the rows they name.
 var idRefs = map[string]map[string]string{
 	"chat_items": {"quote_id": "chat_items"},
-}
-
-// record is one line of the archive's plaintext (CH-DEV-3).
-type record struct {
-	Type    string            `json:"type"` // header, table, row, end
-	Format  int               `json:"format,omitempty"`
-	Name    string            `json:"name,omitempty"`   // header: the user's display name; table: the table
-	Schema  map[string]int    `json:"schema,omitempty"` // header: schema versions of packages agent and chat
-	DB      string            `json:"db,omitempty"`     // table: agent or chat
-	Columns []string          `json:"columns,omitempty"`
-	Values  []json.RawMessage `json:"values,omitempty"`
-	Rows    int               `json:"rows,omitempty"` // end: the number of row records
-}
-
-// cellJSON writes a column value: null, {"i":n}, {"f":x}, {"s":"text"} or
-// {"b":"base64"}, so that SQLite's storage class survives (CH-DEV-3).
-func cellJSON(v any) (json.RawMessage, error) {
-	var m map[string]any
-	switch x := v.(type) {
-	case nil:
-		return json.RawMessage("null"), nil
-	case int64:
-		m = map[string]any{"i": x}
-	case float64:
-		m = map[string]any{"f": x}
-	case string:
-		m = map[string]any{"s": x}
-	case []byte:
-		if x == nil {
-			x = []byte{}
-		}
-		m = map[string]any{"b": x}
-	case bool:
-		m = map[string]any{"i": map[bool]int{false: 0, true: 1}[x]}
-	case time.Time:
-		m = map[string]any{"s": x.Format(time.RFC3339Nano)}
-	default:
-		return nil, fmt.Errorf("chat: archive: value of type %T", v)
-	}
-	return json.Marshal(m)
-}
-
-func cellValue(raw json.RawMessage) (any, error) {
-	if string(raw) == "null" {
-		return nil, nil
-	}
-	var c struct {
-		I *json.Number `json:"i"`
-		F *float64     `json:"f"`
-		S *string      `json:"s"`
-		B *[]byte      `json:"b"`
-	}
-	d := json.NewDecoder(bytes.NewReader(raw))
-	d.UseNumber()
-	d.DisallowUnknownFields()
-	if err := d.Decode(&c); err != nil {
-		return nil, err
-	}
-	switch {
-	case c.I != nil:
-		return strconv.ParseInt(string(*c.I), 10, 64)
-	case c.F != nil:
-		return *c.F, nil
-	case c.S != nil:
-		return *c.S, nil
-	case c.B != nil:
-		return *c.B, nil
-	}
-	return nil, fmt.Errorf("value %s", raw)
-}
-
-// table is one table's rows in an archive.
-type table struct {
-	db, name string
-	cols     []string
-	rows     [][]any
 }
 
 type fkey struct{ col, parent, to string }
@@ -227,8 +146,8 @@ func (s schemaInfo) reaches(t string) bool {
 	return walk(t)
 }
 
-func dumpTable(tx *db.Tx, dbName, name, where, pk string) (table, error) {
-	t := table{db: dbName, name: name}
+func dumpTable(tx *db.Tx, dbName, name, where, pk string) (chatarchive.Table, error) {
+	t := chatarchive.Table{DB: dbName, Name: name}
 	q := fmt.Sprintf(`SELECT * FROM %q`, name)
 	if where != "" {
 		q += " WHERE " + where
@@ -241,19 +160,28 @@ func dumpTable(tx *db.Tx, dbName, name, where, pk string) (table, error) {
 		return t, fmt.Errorf("chat: archive: %s: %w", name, err)
 	}
 	defer rows.Close()
-	if t.cols, err = rows.Columns(); err != nil {
+	if t.Columns, err = rows.Columns(); err != nil {
 		return t, err
 	}
 	for rows.Next() {
-		vals := make([]any, len(t.cols))
-		ptrs := make([]any, len(t.cols))
+		vals := make([]any, len(t.Columns))
+		ptrs := make([]any, len(t.Columns))
 		for i := range vals {
 			ptrs[i] = &vals[i]
 		}
 		if err := rows.Scan(ptrs...); err != nil {
 			return t, err
 		}
-		t.rows = append(t.rows, vals)
+		for i, v := range vals {
+			// The driver's conveniences back to SQLite's storage classes.
+			switch x := v.(type) {
+			case bool:
+				vals[i] = map[bool]int64{false: 0, true: 1}[x]
+			case time.Time:
+				vals[i] = x.Format(time.RFC3339Nano)
+			}
+		}
+		t.Rows = append(t.Rows, vals)
 	}
 	return t, rows.Err()
 }
@@ -286,7 +214,7 @@ func (c *Client) ExportProfile(ctx context.Context, userID int64, w io.Writer) (
 	if !u.unlocked("") {
 		return "", fmt.Errorf("chat: user %d: %w", userID, ErrUserUnknown)
 	}
-	key := make([]byte, archiveKeyLen)
+	key := make([]byte, chatarchive.KeySize)
 	if _, err := io.ReadFull(c.cfg.Rand, key); err != nil {
 		return "", err
 	}
@@ -301,6 +229,10 @@ func (c *Client) ExportProfile(ctx context.Context, userID int64, w io.Writer) (
 	if err := ua.close(); err != nil {
 		c.cfg.Log.Debug("chat: export: stop agent", "user", userID, "err", err)
 	}
+	// Calls that took the user before it was moved finish before the dump
+	// or wait until it is written (then their agent is closed).
+	ua.mu.Lock()
+	defer ua.mu.Unlock()
 	if err := c.db.Update(ctx, func(tx *db.Tx) error {
 		_, err := tx.Exec(`UPDATE chat_users SET moved_at = ?, active = 0 WHERE id = ?`, time.Now().Unix(), userID)
 		return err
@@ -310,7 +242,7 @@ func (c *Client) ExportProfile(ctx context.Context, userID int64, w io.Writer) (
 	if err := c.writeArchive(ctx, u, key, w); err != nil {
 		return "", c.unmove(ctx, u, err)
 	}
-	return migrationLink(key), nil
+	return chatarchive.Link(key), nil
 }
 
 // unmove restores a user whose export failed.
@@ -330,12 +262,16 @@ func (c *Client) unmove(ctx context.Context, u userRow, cause error) error {
 }
 
 func (c *Client) writeArchive(ctx context.Context, u userRow, key []byte, w io.Writer) error {
-	ad, err := db.Open(ctx, filepath.Join(c.agentDir(u.ID), "agent.db"), c.cfg.Passphrase, c.cfg.DBOptions)
+	path := filepath.Join(c.agentDir(u.ID), "agent.db")
+	if _, err := os.Stat(path); err != nil {
+		return err // never an empty agent in its place
+	}
+	ad, err := db.Open(ctx, path, c.cfg.Passphrase, c.cfg.DBOptions)
 	if err != nil {
 		return err
 	}
 	defer ad.Close()
-	var tables []table
+	var tables []chatarchive.Table
 	schema := map[string]int{}
 	if schema["agent"], err = ad.Version(ctx, "agent"); err != nil {
 		return err
@@ -381,100 +317,7 @@ func (c *Client) writeArchive(ctx context.Context, u userRow, key []byte, w io.W
 	if err != nil {
 		return err
 	}
-	sw, err := newSealWriter(w, key, c.cfg.Rand)
-	if err != nil {
-		return err
-	}
-	bw := bufio.NewWriter(sw)
-	enc := json.NewEncoder(bw)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(record{Type: "header", Format: archiveFormat, Name: u.Profile.DisplayName, Schema: schema}); err != nil {
-		return err
-	}
-	n := 0
-	for _, t := range tables {
-		if err := enc.Encode(record{Type: "table", DB: t.db, Name: t.name, Columns: t.cols}); err != nil {
-			return err
-		}
-		for _, row := range t.rows {
-			vals := make([]json.RawMessage, len(row))
-			for i, v := range row {
-				if vals[i], err = cellJSON(v); err != nil {
-					return err
-				}
-			}
-			if err := enc.Encode(record{Type: "row", Values: vals}); err != nil {
-				return err
-			}
-			n++
-		}
-	}
-	if err := enc.Encode(record{Type: "end", Rows: n}); err != nil {
-		return err
-	}
-	if err := bw.Flush(); err != nil {
-		return err
-	}
-	return sw.Close()
-}
-
-// readArchive decrypts and parses an archive.
-func readArchive(r io.Reader, key []byte) (record, []table, error) {
-	pt, err := openArchive(r, key)
-	if err != nil {
-		return record{}, nil, err
-	}
-	bad := func(line int, err error) error {
-		return fmt.Errorf("%w: line %d: %v", ErrArchive, line, err)
-	}
-	var head record
-	var tables []table
-	lines := bytes.Split(pt, []byte("\n"))
-	if len(lines) < 3 || len(lines[len(lines)-1]) != 0 {
-		return record{}, nil, fmt.Errorf("%w: no end record", ErrArchive)
-	}
-	rows := 0
-	for i, line := range lines[:len(lines)-1] {
-		var rec record
-		if err := json.Unmarshal(line, &rec); err != nil {
-			return record{}, nil, bad(i+1, err)
-		}
-		switch {
-		case i == 0:
-			if rec.Type != "header" || rec.Format != archiveFormat {
-				return record{}, nil, bad(1, fmt.Errorf("header of format %d, want %d", rec.Format, archiveFormat))
-			}
-			head = rec
-		case i == len(lines)-2:
-			if rec.Type != "end" || rec.Rows != rows {
-				return record{}, nil, bad(i+1, fmt.Errorf("end record with %d rows, %d read", rec.Rows, rows))
-			}
-		case rec.Type == "table":
-			if rec.DB != "agent" && rec.DB != "chat" || rec.Name == "" || len(rec.Columns) == 0 {
-				return record{}, nil, bad(i+1, errors.New("bad table record"))
-			}
-			tables = append(tables, table{db: rec.DB, name: rec.Name, cols: rec.Columns})
-		case rec.Type == "row":
-			if len(tables) == 0 || len(rec.Values) != len(tables[len(tables)-1].cols) {
-				return record{}, nil, bad(i+1, errors.New("row without its table or of another width"))
-			}
-			vals := make([]any, len(rec.Values))
-			for j, raw := range rec.Values {
-				if vals[j], err = cellValue(raw); err != nil {
-					return record{}, nil, bad(i+1, err)
-				}
-			}
-			t := &tables[len(tables)-1]
-			t.rows = append(t.rows, vals)
-			rows++
-		default:
-			return record{}, nil, bad(i+1, fmt.Errorf("record of type %q", rec.Type))
-		}
-	}
-	if len(tables) == 0 || tables[len(tables)-1].db != "chat" {
-		return record{}, nil, fmt.Errorf("%w: no chat rows", ErrArchive)
-	}
-	return head, tables, nil
+	return chatarchive.Write(w, key, c.cfg.Rand, &chatarchive.Archive{Name: u.Profile.DisplayName, Schema: schema, Tables: tables})
 }
 
 // ImportProfile adds the user of an archive made by ExportProfile, given
@@ -484,14 +327,18 @@ func readArchive(r io.Reader, key []byte) (record, []table, error) {
 // authenticate under the link's key is ErrArchive; one from a program
 // with another schema is refused too. Nothing is kept of a failed import.
 func (c *Client) ImportProfile(ctx context.Context, archive io.Reader, link string) (User, error) {
-	key, err := ParseMigrationLink(link)
+	key, err := chatarchive.ParseLink(link)
 	if err != nil {
 		return User{}, err
 	}
-	head, tables, err := readArchive(archive, key)
+	arch, err := chatarchive.Read(archive, key)
 	if err != nil {
 		return User{}, err
 	}
+	if n := len(arch.Tables); n == 0 || arch.Tables[n-1].DB != "chat" {
+		return User{}, fmt.Errorf("%w: no chat rows", ErrArchive)
+	}
+	head, tables := arch, arch.Tables
 	chatV, err := c.db.Version(ctx, "chat")
 	if err != nil {
 		return User{}, err
@@ -531,7 +378,7 @@ func (c *Client) ImportProfile(ctx context.Context, archive io.Reader, link stri
 
 // importAgent makes the user's agent database in dir under this client's
 // passphrase and fills it with the archive's agent rows.
-func (c *Client) importAgent(ctx context.Context, dir string, head record, tables []table) error {
+func (c *Client) importAgent(ctx context.Context, dir string, head *chatarchive.Archive, tables []chatarchive.Table) error {
 	a, err := agent.New(ctx, agent.Config{Dir: dir, Passphrase: c.cfg.Passphrase, DBOptions: c.cfg.DBOptions, Relay: c.cfg.Relay, Client: c.cfg.Client, Rand: c.cfg.Rand})
 	if err != nil {
 		return err
@@ -553,11 +400,11 @@ func (c *Client) importAgent(ctx context.Context, dir string, head record, table
 	}
 	return ad.Update(ctx, func(tx *db.Tx) error {
 		for _, t := range tables {
-			if t.db != "agent" {
+			if t.DB != "agent" {
 				continue
 			}
-			if _, err := tx.Exec(fmt.Sprintf(`DELETE FROM %q`, t.name)); err != nil {
-				return fmt.Errorf("%s: %w", t.name, err)
+			if _, err := tx.Exec(fmt.Sprintf(`DELETE FROM %q`, t.Name)); err != nil {
+				return fmt.Errorf("%s: %w", t.Name, err)
 			}
 			if err := insertRows(tx, t, nil); err != nil {
 				return err
@@ -567,21 +414,21 @@ func (c *Client) importAgent(ctx context.Context, dir string, head record, table
 	})
 }
 
-func insertRows(tx *db.Tx, t table, fix func(row []any) error) error {
-	cols := make([]string, len(t.cols))
-	marks := make([]string, len(t.cols))
-	for i, c := range t.cols {
+func insertRows(tx *db.Tx, t chatarchive.Table, fix func(row []any) error) error {
+	cols := make([]string, len(t.Columns))
+	marks := make([]string, len(t.Columns))
+	for i, c := range t.Columns {
 		cols[i], marks[i] = strconv.Quote(c), "?"
 	}
-	q := fmt.Sprintf(`INSERT INTO %q (%s) VALUES (%s)`, t.name, strings.Join(cols, ", "), strings.Join(marks, ", "))
-	for _, row := range t.rows {
+	q := fmt.Sprintf(`INSERT INTO %q (%s) VALUES (%s)`, t.Name, strings.Join(cols, ", "), strings.Join(marks, ", "))
+	for _, row := range t.Rows {
 		if fix != nil {
 			if err := fix(row); err != nil {
-				return fmt.Errorf("%s: %w", t.name, err)
+				return fmt.Errorf("%s: %w", t.Name, err)
 			}
 		}
 		if _, err := tx.Exec(q, row...); err != nil {
-			return fmt.Errorf("%s: %w", t.name, err)
+			return fmt.Errorf("%s: %w", t.Name, err)
 		}
 	}
 	return nil
@@ -590,7 +437,7 @@ func insertRows(tx *db.Tx, t table, fix func(row []any) error) error {
 // insertChatRows adds the archive's chat rows with fresh ids: each
 // table's ids move by the table's current largest id, and so do the
 // columns that refer to them.
-func insertChatRows(tx *db.Tx, tables []table) (User, error) {
+func insertChatRows(tx *db.Tx, tables []chatarchive.Table) (User, error) {
 	s, err := readSchema(tx)
 	if err != nil {
 		return User{}, err
@@ -623,23 +470,23 @@ func insertChatRows(tx *db.Tx, tables []table) (User, error) {
 	}
 	var userID int64
 	for _, t := range tables {
-		if t.db != "chat" {
+		if t.DB != "chat" {
 			continue
 		}
-		if !known[t.name] {
-			return User{}, fmt.Errorf("table %s unknown here", t.name)
+		if !known[t.Name] {
+			return User{}, fmt.Errorf("table %s unknown here", t.Name)
 		}
 		refs := map[int]string{} // column index: the table its ids name
-		for i, col := range t.cols {
-			if col == s.pk[t.name] {
-				refs[i] = t.name
+		for i, col := range t.Columns {
+			if col == s.pk[t.Name] {
+				refs[i] = t.Name
 			}
-			for _, k := range s.fks[t.name] {
+			for _, k := range s.fks[t.Name] {
 				if k.col == col && (k.to == "" || k.to == s.pk[k.parent]) {
 					refs[i] = k.parent
 				}
 			}
-			if p, ok := idRefs[t.name][col]; ok {
+			if p, ok := idRefs[t.Name][col]; ok {
 				refs[i] = p
 			}
 		}
@@ -651,15 +498,15 @@ func insertChatRows(tx *db.Tx, tables []table) (User, error) {
 				}
 				row[i] = v
 			}
-			for i, col := range t.cols {
+			for i, col := range t.Columns {
 				switch {
-				case t.name == "chat_users" && col == "active":
+				case t.Name == "chat_users" && col == "active":
 					row[i] = noActive
-				case t.name == "chat_users" && col == "moved_at":
+				case t.Name == "chat_users" && col == "moved_at":
 					row[i] = nil
-				case t.name == "chat_users" && col == "id":
+				case t.Name == "chat_users" && col == "id":
 					userID = row[i].(int64)
-				case t.name == "chat_tasks" && col == "task":
+				case t.Name == "chat_tasks" && col == "task":
 					b, err := shiftTask(row[i], off)
 					if err != nil {
 						return err

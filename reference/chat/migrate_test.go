@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/smpkit/smpkit/reference/chatarchive"
 	"github.com/smpkit/smpkit/reference/chatmsg"
 )
 
@@ -33,7 +34,11 @@ func TestMoveProfile(t *testing.T) {
 	if _, err := bob.SendText(ctx, ba.ID, "reply before"); err != nil {
 		t.Fatal(err)
 	}
-	received(t, old, "reply before")
+	replyItem := received(t, old, "reply before")
+	if _, err := old.SendMessage(ctx, ab.ID, text("quoting"), replyItem.ID); err != nil {
+		t.Fatal(err)
+	}
+	received(t, bob, "quoting")
 	g, err := old.CreateGroup(ctx, chatmsg.GroupProfile{DisplayName: "team"})
 	if err != nil {
 		t.Fatal(err)
@@ -81,8 +86,22 @@ func TestMoveProfile(t *testing.T) {
 	if _, err := nw.CreateUser(ctx, chatmsg.Profile{DisplayName: "carol"}); err != nil {
 		t.Fatal(err)
 	}
+	// Carol's rows come first, so the imported rows get other ids.
+	carolBob, bobCarol := connect(t, nw, bob)
+	if _, err := nw.SendText(ctx, carolBob.ID, "carol's"); err != nil {
+		t.Fatal(err)
+	}
+	received(t, bob, "carol's")
+	cg, err := nw.CreateGroup(ctx, chatmsg.GroupProfile{DisplayName: "carol's group"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nw.InviteToGroup(ctx, cg.ID, carolBob.ID, chatmsg.RoleMember); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, bob, func(e GroupInvited) bool { return e.Group.Profile.DisplayName == "carol's group" })
 	// CH-DEV-1: a wrong key, a damaged or a cut archive is refused.
-	otherKey := migrationLink(bytes.Repeat([]byte{7}, archiveKeyLen))
+	otherKey := chatarchive.Link(bytes.Repeat([]byte{7}, chatarchive.KeySize))
 	bad := archive.Bytes()
 	flipped := append([]byte(nil), bad...)
 	flipped[len(flipped)/2] ^= 1
@@ -94,7 +113,7 @@ func TestMoveProfile(t *testing.T) {
 			t.Fatalf("%s archive: %v", name, err)
 		}
 	}
-	if us, _ := nw.Users(ctx); len(us) != 1 {
+	if us, _ := nw.Users(ctx); len(us) != 1 || us[0].Profile.DisplayName != "carol" {
 		t.Fatalf("a refused import left users %+v", us)
 	}
 	moved, err := nw.ImportProfile(ctx, bytes.NewReader(archive.Bytes()), link)
@@ -108,9 +127,16 @@ func TestMoveProfile(t *testing.T) {
 	if err != nil || len(cs) != 1 || cs[0].LocalName != "bob" || cs[0].Status != StatusConnected {
 		t.Fatalf("imported contacts %+v %v", cs, err)
 	}
+	if cs[0].ID == carolBob.ID || moved.ID == 1 {
+		t.Fatalf("imported rows kept ids in use: user %d, contact %d", moved.ID, cs[0].ID)
+	}
 	items, err := nw.Items(ctx, cs[0].ID, 0, 10)
-	if err != nil || len(items) != 2 || items[0].Text != "before the move" || items[1].Text != "reply before" {
+	if err != nil || len(items) != 3 || items[0].Text != "before the move" || items[1].Text != "reply before" ||
+		items[2].Text != "quoting" || items[2].QuoteID != items[1].ID {
 		t.Fatalf("imported history %+v %v", items, err)
+	}
+	if ci, _ := nw.Items(ctx, carolBob.ID, 0, 10); len(ci) != 1 || ci[0].Text != "carol's" {
+		t.Fatalf("carol's history after the import %+v", ci)
 	}
 	gs, err := nw.Groups(ctx, moved.ID)
 	if err != nil || len(gs) != 1 || gs[0].Profile.DisplayName != "team" {
@@ -147,4 +173,46 @@ func TestMoveProfile(t *testing.T) {
 		t.Fatal(err)
 	}
 	received(t, nw, "still there")
+	if _, err := bob.SendText(ctx, bobCarol.ID, "and carol"); err != nil {
+		t.Fatal(err)
+	}
+	if it := received(t, nw, "and carol"); it.ContactID != carolBob.ID {
+		t.Fatalf("carol's message on contact %d", it.ContactID)
+	}
+}
+
+// failWriter fails every write, as a full disk or a closed pipe does.
+type failWriter struct{}
+
+func (failWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
+
+// CH-DEV-2: an export that cannot write its archive gives the user back:
+// it runs again and its conversation goes on, here and after a restart.
+func TestExportFailureRestoresUser(t *testing.T) {
+	srv := startRelay(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	c := open(t, dir, srv)
+	u, err := c.CreateUser(ctx, chatmsg.Profile{DisplayName: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob, _ := newUser(t, "bob", srv)
+	ab, ba := connect(t, c, bob)
+	if _, err := c.ExportProfile(ctx, u.ID, failWriter{}); err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Fatalf("export to a failing writer: %v", err)
+	}
+	if us, _ := c.Users(ctx); len(us) != 1 || us[0].Moved || !us[0].Active {
+		t.Fatalf("user after a failed export %+v", us)
+	}
+	if _, err := c.SendText(ctx, ab.ID, "still mine"); err != nil {
+		t.Fatal(err)
+	}
+	received(t, bob, "still mine")
+	c.Close()
+	c = open(t, dir, srv)
+	if _, err := bob.SendText(ctx, ba.ID, "after the restart"); err != nil {
+		t.Fatal(err)
+	}
+	received(t, c, "after the restart")
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/smpkit/smpkit/reference/chatarchive"
 	"github.com/smpkit/smpkit/reference/chatmsg"
 	"github.com/smpkit/smpkit/reference/db"
 )
@@ -38,6 +39,9 @@ var (
 	// UnhideUser of a visible one.
 	ErrUserHidden    = errors.New("chat: user is already hidden")
 	ErrUserNotHidden = errors.New("chat: user is not hidden")
+	// ErrArchive: ImportProfile was given bytes that are not an archive
+	// under the link's key, or are damaged or cut (CH-DEV-1).
+	ErrArchive = chatarchive.ErrArchive
 	// ErrHiddenMuted: a hidden user is always muted (CH-USER-3).
 	ErrHiddenMuted = errors.New("chat: a hidden user is always muted")
 )
