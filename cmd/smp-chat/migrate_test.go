@@ -67,8 +67,9 @@ func TestMigrateToDevice(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--migrate", link, "--migrate-archive", other}, "smp-chat: --migrate: "},
+		{[]string{"--migrate", link, "--migrate-archive", other}, "smp-chat: --migrate: " + other + " is not the archive of this link (nothing was imported)\n"},
 		{[]string{"--migrate", "smpkit-migrate:?v=1&key=AAAA", "--migrate-archive", archive}, "smp-chat: --migrate: "},
+		{[]string{"--migrate", strings.Replace(link, "key=", "key=A", 1)[:len(link)], "--migrate-archive", archive}, "smp-chat: --migrate: "},
 		{[]string{"--migrate", link, "--migrate-archive", filepath.Join(t.TempDir(), "missing")}, "smp-chat: --migrate: archive: "},
 		{[]string{"--migrate-archive", archive}, "smp-chat: --migrate-archive needs --migrate LINK"},
 		{[]string{"--migrate", link, "--demo"}, "smp-chat: --migrate does not go with --demo"},
