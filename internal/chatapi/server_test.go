@@ -293,3 +293,22 @@ func waitClients(t *testing.T, s *Server, n int) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// A web page of another origin cannot drive the profile: the browser sends
+// its Origin, and the server refuses the upgrade.
+func TestOtherOriginRefused(t *testing.T) {
+	s, url := start(t, newFake(), Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: map[string][]string{"Origin": {"https://evil.example"}}})
+	if err == nil {
+		c.CloseNow()
+		t.Fatal("connected with a foreign Origin")
+	}
+	if resp == nil || resp.StatusCode != 403 {
+		t.Fatalf("foreign Origin: %v, %v; want 403", resp, err)
+	}
+	if n := s.Clients(); n != 0 {
+		t.Fatalf("%d clients", n)
+	}
+}
