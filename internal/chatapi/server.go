@@ -19,6 +19,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -181,6 +182,12 @@ func (s *Server) Close() error {
 
 // ServeHTTP upgrades one request to an API client connection.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// A page whose name was rebound to 127.0.0.1 sends its own name as
+	// Host and Origin alike; only loopback names get through.
+	if !loopbackHost(r.Host) {
+		http.Error(w, "chatapi: Host must be a loopback address", http.StatusForbidden)
+		return
+	}
 	conn, err := websocket.Accept(w, r, nil)
 	if err != nil {
 		s.log.Info("chatapi: websocket upgrade failed", "err", err)
@@ -211,6 +218,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.readLoop()
 	wg.Wait()
 	s.log.Info("chatapi: client disconnected", "remote", r.RemoteAddr, "reason", c.why)
+}
+
+// loopbackHost reports whether a Host header names this machine's
+// loopback: localhost, 127.x.x.x or ::1, with any port.
+func loopbackHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func (s *Server) remove(c *client) {

@@ -312,3 +312,25 @@ func TestOtherOriginRefused(t *testing.T) {
 		t.Fatalf("%d clients", n)
 	}
 }
+
+// DNS rebinding: a page's own name pointed at 127.0.0.1 comes as Host (and
+// as Origin, so the Origin check lets it by); the server refuses it.
+func TestRebindingHostRefused(t *testing.T) {
+	_, url := start(t, newFake(), Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{Host: "evil.example:5225", HTTPHeader: map[string][]string{"Origin": {"http://evil.example:5225"}}})
+	if err == nil {
+		c.CloseNow()
+		t.Fatal("connected with a foreign Host")
+	}
+	if resp == nil || resp.StatusCode != 403 {
+		t.Fatalf("foreign Host: %v, %v; want 403", resp, err)
+	}
+	for host, ok := range map[string]bool{"127.0.0.1:5225": true, "localhost:1": true, "[::1]:5225": true, "127.1.2.3": true, "LOCALHOST": true,
+		"evil.example:5225": false, "10.0.0.1:5225": false, "": false, "[::2]:1": false} {
+		if loopbackHost(host) != ok {
+			t.Errorf("loopbackHost(%q) = %v", host, !ok)
+		}
+	}
+}
