@@ -29,6 +29,16 @@ import (
 	"github.com/smpkit/smpkit/internal/chatcmd"
 )
 
+// APISession is a Session that also takes upstream's API-only commands
+// ("/_send @2 json [...]", ...); the server tries ExecAPI first and Exec
+// when ok is false. chatcmd.Engine is one.
+type APISession interface {
+	chatcmd.Session
+	ExecAPI(ctx context.Context, line string) (rs []chatcmd.Response, ok bool)
+}
+
+var _ APISession = (*chatcmd.Engine)(nil)
+
 // Defaults of Config.
 const (
 	DefaultQueue        = 256
@@ -366,7 +376,14 @@ func (c *client) exec(q request) (msgs [][]byte) {
 			msgs = [][]byte{encode(&q.corrID, cmdError(fmt.Sprintf("internal error: %v", p)))}
 		}
 	}()
-	rs := c.s.sess.Exec(c.s.ctx, q.cmd)
+	var rs []chatcmd.Response
+	ok := false
+	if x, is := c.s.sess.(APISession); is {
+		rs, ok = x.ExecAPI(c.s.ctx, q.cmd)
+	}
+	if !ok {
+		rs = c.s.sess.Exec(c.s.ctx, q.cmd)
+	}
 	if len(rs) == 0 {
 		rs = []chatcmd.Response{{Type: "cmdOk"}}
 	}

@@ -3,6 +3,7 @@ package chatapi
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -191,4 +192,162 @@ func waitEvent[T chat.Event](t *testing.T, c *chat.Client) T {
 			t.Fatalf("no %T event", zero)
 		}
 	}
+}
+
+// awaitMap reads API messages until one of type typ comes, decoded loosely.
+func awaitMap(t *testing.T, c *websocket.Conn, typ string) (corrID string, resp map[string]any) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	for {
+		_, b, err := c.Read(ctx)
+		if err != nil {
+			t.Fatalf("waiting for %s: %v", typ, err)
+		}
+		var m struct {
+			CorrID string         `json:"corrId"`
+			Resp   map[string]any `json:"resp"`
+		}
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatalf("not JSON: %s", b)
+		}
+		if testing.Verbose() {
+			t.Logf("api: %s", b)
+		}
+		if m.Resp["type"] == typ {
+			return m.CorrID, m.Resp
+		}
+	}
+}
+
+func at(v any, keys ...any) any {
+	for _, k := range keys {
+		switch k := k.(type) {
+		case string:
+			m, _ := v.(map[string]any)
+			v = m[k]
+		case int:
+			l, _ := v.([]any)
+			if k >= len(l) {
+				return nil
+			}
+			v = l[k]
+		}
+	}
+	return v
+}
+
+// Upstream's API-only commands, as its bot libraries send them
+// (bots/api/COMMANDS.md), over the real session.
+func TestUpstreamAPICommands(t *testing.T) {
+	rl, err := relay.StartLoopback(relay.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rl.Close()
+	botClient := openClient(t, rl, "bot")
+	person := openClient(t, rl, "bob")
+	sess := chatcmd.New(botClient, chatcmd.Options{})
+	defer sess.Close()
+	srv := New(sess, Config{})
+	ln, err := Listen(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
+	defer cancel()
+	sctx, stop := context.WithCancel(ctx)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(sctx, ln) }()
+	defer func() { stop(); <-served }()
+	ws := dial(t, "ws://"+ln.Addr().String())
+
+	errType := func(cmd string) any {
+		t.Helper()
+		send(t, ws, `{"corrId":"e","cmd":`+strconvQuote(cmd)+`}`)
+		id, r := awaitMap(t, ws, "chatCmdError")
+		if id != "e" {
+			t.Fatalf("%s: corrId %q", cmd, id)
+		}
+		return at(r, "chatError", "errorType", "type")
+	}
+	if got := errType("/_show_address 1"); got == nil {
+		t.Fatal("/_show_address without an address: no error type")
+	}
+	if got := errType("/_address 2"); got != "differentActiveUser" {
+		t.Fatalf("/_address 2: %v", got)
+	}
+	send(t, ws, `{"corrId":"1","cmd":"/_address 1"}`)
+	_, r := awaitMap(t, ws, "userContactLinkCreated")
+	link, _ := at(r, "connLinkContact", "connFullLink").(string)
+	send(t, ws, `{"corrId":"2","cmd":`+strconvQuote(`/_address_settings 1 {"businessAddress":false,"autoAccept":{"acceptIncognito":false},"autoReply":{"type":"text","text":"welcome!"}}`)+`}`)
+	_, r = awaitMap(t, ws, "userContactLinkUpdated")
+	if at(r, "contactLink", "addressSettings", "autoReply", "text") != "welcome!" || at(r, "contactLink", "addressSettings", "autoAccept") == nil {
+		t.Fatalf("/_address_settings: %v", r)
+	}
+	send(t, ws, `{"corrId":"3","cmd":"/_show_address 1"}`)
+	if _, r = awaitMap(t, ws, "userContactLink"); at(r, "contactLink", "connLinkContact", "connFullLink") != link {
+		t.Fatalf("/_show_address: %v", r)
+	}
+
+	if _, err := person.ConnectAddress(ctx, link); err != nil {
+		t.Fatal(err)
+	}
+	_, ev := awaitMap(t, ws, "contactConnected")
+	cid := int64(at(ev, "contact", "contactId").(float64))
+	bot := waitEvent[chat.ContactConnected](t, person).Contact
+	if got := waitEvent[chat.NewItem](t, person).Item.Text; got != "welcome!" {
+		t.Fatalf("auto-reply: %q", got)
+	}
+	mine, err := person.SendText(ctx, bot.ID, "question")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for at(ev, "chatItems", 0, "chatItem", "meta", "itemText") != "question" { // the welcome may come first
+		_, ev = awaitMap(t, ws, "newChatItems")
+	}
+	qid := int64(at(ev, "chatItems", 0, "chatItem", "meta", "itemId").(float64))
+
+	cmd := fmt.Sprintf(`/_send @%d json [{"msgContent":{"type":"text","text":"one"}},{"quotedItemId":%d,"msgContent":{"type":"text","text":"answer"}}]`, cid, qid)
+	send(t, ws, `{"corrId":"4","cmd":`+strconvQuote(cmd)+`}`)
+	id, r := awaitMap(t, ws, "newChatItems")
+	for id != "4" {
+		id, r = awaitMap(t, ws, "newChatItems")
+	}
+	if at(r, "chatItems", 1, "chatItem", "meta", "itemText") != "answer" || at(r, "chatItems", 0, "chatItem", "chatDir", "type") != "directSnd" {
+		t.Fatalf("/_send: %v", r)
+	}
+	if got := waitEvent[chat.NewItem](t, person).Item; got.Text != "one" || got.QuoteID != 0 {
+		t.Fatalf("bob got %+v", got)
+	}
+	if got := waitEvent[chat.NewItem](t, person).Item; got.Text != "answer" || got.QuoteID != mine.ID {
+		t.Fatalf("bob got %+v, want a reply to item %d", got, mine.ID)
+	}
+
+	send(t, ws, `{"corrId":"5","cmd":"/_contacts 1"}`)
+	if _, r = awaitMap(t, ws, "contactsList"); at(r, "contacts", 0, "localDisplayName") != "bob" {
+		t.Fatalf("/_contacts: %v", r)
+	}
+	send(t, ws, `{"corrId":"6","cmd":"/_connect 1"}`)
+	if _, r = awaitMap(t, ws, "invitation"); at(r, "connLinkInvitation", "connFullLink") == nil {
+		t.Fatalf("/_connect: %v", r)
+	}
+	for cmd, want := range map[string]string{
+		`/_send @999 json [{"msgContent":{"type":"text","text":"x"}}]`:                              "contactNotFound",
+		fmt.Sprintf(`/_send @%d ttl=30 json [{"msgContent":{"type":"text","text":"x"}}]`, cid):      "notSupported",
+		fmt.Sprintf(`/_send @%d json [{"msgContent":{"type":"image","text":"","image":"x"}}]`, cid): "notSupported",
+		fmt.Sprintf(`/_send @%d json nope`, cid):                                                    "commandError",
+		`/_send bob json []`:                                                                        "commandError",
+		`/_reject 77`:                                                                               "contactRequestNotFound",
+		`/_accept x`:                                                                                "commandError",
+	} {
+		if got := errType(cmd); got != want {
+			t.Errorf("%s: error %v, want %s", cmd, got, want)
+		}
+	}
+}
+
+func strconvQuote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
 }
