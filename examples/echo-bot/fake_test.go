@@ -37,7 +37,7 @@ func (f *fakeChat) Exec(_ context.Context, line string) []chatcmd.Response {
 	case strings.HasPrefix(line, "/auto_accept on"):
 		addr.AutoAccept = true
 		return []chatcmd.Response{{Type: "userContactLinkUpdated", Fields: map[string]any{"contactLink": addr}}}
-	case strings.HasPrefix(line, "@"):
+	case strings.HasPrefix(line, "/_send @"):
 		f.sent <- line
 		return []chatcmd.Response{{Type: "newChatItems"}}
 	}
@@ -81,7 +81,7 @@ func TestEchoBotAgainstFakeSession(t *testing.T) {
 	f.events <- chatcmd.Response{Type: "newChatItems", Fields: map[string]any{"chatItems": []chatcmd.AChatItem{{Contact: &bob, Item: &mine}, {Contact: &bob, Item: &in}}}}
 	select {
 	case got := <-f.sent:
-		if want := "@'bob smith' hello there"; got != want {
+		if want := `/_send @2 json [{"msgContent":{"text":"hello there","type":"text"}}]`; got != want {
 			t.Fatalf("bot sent %q, want %q", got, want)
 		}
 	case <-ctx.Done():
@@ -91,7 +91,7 @@ func TestEchoBotAgainstFakeSession(t *testing.T) {
 	<-echoed
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if want := []string{"/show_address", "/address", "/auto_accept on", "@'bob smith' hello there"}; strings.Join(f.lines, "|") != strings.Join(want, "|") {
+	if want := []string{"/show_address", "/address", "/auto_accept on", `/_send @2 json [{"msgContent":{"text":"hello there","type":"text"}}]`}; strings.Join(f.lines, "|") != strings.Join(want, "|") {
 		t.Errorf("commands %q, want %q", f.lines, want)
 	}
 }

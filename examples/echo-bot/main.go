@@ -19,7 +19,6 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/coder/websocket"
@@ -283,6 +282,7 @@ type received struct {
 
 // Echo answers every text message from a contact with the same text until
 // ctx is done or the connection ends. It writes one line per echo to log.
+// The reply goes by the contact's id, as upstream's bots send it.
 func (b *Bot) Echo(ctx context.Context, log io.Writer) error {
 	for {
 		ev, err := b.event(ctx)
@@ -303,7 +303,7 @@ func (b *Bot) Echo(ctx context.Context, log io.Writer) error {
 					continue
 				}
 				name := ci.ChatInfo.Contact.LocalDisplayName
-				cmd := "@" + quoteName(name) + " " + c.MsgContent.Text
+				cmd := sendCmd(ci.ChatInfo.Contact.ContactID, c.MsgContent.Text)
 				resp, err := b.Cmd(ctx, cmd)
 				if err != nil {
 					return err
@@ -318,11 +318,10 @@ func (b *Bot) Echo(ctx context.Context, log io.Writer) error {
 	}
 }
 
-// quoteName writes a display name as the command language takes it: as it
-// is, or in single quotes when it has a space or a quote.
-func quoteName(name string) string {
-	if strings.ContainsAny(name, " '") {
-		return "'" + name + "'"
-	}
-	return name
+// sendCmd is upstream's API command that sends text to a contact by id
+// (bots/api/COMMANDS.md, APISendMessages): unlike "@name text" it needs no
+// quoting of names.
+func sendCmd(contactID int64, text string) string {
+	msgs, _ := json.Marshal([]map[string]any{{"msgContent": map[string]string{"type": "text", "text": text}}})
+	return fmt.Sprintf("/_send @%d json %s", contactID, msgs)
 }
