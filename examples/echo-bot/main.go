@@ -246,7 +246,7 @@ func (b *Bot) Setup(ctx context.Context, welcome string) (string, error) {
 	}
 	accept := "/auto_accept on"
 	if welcome != "" {
-		accept += " " + welcome
+		accept += " text " + welcome // upstream's form of the auto-reply
 	}
 	if resp, err = b.Cmd(ctx, accept); err != nil {
 		return "", err

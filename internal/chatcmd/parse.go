@@ -737,7 +737,9 @@ func init() {
 				s.lit(" incognito=off")
 			}
 			if on && s.space() {
-				c.Text = s.rest()
+				// Upstream's form is "text MSG" (msgContentP); the
+				// bare message is taken too.
+				c.Text = strings.TrimPrefix(s.rest(), "text ")
 			}
 			return c, true
 		},
