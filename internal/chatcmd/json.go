@@ -46,9 +46,9 @@ func EncodeAPI(r Response) ([]byte, error) {
 }
 
 // fieldValue is apiValue for the few fields whose shape depends on the
-// key: links (upstream's CreatedConnLink objects, ours held as strings)
-// and "connection", the pending contact of an invitation (upstream's
-// PendingContactConnection).
+// key: links (upstream's CreatedConnLink objects, ours held as strings),
+// "connection", the pending contact of an invitation (upstream's
+// PendingContactConnection), and "users" (UserInfo).
 func fieldValue(key string, v any) any {
 	switch key {
 	case "connLinkInvitation", "connLinkContact":
@@ -58,6 +58,16 @@ func fieldValue(key string, v any) any {
 	case "connection":
 		if c, ok := v.(chat.Contact); ok {
 			return pendingJSON(c)
+		}
+	case "users":
+		// Upstream's usersList holds UserInfo {user, unreadCount}; ours
+		// counts no unread messages, so unreadCount is left out.
+		if us, ok := v.([]chat.User); ok {
+			out := make([]any, len(us))
+			for i, u := range us {
+				out[i] = obj{"user": userJSON(u)}
+			}
+			return out
 		}
 	}
 	return apiValue(v)

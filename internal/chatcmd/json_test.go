@@ -328,3 +328,22 @@ func TestGroupMembersJSON(t *testing.T) {
 		t.Errorf("got %s", b)
 	}
 }
+
+func TestUsersListJSON(t *testing.T) {
+	b, err := EncodeAPI(Response{Type: "usersList", Fields: map[string]any{"users": []chat.User{{ID: 1, Active: true, Profile: bob}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v struct {
+		Users []struct {
+			User struct {
+				UserID           int64
+				LocalDisplayName string
+				ActiveUser       bool
+			}
+		}
+	}
+	if err := json.Unmarshal(b, &v); err != nil || len(v.Users) != 1 || v.Users[0].User.UserID != 1 || v.Users[0].User.LocalDisplayName != "bob" || !v.Users[0].User.ActiveUser {
+		t.Errorf("got %s (%v)", b, err)
+	}
+}
