@@ -351,3 +351,95 @@ func strconvQuote(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
 }
+
+// Several API clients send at once through one session; every message
+// arrives and each client gets its own answers.
+func TestConcurrentClientsRealSession(t *testing.T) {
+	rl, err := relay.StartLoopback(relay.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rl.Close()
+	botClient := openClient(t, rl, "bot")
+	person := openClient(t, rl, "bob")
+	sess := chatcmd.New(botClient, chatcmd.Options{})
+	defer sess.Close()
+	srv := New(sess, Config{})
+	ln, err := Listen(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
+	defer cancel()
+	sctx, stop := context.WithCancel(ctx)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(sctx, ln) }()
+	defer func() { stop(); <-served }()
+
+	ws := dial(t, "ws://"+ln.Addr().String())
+	send(t, ws, `{"corrId":"1","cmd":"/c"}`)
+	_, r := awaitMap(t, ws, "invitation")
+	link, _ := at(r, "connLinkInvitation", "connFullLink").(string)
+	if _, err := person.Connect(ctx, link); err != nil {
+		t.Fatal(err)
+	}
+	awaitMap(t, ws, "contactConnected")
+	waitEvent[chat.ContactConnected](t, person)
+
+	const clients, each = 3, 5
+	conns := []*websocket.Conn{ws}
+	for len(conns) < clients {
+		conns = append(conns, dial(t, "ws://"+ln.Addr().String()))
+	}
+	errs := make(chan error, clients)
+	for i, c := range conns {
+		go func() {
+			for j := range each {
+				id := fmt.Sprintf("%d-%d", i, j)
+				msg, _ := json.Marshal(map[string]string{"corrId": id, "cmd": fmt.Sprintf("@bob m %s", id)})
+				if err := c.Write(ctx, websocket.MessageText, msg); err != nil {
+					errs <- err
+					return
+				}
+			}
+			got := 0
+			for got < each {
+				_, b, err := c.Read(ctx)
+				if err != nil {
+					errs <- err
+					return
+				}
+				var m struct {
+					CorrID string `json:"corrId"`
+					Resp   struct{ Type string }
+				}
+				json.Unmarshal(b, &m)
+				if m.CorrID == "" {
+					continue // events
+				}
+				if !strings.HasPrefix(m.CorrID, fmt.Sprintf("%d-", i)) || m.Resp.Type != "newChatItems" {
+					errs <- fmt.Errorf("client %d got %s", i, b)
+					return
+				}
+				got++
+			}
+			errs <- nil
+		}()
+	}
+	for range conns {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen := map[string]bool{}
+	for len(seen) < clients*each {
+		seen[waitEvent[chat.NewItem](t, person).Item.Text] = true
+	}
+	for i := range clients {
+		for j := range each {
+			if !seen[fmt.Sprintf("m %d-%d", i, j)] {
+				t.Errorf("bob did not get m %d-%d", i, j)
+			}
+		}
+	}
+}
