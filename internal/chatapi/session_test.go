@@ -324,6 +324,35 @@ func TestUpstreamAPICommands(t *testing.T) {
 		t.Fatalf("bob got %+v, want a reply to item %d", got, mine.ID)
 	}
 
+	oneID := int64(at(r, "chatItems", 0, "chatItem", "meta", "itemId").(float64))
+	answerID := int64(at(r, "chatItems", 1, "chatItem", "meta", "itemId").(float64))
+
+	// Edit, react, delete by id.
+	cmd = fmt.Sprintf(`/_update item @%d %d json {"msgContent":{"type":"text","text":"one, edited"}}`, cid, oneID)
+	send(t, ws, `{"corrId":"u","cmd":`+strconvQuote(cmd)+`}`)
+	if _, r = awaitMap(t, ws, "chatItemUpdated"); at(r, "chatItem", "chatItem", "meta", "itemText") != "one, edited" || at(r, "chatItem", "chatItem", "meta", "itemEdited") != true {
+		t.Fatalf("/_update item: %v", r)
+	}
+	if got := waitEvent[chat.ItemUpdated](t, person).Item; got.Text != "one, edited" || !got.Edited {
+		t.Fatalf("bob's edited item: %+v", got)
+	}
+	cmd = fmt.Sprintf(`/_reaction @%d %d on {"type":"emoji","emoji":"👍"}`, cid, qid)
+	send(t, ws, `{"corrId":"r","cmd":`+strconvQuote(cmd)+`}`)
+	if _, r = awaitMap(t, ws, "chatItemReaction"); at(r, "added") != true || at(r, "reaction", "chatReaction", "reaction", "emoji") != "👍" {
+		t.Fatalf("/_reaction: %v", r)
+	}
+	if got := waitEvent[chat.ItemUpdated](t, person).Item; len(got.Reactions) != 1 || got.Reactions[0].Emoji != "👍" {
+		t.Fatalf("bob's reacted item: %+v", got)
+	}
+	cmd = fmt.Sprintf(`/_delete item @%d %d broadcast`, cid, answerID)
+	send(t, ws, `{"corrId":"d","cmd":`+strconvQuote(cmd)+`}`)
+	if _, r = awaitMap(t, ws, "chatItemsDeleted"); at(r, "byUser") != true || at(r, "chatItemDeletions", 0, "deletedChatItem", "chatItem", "meta", "itemId") != float64(answerID) {
+		t.Fatalf("/_delete item: %v", r)
+	}
+	if got := waitEvent[chat.ItemUpdated](t, person).Item; got.Text != "answer" || !got.Deleted {
+		t.Fatalf("bob's deleted item: %+v", got)
+	}
+
 	send(t, ws, `{"corrId":"5","cmd":"/_contacts 1"}`)
 	if _, r = awaitMap(t, ws, "contactsList"); at(r, "contacts", 0, "localDisplayName") != "bob" {
 		t.Fatalf("/_contacts: %v", r)
@@ -340,6 +369,10 @@ func TestUpstreamAPICommands(t *testing.T) {
 		`/_send bob json []`:                                                                        "commandError",
 		`/_reject 77`:                                                                               "contactRequestNotFound",
 		`/_accept x`:                                                                                "commandError",
+		fmt.Sprintf(`/_delete item @%d %d broadcast`, cid, qid):                                     "invalidChatItemDelete",
+		fmt.Sprintf(`/_update item @%d 999 json {"msgContent":{"type":"text","text":"x"}}`, cid):    "chatItemNotFound",
+		fmt.Sprintf(`/_reaction @%d %d on {"type":"unknown"}`, cid, qid):                            "notSupported",
+		`/_delete #1 full`:                                                                          "notSupported",
 	} {
 		if got := errType(cmd); got != want {
 			t.Errorf("%s: error %v, want %s", cmd, got, want)

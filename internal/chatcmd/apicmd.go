@@ -52,6 +52,9 @@ func init() {
 		"/_reject":           (*Engine).apiReject,
 		"/_contacts":         (*Engine).apiContacts,
 		"/_connect":          (*Engine).apiConnect,
+		"/_update":           (*Engine).apiUpdate,
+		"/_delete":           (*Engine).apiDelete,
+		"/_reaction":         (*Engine).apiReaction,
 	}
 }
 
@@ -328,4 +331,197 @@ func (s *Engine) apiConnect(ctx context.Context, args string) (Response, error) 
 		cmd.Text = rest
 	}
 	return s.connect(ctx, u, cmd)
+}
+
+// apiContact reads "@<contactId>" naming a contact of the active user.
+func (s *Engine) apiContact(ctx context.Context, ref string) (chat.User, chat.Contact, error) {
+	if strings.HasPrefix(ref, "#") {
+		return chat.User{}, chat.Contact{}, notSupported("this command in groups by id")
+	}
+	id, err := strconv.ParseInt(strings.TrimPrefix(ref, "@"), 10, 64)
+	if err != nil || !strings.HasPrefix(ref, "@") {
+		return chat.User{}, chat.Contact{}, apiSyntax("chat %q: want @<contactId>", ref)
+	}
+	u, err := s.activeUser(ctx)
+	if err != nil {
+		return u, chat.Contact{}, err
+	}
+	c, err := s.c.Contact(ctx, id)
+	if err != nil || c.UserID != u.ID {
+		return u, chat.Contact{}, cmdErr("contactNotFound", "no contact %d", id)
+	}
+	return u, c, nil
+}
+
+// apiItem reads an item id of the contact's conversation.
+func (s *Engine) apiItem(ctx context.Context, c chat.Contact, arg string) (chat.Item, error) {
+	id, err := strconv.ParseInt(arg, 10, 64)
+	if err != nil {
+		return chat.Item{}, apiSyntax("item id %q", arg)
+	}
+	it, err := s.c.Item(ctx, id)
+	if err != nil || it.ContactID != c.ID {
+		return chat.Item{}, cmdErr("chatItemNotFound", "no message %d with %s", id, viewName(c.LocalName))
+	}
+	return it, nil
+}
+
+// apiUpdate: /_update item @<contactId> <itemId>[ live=on] json <UpdatedMessage>.
+func (s *Engine) apiUpdate(ctx context.Context, args string) (Response, error) {
+	f := strings.SplitN(args, " ", 4)
+	if len(f) < 4 || f[0] != "item" {
+		return Response{}, apiSyntax("want /_update item @<contactId> <itemId> json {...}")
+	}
+	u, c, err := s.apiContact(ctx, f[1])
+	if err != nil {
+		return Response{}, err
+	}
+	old, err := s.apiItem(ctx, c, f[2])
+	if err != nil {
+		return Response{}, err
+	}
+	js := f[3]
+	if strings.HasPrefix(js, "live=on ") {
+		return Response{}, notSupported("live messages")
+	}
+	js, ok := strings.CutPrefix(js, "json ")
+	if !ok {
+		return Response{}, apiSyntax("want json {...}")
+	}
+	var upd struct {
+		MsgContent struct {
+			Type string `json:"type"`
+			Text string `json:"text"`
+		} `json:"msgContent"`
+	}
+	if err := json.Unmarshal([]byte(js), &upd); err != nil {
+		return Response{}, apiSyntax("updated message: %v", err)
+	}
+	if upd.MsgContent.Type != chatmsg.ContentText {
+		return Response{}, notSupported("messages of type " + upd.MsgContent.Type)
+	}
+	if !old.Sent || old.Deleted {
+		return Response{}, cmdErr("invalidChatItemUpdate", "message %d cannot be edited", old.ID)
+	}
+	if old.Text == upd.MsgContent.Text {
+		return resp("chatItemNotChanged", []string{"message didn't change"}, "user", u, "chatItem", s.directItem(c, old)), nil
+	}
+	it, err := s.c.UpdateMessage(ctx, old.ID, text(upd.MsgContent.Text))
+	if err != nil {
+		return Response{}, err
+	}
+	s.remember(it)
+	return resp("chatItemUpdated", s.directLines(ctx, c, it, markEdited), "user", u, "chatItem", s.directItem(c, it)), nil
+}
+
+// apiDelete: /_delete item @<contactId> <itemId>[,<itemId>...] broadcast|internal,
+// or /_delete @<contactId>[ full|entity][ notify=on|off] (the contact).
+func (s *Engine) apiDelete(ctx context.Context, args string) (Response, error) {
+	if rest, ok := strings.CutPrefix(args, "item "); ok {
+		return s.apiDeleteItems(ctx, rest)
+	}
+	ref, mode, _ := strings.Cut(args, " ")
+	switch mode {
+	case "", "full", "full notify=on", "entity", "entity notify=on":
+	case "messages":
+		return Response{}, notSupported("deleting only the messages of a chat")
+	default:
+		return Response{}, notSupported("deleting a chat with " + mode)
+	}
+	u, c, err := s.apiContact(ctx, ref)
+	if err != nil {
+		return Response{}, err
+	}
+	if err := s.c.DeleteContact(ctx, c.ID); err != nil {
+		return Response{}, err
+	}
+	return resp("contactDeleted", []string{viewName(c.LocalName) + ": contact is deleted"}, "user", u, "contact", c), nil
+}
+
+func (s *Engine) apiDeleteItems(ctx context.Context, args string) (Response, error) {
+	f := strings.Fields(args)
+	if len(f) != 3 {
+		return Response{}, apiSyntax("want /_delete item @<contactId> <itemId>[,...] broadcast|internal")
+	}
+	var forEveryone bool
+	switch f[2] {
+	case "broadcast":
+		forEveryone = true
+	case "internal":
+	default:
+		return Response{}, notSupported("delete mode " + f[2])
+	}
+	u, c, err := s.apiContact(ctx, f[0])
+	if err != nil {
+		return Response{}, err
+	}
+	var items []chat.Item
+	for _, id := range strings.Split(f[1], ",") {
+		it, err := s.apiItem(ctx, c, id)
+		if err != nil {
+			return Response{}, err
+		}
+		if forEveryone && !it.Sent {
+			return Response{}, cmdErr("invalidChatItemDelete", "message %d is not yours to delete for everyone", it.ID)
+		}
+		items = append(items, it)
+	}
+	var dels []ChatItemDeletion
+	var lines []string
+	for _, it := range items {
+		if err := s.c.DeleteMessage(ctx, it.ID, forEveryone); err != nil {
+			return Response{}, err
+		}
+		d := ChatItemDeletion{Deleted: s.directItem(c, it)}
+		if now, err := s.c.Item(ctx, it.ID); err == nil {
+			s.remember(now)
+			ai := s.directItem(c, now)
+			d.To = &ai
+		}
+		dels = append(dels, d)
+		if d.To != nil {
+			lines = append(lines, "message marked deleted")
+		} else {
+			lines = append(lines, "message deleted")
+		}
+	}
+	return resp("chatItemsDeleted", lines, "user", u, "chatItemDeletions", dels, "byUser", true, "timed", false), nil
+}
+
+// apiReaction: /_reaction @<contactId> <itemId> on|off {"type":"emoji","emoji":"👍"}.
+func (s *Engine) apiReaction(ctx context.Context, args string) (Response, error) {
+	f := strings.SplitN(args, " ", 4)
+	if len(f) != 4 || (f[2] != "on" && f[2] != "off") {
+		return Response{}, apiSyntax("want /_reaction @<contactId> <itemId> on|off {\"type\":\"emoji\",\"emoji\":...}")
+	}
+	var r struct {
+		Type  string `json:"type"`
+		Emoji string `json:"emoji"`
+	}
+	if err := json.Unmarshal([]byte(f[3]), &r); err != nil {
+		return Response{}, apiSyntax("reaction: %v", err)
+	}
+	if r.Type != "emoji" {
+		return Response{}, notSupported("reactions of type " + r.Type)
+	}
+	u, c, err := s.apiContact(ctx, f[0])
+	if err != nil {
+		return Response{}, err
+	}
+	it, err := s.apiItem(ctx, c, f[1])
+	if err != nil {
+		return Response{}, err
+	}
+	on := f[2] == "on"
+	it, err = s.c.React(ctx, it.ID, r.Emoji, on)
+	if err != nil {
+		return Response{}, cmdErr("invalidReaction", "%s", oneLine(err.Error()))
+	}
+	s.remember(it)
+	line := "added " + r.Emoji
+	if !on {
+		line = "removed " + r.Emoji
+	}
+	return resp("chatItemReaction", []string{line}, "user", u, "added", on,
+		"reaction", Reaction{ChatItem: s.directItem(c, it), Emoji: r.Emoji, Sent: true}), nil
 }
