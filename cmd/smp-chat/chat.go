@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/smpkit/smpkit/internal/buildinfo"
 	"github.com/smpkit/smpkit/internal/chatcmd"
@@ -25,6 +27,36 @@ type profile struct {
 	client *chat.Client
 	sess   *chatcmd.Engine
 	relay  *embeddedRelay
+	log    *lazyFile
+}
+
+// lazyFile is a log file made at its first line, so a start that fails
+// (a wrong passphrase) leaves nothing behind.
+type lazyFile struct {
+	mu   sync.Mutex
+	path string
+	f    *os.File
+	err  error
+}
+
+func (l *lazyFile) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f == nil && l.err == nil {
+		l.f, l.err = os.OpenFile(l.path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	}
+	if l.err != nil {
+		return len(b), nil // logging never stops the chat
+	}
+	return l.f.Write(b)
+}
+
+func (l *lazyFile) Close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f != nil {
+		l.f.Close()
+	}
 }
 
 func (p *profile) Close() {
@@ -36,6 +68,9 @@ func (p *profile) Close() {
 	}
 	if p.relay != nil {
 		p.relay.Close()
+	}
+	if p.log != nil {
+		p.log.Close()
 	}
 }
 
@@ -85,9 +120,14 @@ func openProfile(ctx context.Context, o options, dir, pass string, shared *embed
 		out.line("no --server given: started an embedded relay on loopback, %s", r.server)
 		out.line("(it runs while smp-chat runs; contacts on other machines need a relay they can reach: use --server)")
 	}
-	cfg := chat.Config{Dir: dir, Passphrase: pass, Relay: relaySrv, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	if os.Getenv("SMP_CHAT_LOG") != "" {
+	// What fails in the background goes to a log file beside the
+	// database, not between the chat lines (SMP_CHAT_LOG=stderr to watch).
+	cfg := chat.Config{Dir: dir, Passphrase: pass, Relay: relaySrv}
+	if os.Getenv("SMP_CHAT_LOG") == "stderr" {
 		cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	} else {
+		p.log = &lazyFile{path: filepath.Join(dir, "smp-chat.log")}
+		cfg.Log = slog.New(slog.NewTextHandler(p.log, nil))
 	}
 	if o.fastKDF {
 		cfg.DBOptions = &db.Options{KDF: db.KDFParams{Time: 1, MemoryKiB: 64, Threads: 1}}
@@ -252,8 +292,18 @@ func runChat(ctx context.Context, o options, stdin io.Reader, out *console) erro
 			}
 			return nil
 		}
-		for _, r := range p.sess.Exec(ctx, l) {
+		for _, r := range execLine(ctx, p.sess, l) {
 			show(o, out, "", r)
 		}
 	}
+}
+
+// commandTimeout bounds one command, so an unreachable relay gives an
+// error line instead of a terminal that hangs.
+const commandTimeout = 2 * time.Minute
+
+func execLine(ctx context.Context, s chatcmd.Session, line string) []chatcmd.Response {
+	ctx, cancel := context.WithTimeout(ctx, commandTimeout)
+	defer cancel()
+	return s.Exec(ctx, line)
 }

@@ -77,7 +77,7 @@ func runDemo(ctx context.Context, o options, stdin io.Reader, out *console) erro
 		if len(l) > 2 && (l[0] == '1' || l[0] == '2') && l[1] == ' ' {
 			who, l = int(l[0]-'1'), l[2:]
 		}
-		for _, r := range ps[who].sess.Exec(ctx, l) {
+		for _, r := range execLine(ctx, ps[who].sess, l) {
 			show(o, out, fmt.Sprintf("%d| ", who+1), r)
 		}
 	}

@@ -84,6 +84,7 @@ func (s *Engine) eventResponse(ctx context.Context, u chat.User, ev chat.Event) 
 		return s.itemUpdated(ctx, e.Item)
 	case chat.GroupInvited:
 		g := e.Group
+		s.seenGroup(g)
 		n := viewName(groupName(g))
 		return resp("receivedGroupInvitation", []string{
 			groupFull(g) + ": " + viewName(contactName(e.Contact)) + " invites you to join the group as " + string(g.Role),
@@ -91,6 +92,7 @@ func (s *Engine) eventResponse(ctx context.Context, u chat.User, ev chat.Event) 
 		}, "groupInfo", g, "contact", e.Contact, "memberRole", g.Role), true
 	case chat.MemberConnected:
 		g, m := e.Group, e.Member
+		s.seenGroup(g)
 		s.mu.Lock()
 		invited := s.invited[m.ID]
 		s.mu.Unlock()
@@ -122,6 +124,7 @@ func (s *Engine) eventResponse(ctx context.Context, u chat.User, ev chat.Event) 
 		for _, g := range gs {
 			if g.ID == it.GroupID {
 				m := s.member(ctx, g.ID, it.Author)
+				s.seenGroupItem(it)
 				if u.Active {
 					s.setLast(Chat{'#', groupName(g)})
 				}

@@ -510,6 +510,7 @@ func (s *Engine) send(ctx context.Context, u chat.User, cmd Command) (Response, 
 		if err != nil {
 			return Response{}, err
 		}
+		s.seenGroupItem(it)
 		s.setLast(cmd.Chat)
 		return resp("newChatItems", s.groupLines(g, nil, it), "user", u, "chatItems", []AChatItem{{Group: &g, GroupItem: &it}}), nil
 	}

@@ -68,7 +68,14 @@ func (s *Engine) groupLines(g chat.Group, m *chat.Member, it chat.GroupItem) []s
 		}
 		head += name + "> "
 	}
-	return messageLines(ts, head, quoteView{}, it.Text)
+	ls := messageLines(ts, head, quoteView{}, it.Text)
+	suffix, extra := groupItemExtra(it)
+	if suffix != "" {
+		for i := range ls {
+			ls[i] += suffix
+		}
+	}
+	return append(ls, extra...)
 }
 
 func (s *Engine) directItem(c chat.Contact, it chat.Item) AChatItem {

@@ -76,6 +76,7 @@ func (s *Engine) findGroup(ctx context.Context, userID int64, name string) (chat
 	}
 	for _, g := range gs {
 		if g.Profile.DisplayName == name {
+			s.seenGroup(g)
 			return g, nil
 		}
 	}

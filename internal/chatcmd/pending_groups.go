@@ -57,3 +57,13 @@ func (s *Engine) reactGroup(context.Context, chat.User, Command) (Response, erro
 func (s *Engine) eventGroups(_ context.Context, _ chat.User, ev chat.Event) (Response, bool) {
 	return resp(fmt.Sprintf("%T", ev), nil, "event", ev), false
 }
+
+// seenGroupItem notes an item's state, to tell later what changed.
+func (s *Engine) seenGroupItem(chat.GroupItem) {}
+
+// seenGroup notes a group's profile, to tell later what an update changed.
+func (s *Engine) seenGroup(chat.Group) {}
+
+// groupItemExtra is what a group item's lines show of its deletion (a
+// suffix) and its reactions (lines after).
+func groupItemExtra(chat.GroupItem) (string, []string) { return "", nil }

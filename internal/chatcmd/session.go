@@ -46,6 +46,7 @@ type Engine struct {
 	items     map[int64]chat.Item    // last state seen, to tell what an ItemUpdated changed
 	contacts  map[int64]chat.Contact // last state seen, for ContactUpdated
 	invited   map[int64]bool         // members we invited (we host them)
+	extra     map[string]any         // state of the features built with tags (wire_*.go)
 }
 
 var _ Session = (*Engine)(nil)
@@ -224,5 +225,9 @@ func (s *Engine) loadContacts(ctx context.Context) {
 			s.contacts[c.ID] = c
 		}
 		s.mu.Unlock()
+		gs, _ := s.c.Groups(ctx, u.ID)
+		for _, g := range gs {
+			s.seenGroup(g)
+		}
 	}
 }

@@ -131,16 +131,31 @@ func Decode(r io.Reader) (text string, err error) {
 	if err != nil {
 		return "", fmt.Errorf("qr: image: %w", err)
 	}
-	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
-	if err != nil {
-		return "", fmt.Errorf("qr: image: %w", err)
+	// Clean images (ours, screenshots) read best as a pure code; photos
+	// need the detector, with either binarizer.
+	src := gozxing.NewLuminanceSourceFromImage(img)
+	attempts := []struct {
+		bin   func(gozxing.LuminanceSource) gozxing.Binarizer
+		hints map[gozxing.DecodeHintType]any
+	}{
+		{gozxing.NewHybridBinarizer, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_PURE_BARCODE: true}},
+		{gozxing.NewHybridBinarizer, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true}},
+		{gozxing.NewGlobalHistgramBinarizer, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true}},
 	}
-	hints := map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true}
-	res, err := zxqr.NewQRCodeReader().Decode(bmp, hints)
-	if err != nil {
-		return "", fmt.Errorf("%w (%v)", ErrNoCode, err)
+	var last error
+	for _, a := range attempts {
+		bmp, err := gozxing.NewBinaryBitmap(a.bin(src))
+		if err != nil {
+			last = err
+			continue
+		}
+		res, err := zxqr.NewQRCodeReader().Decode(bmp, a.hints)
+		if err == nil {
+			return res.GetText(), nil
+		}
+		last = err
 	}
-	return res.GetText(), nil
+	return "", fmt.Errorf("%w (%v)", ErrNoCode, last)
 }
 
 // DecodeFile reads the QR code in an image file.

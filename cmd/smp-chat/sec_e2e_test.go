@@ -1,0 +1,49 @@
+//go:build chatsec
+
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestBroadcastCodesSwitchSync(t *testing.T) {
+	srv := startRelay(t)
+	alice := startChat(t, "alice", t.TempDir(), srv)
+	bob := startChat(t, "bob", t.TempDir(), srv)
+	cath := startChat(t, "cath", t.TempDir(), srv)
+	connect(alice, bob)
+	connect(alice, cath)
+	alice.send("/feed hello all")
+	if l := alice.expectPrefix("/feed (2) "); !strings.HasSuffix(l, " hello all") {
+		t.Fatalf("broadcast line %q", l) // upstream's: "/feed (2) HH:MM hello all"
+	}
+	bob.expect("alice> hello all")
+	cath.expect("alice> hello all")
+
+	alice.send("/code bob")
+	alice.expect("bob security code:")
+	code := alice.next()
+	alice.expect("pass this code to your contact and use /verify bob <code from your contact> to verify")
+	bob.send("/code alice")
+	bob.expect("alice security code:")
+	if got := bob.next(); got != code {
+		t.Fatalf("codes differ: %q and %q", code, got)
+	}
+	alice.send("/verify bob 123")
+	alice.expect("connection not verified, current code is " + code)
+	alice.send("/verify bob " + code)
+	alice.expect("connection verified")
+
+	alice.send("/switch bob")
+	alice.expect("switch started")
+	alice.expect("bob: you changed address")
+	bob.expect("alice changed address for you")
+	says(alice, bob, "after the switch")
+
+	alice.send("/sync bob")
+	alice.expect("connection synchronization started")
+	alice.expect("bob: connection synchronized")
+	alice.expect("bob: security code changed")
+	says(bob, alice, "after the sync")
+}
