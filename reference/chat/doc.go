@@ -54,9 +54,11 @@
 // database under that client's passphrase with the agent rows and adds the
 // chat rows with fresh ids (each table's ids moved by its largest id, and
 // the foreign keys and the id columns of idRefs and tasks with them), then
-// starts the user, whose conversations continue. A table added later is
+// starts the user, whose conversations continue. TakeBackProfile runs a
+// moved user here again, for an archive that went nowhere. A table added later is
 // moved with no code as long as its references to other chat rows are
-// foreign keys; other id columns go in idRefs.
+// foreign keys (or, without any, it is keyed by conn_id); other id
+// columns go in idRefs.
 //
 // # Events
 //

@@ -25,9 +25,15 @@ import (
 // every foreign key, and the id references listed in idRefs, moved along.
 
 // idRefs are the columns that hold ids of another chat table without a
-// foreign key: import moves them with the rows they name.
+// foreign key: import moves them with the rows they name (0, which these
+// columns use for "none" or "ours", stays 0). A table without a foreign
+// key path to chat_users moves only if it has a conn_id column (its rows
+// of the user's connections) and no foreign key (whose ids would need
+// moving): otherwise it is not moved.
 var idRefs = map[string]map[string]string{
-	"chat_items": {"quote_id": "chat_items"},
+	"chat_items":           {"quote_id": "chat_items"},
+	"chat_group_items":     {"moderated_by": "chat_members"},
+	"chat_group_reactions": {"member": "chat_members"},
 }
 
 type fkey struct{ col, parent, to string }
@@ -186,6 +192,21 @@ func dumpTable(tx *db.Tx, dbName, name, where, pk string) (chatarchive.Table, er
 	return t, rows.Err()
 }
 
+// connIDs calls fn with each row's conn_id value (a string), if the table
+// has that column.
+func connIDs(t chatarchive.Table, fn func(row int, id string)) {
+	for c, name := range t.Columns {
+		if name != "conn_id" {
+			continue
+		}
+		for i, row := range t.Rows {
+			if id, ok := row[c].(string); ok {
+				fn(i, id)
+			}
+		}
+	}
+}
+
 // ExportProfile moves a user to another device: it writes to w one archive
 // with the user's profile, contacts, groups, history and agent state,
 // encrypted under a fresh random key, and returns the migration link
@@ -196,7 +217,8 @@ func dumpTable(tx *db.Tx, dbName, name, where, pk string) (chatarchive.Table, er
 // From the moment it is called the user is moved here: its agent is
 // stopped and never started again, and calls for it fail with
 // ErrUserMoved (CH-DEV-2), because its ratchets and queues now belong to
-// the other device. Only DeleteUser works on it; that leaves its
+// the other device. If it was active, the first visible user becomes
+// active, if there is one. Only DeleteUser works on it; that leaves its
 // connections alone. If writing the archive fails, the user is restored
 // and runs again.
 func (c *Client) ExportProfile(ctx context.Context, userID int64, w io.Writer) (link string, err error) {
@@ -234,7 +256,15 @@ func (c *Client) ExportProfile(ctx context.Context, userID int64, w io.Writer) (
 	ua.mu.Lock()
 	defer ua.mu.Unlock()
 	if err := c.db.Update(ctx, func(tx *db.Tx) error {
-		_, err := tx.Exec(`UPDATE chat_users SET moved_at = ?, active = 0 WHERE id = ?`, time.Now().Unix(), userID)
+		if _, err := tx.Exec(`UPDATE chat_users SET moved_at = ?, active = 0 WHERE id = ?`, time.Now().Unix(), userID); err != nil {
+			return err
+		}
+		if !u.Active {
+			return nil
+		}
+		// Another visible user, if any, becomes active in its place.
+		_, err := tx.Exec(`UPDATE chat_users SET active = 1 WHERE id = (SELECT min(id) FROM chat_users
+			WHERE view_pwd_hash IS NULL AND moved_at IS NULL)`)
 		return err
 	}); err != nil {
 		return "", c.unmove(ctx, u, err)
@@ -245,11 +275,42 @@ func (c *Client) ExportProfile(ctx context.Context, userID int64, w io.Writer) (
 	return chatarchive.Link(key), nil
 }
 
-// unmove restores a user whose export failed.
+// TakeBackProfile runs an exported user here again, for an archive that
+// was lost or never imported (an export cut short by a crash leaves the
+// user moved). Only the user can know that: once another device has run
+// the profile, this copy's ratchets are stale and its subscriptions race
+// the other device's, so running both breaks the conversations (CH-DEV-2).
+func (c *Client) TakeBackProfile(ctx context.Context, userID int64) error {
+	var u userRow
+	if err := c.db.View(ctx, func(tx *db.Tx) error {
+		var err error
+		u, err = loadUser(tx, userID)
+		return err
+	}); err != nil {
+		return err
+	}
+	if !u.Moved {
+		return fmt.Errorf("chat: user %d was not moved", userID)
+	}
+	u.Active = false
+	if err := c.unmove(ctx, u, nil); err != nil {
+		return fmt.Errorf("chat: take back user %d: %w", userID, err)
+	}
+	return nil
+}
+
+// unmove restores a user whose export failed (cause) or that the user
+// takes back (no cause).
 func (c *Client) unmove(ctx context.Context, u userRow, cause error) error {
 	ctx = context.WithoutCancel(ctx)
 	err := c.db.Update(ctx, func(tx *db.Tx) error {
-		_, err := tx.Exec(`UPDATE chat_users SET moved_at = NULL, active = ? WHERE id = ?`, u.Active, u.ID)
+		if _, err := tx.Exec(`UPDATE chat_users SET moved_at = NULL WHERE id = ?`, u.ID); err != nil {
+			return err
+		}
+		if !u.Active {
+			return nil
+		}
+		_, err := tx.Exec(`UPDATE chat_users SET active = (id = ?)`, u.ID)
 		return err
 	})
 	c.mu.Lock()
@@ -257,6 +318,9 @@ func (c *Client) unmove(ctx context.Context, u userRow, cause error) error {
 	c.mu.Unlock()
 	if err == nil {
 		err = c.startUser(ctx, u.ID)
+	}
+	if cause == nil {
+		return err
 	}
 	return errors.Join(fmt.Errorf("chat: export: %w", cause), err)
 }
@@ -305,12 +369,34 @@ func (c *Client) writeArchive(ctx context.Context, u userRow, key []byte, w io.W
 			return err
 		}
 		order, cond := s.userTables(u.ID)
+		conns := map[string]bool{} // the user's agent connections
 		for _, name := range order {
 			t, err := dumpTable(tx, "chat", name, cond[name], s.pk[name])
 			if err != nil {
 				return err
 			}
 			tables = append(tables, t)
+			connIDs(t, func(i int, id string) { conns[id] = true })
+		}
+		// A table without a foreign key path but with a conn_id column is
+		// the user's where the connection is.
+		for _, name := range s.tables {
+			if _, done := cond[name]; done {
+				continue
+			}
+			t, err := dumpTable(tx, "chat", name, "", s.pk[name])
+			if err != nil {
+				return err
+			}
+			var rows [][]any
+			connIDs(t, func(i int, id string) {
+				if conns[id] {
+					rows = append(rows, t.Rows[i])
+				}
+			})
+			if t.Rows = rows; len(rows) > 0 && len(s.fks[name]) == 0 {
+				tables = append(tables, t)
+			}
 		}
 		return nil
 	})
@@ -466,6 +552,9 @@ func insertChatRows(tx *db.Tx, tables []chatarchive.Table) (User, error) {
 		if !ok {
 			return nil, fmt.Errorf("id of %s is %T", t, v)
 		}
+		if n == 0 {
+			return n, nil
+		}
 		return n + off[t], nil
 	}
 	var userID int64
@@ -506,6 +595,11 @@ func insertChatRows(tx *db.Tx, tables []chatarchive.Table) (User, error) {
 					row[i] = nil
 				case t.Name == "chat_users" && col == "id":
 					userID = row[i].(int64)
+				case t.Name == "chat_users" && col == "name":
+					name, _ := row[i].(string)
+					if err := nameFree(tx, name, 0); err != nil {
+						return err
+					}
 				case t.Name == "chat_tasks" && col == "task":
 					b, err := shiftTask(row[i], off)
 					if err != nil {

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"strings"
 	"testing"
 
 	"github.com/smpkit/smpkit/reference/chatarchive"
 	"github.com/smpkit/smpkit/reference/chatmsg"
+	"github.com/smpkit/smpkit/reference/db"
 )
 
 // CH-DEV-1..4: a profile exported from one client and imported into
@@ -53,6 +56,27 @@ func TestMoveProfile(t *testing.T) {
 	waitFor(t, old, func(e MemberConnected) bool { return true })
 	waitFor(t, bob, func(e MemberConnected) bool { return e.Member.Host })
 
+	// A table keyed by connection, without a foreign key, moves with the
+	// user's connections.
+	connTable := `CREATE TABLE zz_conn_notes (conn_id TEXT NOT NULL, note TEXT)`
+	abConn := ""
+	err = old.db.Update(ctx, func(tx *db.Tx) error {
+		if _, err := tx.Exec(connTable); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(`SELECT conn_id FROM chat_contacts WHERE id = ?`, ab.ID).Scan(&abConn); err != nil {
+			return err
+		}
+		_, err := tx.Exec(`INSERT INTO zz_conn_notes VALUES (?, 'mine'), ('someone else''s', 'not mine')`, abConn)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := old.CreateUser(ctx, chatmsg.Profile{DisplayName: "other"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var archive bytes.Buffer
 	link, err := old.ExportProfile(ctx, alice.ID, &archive)
 	if err != nil {
@@ -71,7 +95,7 @@ func TestMoveProfile(t *testing.T) {
 	if _, err := old.ExportProfile(ctx, alice.ID, &bytes.Buffer{}); !errors.Is(err, ErrUserMoved) {
 		t.Fatalf("export twice: %v", err)
 	}
-	if us, _ := old.Users(ctx); len(us) != 1 || !us[0].Moved || us[0].Active {
+	if us, _ := old.Users(ctx); len(us) != 2 || !us[0].Moved || us[0].Active || us[1].ID != other.ID || !us[1].Active {
 		t.Fatalf("old client's users %+v", us)
 	}
 
@@ -84,6 +108,9 @@ func TestMoveProfile(t *testing.T) {
 	}
 	t.Cleanup(func() { nw.Close() })
 	if _, err := nw.CreateUser(ctx, chatmsg.Profile{DisplayName: "carol"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := nw.db.Update(ctx, func(tx *db.Tx) error { _, err := tx.Exec(connTable); return err }); err != nil {
 		t.Fatal(err)
 	}
 	// Carol's rows come first, so the imported rows get other ids.
@@ -120,6 +147,15 @@ func TestMoveProfile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := nw.ImportProfile(ctx, bytes.NewReader(archive.Bytes()), link); !errors.Is(err, ErrUserExists) {
+		t.Fatalf("the same archive imported twice: %v", err)
+	}
+	entries, _ := os.ReadDir(cfg.Dir)
+	for _, e := range entries {
+		if n := e.Name(); e.IsDir() && n != "user-1" && n != fmt.Sprintf("user-%d", moved.ID) {
+			t.Fatalf("%s left after a refused import", n)
+		}
+	}
 	if moved.Profile.DisplayName != "alice" || moved.Profile.FullName != "Alice A" || moved.Active || moved.Moved {
 		t.Fatalf("imported user %+v", moved)
 	}
@@ -137,6 +173,14 @@ func TestMoveProfile(t *testing.T) {
 	}
 	if ci, _ := nw.Items(ctx, carolBob.ID, 0, 10); len(ci) != 1 || ci[0].Text != "carol's" {
 		t.Fatalf("carol's history after the import %+v", ci)
+	}
+	var notes []string
+	nw.db.View(ctx, func(tx *db.Tx) error {
+		notes, err = column[string](tx, `SELECT conn_id || ' ' || note FROM zz_conn_notes`)
+		return err
+	})
+	if len(notes) != 1 || notes[0] != abConn+" mine" {
+		t.Fatalf("rows keyed by connection after the import: %q", notes)
 	}
 	gs, err := nw.Groups(ctx, moved.ID)
 	if err != nil || len(gs) != 1 || gs[0].Profile.DisplayName != "team" {
@@ -199,11 +243,14 @@ func TestExportFailureRestoresUser(t *testing.T) {
 	}
 	bob, _ := newUser(t, "bob", srv)
 	ab, ba := connect(t, c, bob)
+	if _, err := c.CreateUser(ctx, chatmsg.Profile{DisplayName: "other"}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := c.ExportProfile(ctx, u.ID, failWriter{}); err == nil || !strings.Contains(err.Error(), "disk full") {
 		t.Fatalf("export to a failing writer: %v", err)
 	}
-	if us, _ := c.Users(ctx); len(us) != 1 || us[0].Moved || !us[0].Active {
-		t.Fatalf("user after a failed export %+v", us)
+	if us, _ := c.Users(ctx); len(us) != 2 || us[0].Moved || !us[0].Active || us[1].Active {
+		t.Fatalf("users after a failed export %+v", us)
 	}
 	if _, err := c.SendText(ctx, ab.ID, "still mine"); err != nil {
 		t.Fatal(err)
@@ -215,4 +262,19 @@ func TestExportFailureRestoresUser(t *testing.T) {
 		t.Fatal(err)
 	}
 	received(t, c, "after the restart")
+
+	// An archive that went nowhere: the user takes the profile back.
+	if _, err := c.ExportProfile(ctx, u.ID, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.TakeBackProfile(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.TakeBackProfile(ctx, u.ID); err == nil {
+		t.Fatal("a user taken back twice")
+	}
+	if _, err := c.SendText(ctx, ab.ID, "taken back"); err != nil {
+		t.Fatal(err)
+	}
+	received(t, bob, "taken back")
 }

@@ -62,6 +62,13 @@ func TestHiddenUser(t *testing.T) {
 	if us, _ := me.Users(ctx); names(us) != "alice" {
 		t.Fatalf("hidden user listed: %+v", us)
 	}
+	// Its name is refused without saying that a user has it.
+	if _, err := me.CreateUser(ctx, chatmsg.Profile{DisplayName: "alisa"}); err == nil || errors.Is(err, ErrUserExists) {
+		t.Fatalf("a new user named as the hidden one: %v", err)
+	}
+	if _, err := me.CreateUser(ctx, chatmsg.Profile{DisplayName: "alice"}); !errors.Is(err, ErrUserExists) {
+		t.Fatalf("a new user named as a visible one: %v", err)
+	}
 
 	// Its messages keep arriving and are kept, but are not to be shown.
 	if _, err := bob.SendText(ctx, theirs.ID, "this won't show"); err != nil {

@@ -24,13 +24,15 @@ var (
 	// ErrUserUnknown: no such user, or a hidden user without its password
 	// (one error for both, so that a hidden user's existence does not show,
 	// CH-USER-2). It is also an ErrNotFound.
-	ErrUserUnknown error = notFound("chat: user does not exist or incorrect password")
+	ErrUserUnknown error = unknownUser("chat: user does not exist or incorrect password")
 	// ErrUserMoved: the user was exported to another device and never runs
 	// here again (CH-DEV-2).
 	ErrUserMoved = errors.New("chat: user moved to another device")
 	// ErrDeleteActiveUser: the active user is deleted only when no other
 	// visible user is left (CH-USER-4).
 	ErrDeleteActiveUser = errors.New("chat: cannot delete the active user while other visible users exist")
+	// ErrUserExists: another visible user has the display name.
+	ErrUserExists = errors.New("chat: a user with this display name exists")
 	// ErrHideLastUser: hiding must leave a visible user (CH-USER-2).
 	ErrHideLastUser = errors.New("chat: cannot hide the only visible user")
 	// ErrEmptyPassword: a hidden user's password must not be empty.
@@ -46,11 +48,11 @@ var (
 	ErrHiddenMuted = errors.New("chat: a hidden user is always muted")
 )
 
-// notFound is an error that is also ErrNotFound.
-type notFound string
+// unknownUser is ErrUserUnknown's type: an error that is also ErrNotFound.
+type unknownUser string
 
-func (e notFound) Error() string        { return string(e) }
-func (e notFound) Is(target error) bool { return target == ErrNotFound }
+func (e unknownUser) Error() string        { return string(e) }
+func (e unknownUser) Is(target error) bool { return target == ErrNotFound }
 
 // User is one profile of the client.
 type User struct {
@@ -163,6 +165,9 @@ func (c *Client) CreateUser(ctx context.Context, p chatmsg.Profile) (User, error
 		if err := tx.QueryRow(`SELECT count(*) FROM chat_users WHERE active = 1`).Scan(&n); err != nil {
 			return err
 		}
+		if err := nameFree(tx, p.DisplayName, 0); err != nil {
+			return err
+		}
 		res, err := tx.Exec(`INSERT INTO chat_users (name, profile, active, created_at) VALUES (?, ?, ?, ?)`,
 			p.DisplayName, infoBody(&p), n == 0, time.Now().Unix())
 		if err != nil {
@@ -179,6 +184,20 @@ func (c *Client) CreateUser(ctx context.Context, p chatmsg.Profile) (User, error
 		return User{}, err
 	}
 	return u, nil
+}
+
+// nameFree checks that no other user has the display name. A hidden
+// user's name is refused as an invalid name, not as a user that exists,
+// as upstream does, so that the refusal does not confirm the hidden user.
+func nameFree(tx *db.Tx, name string, self int64) error {
+	us, err := loadUsers(tx, `WHERE name = ? AND id != ?`, name, self)
+	if err != nil || len(us) == 0 {
+		return err
+	}
+	if us[0].Hidden && !us[0].Active {
+		return fmt.Errorf("chat: invalid display name %q", name)
+	}
+	return fmt.Errorf("chat: user %q: %w", name, ErrUserExists)
 }
 
 // Users lists the users in order of creation: the visible ones and the
@@ -282,6 +301,9 @@ func (c *Client) HideUser(ctx context.Context, id int64, password string) error 
 		if u.Hidden {
 			return fmt.Errorf("chat: user %d: %w", id, ErrUserHidden)
 		}
+		if u.Moved {
+			return fmt.Errorf("chat: user %d: %w", id, ErrUserMoved)
+		}
 		var visible int
 		if err := tx.QueryRow(`SELECT count(*) FROM chat_users WHERE view_pwd_hash IS NULL AND moved_at IS NULL AND id != ?`, id).Scan(&visible); err != nil {
 			return err
@@ -363,6 +385,9 @@ func (c *Client) UpdateProfile(ctx context.Context, userID int64, p chatmsg.Prof
 	ua.mu.Lock()
 	defer ua.mu.Unlock()
 	return c.commit(ctx, ua, func(tx *db.Tx) error {
+		if err := nameFree(tx, p.DisplayName, userID); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(`UPDATE chat_users SET name = ?, profile = ? WHERE id = ?`, p.DisplayName, infoBody(&p), userID); err != nil {
 			return fmt.Errorf("chat: user %q: %w", p.DisplayName, err)
 		}

@@ -143,8 +143,10 @@ func TestLink(t *testing.T) {
 	if l != "smpkit-migrate:?v=1&key=-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_s" {
 		t.Fatalf("link %q", l)
 	}
-	if k, err := ParseLink(" " + l + "\n"); err != nil || !bytes.Equal(k, key) {
-		t.Fatalf("parse: %x %v", k, err)
+	for _, ok := range []string{" " + l + "\n", l + "&file=profile.archive", "smpkit-migrate:?key=" + l[24:] + "&v=1"} {
+		if k, err := ParseLink(ok); err != nil || !bytes.Equal(k, key) {
+			t.Fatalf("parse %q: %x %v", ok, k, err)
+		}
 	}
 	for _, bad := range []string{"", "simplex-migrate:?v=1&key=" + l[24:], "smpkit-migrate:?v=2&key=" + l[24:], "smpkit-migrate:?key=" + l[24:],
 		l + "A", l[:len(l)-1], l + "=", l + "&key=" + l[24:], "smpkit-migrate:?v=1&key=" + strings.Repeat("_", 43)[:42] + "%"} {
