@@ -285,6 +285,12 @@ func runChat(ctx context.Context, o options, stdin io.Reader, out *console) erro
 		if chatcmd.IsQuit(l) {
 			return nil
 		}
+		if name, ok := takeBackCommand(l); ok {
+			if err := takeBack(ctx, p.client, name, out); err != nil {
+				out.line("error: %v", err)
+			}
+			continue
+		}
 		if file, ok := migrateCommand(l); ok {
 			if err := exportProfile(ctx, o, p.client, file, out); err != nil {
 				out.line("error: %v", err)

@@ -40,6 +40,8 @@ no --server, starts an embedded relay on loopback. Type /help once running.
                                  opens it
   smp-chat --migrate LINK --migrate-archive FILE
                                  take the profile over in this data directory
+  /migrate take back NAME        (typed in the chat) run a moved profile here
+                                 again, when its archive was never imported
 
 Flags:
 `

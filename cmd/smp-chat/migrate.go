@@ -124,5 +124,36 @@ func movedNotice(ctx context.Context, c *chat.Client, out *console) {
 	if len(moved) > 0 {
 		out.line("moved to another device, no longer run here: %s", strings.Join(moved, ", "))
 		out.line("to chat here: /create user NAME, or /user NAME of another profile")
+		out.line("(if its archive was never imported: /migrate take back NAME)")
 	}
+}
+
+// takeBackCommand reports whether line is /migrate take back NAME.
+func takeBackCommand(line string) (name string, ok bool) {
+	name, ok = strings.CutPrefix(strings.TrimSpace(line), "/migrate take back ")
+	name = strings.Trim(strings.TrimSpace(name), "'")
+	return name, ok && name != ""
+}
+
+// takeBack runs a moved profile here again (chat.TakeBackProfile): only
+// for an archive that no other device imported, or both break.
+func takeBack(ctx context.Context, c *chat.Client, name string, out *console) error {
+	us, err := c.Users(ctx)
+	if err != nil {
+		return err
+	}
+	for _, u := range us {
+		if u.Profile.DisplayName != name {
+			continue
+		}
+		if !u.Moved {
+			return fmt.Errorf("%s was not moved away", name)
+		}
+		if err := c.TakeBackProfile(ctx, u.ID); err != nil {
+			return fmt.Errorf("take back: %w", err)
+		}
+		out.line("%s runs here again (use the archive nowhere else now); to use it: /user %s", name, name)
+		return nil
+	}
+	return fmt.Errorf("no profile %s", name)
 }

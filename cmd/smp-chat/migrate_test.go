@@ -58,6 +58,8 @@ func TestMigrateToDevice(t *testing.T) {
 	if !strings.Contains(seen, "moved to another device, no longer run here: alice") {
 		t.Errorf("old directory on start:\n%s", seen)
 	}
+	old.send("/migrate take back bob")
+	old.expect("error: no profile bob")
 	old.quit()
 
 	// A wrong archive or link imports nothing.
@@ -94,4 +96,29 @@ func TestMigrateCommand(t *testing.T) {
 			t.Errorf("%q: %q %v, want %q", line, file, ok, want)
 		}
 	}
+}
+
+// An archive that went nowhere: the old directory takes the profile back
+// and chats again.
+func TestMigrateTakeBack(t *testing.T) {
+	srv := startRelay(t)
+	dir := t.TempDir()
+	alice := startChat(t, "alice", dir, srv)
+	bob := startChat(t, "bob", t.TempDir(), srv)
+	connect(alice, bob)
+	alice.send("/migrate to device " + filepath.Join(t.TempDir(), "lost.archive"))
+	alice.expect("alice now lives on the other device: it never runs here again; smp-chat stops")
+	for range alice.lines {
+	}
+	<-alice.exit
+	alice.exit <- nil
+
+	again := startChat(t, "alice", dir, srv)
+	again.send("/migrate take back alice")
+	again.expect("alice runs here again (use the archive nowhere else now); to use it: /user alice")
+	again.send("/migrate take back alice")
+	again.expect("error: alice was not moved away")
+	again.send("/user alice")
+	says(again, bob, "back again")
+	says(bob, again, "welcome back")
 }
