@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"os"
 
 	"github.com/smpkit/smpkit/internal/chatapi"
 	"github.com/smpkit/smpkit/internal/chatcmd"
@@ -12,7 +14,7 @@ import (
 // loopback port o.apiPort until stop is called, and returns the events
 // left for the terminal: both get every event. With no --api-port it
 // returns the session's events as they are.
-func serveAPI(ctx context.Context, o options, sess chatcmd.Session, out *console) (events <-chan chatcmd.Response, stop func(), err error) {
+func serveAPI(ctx context.Context, o options, sess chatcmd.Session, log *slog.Logger, out *console) (events <-chan chatcmd.Response, stop func(), err error) {
 	if o.apiPort == 0 {
 		return sess.Events(), func() {}, nil
 	}
@@ -21,7 +23,7 @@ func serveAPI(ctx context.Context, o options, sess chatcmd.Session, out *console
 		return nil, nil, fmt.Errorf("--api-port %d: %w", o.apiPort, err)
 	}
 	evs := chatapi.Tee(sess.Events(), 2)
-	srv := chatapi.New(sess, chatapi.Config{Events: evs[1]})
+	srv := chatapi.New(sess, chatapi.Config{Events: evs[1], Logger: log})
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
@@ -38,4 +40,16 @@ func serveAPI(ctx context.Context, o options, sess chatcmd.Session, out *console
 		}()
 	}
 	return evs[0], stop, nil
+}
+
+// logger is where the API's clients coming, going and falling behind are
+// logged: the profile's log file (or stderr with SMP_CHAT_LOG=stderr).
+func (p *profile) logger() *slog.Logger {
+	if p.log != nil {
+		return slog.New(slog.NewTextHandler(p.log, nil))
+	}
+	if os.Getenv("SMP_CHAT_LOG") == "stderr" {
+		return slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	return nil
 }

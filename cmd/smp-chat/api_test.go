@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -104,7 +106,8 @@ func path(v any, keys ...any) any {
 func TestAPIPort(t *testing.T) {
 	srv := startRelay(t)
 	port := freePort(t)
-	alice := startChat(t, "alice", t.TempDir(), srv, "--api-port", fmt.Sprint(port))
+	aliceDir := t.TempDir()
+	alice := startChat(t, "alice", aliceDir, srv, "--api-port", fmt.Sprint(port))
 	bob := startChat(t, "bob", t.TempDir(), srv)
 	api := dialAPI(t, port)
 
@@ -147,6 +150,11 @@ func TestAPIPort(t *testing.T) {
 	alice.send("@bob and from the terminal")
 	bob.expect("alice> and from the terminal")
 	alice.quit()
+	// The API's clients are logged beside the database, not between the
+	// chat lines.
+	if b, err := os.ReadFile(filepath.Join(aliceDir, "smp-chat.log")); err != nil || !strings.Contains(string(b), "chatapi: client connected") {
+		t.Errorf("smp-chat.log: %q, %v", b, err)
+	}
 }
 
 func TestAPIPortErrors(t *testing.T) {

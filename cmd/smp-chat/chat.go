@@ -263,7 +263,7 @@ func runChat(ctx context.Context, o options, stdin io.Reader, out *console) erro
 	for _, r := range p.sess.Exec(ctx, "/user") {
 		show(o, out, "", r)
 	}
-	events, stopAPI, err := serveAPI(ctx, o, p.sess, out)
+	events, stopAPI, err := serveAPI(ctx, o, p.sess, p.logger(), out)
 	if err != nil {
 		return err
 	}
