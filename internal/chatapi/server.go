@@ -85,11 +85,12 @@ type Server struct {
 	mu      sync.Mutex
 	clients map[*client]struct{}
 	closed  bool
-	ctx     context.Context // commands run under it; set by Serve
+	ctx     context.Context // commands run under it until Close
 	cancel  context.CancelFunc
 }
 
 // New makes a Server over sess; Serve (or Run and ServeHTTP) starts it.
+// Run is what takes the events: without it they back up into the session.
 func New(sess chatcmd.Session, cfg Config) *Server {
 	s := &Server{
 		sess:    sess,
