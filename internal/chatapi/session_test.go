@@ -476,3 +476,80 @@ func TestConcurrentClientsRealSession(t *testing.T) {
 		}
 	}
 }
+
+// /_send #<groupId> sends to a group made and joined over the API.
+func TestAPIGroupSend(t *testing.T) {
+	rl, err := relay.StartLoopback(relay.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rl.Close()
+	botClient := openClient(t, rl, "bot")
+	person := openClient(t, rl, "bob")
+	sess := chatcmd.New(botClient, chatcmd.Options{})
+	defer sess.Close()
+	srv := New(sess, Config{})
+	ln, err := Listen(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
+	defer cancel()
+	sctx, stop := context.WithCancel(ctx)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(sctx, ln) }()
+	defer func() { stop(); <-served }()
+	ws := dial(t, "ws://"+ln.Addr().String())
+
+	send(t, ws, `{"corrId":"1","cmd":"/c"}`)
+	_, r := awaitMap(t, ws, "invitation")
+	link, _ := at(r, "connLinkInvitation", "connFullLink").(string)
+	if _, err := person.Connect(ctx, link); err != nil {
+		t.Fatal(err)
+	}
+	awaitMap(t, ws, "contactConnected")
+	waitEvent[chat.ContactConnected](t, person)
+
+	send(t, ws, `{"corrId":"2","cmd":"/g team"}`)
+	_, r = awaitMap(t, ws, "groupCreated")
+	gid, _ := at(r, "groupInfo", "groupId").(float64)
+	if at(r, "groupInfo", "groupProfile", "displayName") != "team" || at(r, "groupInfo", "membership", "memberRole") != "owner" {
+		t.Fatalf("/g team: %v", r)
+	}
+	send(t, ws, `{"corrId":"3","cmd":"/a team bob"}`)
+	if _, r = awaitMap(t, ws, "sentGroupInvitation"); at(r, "member", "memberStatus") != "invited" || at(r, "member", "memberCategory") != "invitee" {
+		t.Fatalf("/a team bob: %v", r)
+	}
+	inv := waitEvent[chat.GroupInvited](t, person)
+	if err := person.JoinGroup(ctx, inv.Group.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, ev := awaitMap(t, ws, "joinedGroupMember")
+	if at(ev, "member", "localDisplayName") != "bob" || at(ev, "groupInfo", "groupId") != gid {
+		t.Fatalf("joinedGroupMember: %v", ev)
+	}
+	waitEvent[chat.MemberConnected](t, person)
+
+	cmd := fmt.Sprintf(`/_send #%d json [{"msgContent":{"type":"text","text":"hello team"}}]`, int64(gid))
+	send(t, ws, `{"corrId":"4","cmd":`+strconvQuote(cmd)+`}`)
+	id, r := awaitMap(t, ws, "newChatItems")
+	for id != "4" {
+		id, r = awaitMap(t, ws, "newChatItems")
+	}
+	if at(r, "chatItems", 0, "chatInfo", "type") != "group" || at(r, "chatItems", 0, "chatItem", "chatDir", "type") != "groupSnd" {
+		t.Fatalf("/_send #: %v", r)
+	}
+	if got := waitEvent[chat.NewGroupItem](t, person).Item.Text; got != "hello team" {
+		t.Fatalf("bob got %q", got)
+	}
+	if _, err := person.SendGroupText(ctx, inv.Group.ID, "hi bot"); err != nil {
+		t.Fatal(err)
+	}
+	_, ev = awaitMap(t, ws, "newChatItems")
+	for at(ev, "chatItems", 0, "chatItem", "meta", "itemText") != "hi bot" {
+		_, ev = awaitMap(t, ws, "newChatItems")
+	}
+	if at(ev, "chatItems", 0, "chatItem", "chatDir", "type") != "groupRcv" || at(ev, "chatItems", 0, "chatItem", "chatDir", "groupMember", "localDisplayName") != "bob" {
+		t.Fatalf("group message from bob: %v", ev)
+	}
+}
