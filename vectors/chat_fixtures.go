@@ -126,6 +126,8 @@ func chatFixtures() []fxEvent {
 		{"x-grp-msg-forward", "CH-FWD-1", "the host forwards bob's message to carol", nil,
 			&cm.GrpMsgForward{MemberID: cid("member bob"), MemberName: sp("bob"), Msg: inner, MsgTs: fxTime}},
 		{"x-grp-msg-forward-as-group", "CH-FWD-1", "no memberId: from the group", nil, &cm.GrpMsgForward{Msg: inner, MsgTs: fxTime.Add(time.Nanosecond)}},
+		{"x-grp-msg-forward-history", "CH-GRP-HIST-1", "history for a new member: the host's own message, wrapped with its own memberId and the item's time", nil,
+			&cm.GrpMsgForward{MemberID: cid("member alice"), Msg: &cm.Message{V: cm.Supported, MsgID: cid("msg hist"), Event: &cm.MsgNew{Container: cm.Container{Content: fxText("before you joined")}}}, MsgTs: fxTime}},
 		{"unknown-event", "CH-EXT-2", "an event this revision does not know: kept whole", nil,
 			&cm.Unknown{Event: "x.call.inv", Params: cm.Object{"callId": json.RawMessage(`"AQIDBA=="`), "invitation": json.RawMessage(`{"callType":{"capabilities":{"encryption":true},"media":"video"}}`)}}},
 		{"unknown-fields", "CH-EXT-1", "unknown fields at several levels survive re-encoding", cid("msg 11"), &cm.MsgNew{Container: cm.Container{

@@ -218,6 +218,9 @@ func (c *Client) run(ua *userAgent) {
 			if again && !tasks() {
 				return
 			}
+			if !emit(c.expire(ua)) { // timed.go
+				return
+			}
 		case <-ua.stop:
 			return
 		}

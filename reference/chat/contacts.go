@@ -321,8 +321,16 @@ func (c *Client) DeleteContact(ctx context.Context, id int64) error {
 
 // removeContact deletes the agent connection and the contact's rows.
 func (c *Client) removeContact(ctx context.Context, ua *userAgent, id int64, conn string) error {
-	if err := ua.a.Delete(ctx, conn); err != nil {
-		c.cfg.Log.Debug("chat: delete connection", "err", err)
+	conns := []string{conn}
+	c.db.View(ctx, func(tx *db.Tx) error { // a merged contact's further ones (probes.go)
+		more, err := column[string](tx, `SELECT conn_id FROM chat_contact_conns WHERE contact_id = ?`, id)
+		conns = append(conns, more...)
+		return err
+	})
+	for _, conn := range conns {
+		if err := ua.a.Delete(ctx, conn); err != nil {
+			c.cfg.Log.Debug("chat: delete connection", "err", err)
+		}
 	}
 	return c.db.Update(ctx, func(tx *db.Tx) error {
 		_, err := tx.Exec(`DELETE FROM chat_contacts WHERE id = ?`, id)

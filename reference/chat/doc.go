@@ -109,17 +109,115 @@
 // from an observer and member announcements from below admin are reported
 // and ignored (CH-ROLE-3).
 //
+// Any admin or owner may host: x.grp.mem.fwd and x.grp.msg.forward are
+// accepted from admins and owners, as upstream accepts them (CH-GRP-INTRO-5,
+// CH-FWD-2). A host introduces every current member to the new one, those
+// it is still connecting with included: what such a member is owed
+// (x.grp.mem.new, x.grp.mem.fwd, forwards) waits in chat_pending until its
+// connection with the host is up, as upstream's pending group messages.
+//
+// Group links (grplinks.go): CreateGroupLink makes a contact address of
+// the host (chat_group_links) whose requests join the group with the
+// link's role, observer or member. JoinGroupLink sends x.contact with the
+// redacted profile; the group is GroupRequested until the host's
+// x.grp.link.inv brings the group profile, our member id and role
+// (CH-GRP-LINK-2), answered with x.info; once connected the host sends
+// x.grp.link.mem with its profile and introduces the new member like an
+// invited one (CH-GRP-LINK-3).
+//
+// Roles, profile, deletion (grpmanage.go, grpevents.go): ChangeMemberRole
+// (x.grp.mem.role), UpdateGroupProfile (x.grp.info, owners) and DeleteGroup
+// (x.grp.del, owners) go to every member; receivers check the sender's role
+// (CH-ROLE-3) and report MemberRoleChanged, GroupUpdated and GroupDeleted;
+// a member obeys a change of its own role at once. A deleted group takes no
+// more events; DeleteGroup on it (or on a group left or lost) removes it
+// locally with its connections.
+//
+// Items (grpmanage.go, grpevents.go): UpdateGroupMessage, DeleteGroupMessage
+// (our own, or as a moderator another's, naming its author) and ReactGroup
+// send x.msg.update, x.msg.del and x.msg.react; receivers find the item by
+// its author and msgId (CH-GRP-ITEM-1) and report GroupItemUpdated. Hosts
+// forward these, x.info, roles, removals, leaves, deletion and profile
+// updates too until the pair connects (CH-FWD-1).
+//
+// History: when the group profile's history preference is on, the host
+// sends a new member, after its introductions, the last 100 items as
+// x.grp.msg.forward (its own included) and the group description as a
+// welcome message (CH-GRP-HIST-1).
+//
+// Profile updates: UpdateProfile also sends x.info with the redacted
+// profile to the members of the user's active groups
+// (addGroupProfileTasks, CH-PROF-3); receivers report MemberUpdated.
+//
 // LeaveGroup sends x.grp.leave and RemoveMember x.grp.mem.del (admins and
 // owners, CH-ROLE-2) to every member; the sender deletes its connection
 // with the departing member when that member's receipt arrives. Receivers
-// stop sending to a member that left or was removed, and a removed member
-// stops sending (CH-GRP-DEL-1..2, CH-GRP-LEAVE-1), but they keep their
-// connection with it: the agent does not say when our receipt has reached
-// the relay, and deleting the connection before would drop it.
+// stop sending to a member that left or was removed, and ignore what it
+// sends, and a removed member stops sending (CH-GRP-DEL-1..2,
+// CH-GRP-LEAVE-1), but they keep their connection with it: the agent does
+// not say when our receipt has reached the relay, and deleting the
+// connection before would drop it. Members of a deleted group keep theirs
+// alike until DeleteGroup.
 //
-// Not yet built: group links, role changes, group deletion,
-// group profile updates, history for new members, edits and reactions in
-// groups. (A user's own profile updates reach its groups' members,
-// redacted: UpdateProfile.) Their events decode in chatmsg; each
-// is one more case of applyMember with its role check.
+// Not yet built: group links carry no groupLinkId (our links have no chat
+// data); no join approval (x.grp.link.acpt, x.grp.link.reject); no
+// per-member version ranges, so nothing is gated by the member's chat
+// version; history messages whose author the new member does not know are
+// dropped (upstream records an unknown member); the removal's "messages"
+// flag and moderations that arrive before their item are not applied.
+//
+// # Broadcasts
+//
+// Broadcast sends one content to a chosen set of a user's contacts
+// (upstream's feed): each copy is an ordinary x.msg.new over that
+// contact's own connection with its own msgId, so recipients cannot link
+// their copies (CH-BCAST-1). The copies are items of their contacts'
+// histories, tied together by a chat_broadcasts row; UpdateBroadcast and
+// DeleteBroadcast send x.msg.update and x.msg.del for each copy by its
+// msgId (CH-BCAST-2), all in the one transaction that records them.
+//
+// # Security codes and key changes
+//
+// ContactCode and MemberCode compute a connection's security code from
+// the agent's hash of the ratchet's associated data (agent.RatchetADHash,
+// chatmsg.SecurityCode; CH-CODE-1). VerifyCode and VerifyMember mark
+// the connection verified only when the code given matches, spaces
+// ignored (CH-CODE-2). SwitchContact and SwitchMember rotate our receiving
+// queue to another relay (the agent's Rotate), SyncContact and SyncMember
+// re-agree the ratchets (SyncRatchet); their ends on either side come out
+// as QueueSwitched and RatchetSynced. A re-agreed ratchet has a new code:
+// a verified mark is cleared and SecurityCodeChanged reported
+// (CH-CODE-3); a code found to differ when shown is cleared too. As a
+// resync usually follows a restored backup, whose agent numbers messages
+// from an earlier id again, the record of processed agent messages of the
+// connection is forgotten then (CH-RSYNC-1).
+//
+// # Duplicate contacts
+//
+// When a contact connects, the side that started the connection sends it
+// x.info.probe and sends the probe's hash (x.info.probe.check) to its
+// other contacts with the same profile (CH-PROBE-1..2). The client that
+// gets the probe over one connection and its hash over another answers
+// x.info.probe.ok and merges the two; the prober merges on the answer
+// (CH-PROBE-3). Merging keeps the contact with the lower name suffix (bob
+// over bob_1) with both histories; it sends on the newer connection and
+// keeps receiving on the older (chat_contact_conns, with its own record
+// of processed messages since agent message ids are per connection;
+// CH-PROBE-5). ContactsMerged reports it. Members take part alike: a new
+// contact's hash also goes to members with its profile, and the member
+// that joined later probes a member connection made by introduction and
+// sends the hash to contacts with the member's profile; a match links the
+// member to the contact (ContactMemberLinked), members never match
+// members.
+//
+// # Disappearing messages
+//
+// Timed messages are on with a contact while neither side's timedMessages
+// preference says no (CH-PREF-1). SetTimedMessages sets the user's
+// preference for one contact and tells it by x.info; SendMessageTTL gives
+// one message a ttl, and otherwise the preference's ttl applies
+// (CH-TIMED-1). The sender's item goes ttl after sending; a received one
+// ttl after ReadItems starts its timer (CH-TIMED-2). Each user's run loop
+// deletes items whose time came and reports ItemExpired; the time is
+// stored, so a restart changes nothing (CH-TIMED-3).
 package chat

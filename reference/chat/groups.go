@@ -20,6 +20,10 @@ const (
 	GroupActive  GroupStatus = "active"
 	GroupLeft    GroupStatus = "left"    // we left (CH-GRP-LEAVE-1)
 	GroupRemoved GroupStatus = "removed" // we were removed (CH-GRP-DEL-2)
+	// GroupRequested: we asked to join by the group's link; the host's
+	// x.grp.link.inv is to come (CH-GRP-LINK-2).
+	GroupRequested  GroupStatus = "requested"
+	GroupWasDeleted GroupStatus = "deleted" // the owner deleted it (CH-GRP-DEL-3)
 )
 
 // Group is a group as one of our users sees it.
@@ -62,7 +66,19 @@ type GroupItem struct {
 	SharedID            []byte
 	Content             chatmsg.Content
 	Text                string
-	CreatedAt           time.Time
+	Edited              bool
+	Deleted             bool // for everyone, by its author or a moderator
+	// ModeratedBy is the member row of the moderator that deleted it
+	// (CH-MSG-DEL-2), -1 when we did, 0 when it was not moderated.
+	ModeratedBy int64
+	Reactions   []GroupReaction
+	CreatedAt   time.Time
+}
+
+// GroupReaction is one member's reaction to a group item.
+type GroupReaction struct {
+	Emoji  string
+	Member int64 // the member row; 0 for ours
 }
 
 // GroupInvited: a contact invited the user to a group (x.grp.inv,
@@ -453,19 +469,41 @@ func loadGroupItem(tx *db.Tx, id int64) (GroupItem, error) {
 	var author sql.NullInt64
 	var cb []byte
 	var created int64
-	err := tx.QueryRow(`SELECT i.id, i.group_id, g.user_id, i.author, i.sent, i.shared_id, i.content, i.text, i.created_at
+	var mod sql.NullInt64
+	err := tx.QueryRow(`SELECT i.id, i.group_id, g.user_id, i.author, i.sent, i.shared_id, i.content, i.text, i.edited, i.deleted, i.moderated_by, i.created_at
 		FROM chat_group_items i JOIN chat_groups g ON g.id = i.group_id WHERE i.id = ?`, id).
-		Scan(&it.ID, &it.GroupID, &it.UserID, &author, &it.Sent, &it.SharedID, &cb, &it.Text, &created)
+		Scan(&it.ID, &it.GroupID, &it.UserID, &author, &it.Sent, &it.SharedID, &cb, &it.Text, &it.Edited, &it.Deleted, &mod, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return GroupItem{}, fmt.Errorf("chat: group item %d: %w", id, ErrNotFound)
+	}
 	if err != nil {
 		return GroupItem{}, err
 	}
 	it.Author, it.CreatedAt = author.Int64, time.UnixMilli(created)
+	if mod.Valid {
+		it.ModeratedBy = mod.Int64
+		if it.ModeratedBy == 0 {
+			it.ModeratedBy = -1
+		}
+	}
 	if m, err := chatmsg.ParseMessage(cb); err == nil {
 		if n, ok := m.Event.(*chatmsg.MsgNew); ok && n.Content != nil {
 			it.Content = *n.Content
 		}
 	}
-	return it, nil
+	rows, err := tx.Query(`SELECT reaction, member FROM chat_group_reactions WHERE item_id = ? ORDER BY member, reaction`, id)
+	if err != nil {
+		return GroupItem{}, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r GroupReaction
+		if err := rows.Scan(&r.Emoji, &r.Member); err != nil {
+			return GroupItem{}, err
+		}
+		it.Reactions = append(it.Reactions, r)
+	}
+	return it, rows.Err()
 }
 
 // GroupItems returns a page of a group's history, oldest first (as Items).

@@ -35,13 +35,13 @@ func (c *Client) handle(ua *userAgent, ev agent.Event) ([]Event, error) {
 	case agent.EventReq:
 		return c.onRequest(ctx, ua, ev)
 	case agent.EventSwitch, agent.EventRSync:
-		return nil, nil
+		return c.onKeyEvent(ctx, ua, ev) // security.go
 	}
 	var ct Contact
 	var conn string
 	err := c.db.View(ctx, func(tx *db.Tx) error {
 		var err error
-		ct, conn, err = getContact(tx, `conn_id = ?`, ev.ConnID)
+		ct, conn, err = contactByConn(tx, ev.ConnID) // probes.go: merged contacts have several
 		return err
 	})
 	if errors.Is(err, ErrNotFound) {
@@ -96,7 +96,14 @@ func (c *Client) handle(ua *userAgent, ev agent.Event) ([]Event, error) {
 		if ct.Status == StatusConnected {
 			return nil, nil
 		}
+		initiated := ct.Status == StatusInvited || ct.Status == StatusRequested
 		err := c.db.Update(ctx, func(tx *db.Tx) error {
+			if initiated {
+				// CH-PROBE-1..2, sent by the side that started it.
+				if err := probeTasks(tx, c.cfg.Rand, ct, conn); err != nil {
+					return err
+				}
+			}
 			var welcome sql.NullString
 			if err := tx.QueryRow(`SELECT welcome FROM chat_contacts WHERE id = ?`, ct.ID).Scan(&welcome); err != nil {
 				return err
@@ -123,6 +130,9 @@ func (c *Client) handle(ua *userAgent, ev agent.Event) ([]Event, error) {
 	case agent.EventMsg:
 		return c.onMessage(ctx, ua, ct, conn, ev)
 	case agent.EventRcvd:
+		if ev.ConnID != conn {
+			return nil, nil // a receipt on a merged contact's older connection
+		}
 		return c.onReceipt(ctx, ua, ct, conn, ev.MsgID)
 	}
 	return nil, nil
@@ -158,7 +168,8 @@ func (c *Client) onRequest(ctx context.Context, ua *userAgent, ev agent.Event) (
 		return tx.QueryRow(`SELECT id, auto_accept, welcome FROM chat_addresses WHERE conn_id = ?`, ev.ConnID).Scan(&addrID, &auto, &welcome)
 	})
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil // the address was deleted
+		// A group link's request, or the address was deleted (grplinks.go).
+		return c.onGroupLinkRequest(ctx, ua, ev)
 	}
 	if err != nil {
 		return nil, err
@@ -199,7 +210,13 @@ func (c *Client) onMessage(ctx context.Context, ua *userAgent, ct Contact, conn 
 	var out []Event
 	err := c.db.Update(ctx, func(tx *db.Tx) error {
 		out = nil
-		res, err := tx.Exec(`INSERT INTO chat_received (contact_id, agent_msg) VALUES (?, ?) ON CONFLICT DO NOTHING`, ct.ID, ev.MsgID)
+		q, key := `INSERT INTO chat_received (contact_id, agent_msg) VALUES (?, ?) ON CONFLICT DO NOTHING`, any(ct.ID)
+		if ev.ConnID != conn {
+			// A merged contact's older connection (CH-PROBE-5): its ids
+			// are its own.
+			q, key = `INSERT INTO chat_conn_received (conn_id, agent_msg) VALUES (?, ?) ON CONFLICT DO NOTHING`, ev.ConnID
+		}
+		res, err := tx.Exec(q, key, ev.MsgID)
 		if err != nil {
 			return err
 		}
@@ -242,7 +259,7 @@ func (c *Client) onMessage(ctx context.Context, ua *userAgent, ct Contact, conn 
 	// A receipt for every message, so that the agent forgets it and the
 	// sender can finish what waits for it (x.direct.del). Already sent
 	// when this is a repeat.
-	if err := ua.a.Ack(ctx, conn, ev.MsgID); err != nil {
+	if err := ua.a.Ack(ctx, ev.ConnID, ev.MsgID); err != nil {
 		c.cfg.Log.Debug("chat: ack", "err", err)
 	}
 	if perr != nil {
@@ -284,7 +301,7 @@ func (c *Client) apply(tx *db.Tx, ct *Contact, agentMsg int64, m *chatmsg.Messag
 		}
 		if id == 0 {
 			// Unknown msgId: the update creates the item (CH-MSG-UPD-1).
-			id, err := c.receiveItem(tx, ct, agentMsg, e.MsgID, chatmsg.Container{Content: e.Content})
+			id, err := c.receiveItem(tx, ct, agentMsg, e.MsgID, chatmsg.Container{Content: e.Content, TTL: e.TTL})
 			if err != nil {
 				return 0, nil, err
 			}
@@ -327,8 +344,11 @@ func (c *Client) apply(tx *db.Tx, ct *Contact, agentMsg int64, m *chatmsg.Messag
 		}
 		ct.Status = StatusDeletedByPeer
 		return 0, ContactDeleted{Contact: *ct}, nil
+	case *chatmsg.Probe, *chatmsg.ProbeCheck, *chatmsg.ProbeOK:
+		e2, err := c.onProbe(tx, ct, m.Event) // probes.go
+		return 0, e2, err
 	}
-	return 0, nil, nil // events of groups and probes are not handled yet
+	return 0, nil, nil // events of groups are not handled yet
 }
 
 // peerItem finds the contact's item with the shared id (either side's
@@ -365,8 +385,20 @@ func (c *Client) receiveItem(tx *db.Tx, ct *Contact, agentMsg int64, shared []by
 			return 0, err
 		}
 	}
-	res, err := tx.Exec(`INSERT INTO chat_items (contact_id, sent, shared_id, agent_msg, content, text, quote_id, status, created_at) VALUES (?, 0, ?, ?, ?, ?, ?, ?, ?)`,
-		ct.ID, shared, agentMsg, newBody(shared, cont), cont.Content.DisplayText(), quote, ItemReceived, time.Now().UnixMilli())
+	// A ttl counts only while timed messages are on (CH-TIMED-2); its
+	// timer starts when the item is read (ReadItems).
+	var ttl any
+	if cont.TTL != nil && *cont.TTL > 0 {
+		on, _, err := chatTTL(tx, ct.ID)
+		if err != nil {
+			return 0, err
+		}
+		if on {
+			ttl = *cont.TTL
+		}
+	}
+	res, err := tx.Exec(`INSERT INTO chat_items (contact_id, sent, shared_id, agent_msg, content, text, quote_id, status, created_at, ttl) VALUES (?, 0, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		ct.ID, shared, agentMsg, newBody(shared, cont), cont.Content.DisplayText(), quote, ItemReceived, time.Now().UnixMilli(), ttl)
 	if err != nil {
 		return 0, err
 	}
@@ -389,7 +421,9 @@ func (c *Client) onReceipt(ctx context.Context, ua *userAgent, ct Contact, conn 
 			return nil
 		}
 		var id int64
-		err := tx.QueryRow(`SELECT id FROM chat_items WHERE contact_id = ? AND sent = 1 AND agent_msg = ?`, ct.ID, msgID).Scan(&id)
+		// The newest with the id: a restored backup numbers from an
+		// earlier id again (CH-RSYNC-1).
+		err := tx.QueryRow(`SELECT id FROM chat_items WHERE contact_id = ? AND sent = 1 AND agent_msg = ? ORDER BY id DESC LIMIT 1`, ct.ID, msgID).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil // an edit, a deletion or a reaction
 		}

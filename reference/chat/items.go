@@ -36,6 +36,10 @@ type Item struct {
 	Deleted               bool // deleted for everyone by its author (CH-MSG-DEL-1)
 	Reactions             []Reaction
 	CreatedAt             time.Time
+	// TTL is how long a disappearing message lives (CH-TIMED-1), 0 for
+	// others; DeleteAt is when it goes (zero until a received one is read).
+	TTL      time.Duration
+	DeleteAt time.Time
 }
 
 // Reaction is one reaction to an item: ours (Sent) or the contact's.
@@ -44,16 +48,20 @@ type Reaction struct {
 	Sent  bool
 }
 
-const itemCols = `i.id, c.user_id, i.contact_id, i.sent, i.shared_id, i.content, i.text, coalesce(i.quote_id, 0), i.status, i.edited, i.deleted, i.created_at`
+const itemCols = `i.id, c.user_id, i.contact_id, i.sent, i.shared_id, i.content, i.text, coalesce(i.quote_id, 0), i.status, i.edited, i.deleted, i.created_at, coalesce(i.ttl, 0), coalesce(i.delete_at, 0)`
 
 func scanItem(s interface{ Scan(...any) error }) (Item, error) {
 	var it Item
 	var cb []byte
-	var created int64
-	if err := s.Scan(&it.ID, &it.UserID, &it.ContactID, &it.Sent, &it.SharedID, &cb, &it.Text, &it.QuoteID, &it.Status, &it.Edited, &it.Deleted, &created); err != nil {
+	var created, ttl, deleteAt int64
+	if err := s.Scan(&it.ID, &it.UserID, &it.ContactID, &it.Sent, &it.SharedID, &cb, &it.Text, &it.QuoteID, &it.Status, &it.Edited, &it.Deleted, &created, &ttl, &deleteAt); err != nil {
 		return Item{}, err
 	}
 	it.CreatedAt = time.UnixMilli(created)
+	it.TTL = time.Duration(ttl) * time.Second
+	if deleteAt != 0 {
+		it.DeleteAt = time.UnixMilli(deleteAt)
+	}
 	m, err := chatmsg.ParseMessage(cb)
 	if err != nil {
 		return Item{}, fmt.Errorf("chat: item %d: %w", it.ID, err)
@@ -186,11 +194,26 @@ func (c *Client) sendItem(ctx context.Context, ua *userAgent, contactID int64, c
 
 // storeSent records a message we send, before the agent has it.
 func storeSent(tx *db.Tx, rnd io.Reader, contactID int64, content chatmsg.Content, replyTo int64) (int64, []byte, error) {
+	return storeSentTTL(tx, rnd, contactID, content, replyTo, 0)
+}
+
+// storeSentTTL is storeSent for a message with its own ttl in seconds (0:
+// the chat's, timed.go); a disappearing message carries its ttl and goes
+// here that long after it was sent (CH-TIMED-1).
+func storeSentTTL(tx *db.Tx, rnd io.Reader, contactID int64, content chatmsg.Content, replyTo, ttl int64) (int64, []byte, error) {
 	shared, err := chatmsg.NewID(rnd)
 	if err != nil {
 		return 0, nil, err
 	}
 	cont := chatmsg.Container{Content: &content}
+	if ttl, err = sendTTL(tx, contactID, ttl); err != nil {
+		return 0, nil, err
+	}
+	var ttlCol, deleteAt any
+	now := time.Now().UnixMilli()
+	if ttl > 0 {
+		cont.TTL, ttlCol, deleteAt = &ttl, ttl, now+ttl*1000
+	}
 	var quote any
 	if replyTo != 0 {
 		q, err := loadItem(tx, replyTo)
@@ -205,8 +228,8 @@ func storeSent(tx *db.Tx, rnd io.Reader, contactID int64, content chatmsg.Conten
 		quote = replyTo
 	}
 	body := newBody(shared, cont)
-	res, err := tx.Exec(`INSERT INTO chat_items (contact_id, sent, shared_id, content, text, quote_id, status, created_at) VALUES (?, 1, ?, ?, ?, ?, ?, ?)`,
-		contactID, shared, body, content.DisplayText(), quote, ItemSending, time.Now().UnixMilli())
+	res, err := tx.Exec(`INSERT INTO chat_items (contact_id, sent, shared_id, content, text, quote_id, status, created_at, ttl, delete_at) VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		contactID, shared, body, content.DisplayText(), quote, ItemSending, now, ttlCol, deleteAt)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -236,7 +259,7 @@ func (c *Client) UpdateMessage(ctx context.Context, itemID int64, content chatms
 	if err != nil {
 		return Item{}, err
 	}
-	body := (&chatmsg.Message{V: chatmsg.Supported, Event: &chatmsg.MsgUpdate{MsgID: it.SharedID, Content: &content}}).Encode()
+	body := updateBody(it, &content)
 	ua.mu.Lock()
 	defer ua.mu.Unlock()
 	err = c.commit(ctx, ua, func(tx *db.Tx) error {
@@ -249,6 +272,17 @@ func (c *Client) UpdateMessage(ctx context.Context, itemID int64, content chatms
 		return Item{}, fmt.Errorf("chat: update: %w", err)
 	}
 	return c.Item(context.WithoutCancel(ctx), itemID)
+}
+
+// updateBody is x.msg.update for our item; a disappearing one keeps its
+// ttl, as upstream sends it.
+func updateBody(it Item, content *chatmsg.Content) []byte {
+	up := &chatmsg.MsgUpdate{MsgID: it.SharedID, Content: content}
+	if it.TTL > 0 {
+		ttl := int64(it.TTL / time.Second)
+		up.TTL = &ttl
+	}
+	return (&chatmsg.Message{V: chatmsg.Supported, Event: up}).Encode()
 }
 
 // setContent replaces an item's content, keeping the rest of its

@@ -70,6 +70,17 @@ func (c *Client) handleMember(ctx context.Context, ua *userAgent, m Member, conn
 				return nil, err
 			}
 			answer = encode(&chatmsg.GrpMemInfo{MemberID: g.MemberID, Profile: p})
+		case *chatmsg.GrpLinkInv:
+			// The host accepted our link join (CH-GRP-LINK-2): our profile
+			// for the group is the answer.
+			if err := c.onGroupLinkInv(ctx, &g, &m, e.Invitation); err != nil {
+				return nil, err
+			}
+			p, err := c.ourMemberProfile(ctx, g.UserID)
+			if err != nil {
+				return nil, err
+			}
+			answer = infoBody(p)
 		default:
 			return nil, fmt.Errorf("group %d: %s as member connection info", g.ID, msg.Event.Name())
 		}
@@ -129,8 +140,18 @@ func (c *Client) memberConnected(ctx context.Context, ua *userAgent, g Group, m 
 		return nil, nil
 	}
 	wasInvited := m.Status == MemberInvited && !m.Host
+	var me *chatmsg.Profile
+	if wasInvited {
+		var err error
+		if me, err = c.ourMemberProfile(ctx, g.UserID); err != nil {
+			return nil, err
+		}
+	}
 	err := c.db.Update(ctx, func(tx *db.Tx) error {
 		if _, err := tx.Exec(`UPDATE chat_members SET status = ? WHERE id = ?`, MemberReady, m.ID); err != nil {
+			return err
+		}
+		if err := flushHeld(tx, g, m.ID); err != nil {
 			return err
 		}
 		if m.Host && g.Status == GroupJoining {
@@ -147,6 +168,12 @@ func (c *Client) memberConnected(ctx context.Context, ua *userAgent, g Group, m 
 			if m.Host {
 				return nil
 			}
+			if m.Status == MemberIntroduced {
+				// We joined later: probe it (CH-PROBE-1, probes.go).
+				if err := probeMemberTasks(tx, c.cfg.Rand, g.UserID, m, conn); err != nil {
+					return err
+				}
+			}
 			// Made by introduction: tell our host (CH-GRP-INTRO-6).
 			var hc *string
 			err := tx.QueryRow(`SELECT conn_id FROM chat_members WHERE group_id = ? AND host = 1 AND status = ?`, g.ID, MemberReady).Scan(&hc)
@@ -155,8 +182,22 @@ func (c *Client) memberConnected(ctx context.Context, ua *userAgent, g Group, m 
 			}
 			return addTask(tx, g.UserID, task{Kind: "send", Conn: *hc, Body: encode(&chatmsg.GrpMemCon{MemberID: m.MemberID})})
 		}
-		// We are its host: announce it and introduce the others to it.
-		rows, err := tx.Query(`SELECT `+memberCols+`, conn_id FROM chat_members WHERE group_id = ? AND status = ? AND id != ?`, g.ID, MemberReady, m.ID)
+		// We are its host. A member that came by our group link first
+		// gets our profile (CH-GRP-LINK-3).
+		var viaLink bool
+		if err := tx.QueryRow(`SELECT via_link FROM chat_members WHERE id = ?`, m.ID).Scan(&viaLink); err != nil {
+			return err
+		}
+		if viaLink {
+			if err := addTask(tx, g.UserID, task{Kind: "send", Conn: conn, Body: encode(&chatmsg.GrpLinkMem{Profile: me})}); err != nil {
+				return err
+			}
+		}
+		// Announce it and introduce the others to it: every current
+		// member, those we are still connecting with included (what they
+		// are owed waits for their connection, sendOrHold).
+		rows, err := tx.Query(`SELECT `+memberCols+`, coalesce(conn_id, '') FROM chat_members WHERE group_id = ? AND status IN (?, ?, ?, ?) AND id != ?`,
+			g.ID, MemberReady, MemberAnnounced, MemberIntroduced, MemberConnecting, m.ID)
 		if err != nil {
 			return err
 		}
@@ -186,10 +227,24 @@ func (c *Client) memberConnected(ctx context.Context, ua *userAgent, g Group, m 
 			if _, err := tx.Exec(`INSERT INTO chat_intros (new_member, old_member) VALUES (?, ?) ON CONFLICT DO NOTHING`, m.ID, p.m.ID); err != nil {
 				return err
 			}
-			if err := addTask(tx, g.UserID, task{Kind: "send", Conn: p.conn, Body: encode(&chatmsg.GrpMemNew{MemberInfo: memberInfo(m)})}); err != nil {
+			if err := sendOrHold(tx, g, p.m, encode(&chatmsg.GrpMemNew{MemberInfo: memberInfo(m)})); err != nil {
 				return err
 			}
 			if err := addTask(tx, g.UserID, task{Kind: "send", Conn: conn, Body: encode(&chatmsg.GrpMemIntro{MemberInfo: memberInfo(p.m)})}); err != nil {
+				return err
+			}
+		}
+		if !historyOn(g) {
+			return nil
+		}
+		// Then the recent history, after the introductions of its
+		// authors (CH-GRP-HIST-1).
+		bodies, err := c.historyBodies(tx, g)
+		if err != nil {
+			return err
+		}
+		for _, b := range bodies {
+			if err := addTask(tx, g.UserID, task{Kind: "send", Conn: conn, Body: b}); err != nil {
 				return err
 			}
 		}
@@ -247,7 +302,28 @@ func (c *Client) applyMember(tx *db.Tx, g Group, m Member, msg *chatmsg.Message,
 	refuse := func(what string) (Event, error) {
 		return Error{UserID: g.UserID, Err: fmt.Errorf("chat: group %d: %s from role %s (CH-ROLE-3)", g.ID, what, m.Role)}, nil
 	}
+	if g.closed() || m.gone() {
+		// Nothing more counts in a group we left, were removed from or
+		// that was deleted, nor from a member that left or was removed
+		// (CH-GRP-DEL-2..3, CH-GRP-LEAVE-1).
+		return nil, nil
+	}
+	// What the host forwards of m's events, once applied (CH-FWD-1).
+	fwd := func() error {
+		if forwarded {
+			return nil
+		}
+		return forwards(tx, g, m, msg)
+	}
+	if e, handled, err := c.applyManage(tx, g, m, msg, fwd); handled || err != nil {
+		return e, err
+	}
 	switch e := msg.Event.(type) {
+	case *chatmsg.Probe, *chatmsg.ProbeCheck, *chatmsg.ProbeOK:
+		if forwarded {
+			return nil, nil // probes are between the two ends of a connection
+		}
+		return c.onMemberProbe(tx, g, m, e) // probes.go
 	case *chatmsg.MsgNew:
 		if !m.Role.AtLeast(chatmsg.RoleMember) {
 			return refuse("a message")
@@ -268,9 +344,10 @@ func (c *Client) applyMember(tx *db.Tx, g Group, m Member, msg *chatmsg.Message,
 		}
 		return NewGroupItem{Item: it}, err
 	case *chatmsg.GrpMsgForward:
-		// Only from our host, and not nested (CH-FWD-2).
-		if forwarded || !m.Host || e.Msg == nil || e.MemberID == nil {
-			return Error{UserID: g.UserID, Err: fmt.Errorf("chat: group %d: x.grp.msg.forward not from our host", g.ID)}, nil
+		// Only from a member that can host (an admin or owner, as
+		// upstream checks), and not nested (CH-FWD-2).
+		if forwarded || !m.Role.AtLeast(chatmsg.RoleAdmin) || e.Msg == nil || e.MemberID == nil {
+			return Error{UserID: g.UserID, Err: fmt.Errorf("chat: group %d: x.grp.msg.forward from a %s", g.ID, m.Role)}, nil
 		}
 		author, err := loadMember(tx, `group_id = ? AND member_id = ?`, g.ID, e.MemberID)
 		if errors.Is(err, ErrNotFound) {
@@ -289,7 +366,10 @@ func (c *Client) applyMember(tx *db.Tx, g Group, m Member, msg *chatmsg.Message,
 		}
 		_, err := tx.Exec(`INSERT INTO chat_members (group_id, member_id, role, profile, status) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 			g.ID, e.MemberInfo.MemberID, e.MemberInfo.Role, profileOf(e.MemberInfo), MemberAnnounced)
-		return nil, err
+		if err != nil {
+			return nil, err
+		}
+		return nil, fwd()
 	case *chatmsg.GrpMemIntro:
 		// We are new: make an invitation for the introduced member and
 		// return it to the host (CH-GRP-INTRO-3).
@@ -331,16 +411,16 @@ func (c *Client) applyMember(tx *db.Tx, g Group, m Member, msg *chatmsg.Message,
 		if err := tx.QueryRow(`SELECT count(*) FROM chat_intros WHERE new_member = ? AND old_member = ?`, m.ID, old.ID).Scan(&n); err != nil || n == 0 {
 			return nil, err
 		}
-		oldConn, err := memberConn(tx, old.ID)
-		if err != nil {
-			return nil, err
-		}
-		return nil, addTask(tx, g.UserID, task{Kind: "send", Conn: oldConn, Body: encode(&chatmsg.GrpMemFwd{MemberInfo: memberInfo(m), Intro: e.Intro})})
+		return nil, sendOrHold(tx, g, old, encode(&chatmsg.GrpMemFwd{MemberInfo: memberInfo(m), Intro: e.Intro}))
 	case *chatmsg.GrpMemFwd:
 		// The new member's invitation: join it with our member info
-		// (CH-GRP-INTRO-5).
-		if !m.Host || e.MemberInfo == nil || e.Intro == nil {
+		// (CH-GRP-INTRO-5). From the new member's host: an admin or
+		// owner not below the new member's role, as upstream checks.
+		if e.MemberInfo == nil || e.Intro == nil {
 			return nil, nil
+		}
+		if !m.Role.AtLeast(chatmsg.RoleAdmin) || e.MemberInfo.Role.Rank() > m.Role.Rank() {
+			return refuse("x.grp.mem.fwd")
 		}
 		mi := e.MemberInfo
 		if _, err := tx.Exec(`INSERT INTO chat_members (group_id, member_id, role, profile, status) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
@@ -360,12 +440,6 @@ func (c *Client) applyMember(tx *db.Tx, g Group, m Member, msg *chatmsg.Message,
 		}
 		_, err = tx.Exec(`UPDATE chat_intros SET connected = 1 WHERE (new_member = ? AND old_member = ?) OR (new_member = ? AND old_member = ?)`, m.ID, other.ID, other.ID, m.ID)
 		return nil, err
-	case *chatmsg.Info:
-		if e.Profile == nil {
-			return nil, nil
-		}
-		_, err := tx.Exec(`UPDATE chat_members SET profile = ? WHERE id = ?`, infoBody(e.Profile.Redacted()), m.ID)
-		return nil, err
 	case *chatmsg.GrpLeave:
 		// CH-GRP-LEAVE-1: no more sending to it. Its connection stays
 		// until the user deletes the group: deleting it now could drop
@@ -374,18 +448,24 @@ func (c *Client) applyMember(tx *db.Tx, g Group, m Member, msg *chatmsg.Message,
 			return nil, err
 		}
 		m.Status = MemberHasLeft
-		return MemberLeft{Group: g, Member: m}, nil
+		return MemberLeft{Group: g, Member: m}, fwd()
 	case *chatmsg.GrpMemDel:
 		if string(e.MemberID) == string(g.MemberID) {
 			if !m.Role.AtLeast(chatmsg.RoleAdmin) || g.Role.Rank() > m.Role.Rank() {
 				return refuse("our removal")
 			}
-			// CH-GRP-DEL-2: we stop sending; the history stays.
+			// CH-GRP-DEL-2: we stop sending; the history stays, without
+			// our messages when the remover asks (CH-GRP-DEL-1).
 			if _, err := tx.Exec(`UPDATE chat_groups SET status = ? WHERE id = ?`, GroupRemoved, g.ID); err != nil {
 				return nil, err
 			}
+			if e.Messages {
+				if _, err := tx.Exec(`UPDATE chat_group_items SET deleted = 1, moderated_by = ? WHERE group_id = ? AND author IS NULL AND sent = 1`, m.ID, g.ID); err != nil {
+					return nil, err
+				}
+			}
 			g.Status = GroupRemoved
-			return MemberRemoved{Group: g, Member: Member{GroupID: g.ID, MemberID: g.MemberID, Role: g.Role, Status: MemberWasRemoved}, By: m}, nil
+			return MemberRemoved{Group: g, Member: Member{GroupID: g.ID, MemberID: g.MemberID, Role: g.Role, Status: MemberWasRemoved}, By: m}, fwd()
 		}
 		target, err := loadMember(tx, `group_id = ? AND member_id = ?`, g.ID, e.MemberID)
 		if errors.Is(err, ErrNotFound) {
@@ -400,8 +480,14 @@ func (c *Client) applyMember(tx *db.Tx, g Group, m Member, msg *chatmsg.Message,
 		if _, err := tx.Exec(`UPDATE chat_members SET status = ? WHERE id = ?`, MemberWasRemoved, target.ID); err != nil {
 			return nil, err
 		}
+		if e.Messages {
+			// Its messages go too (CH-GRP-DEL-1), marked as moderated.
+			if _, err := tx.Exec(`UPDATE chat_group_items SET deleted = 1, moderated_by = ? WHERE group_id = ? AND author = ?`, m.ID, g.ID, target.ID); err != nil {
+				return nil, err
+			}
+		}
 		target.Status = MemberWasRemoved
-		return MemberRemoved{Group: g, Member: target, By: m}, nil
+		return MemberRemoved{Group: g, Member: target, By: m}, fwd()
 	}
 	return nil, nil
 }
@@ -426,16 +512,31 @@ func memberConn(tx *db.Tx, id int64) (string, error) {
 
 // forwards records the forwarding a host owes for a message of member m:
 // to each member it introduced to m, or m to, while that pair is not
-// connected (CH-FWD-1).
+// connected (CH-FWD-1); kept for one we are still connecting with
+// (sendOrHold).
 func forwards(tx *db.Tx, g Group, m Member, msg *chatmsg.Message) error {
-	conns, err := column[string](tx, `SELECT x.conn_id FROM chat_intros i JOIN chat_members x ON x.id = CASE WHEN i.new_member = ? THEN i.old_member ELSE i.new_member END
-		WHERE (i.new_member = ? OR i.old_member = ?) AND i.connected = 0 AND x.status = ? AND x.conn_id IS NOT NULL`, m.ID, m.ID, m.ID, MemberReady)
+	rows, err := tx.Query(`SELECT x.id, x.status FROM chat_intros i JOIN chat_members x ON x.id = CASE WHEN i.new_member = ? THEN i.old_member ELSE i.new_member END
+		WHERE (i.new_member = ? OR i.old_member = ?) AND i.connected = 0 AND x.status IN (?, ?, ?, ?)`,
+		m.ID, m.ID, m.ID, MemberReady, MemberAnnounced, MemberIntroduced, MemberConnecting)
 	if err != nil {
 		return err
 	}
+	var to []Member
+	for rows.Next() {
+		var x Member
+		if err := rows.Scan(&x.ID, &x.Status); err != nil {
+			rows.Close()
+			return err
+		}
+		to = append(to, x)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
 	body := encode(&chatmsg.GrpMsgForward{MemberID: m.MemberID, Msg: msg, MsgTs: time.Now().UTC().Truncate(time.Millisecond)})
-	for _, conn := range conns {
-		if err := addTask(tx, g.UserID, task{Kind: "send", Conn: conn, Body: body}); err != nil {
+	for _, x := range to {
+		if err := sendOrHold(tx, g, x, body); err != nil {
 			return err
 		}
 	}
@@ -452,4 +553,37 @@ func (c *Client) dropMemberConn(ctx context.Context, ua *userAgent, memberID int
 		_, err := tx.Exec(`UPDATE chat_members SET conn_id = NULL, del_msg = NULL WHERE id = ?`, memberID)
 		return err
 	})
+}
+
+// sendOrHold sends body to member x, or keeps it for x until our
+// connection with it is up (flushHeld).
+func sendOrHold(tx *db.Tx, g Group, x Member, body []byte) error {
+	if x.Status == MemberReady {
+		conn, err := memberConn(tx, x.ID)
+		if err != nil {
+			return err
+		}
+		return addTask(tx, g.UserID, task{Kind: "send", Conn: conn, Body: body})
+	}
+	_, err := tx.Exec(`INSERT INTO chat_pending (member, body) VALUES (?, ?)`, x.ID, body)
+	return err
+}
+
+// flushHeld sends what was kept for a member whose connection is now up.
+func flushHeld(tx *db.Tx, g Group, memberID int64) error {
+	bodies, err := column[[]byte](tx, `SELECT body FROM chat_pending WHERE member = ? ORDER BY id`, memberID)
+	if err != nil || len(bodies) == 0 {
+		return err
+	}
+	conn, err := memberConn(tx, memberID)
+	if err != nil {
+		return err
+	}
+	for _, b := range bodies {
+		if err := addTask(tx, g.UserID, task{Kind: "send", Conn: conn, Body: b}); err != nil {
+			return err
+		}
+	}
+	_, err = tx.Exec(`DELETE FROM chat_pending WHERE member = ?`, memberID)
+	return err
 }

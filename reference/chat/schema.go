@@ -161,6 +161,118 @@ ALTER TABLE chat_members ADD COLUMN del_msg INTEGER;`,
 ALTER TABLE chat_contacts ADD COLUMN req_link TEXT;
 ALTER TABLE chat_contacts ADD COLUMN req_id BLOB;`,
 }, {
+	Name: "group links, group item changes",
+	SQL: `
+-- A group's link: a contact address of ours whose requests join the group
+-- with role (CH-GRP-LINK-1).
+CREATE TABLE chat_group_links (
+	group_id INTEGER PRIMARY KEY REFERENCES chat_groups(id) ON DELETE CASCADE,
+	conn_id  TEXT NOT NULL UNIQUE,
+	link     TEXT NOT NULL,
+	role     TEXT NOT NULL
+);
+-- A member that joined by our group link: we owe it x.grp.link.mem
+-- (CH-GRP-LINK-3); link_inv is its request's invitation, so that a request
+-- delivered again makes no second member.
+ALTER TABLE chat_members ADD COLUMN via_link INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE chat_members ADD COLUMN link_inv TEXT;
+-- Edits, deletions for everyone and moderation of group items
+-- (CH-MSG-UPD-1, CH-MSG-DEL-1..2): moderated_by is the member row that
+-- deleted another's item, 0 when we did.
+ALTER TABLE chat_group_items ADD COLUMN edited INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE chat_group_items ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE chat_group_items ADD COLUMN moderated_by INTEGER;
+-- Reactions to group items: member 0 is ours (CH-MSG-REACT-1).
+CREATE TABLE chat_group_reactions (
+	item_id  INTEGER NOT NULL REFERENCES chat_group_items(id) ON DELETE CASCADE,
+	member   INTEGER NOT NULL,
+	reaction TEXT NOT NULL,
+	PRIMARY KEY (item_id, member, reaction)
+);
+-- What a host owes a member it is not connected with yet (an introduction
+-- made while that member was still connecting): sent, in order, when the
+-- connection is up (upstream's pending group messages).
+CREATE TABLE chat_pending (
+	id     INTEGER PRIMARY KEY,
+	member INTEGER NOT NULL REFERENCES chat_members(id) ON DELETE CASCADE,
+	body   BLOB NOT NULL
+);`,
+}, {
+	Name: "security codes, extra contact connections",
+	SQL: `
+-- The security code the user verified for the connection (CH-CODE-2);
+-- NULL when not verified or reset (CH-CODE-3).
+ALTER TABLE chat_contacts ADD COLUMN verified_code TEXT;
+ALTER TABLE chat_members ADD COLUMN verified_code TEXT;
+-- Further connections of a contact, left by merging duplicates
+-- (CH-PROBE-5): messages arriving on them are the contact's.
+CREATE TABLE chat_contact_conns (
+	conn_id    TEXT PRIMARY KEY,
+	contact_id INTEGER NOT NULL REFERENCES chat_contacts(id) ON DELETE CASCADE
+);
+-- Agent messages processed on such a connection (chat_received is per
+-- contact, and agent message ids are per connection).
+CREATE TABLE chat_conn_received (
+	conn_id   TEXT NOT NULL,
+	agent_msg INTEGER NOT NULL,
+	PRIMARY KEY (conn_id, agent_msg)
+);`,
+}, {
+	Name: "broadcasts",
+	SQL: `
+-- A message sent to a chosen set of contacts (CH-BCAST-1): its copies are
+-- the contacts' items with its id.
+CREATE TABLE chat_broadcasts (
+	id         INTEGER PRIMARY KEY,
+	user_id    INTEGER NOT NULL REFERENCES chat_users(id) ON DELETE CASCADE,
+	content    BLOB NOT NULL, -- x.msg.new message with the current content, no msgId
+	text       TEXT NOT NULL,
+	edited     INTEGER NOT NULL DEFAULT 0,
+	deleted    INTEGER NOT NULL DEFAULT 0,
+	created_at INTEGER NOT NULL
+);
+ALTER TABLE chat_items ADD COLUMN broadcast_id INTEGER REFERENCES chat_broadcasts(id) ON DELETE SET NULL;
+CREATE INDEX chat_items_broadcast ON chat_items (broadcast_id) WHERE broadcast_id IS NOT NULL;`,
+}, {
+	Name: "disappearing messages",
+	SQL: `
+-- A disappearing message's ttl in seconds and when it goes, in unix ms
+-- (CH-TIMED-1..3); delete_at is NULL for a received one not yet read.
+ALTER TABLE chat_items ADD COLUMN ttl INTEGER;
+ALTER TABLE chat_items ADD COLUMN delete_at INTEGER;
+CREATE INDEX chat_items_delete_at ON chat_items (delete_at) WHERE delete_at IS NOT NULL;
+-- The user's timedMessages preference for this contact, when set for it
+-- (allow and ttl seconds); else the user's profile's applies.
+ALTER TABLE chat_contacts ADD COLUMN timed_allow TEXT;
+ALTER TABLE chat_contacts ADD COLUMN timed_ttl INTEGER;`,
+}, {
+	Name: "duplicate-contact probes",
+	SQL: `
+-- Probes we sent to a new contact or member (CH-PROBE-1), and the
+-- contacts and members we sent their hashes to (CH-PROBE-2). Each row
+-- names a contact or a member.
+CREATE TABLE chat_probes_sent (
+	id         INTEGER PRIMARY KEY,
+	contact_id INTEGER REFERENCES chat_contacts(id) ON DELETE CASCADE,
+	member_id  INTEGER REFERENCES chat_members(id) ON DELETE CASCADE,
+	probe      BLOB NOT NULL
+);
+CREATE TABLE chat_probe_hashes_sent (
+	probe_id   INTEGER NOT NULL REFERENCES chat_probes_sent(id) ON DELETE CASCADE,
+	contact_id INTEGER REFERENCES chat_contacts(id) ON DELETE CASCADE,
+	member_id  INTEGER REFERENCES chat_members(id) ON DELETE CASCADE
+);
+-- Probes (with their hash) and probe hashes (probe NULL) received
+-- (CH-PROBE-3).
+CREATE TABLE chat_probes_received (
+	contact_id INTEGER REFERENCES chat_contacts(id) ON DELETE CASCADE,
+	member_id  INTEGER REFERENCES chat_members(id) ON DELETE CASCADE,
+	probe      BLOB,
+	probe_hash BLOB NOT NULL
+);
+CREATE INDEX chat_probes_received_hash ON chat_probes_received (probe_hash);
+CREATE INDEX chat_probes_sent_probe ON chat_probes_sent (probe);`,
+}, {
 	Name: "hidden, muted and moved users",
 	SQL: `
 -- A hidden user's password hash: SHA-512 of the password's UTF-8 bytes

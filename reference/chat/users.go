@@ -400,24 +400,8 @@ func (c *Client) UpdateProfile(ctx context.Context, userID int64, p chatmsg.Prof
 				return err
 			}
 		}
-		members, err := profileMemberConns(tx, userID)
-		if err != nil {
-			return err
-		}
-		for _, conn := range members {
-			if err := addTask(tx, userID, task{Kind: "send", Conn: conn, Body: infoBody(p.Redacted())}); err != nil {
-				return err
-			}
-		}
-		return nil
+		return addGroupProfileTasks(tx, userID, &p) // and to groups (grpmanage.go)
 	})
-}
-
-// profileMemberConns lists the connections with the members of the user's
-// active groups, which hear of the user's profile updates (CH-PROF-3).
-func profileMemberConns(tx *db.Tx, userID int64) ([]string, error) {
-	return column[string](tx, `SELECT m.conn_id FROM chat_members m JOIN chat_groups g ON g.id = m.group_id
-		WHERE g.user_id = ? AND g.status = ? AND m.status = ? AND m.conn_id IS NOT NULL ORDER BY m.id`, userID, GroupActive, MemberReady)
 }
 
 // DeleteUser deletes a visible user, or the active one, with its contacts,
