@@ -210,25 +210,26 @@ func linkOf(r chatcmd.Response) string {
 	return ""
 }
 
-// show prints an answer or event, with the QR code of its link.
+// show prints an answer or event, with the QR code of its link, in one
+// piece (an event does not come between a link and its code).
 func show(o options, out *console, prefix string, r chatcmd.Response) {
-	out.lines(prefix, r.Lines)
-	link := linkOf(r)
-	if link == "" {
-		return
-	}
-	if !o.noQR {
-		if ls, err := qr.Terminal(link); err == nil {
-			out.lines(prefix, ls)
+	ls := r.Lines
+	if link := linkOf(r); link != "" {
+		ls = append([]string(nil), ls...)
+		if !o.noQR {
+			if q, err := qr.Terminal(link); err == nil {
+				ls = append(ls, q...)
+			}
+		}
+		if o.qrPNG != "" {
+			if err := qr.WritePNG(o.qrPNG, link); err != nil {
+				ls = append(ls, "cannot save the QR code: "+err.Error())
+			} else {
+				ls = append(ls, "QR code saved to "+o.qrPNG)
+			}
 		}
 	}
-	if o.qrPNG != "" {
-		if err := qr.WritePNG(o.qrPNG, link); err != nil {
-			out.lines(prefix, []string{"cannot save the QR code: " + err.Error()})
-		} else {
-			out.lines(prefix, []string{"QR code saved to " + o.qrPNG})
-		}
-	}
+	out.lines(prefix, ls)
 }
 
 func runChat(ctx context.Context, o options, stdin io.Reader, out *console) error {

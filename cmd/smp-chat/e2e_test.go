@@ -52,7 +52,10 @@ type terminal struct {
 	lines chan string
 	mu    sync.Mutex
 	seen  []string // every line, for failure reports
-	exit  chan error
+
+	exited  chan struct{} // closed when the process has exited
+	exitErr error         // cmd.Wait's, once exited is closed
+	exit    chan error    // also cmd.Wait's, once, for a test to receive (and put back)
 }
 
 // chatCmd is the command line of an smp-chat for tests.
@@ -86,7 +89,7 @@ func startCmd(t *testing.T, name string, cmd *exec.Cmd, ready string) *terminal 
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	tm := &terminal{t: t, name: name, cmd: cmd, stdin: stdin, lines: make(chan string, 4096), exit: make(chan error, 1)}
+	tm := &terminal{t: t, name: name, cmd: cmd, stdin: stdin, lines: make(chan string, 4096), exited: make(chan struct{}), exit: make(chan error, 1)}
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -94,7 +97,9 @@ func startCmd(t *testing.T, name string, cmd *exec.Cmd, ready string) *terminal 
 			tm.lines <- sc.Text()
 		}
 		close(tm.lines)
-		tm.exit <- cmd.Wait()
+		tm.exitErr = cmd.Wait()
+		close(tm.exited)
+		tm.exit <- tm.exitErr
 	}()
 	t.Cleanup(tm.kill)
 	if ready != "" {
@@ -103,23 +108,42 @@ func startCmd(t *testing.T, name string, cmd *exec.Cmd, ready string) *terminal 
 	return tm
 }
 
+func (tm *terminal) running() bool {
+	select {
+	case <-tm.exited:
+		return false
+	default:
+		return true
+	}
+}
+
 func (tm *terminal) kill() {
-	if tm.t.Failed() && os.Getenv("SMP_CHAT_TEST_DUMP") != "" && tm.cmd.ProcessState == nil {
+	if tm.t.Failed() && os.Getenv("SMP_CHAT_TEST_DUMP") != "" && tm.running() {
 		// The goroutines of a stuck smp-chat, for the failure report.
 		tm.cmd.Process.Signal(syscall.SIGQUIT)
 		for l := range tm.lines {
 			tm.seen = append(tm.seen, l)
 		}
 	}
-	if tm.cmd.ProcessState == nil {
+	if tm.running() {
 		tm.stdin.Close()
 		select {
-		case <-tm.exit:
+		case <-tm.exited:
 		case <-time.After(10 * time.Second):
 			tm.cmd.Process.Kill()
-			<-tm.exit
+			<-tm.exited
 		}
 	}
+	for l := range tm.lines { // what is left, for the race check below
+		tm.seen = append(tm.seen, l)
+	}
+	tm.mu.Lock()
+	for _, l := range tm.seen {
+		if strings.Contains(l, "WARNING: DATA RACE") || strings.HasPrefix(l, "panic: ") {
+			tm.t.Errorf("%s: %s", tm.name, l)
+		}
+	}
+	tm.mu.Unlock()
 	if tm.t.Failed() {
 		tm.mu.Lock()
 		tm.t.Logf("%s's terminal:\n  %s", tm.name, strings.Join(tm.seen, "\n  "))
@@ -133,10 +157,10 @@ func (tm *terminal) quit() {
 	tm.send("/q")
 	for range tm.lines {
 	}
-	if err := <-tm.exit; err != nil {
-		tm.t.Fatalf("%s: exit: %v", tm.name, err)
+	<-tm.exited
+	if tm.exitErr != nil {
+		tm.t.Fatalf("%s: exit: %v", tm.name, tm.exitErr)
 	}
-	tm.exit <- nil
 }
 
 func (tm *terminal) send(line string) {
@@ -332,6 +356,10 @@ func TestContactByInvitationMessagesEditsDeletesReplies(t *testing.T) {
 	bob.expect("@alice and a plain line")
 	alice.expect("bob> and a plain line")
 
+	alice.send("/search hello") // deleted messages are not found
+	alice.expectLines("bob> > hello there", "      yes, hello")
+	alice.send("/search @bob 1 and a")
+	alice.expect("bob> and a plain line")
 	alice.send("/contacts")
 	alice.expect("bob")
 	alice.send("@nobody hi")
@@ -407,6 +435,25 @@ func TestGroupOfThree(t *testing.T) {
 	}
 	alice.send("/ms team")
 	alice.expectLines("alice: owner, you, created group", "bob: member, invited, connected", "cath: member, invited, connected")
+	alice.send("/gs")
+	alice.expect("#team (3 members)")
+	alice.send("/i #team")
+	alice.expectPrefix("group ID: ")
+	alice.expect("current members: 3")
+	bob.send("/tail #team 2")
+	bob.next() // the earliest of the two: which one depends on delivery
+	bob.send("/search #team from cath")
+	bob.expect("#team cath> hello from cath")
+
+	alice.send("/rm team cath")
+	alice.expect("#team: you removed cath from the group")
+	cath.expectLines("#team: alice removed you from the group", "use /d #team to delete the group")
+	bob.expect("#team: alice removed cath from the group")
+	bob.send("/l team")
+	bob.expectLines("#team: you left the group", "use /d #team to delete the group")
+	alice.expect("#team: bob left the group")
+	alice.send("/gs")
+	alice.expect("#team (1 member)")
 }
 
 func TestRestartKeepsHistory(t *testing.T) {

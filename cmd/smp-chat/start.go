@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -81,6 +82,7 @@ func passphrase(ctx context.Context, o options, tty bool, in *lineReader, out *c
 // queues live in dir, so contacts made through it keep working after a
 // restart.
 type embeddedRelay struct {
+	log    *lazyFile
 	r      *relay.Relay
 	st     *store.Store
 	server smp.Server
@@ -104,7 +106,10 @@ func startEmbeddedRelay(dir string) (*embeddedRelay, error) {
 	if err != nil {
 		return nil, fmt.Errorf("embedded relay store: %w", err)
 	}
-	r, err := relay.New(relay.Config{Credentials: creds, Store: st, Proxy: &relay.ProxyConfig{AllowPrivate: true}})
+	// The relay's log goes beside its store, not between the chat lines.
+	logf := &lazyFile{path: filepath.Join(dir, "relay.log")}
+	r, err := relay.New(relay.Config{Credentials: creds, Store: st, Proxy: &relay.ProxyConfig{AllowPrivate: true},
+		Logger: slog.New(slog.NewTextHandler(logf, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -128,7 +133,7 @@ func startEmbeddedRelay(dir string) (*embeddedRelay, error) {
 		st.Close()
 		return nil, err
 	}
-	e := &embeddedRelay{r: r, st: st, done: make(chan error, 1),
+	e := &embeddedRelay{log: logf, r: r, st: st, done: make(chan error, 1),
 		server: smp.Server{Hosts: []string{"127.0.0.1"}, Port: port, KeyHash: creds.Identity()}}
 	go func() { e.done <- r.Serve(ln) }()
 	return e, nil
@@ -138,6 +143,7 @@ func (e *embeddedRelay) Close() {
 	e.r.Close()
 	<-e.done
 	e.st.Close()
+	e.log.Close()
 }
 
 // serversFile keeps the relays /smp sets.

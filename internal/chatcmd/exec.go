@@ -104,6 +104,8 @@ func (s *Engine) exec(ctx context.Context, cmd Command) (Response, error) {
 		return s.switchContact(ctx, u, cmd)
 	case OpSync:
 		return s.syncContact(ctx, u, cmd)
+	case OpMemberCode, OpMemberVerify, OpMemberSwitch, OpMemberSync:
+		return s.memberSecurity(ctx, u, cmd)
 	case OpCreateGroupLink:
 		return s.createGroupLink(ctx, u, cmd)
 	case OpShowGroupLink:
@@ -223,6 +225,23 @@ func (s *Engine) exec(ctx context.Context, cmd Command) (Response, error) {
 		}
 		ls = append(ls, "connection not verified, use /code command to see security code")
 		return resp("contactInfo", ls, "user", u, "contact", c), nil
+	case OpGroupInfo:
+		g, err := s.findGroup(ctx, u.ID, cmd.Name)
+		if err != nil {
+			return Response{}, err
+		}
+		ms, err := s.c.Members(ctx, g.ID)
+		if err != nil {
+			return Response{}, err
+		}
+		n := 1
+		for _, m := range ms {
+			if m.Status != chat.MemberHasLeft && m.Status != chat.MemberWasRemoved {
+				n++
+			}
+		}
+		return resp("groupInfo", []string{fmt.Sprintf("group ID: %d", g.ID), fmt.Sprintf("current members: %d", n)},
+			"user", u, "groupInfo", g, "groupSummary", map[string]int{"currentMembers": n}), nil
 	case OpSend:
 		return s.send(ctx, u, cmd)
 	case OpReply:
@@ -788,6 +807,8 @@ func (s *Engine) groupsList(ctx context.Context, u chat.User) (Response, error) 
 			ls = append(ls, groupFull(g)+" (you left"+del)
 		case chat.GroupRemoved:
 			ls = append(ls, groupFull(g)+" (you are removed"+del)
+		case chat.GroupWasDeleted:
+			ls = append(ls, groupFull(g)+" (group deleted"+del)
 		default:
 			ms, _ := s.c.Members(ctx, g.ID)
 			count := 1

@@ -28,6 +28,19 @@ import "github.com/smpkit/smpkit/reference/chat"
 //	"servers"            []string
 //	"incognito"          bool
 //	"version"            string
+//	"fromContact", "toContact", "intoContact"  chat.Contact (contactUpdated, contactsMerged)
+//	"hostMember", "byMember", "deletedMember", "member_"  chat.Member
+//	"fromGroup", "toGroup"  chat.Group (groupUpdated)
+//	"fromRole", "toRole"  chatmsg.Role (memberRole, membersRoleUser)
+//	"msgError"           agent.MsgIntegrity (msgIntegrityError)
+//	"helpSection", "server", "connectionCode", "expectedCode"  string
+//	"verified", "timed"  bool
+//	"peer"               chat.Peer (contactSwitch, contactRatchetSync)
+//	"msgContent"         chatmsg.Content; "successes", "failures" int;
+//	                     "timestamp" time.Time; "broadcast" chat.Broadcast (broadcastSent)
+//	"updatedUser"        chat.User (userPrivacy)
+//	"mergedContactId"    int64 (contactsMerged)
+//	"event"              chat.Event: an event this package does not render
 
 // AChatItem is an item with the conversation it is in (upstream's
 // AChatItem: chatInfo and chatItem). Exactly one of Item and GroupItem is

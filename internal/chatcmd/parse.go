@@ -40,6 +40,7 @@ const (
 	OpDeleteContact
 	OpContacts
 	OpInfo
+	OpGroupInfo
 	OpSend
 	OpReply
 	OpEdit
@@ -66,6 +67,10 @@ const (
 	OpVerify
 	OpSwitch
 	OpSync
+	OpMemberCode
+	OpMemberVerify
+	OpMemberSwitch
+	OpMemberSync
 	OpServers
 	OpSetServers
 	OpTestServer
@@ -407,6 +412,7 @@ func init() {
 			return Command{Op: OpSetServers, Text: s.rest()}, true
 		},
 		simple(OpServers, "/smp"),
+		named(OpGroupInfo, 0, "/info #", "/i #"),
 		func(s *scan) (Command, bool) {
 			if !s.lit("/info ", "/i ") {
 				return Command{}, false
@@ -414,6 +420,25 @@ func init() {
 			s.optChar('@')
 			n, ok := s.name()
 			return Command{Op: OpInfo, Name: n}, ok
+		},
+		groupMember(OpMemberCode, "/code #"),
+		groupMember(OpMemberSwitch, "/switch #"),
+		func(s *scan) (Command, bool) {
+			c, ok := groupMember(OpMemberSync, "/sync #")(s)
+			if ok && s.lit(" force=on") {
+				c.On = true
+			}
+			return c, ok
+		},
+		func(s *scan) (Command, bool) {
+			c, ok := groupMember(OpMemberVerify, "/verify #")(s)
+			if ok && s.space() {
+				c.Text = s.rest()
+				if strings.Trim(c.Text, "0123456789 ") != "" {
+					return Command{}, false
+				}
+			}
+			return c, ok
 		},
 		func(s *scan) (Command, bool) {
 			if !s.lit("/switch ") || s.lit("#") {

@@ -83,6 +83,10 @@ var parseCases = []struct {
 	{"/code bob", Command{Op: OpCode, Name: "bob"}},
 	{"/verify @bob 12345 67890", Command{Op: OpVerify, Name: "bob", Text: "12345 67890"}},
 	{"/switch @bob", Command{Op: OpSwitch, Name: "bob"}},
+	{"/code #team @bob", Command{Op: OpMemberCode, Name: "team", Member: "bob"}},
+	{"/verify #team bob 123 45", Command{Op: OpMemberVerify, Name: "team", Member: "bob", Text: "123 45"}},
+	{"/switch #team @bob", Command{Op: OpMemberSwitch, Name: "team", Member: "bob"}},
+	{"/sync #team @bob force=on", Command{Op: OpMemberSync, Name: "team", Member: "bob", On: true}},
 	{"/sync bob force=on", Command{Op: OpSync, Name: "bob", On: true}},
 	{"/smp", Command{Op: OpServers}},
 	{"/smp smp://a@b", Command{Op: OpSetServers, Text: "smp://a@b"}},
@@ -108,6 +112,7 @@ var parseCases = []struct {
 	{"/hm", Command{Op: OpHelp, Section: "messages"}},
 	{"/contacts", Command{Op: OpContacts}},
 	{"/i @bob", Command{Op: OpInfo, Name: "bob"}},
+	{"/info #team", Command{Op: OpGroupInfo, Name: "team"}},
 	{"/q", Command{Op: OpQuit}},
 	{"/c   ", Command{Op: OpConnect}}, // trailing spaces are ignored
 }

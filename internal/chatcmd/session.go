@@ -46,7 +46,7 @@ type Engine struct {
 	items     map[int64]chat.Item    // last state seen, to tell what an ItemUpdated changed
 	contacts  map[int64]chat.Contact // last state seen, for ContactUpdated
 	invited   map[int64]bool         // members we invited (we host them)
-	extra     map[string]any         // state of the features built with tags (wire_*.go)
+	extra     map[string]any         // state of security.go and groupadmin.go
 }
 
 var _ Session = (*Engine)(nil)
@@ -116,6 +116,9 @@ func (s *Engine) safeEvent(ctx context.Context, ev chat.Event) (rs []Response) {
 	return s.event(ctx, ev)
 }
 
+// CommandTimeout bounds a command given a context without a deadline.
+const CommandTimeout = 2 * time.Minute
+
 // IsQuit reports whether a line is /quit, which only the terminal takes.
 func IsQuit(line string) bool {
 	c, err := Parse(line)
@@ -130,6 +133,13 @@ func (s *Engine) Exec(ctx context.Context, line string) (rs []Response) {
 			rs = []Response{errorResponse(ChatError{Type: "internalError", Message: "internal error, see the log"})}
 		}
 	}()
+	if _, ok := ctx.Deadline(); !ok {
+		// An unreachable relay gives an error line, not a command that
+		// never answers.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, CommandTimeout)
+		defer cancel()
+	}
 	cmd, err := Parse(line)
 	if err != nil {
 		s.mu.Lock()

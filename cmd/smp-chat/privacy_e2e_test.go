@@ -1,5 +1,3 @@
-//go:build chatusers
-
 package main
 
 import (

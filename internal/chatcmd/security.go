@@ -1,9 +1,7 @@
-//go:build chatsec
-
 package chatcmd
 
 // Broadcasts, security codes, queue switch and ratchet sync over
-// reference/chat (issue 15, chat-sec), as upstream's terminal shows them.
+// reference/chat, as upstream's terminal shows them.
 
 import (
 	"context"
@@ -103,6 +101,58 @@ func (s *Engine) syncContact(ctx context.Context, u chat.User, cmd Command) (Res
 	return resp("contactRatchetSyncStarted", []string{"connection synchronization started"}, "user", u, "contact", c), nil
 }
 
+// memberSecurity is /code, /verify, /switch and /sync for a group member
+// (#group @member), as upstream's viewGroupMemberCode and the rest.
+func (s *Engine) memberSecurity(ctx context.Context, u chat.User, cmd Command) (Response, error) {
+	g, err := s.findGroup(ctx, u.ID, cmd.Name)
+	if err != nil {
+		return Response{}, err
+	}
+	m, err := s.findMember(ctx, g, cmd.Member)
+	if err != nil {
+		return Response{}, err
+	}
+	who := groupRef(g) + " " + viewName(memberName(m))
+	switch cmd.Op {
+	case OpMemberCode:
+		sc, err := s.c.MemberCode(ctx, m.ID)
+		if err != nil {
+			return Response{}, err
+		}
+		return resp("groupMemberCode", []string{
+			who + " security code:",
+			sc.Code,
+			"pass this code to your contact and use /verify " + who + " <code from your contact> to verify",
+		}, "user", u, "groupInfo", g, "member", m, "connectionCode", sc.Code), nil
+	case OpMemberVerify:
+		ok, err := s.c.VerifyMember(ctx, m.ID, cmd.Text)
+		if err != nil {
+			return Response{}, err
+		}
+		sc, err := s.c.MemberCode(ctx, m.ID)
+		if err != nil {
+			return Response{}, err
+		}
+		line := "connection verified"
+		if !ok {
+			line = "connection not verified, current code is " + sc.Code
+		}
+		return resp("connectionVerified", []string{line}, "user", u, "verified", ok, "expectedCode", sc.Code), nil
+	case OpMemberSwitch:
+		if err := s.c.SwitchMember(ctx, m.ID, smp.Server{}); err != nil {
+			return Response{}, err
+		}
+		s.mu.Lock()
+		s.switching()[-m.ID] = true
+		s.mu.Unlock()
+		return resp("groupMemberSwitchStarted", []string{"switch started"}, "user", u, "groupInfo", g, "member", m), nil
+	}
+	if err := s.c.SyncMember(ctx, m.ID); err != nil {
+		return Response{}, err
+	}
+	return resp("groupMemberRatchetSyncStarted", []string{"connection synchronization started"}, "user", u, "groupInfo", g, "member", m), nil
+}
+
 // switching is the set of contacts whose queue we asked to switch, to tell
 // "you changed address" from the contact's own switch.
 func (s *Engine) switching() map[int64]bool {
@@ -115,6 +165,35 @@ func (s *Engine) switching() map[int64]bool {
 		s.extra["switching"] = m
 	}
 	return m
+}
+
+// memberNames are the group and member names of a member peer.
+func (s *Engine) memberNames(ctx context.Context, p chat.Peer) (group, member string, ok bool) {
+	if p.MemberID == 0 {
+		return "", "", false
+	}
+	g, found := s.groupByID(ctx, p.UserID, p.GroupID)
+	if !found {
+		return "", "", false
+	}
+	m := s.member(ctx, g.ID, p.MemberID)
+	if m == nil {
+		return "", "", false
+	}
+	return groupRef(g), viewName(memberName(*m)), true
+}
+
+func (s *Engine) groupByID(ctx context.Context, userID, groupID int64) (chat.Group, bool) {
+	gs, err := s.c.Groups(ctx, userID)
+	if err != nil {
+		return chat.Group{}, false
+	}
+	for _, g := range gs {
+		if g.ID == groupID {
+			return g, true
+		}
+	}
+	return chat.Group{}, false
 }
 
 func (s *Engine) peerName(ctx context.Context, p chat.Peer) (string, bool) {
@@ -146,13 +225,24 @@ func (s *Engine) eventSec(ctx context.Context, u chat.User, ev chat.Event) (Resp
 		if !ok {
 			return Response{}, false
 		}
+		key := e.Peer.ContactID
+		if key == 0 {
+			key = -e.Peer.MemberID
+		}
 		s.mu.Lock()
-		ours := s.switching()[e.Peer.ContactID]
-		delete(s.switching(), e.Peer.ContactID)
+		ours := s.switching()[key]
+		delete(s.switching(), key)
 		s.mu.Unlock()
 		line := n + " changed address for you"
 		if ours {
 			line = n + ": you changed address"
+		}
+		if g, m, ok := s.memberNames(ctx, e.Peer); ok {
+			// upstream's viewGroupMemberSwitch
+			line = g + ": " + m + " changed address for you"
+			if ours {
+				line = g + ": you changed address for " + m
+			}
 		}
 		return resp("contactSwitch", []string{line}, "peer", e.Peer), true
 	case chat.RatchetSynced:

@@ -1,8 +1,6 @@
-//go:build chatusers
-
 package chatcmd
 
-// Hidden and muted users over reference/chat (issue 15, chat-users), as
+// Hidden and muted users over reference/chat, as
 // upstream's terminal shows them (viewUserPrivacy, CEUserUnknown).
 
 import (

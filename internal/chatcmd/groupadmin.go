@@ -1,9 +1,7 @@
-//go:build chatgroups
-
 package chatcmd
 
 // Group links, roles, deletion, profiles and group edits, deletes and
-// reactions over reference/chat (issue 15, chat-groups), as upstream's
+// reactions over reference/chat, as upstream's
 // terminal shows them.
 
 import (

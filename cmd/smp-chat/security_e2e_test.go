@@ -1,5 +1,3 @@
-//go:build chatsec
-
 package main
 
 import (
@@ -46,4 +44,43 @@ func TestBroadcastCodesSwitchSync(t *testing.T) {
 	alice.expect("bob: connection synchronized")
 	alice.expect("bob: security code changed")
 	says(bob, alice, "after the sync")
+}
+
+func TestMemberCodesSwitchSync(t *testing.T) {
+	srv := startRelay(t)
+	alice := startChat(t, "alice", t.TempDir(), srv)
+	bob := startChat(t, "bob", t.TempDir(), srv)
+	connect(alice, bob)
+	alice.send("/g team")
+	alice.expect("group #team is created")
+	alice.send("/a team bob")
+	bob.expect("use /j team to accept")
+	bob.send("/j team")
+	bob.expect("#team: you joined the group")
+	alice.expect("#team: bob joined the group")
+
+	alice.send("/code #team bob")
+	alice.expect("#team bob security code:")
+	code := alice.next()
+	alice.expect("pass this code to your contact and use /verify #team bob <code from your contact> to verify")
+	bob.send("/code #team @alice")
+	bob.expect("#team alice security code:")
+	if got := bob.next(); got != code {
+		t.Fatalf("member codes differ: %q and %q", code, got)
+	}
+	alice.send("/verify #team bob " + code)
+	alice.expect("connection verified")
+
+	alice.send("/switch #team bob")
+	alice.expect("switch started")
+	alice.expect("#team: you changed address for bob")
+	bob.expect("#team: alice changed address for you")
+	alice.send("#team after the switch")
+	bob.expect("#team alice> after the switch")
+
+	alice.send("/sync #team bob")
+	alice.expect("connection synchronization started")
+	alice.expect("#team bob: connection synchronized")
+	bob.send("#team after the sync")
+	alice.expect("#team bob> after the sync")
 }

@@ -1,5 +1,3 @@
-//go:build chatgroups
-
 package main
 
 import "testing"
@@ -25,6 +23,9 @@ func TestGroupLinkRolesEditsReactionsDeletion(t *testing.T) {
 	cath.send("/j " + link)
 	cath.expect("connection request sent!")
 	cath.expect("#team: you joined the group")
+	// Our host line for a member by link; upstream's: "#team: cath joined the group".
+	alice.expect("#team: member cath is connected")
+	bob.expect("#team: member cath is connected")
 
 	alice.send("#team hello")
 	bob.expect("#team alice> hello")
@@ -52,4 +53,10 @@ func TestGroupLinkRolesEditsReactionsDeletion(t *testing.T) {
 	alice.send("/d #team2")
 	alice.expect("#team2: you deleted the group")
 	bob.expectLines("#team2: alice deleted the group", "use /d #team2 to delete the local copy of the group")
+	bob.send("/gs")
+	bob.expect("#team2 (The Team) (group deleted, delete local copy: /d #team2)")
+	bob.send("/d #team2")
+	bob.expect("#team2: you deleted the group")
+	bob.send("/gs")
+	bob.expect("you have no groups!")
 }
