@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"reflect"
+	"strings"
 	"time"
 
 	"github.com/smpkit/smpkit/reference/agent"
@@ -176,8 +178,16 @@ func apiValue(v any) any {
 		return timeJSON(v)
 	case error:
 		return chatErrorJSON(v)
+	case chat.Peer:
+		return peerJSON(v)
+	case chat.Broadcast:
+		return broadcastJSON(v)
 	case json.Marshaler, []byte, string:
 		return v
+	case chat.Event:
+		// An event this package does not render: its kind only, not
+		// Go's field names.
+		return obj{"eventType": strings.TrimPrefix(fmt.Sprintf("%T", v), "chat.")}
 	}
 	// Lists and string-keyed maps of the values above.
 	rv := reflect.ValueOf(v)
@@ -651,6 +661,34 @@ func memberJSON(m chat.Member) obj {
 		o["memberCategory"] = "post"
 	}
 	return o
+}
+
+// peerJSON names the other end of a connection (chat.Peer): contactId, or
+// groupId and groupMemberId. Upstream's events carry the whole contact or
+// member instead.
+func peerJSON(p chat.Peer) obj {
+	o := obj{"userId": p.UserID}
+	if p.ContactID != 0 {
+		o["contactId"] = p.ContactID
+	}
+	if p.GroupID != 0 {
+		o["groupId"] = p.GroupID
+	}
+	if p.MemberID != 0 {
+		o["groupMemberId"] = p.MemberID
+	}
+	return o
+}
+
+// broadcastJSON is ours (upstream's broadcastSent has no such object):
+// the broadcast's id, text, time and the ids of its copies, one per
+// contact.
+func broadcastJSON(b chat.Broadcast) obj {
+	ids := make([]int64, len(b.Items))
+	for i, it := range b.Items {
+		ids[i] = it.ID
+	}
+	return obj{"broadcastId": b.ID, "itemText": b.Text, "createdAt": timeJSON(b.CreatedAt), "chatItemIds": ids, "itemEdited": b.Edited, "itemDeleted": b.Deleted}
 }
 
 // pendingJSON is upstream's PendingContactConnection for a contact we

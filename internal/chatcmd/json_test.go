@@ -347,3 +347,11 @@ func TestUsersListJSON(t *testing.T) {
 		t.Errorf("got %s (%v)", b, err)
 	}
 }
+
+func TestPeerBroadcastEventJSON(t *testing.T) {
+	check(t, chat.Peer{UserID: 1, ContactID: 2}, `{"contactId":2,"userId":1}`)
+	check(t, chat.Peer{UserID: 1, GroupID: 5, MemberID: 7}, `{"groupId":5,"groupMemberId":7,"userId":1}`)
+	check(t, chat.Broadcast{ID: 3, Text: "news", CreatedAt: ts, Items: []chat.Item{{ID: 10}, {ID: 11}}},
+		`{"broadcastId":3,"chatItemIds":[10,11],"createdAt":"2026-12-01T14:30:05.123Z","itemDeleted":false,"itemEdited":false,"itemText":"news"}`)
+	check(t, chat.QueueSwitched{Peer: chat.Peer{UserID: 1}}, `{"eventType":"QueueSwitched"}`)
+}
