@@ -24,6 +24,11 @@ func (s *Engine) ExecAPI(ctx context.Context, line string) (rs []Response, ok bo
 	if !ok {
 		return nil, false
 	}
+	if _, ok := ctx.Deadline(); !ok { // as Exec: a relay that never answers
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, CommandTimeout)
+		defer cancel()
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			s.opts.Log.Error("chat API command failed", "command", name, "panic", p)
