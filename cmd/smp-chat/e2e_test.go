@@ -362,6 +362,8 @@ func TestContactByInvitationMessagesEditsDeletesReplies(t *testing.T) {
 	alice.expect("bob> and a plain line")
 	alice.send("/contacts")
 	alice.expect("bob")
+	alice.send("/chats")
+	alice.expect("bob> and a plain line")
 	alice.send("@nobody hi")
 	alice.expect("no contact nobody")
 	alice.send("/nonsense")

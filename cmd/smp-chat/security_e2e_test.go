@@ -84,3 +84,19 @@ func TestMemberCodesSwitchSync(t *testing.T) {
 	bob.send("#team after the sync")
 	alice.expect("#team bob> after the sync")
 }
+
+func TestDisappearingMessagesPreference(t *testing.T) {
+	srv := startRelay(t)
+	alice := startChat(t, "alice", t.TempDir(), srv)
+	bob := startChat(t, "bob", t.TempDir(), srv)
+	connect(alice, bob)
+	alice.send("/set disappear @bob yes 1h")
+	alice.expectLines("you updated preferences for bob:", "Disappearing messages: allowed, after 1 hour")
+	bob.send("/set disappear @alice yes 1h")
+	bob.expectLines("you updated preferences for alice:", "Disappearing messages: allowed, after 1 hour")
+	says(alice, bob, "this one goes in an hour")
+	alice.send("/set disappear @bob no")
+	alice.expectLines("you updated preferences for bob:", "Disappearing messages: off")
+	alice.send("/set disappear @bob maybe")
+	alice.expect("bad chat command: /set (type /help)")
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/smpkit/smpkit/internal/qr"
 	"github.com/smpkit/smpkit/reference/chat"
@@ -104,6 +105,24 @@ func (s *Engine) exec(ctx context.Context, cmd Command) (Response, error) {
 		return s.switchContact(ctx, u, cmd)
 	case OpSync:
 		return s.syncContact(ctx, u, cmd)
+	case OpSetDisappear:
+		c, err := s.readyContact(ctx, u.ID, cmd.Name)
+		if err != nil {
+			return Response{}, err
+		}
+		ttl := time.Duration(0)
+		if cmd.On {
+			ttl = time.Duration(cmd.Count) * time.Second
+		}
+		if err := s.c.SetTimedMessages(ctx, c.ID, ttl); err != nil {
+			return Response{}, err
+		}
+		line := "Disappearing messages: off"
+		if cmd.On {
+			line = "Disappearing messages: allowed, after " + ttlText(cmd.Count)
+		}
+		return resp("contactPrefsUpdated", []string{"you updated preferences for " + viewName(c.LocalName) + ":", line},
+			"user", u, "fromContact", c, "toContact", c), nil
 	case OpMemberCode, OpMemberVerify, OpMemberSwitch, OpMemberSync:
 		return s.memberSecurity(ctx, u, cmd)
 	case OpCreateGroupLink:
@@ -209,6 +228,8 @@ func (s *Engine) exec(ctx context.Context, cmd Command) (Response, error) {
 		return resp("contactDeleted", []string{viewName(c.LocalName) + ": contact is deleted"}, "user", u, "contact", c), nil
 	case OpContacts:
 		return s.contactsList(ctx, u)
+	case OpChats:
+		return s.chats(ctx, u, cmd.Count)
 	case OpInfo:
 		c, err := s.findContact(ctx, u.ID, cmd.Name)
 		if err != nil {
@@ -885,4 +906,88 @@ func (s *Engine) profileAddress(ctx context.Context, u chat.User, on bool) (Resp
 // isLink tells a link from a name where a command takes either.
 func isLink(s string) bool {
 	return strings.HasPrefix(s, "simplex:/") || strings.HasPrefix(s, "https://")
+}
+
+// ttlText is a disappearing messages' time as upstream words it.
+func ttlText(sec int) string {
+	switch {
+	case sec%(30*86400) == 0:
+		return plural(sec/(30*86400), "month")
+	case sec%(7*86400) == 0:
+		return plural(sec/(7*86400), "week")
+	case sec%86400 == 0:
+		return plural(sec/86400, "day")
+	case sec%3600 == 0:
+		return plural(sec/3600, "hour")
+	case sec%60 == 0:
+		return plural(sec/60, "minute")
+	}
+	return plural(sec, "second")
+}
+
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
+}
+
+// chats is upstream's viewChats: each chat's last message (its first line,
+// cut at 120 characters) or its name, the most recent last.
+func (s *Engine) chats(ctx context.Context, u chat.User, n int) (Response, error) {
+	type entry struct {
+		line string
+		at   time.Time
+	}
+	var es []entry
+	cs, err := s.c.Contacts(ctx, u.ID)
+	if err != nil {
+		return Response{}, err
+	}
+	for _, c := range cs {
+		if c.LocalName == "" {
+			continue
+		}
+		items, err := s.c.Items(ctx, c.ID, 0, 1)
+		if err != nil {
+			return Response{}, err
+		}
+		if len(items) == 0 {
+			es = append(es, entry{"      " + incognitoPrefix(c) + "@" + viewName(c.LocalName), time.Time{}})
+			continue
+		}
+		es = append(es, entry{s.directLines(ctx, c, items[0], markNone)[0], items[0].CreatedAt})
+	}
+	gs, err := s.c.Groups(ctx, u.ID)
+	if err != nil {
+		return Response{}, err
+	}
+	for _, g := range gs {
+		_, ls, err := s.tailGroup(ctx, g, 1)
+		if err != nil {
+			return Response{}, err
+		}
+		if len(ls) == 0 {
+			es = append(es, entry{"      " + groupRef(g), time.Time{}})
+			continue
+		}
+		items, _ := s.c.GroupItems(ctx, g.ID, 0, 1)
+		at := time.Time{}
+		if len(items) > 0 {
+			at = items[0].CreatedAt
+		}
+		es = append(es, entry{ls[0], at})
+	}
+	sort.SliceStable(es, func(i, j int) bool { return es[i].at.Before(es[j].at) })
+	if n > 0 && len(es) > n {
+		es = es[len(es)-n:]
+	}
+	ls := make([]string, len(es))
+	for i, e := range es {
+		if r := []rune(e.line); len(r) > 120 {
+			e.line = string(r[:120]) + "..."
+		}
+		ls[i] = e.line
+	}
+	return resp("chats", ls, "user", u), nil
 }

@@ -10,7 +10,7 @@ var help = map[string]string{
   /c <link>           connect with an invitation or an address link
   /c --qr <image>     connect with the link in a QR code image
   @<name> <message>   send a message; a line without @ goes to the last chat
-  /contacts           list your contacts
+  /contacts, /chats   list your contacts, your chats with their last message
   /g <group>          create a group; #<group> <message> writes to it
   /ad                 make your long-term address (/sa shows it, /da deletes it)
   /tail [@name] [n]   show the last messages
@@ -46,7 +46,8 @@ var help = map[string]string{
   +1 @<name> <text>             react with 👍 (also +- +) +, +* +^ or any emoji; - removes)
   /tail [@name|#group] [n]      the last n messages (10)
   /search [@name|#group] [n] <text>  find messages
-  /feed <message>               send to all your contacts`,
+  /feed <message>               send to all your contacts
+  /set disappear @<name> yes [5min|1h|day|...]|no   disappearing messages`,
 	"address": `Your address:
   /ad                       make your long-term address
   /sa                       show it

@@ -68,6 +68,8 @@ const (
 	OpSwitch
 	OpSync
 	OpMemberCode
+	OpSetDisappear
+	OpChats
 	OpMemberVerify
 	OpMemberSwitch
 	OpMemberSync
@@ -421,6 +423,30 @@ func init() {
 			n, ok := s.name()
 			return Command{Op: OpInfo, Name: n}, ok
 		},
+		func(s *scan) (Command, bool) { // /set disappear @bob yes [TTL] | no
+			if !s.lit("/set disappear ") {
+				return Command{}, false
+			}
+			s.optChar('@')
+			n, ok := s.name()
+			if !ok || !s.space() {
+				return Command{}, false
+			}
+			c := Command{Op: OpSetDisappear, Name: n}
+			switch {
+			case s.lit("no"):
+				return c, s.done()
+			case s.lit("yes"):
+				c.On, c.Count = true, 86400
+				if s.space() {
+					ttl, ok := timedTTL(s.rest())
+					c.Count = ttl
+					return c, ok
+				}
+				return c, true
+			}
+			return Command{}, false
+		},
 		groupMember(OpMemberCode, "/code #"),
 		groupMember(OpMemberSwitch, "/switch #"),
 		func(s *scan) (Command, bool) {
@@ -586,6 +612,20 @@ func init() {
 			return Command{Op: OpReply, Chat: Chat{'#', n}, Quote: q, Text: s.rest()}, ok
 		},
 		simple(OpContacts, "/contacts"),
+		func(s *scan) (Command, bool) { // /chats [N | all], upstream's LastChats
+			if !s.lit("/chats", "/cs") {
+				return Command{}, false
+			}
+			c := Command{Op: OpChats, Count: 20}
+			if s.lit(" all") {
+				c.Count = 0
+				return c, true
+			}
+			if !s.done() {
+				c.Count = s.count() // the rule fails unless a number ends the line
+			}
+			return c, true
+		},
 		func(s *scan) (Command, bool) { // /c --qr IMAGE
 			if !s.lit("/connect", "/c") {
 				return Command{}, false
@@ -805,4 +845,27 @@ func init() {
 		simple(OpQuit, "/quit", "/q", "/exit"),
 		simple(OpVersion, "/version", "/v"),
 	}
+}
+
+// timedTTL reads upstream's timedTTLP: 30s, 5min, 1h, 8h, day, week,
+// month or seconds.
+func timedTTL(t string) (int, bool) {
+	switch t {
+	case "30s":
+		return 30, true
+	case "5min":
+		return 300, true
+	case "1h":
+		return 3600, true
+	case "8h":
+		return 8 * 3600, true
+	case "day":
+		return 86400, true
+	case "week":
+		return 7 * 86400, true
+	case "month":
+		return 30 * 86400, true
+	}
+	n, err := strconv.Atoi(t)
+	return n, err == nil && n > 0 && n <= 365*86400
 }

@@ -83,6 +83,10 @@ var parseCases = []struct {
 	{"/code bob", Command{Op: OpCode, Name: "bob"}},
 	{"/verify @bob 12345 67890", Command{Op: OpVerify, Name: "bob", Text: "12345 67890"}},
 	{"/switch @bob", Command{Op: OpSwitch, Name: "bob"}},
+	{"/set disappear @bob yes 5min", Command{Op: OpSetDisappear, Name: "bob", On: true, Count: 300}},
+	{"/set disappear bob yes", Command{Op: OpSetDisappear, Name: "bob", On: true, Count: 86400}},
+	{"/set disappear @bob yes 30", Command{Op: OpSetDisappear, Name: "bob", On: true, Count: 30}},
+	{"/set disappear @bob no", Command{Op: OpSetDisappear, Name: "bob"}},
 	{"/code #team @bob", Command{Op: OpMemberCode, Name: "team", Member: "bob"}},
 	{"/verify #team bob 123 45", Command{Op: OpMemberVerify, Name: "team", Member: "bob", Text: "123 45"}},
 	{"/switch #team @bob", Command{Op: OpMemberSwitch, Name: "team", Member: "bob"}},
@@ -111,6 +115,9 @@ var parseCases = []struct {
 	{"/help groups", Command{Op: OpHelp, Section: "groups"}},
 	{"/hm", Command{Op: OpHelp, Section: "messages"}},
 	{"/contacts", Command{Op: OpContacts}},
+	{"/chats", Command{Op: OpChats, Count: 20}},
+	{"/cs 5", Command{Op: OpChats, Count: 5}},
+	{"/chats all", Command{Op: OpChats}},
 	{"/i @bob", Command{Op: OpInfo, Name: "bob"}},
 	{"/info #team", Command{Op: OpGroupInfo, Name: "team"}},
 	{"/q", Command{Op: OpQuit}},
@@ -134,7 +141,7 @@ func TestParseErrors(t *testing.T) {
 	for _, line := range []string{
 		"", "   ", "hello", "/nope", "@bob", "@ hi", "@#x hi", "/c a b", "/a team", "/mr team bob boss",
 		"+1 @bob", "> @bob hi", "/verify @bob abc", "/tail @", "/search", "@'bob hi", "\xff\xfe", "/auto_accept maybe",
-		"/g", "#team", "! @bob", `\\ #team @bob x`,
+		"/g", "#team", "! @bob", `\\ #team @bob x`, "/chats x",
 	} {
 		c, err := Parse(line)
 		if err == nil {
