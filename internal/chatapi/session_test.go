@@ -353,6 +353,20 @@ func TestUpstreamAPICommands(t *testing.T) {
 		t.Fatalf("bob's deleted item: %+v", got)
 	}
 
+	// A disappearing message (timed messages are on by default).
+	cmd = fmt.Sprintf(`/_send @%d ttl=30 json [{"msgContent":{"type":"text","text":"fleeting"}}]`, cid)
+	send(t, ws, `{"corrId":"t","cmd":`+strconvQuote(cmd)+`}`)
+	id, r = awaitMap(t, ws, "newChatItems")
+	for id != "t" {
+		id, r = awaitMap(t, ws, "newChatItems")
+	}
+	if at(r, "chatItems", 0, "chatItem", "meta", "itemTimed", "ttl") != float64(30) {
+		t.Fatalf("/_send ttl=30: %v", r)
+	}
+	if got := waitEvent[chat.NewItem](t, person).Item; got.Text != "fleeting" || got.TTL != 30*time.Second {
+		t.Fatalf("bob got %+v", got)
+	}
+
 	send(t, ws, `{"corrId":"5","cmd":"/_contacts 1"}`)
 	if _, r = awaitMap(t, ws, "contactsList"); at(r, "contacts", 0, "localDisplayName") != "bob" {
 		t.Fatalf("/_contacts: %v", r)
@@ -363,7 +377,8 @@ func TestUpstreamAPICommands(t *testing.T) {
 	}
 	for cmd, want := range map[string]string{
 		`/_send @999 json [{"msgContent":{"type":"text","text":"x"}}]`:                              "contactNotFound",
-		fmt.Sprintf(`/_send @%d ttl=30 json [{"msgContent":{"type":"text","text":"x"}}]`, cid):      "notSupported",
+		fmt.Sprintf(`/_send @%d ttl=0 json [{"msgContent":{"type":"text","text":"x"}}]`, cid):       "commandError",
+		`/_send #1 ttl=5 json [{"msgContent":{"type":"text","text":"x"}}]`:                          "notSupported",
 		fmt.Sprintf(`/_send @%d json [{"msgContent":{"type":"image","text":"","image":"x"}}]`, cid): "notSupported",
 		fmt.Sprintf(`/_send @%d json nope`, cid):                                                    "commandError",
 		`/_send bob json []`:                                                                        "commandError",

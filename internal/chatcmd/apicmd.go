@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/smpkit/smpkit/reference/chat"
 	"github.com/smpkit/smpkit/reference/chatmsg"
@@ -141,17 +142,25 @@ type composed struct {
 	} `json:"msgContent"`
 }
 
-// apiSend: /_send @<contactId>|#<groupId>[ live=on][ ttl=<ttl>] json <[ComposedMessage]>.
+// apiSend: /_send @<contactId>|#<groupId>[ live=on][ ttl=<seconds>|default] json <[ComposedMessage]>.
+// A ttl makes the messages disappear when timed messages are on with the
+// contact (chat.SendMessageTTL).
 func (s *Engine) apiSend(ctx context.Context, args string) (Response, error) {
 	ref, rest, _ := strings.Cut(args, " ")
+	var ttl time.Duration // 0: the chat's own setting
 	for opts := true; opts; {
 		opt, more, _ := strings.Cut(rest, " ")
 		switch {
 		case opt == "live=on":
 			return Response{}, notSupported("live messages")
+		case opt == "ttl=default", opt == "live=off":
+			rest = more
 		case strings.HasPrefix(opt, "ttl="):
-			return Response{}, notSupported("disappearing messages")
-		case opt == "live=off":
+			n, err := strconv.ParseInt(strings.TrimPrefix(opt, "ttl="), 10, 64)
+			if err != nil || n < 1 || n > 1<<31 {
+				return Response{}, apiSyntax("%s: want ttl=<seconds> or ttl=default", opt)
+			}
+			ttl = time.Duration(n) * time.Second
 			rest = more
 		default:
 			opts = false
@@ -188,6 +197,9 @@ func (s *Engine) apiSend(ctx context.Context, args string) (Response, error) {
 		return Response{}, err
 	}
 	if ref[0] == '#' {
+		if ttl > 0 {
+			return Response{}, notSupported("disappearing messages in groups")
+		}
 		return s.apiSendGroup(ctx, u, id, msgs)
 	}
 	c, err := s.c.Contact(ctx, id)
@@ -204,7 +216,13 @@ func (s *Engine) apiSend(ctx context.Context, args string) (Response, error) {
 		if m.QuotedItemID != nil {
 			quote = *m.QuotedItemID
 		}
-		it, err := s.c.SendMessage(ctx, c.ID, text(m.MsgContent.Text), quote)
+		var it chat.Item
+		var err error
+		if ttl > 0 {
+			it, err = s.c.SendMessageTTL(ctx, c.ID, text(m.MsgContent.Text), quote, ttl)
+		} else {
+			it, err = s.c.SendMessage(ctx, c.ID, text(m.MsgContent.Text), quote)
+		}
 		if err != nil {
 			return Response{}, err
 		}

@@ -514,6 +514,13 @@ func itemJSON(it chat.Item) obj {
 	if it.QuoteID != 0 {
 		o["meta"].(obj)["quotedItemId"] = it.QuoteID
 	}
+	if it.TTL > 0 { // upstream's CITimed {ttl (seconds), deleteAt?}
+		timed := obj{"ttl": int64(it.TTL / time.Second)}
+		if !it.DeleteAt.IsZero() {
+			timed["deleteAt"] = timeJSON(it.DeleteAt)
+		}
+		o["meta"].(obj)["itemTimed"] = timed
+	}
 	return o
 }
 

@@ -355,3 +355,12 @@ func TestPeerBroadcastEventJSON(t *testing.T) {
 		`{"broadcastId":3,"chatItemIds":[10,11],"createdAt":"2026-12-01T14:30:05.123Z","itemDeleted":false,"itemEdited":false,"itemText":"news"}`)
 	check(t, chat.QueueSwitched{Peer: chat.Peer{UserID: 1}}, `{"eventType":"QueueSwitched"}`)
 }
+
+func TestTimedItemJSON(t *testing.T) {
+	it := chat.Item{ID: 12, Sent: true, Content: chatmsg.Content{Type: "text", Text: "soon gone", HasText: true}, Text: "soon gone", Status: chat.ItemSent, CreatedAt: ts, TTL: 30 * time.Second, DeleteAt: ts.Add(30 * time.Second)}
+	check(t, itemJSON(it)["meta"].(obj)["itemTimed"], `{"deleteAt":"2026-12-01T14:30:35.123Z","ttl":30}`)
+	it.DeleteAt = time.Time{}
+	check(t, itemJSON(it)["meta"].(obj)["itemTimed"], `{"ttl":30}`)
+	it.TTL = 0
+	check(t, itemJSON(it)["meta"].(obj)["itemTimed"], `null`)
+}
