@@ -251,16 +251,27 @@ func runChat(ctx context.Context, o options, stdin io.Reader, out *console) erro
 		return err
 	}
 	defer p.Close()
+	if o.migrate != "" {
+		if err := importProfile(ctx, o, p.client, out); err != nil {
+			return err
+		}
+	}
 	if err := ensureUser(ctx, p.client, o.name, in, out); err != nil {
 		return err
 	}
+	movedNotice(ctx, p.client, out)
 	p.start(o, o.dir, servers)
 	for _, r := range p.sess.Exec(ctx, "/user") {
 		show(o, out, "", r)
 	}
+	events, stopAPI, err := serveAPI(ctx, o, p.sess, p.logger(), out)
+	if err != nil {
+		return err
+	}
+	defer stopAPI()
 	out.line("type /help for the commands, /q to quit")
 	go func() {
-		for r := range p.sess.Events() {
+		for r := range events {
 			show(o, out, "", r)
 		}
 	}()
@@ -273,6 +284,19 @@ func runChat(ctx context.Context, o options, stdin io.Reader, out *console) erro
 			continue
 		}
 		if chatcmd.IsQuit(l) {
+			return nil
+		}
+		if name, ok := takeBackCommand(l); ok {
+			if err := takeBack(ctx, p.client, name, out); err != nil {
+				out.line("error: %v", err)
+			}
+			continue
+		}
+		if file, ok := migrateCommand(l); ok {
+			if err := exportProfile(ctx, o, p.client, file, out); err != nil {
+				out.line("error: %v", err)
+				continue
+			}
 			return nil
 		}
 		for _, r := range execLine(ctx, p.sess, l) {

@@ -33,6 +33,16 @@ With no flags on a fresh machine it asks for a display name and a
 passphrase, creates the encrypted database in the data directory and, with
 no --server, starts an embedded relay on loopback. Type /help once running.
 
+  smp-chat --api-port 5225       also serve the bot API on ws://127.0.0.1:5225
+                                 (docs/chat-api.md; examples/echo-bot)
+  /migrate to device [FILE]      (typed in the chat) move the profile away: writes
+                                 its archive, shows the link (and QR code) that
+                                 opens it
+  smp-chat --migrate LINK --migrate-archive FILE
+                                 take the profile over in this data directory
+  /migrate take back NAME        (typed in the chat) run a moved profile here
+                                 again, when its archive was never imported
+
 Flags:
 `
 
@@ -45,6 +55,9 @@ type options struct {
 	noQR           bool
 	demo           bool
 	fastKDF        bool
+	apiPort        int
+	migrate        string
+	migrateArchive string
 }
 
 func main() {
@@ -62,6 +75,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.qrPNG, "qr-png", "", "also save every invitation, address and group link as a QR code PNG in this file")
 	fs.BoolVar(&o.noQR, "no-qr", false, "do not draw QR codes in the terminal")
 	fs.BoolVar(&o.demo, "demo", false, "run two users side by side (alice and bob) with an embedded relay")
+	fs.StringVar(&o.migrate, "migrate", "", "take over a profile from another device: the `LINK` its /migrate to device showed")
+	fs.StringVar(&o.migrateArchive, "migrate-archive", "", "the archive file /migrate to device wrote (default "+defaultArchive+")")
+	fs.IntVar(&o.apiPort, "api-port", 0, "also serve the bot API (JSON over WebSocket, docs/chat-api.md) on this loopback `PORT`")
 	fs.BoolVar(&o.fastKDF, "insecure-fast-kdf", false, "derive the database key cheaply for new databases (tests only)")
 	_ = fs.MarkHidden("insecure-fast-kdf")
 	help := fs.BoolP("help", "h", false, "show this help")
@@ -97,6 +113,22 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}
 	o.servers = servers
+	if o.apiPort < 0 || o.apiPort > 65535 {
+		fmt.Fprintf(stderr, "smp-chat: --api-port %d: not a port (1-65535)\n", o.apiPort)
+		return 2
+	}
+	if o.migrate != "" && o.demo {
+		fmt.Fprintf(stderr, "smp-chat: --migrate does not go with --demo\n")
+		return 2
+	}
+	if o.migrateArchive != "" && o.migrate == "" {
+		fmt.Fprintf(stderr, "smp-chat: --migrate-archive needs --migrate LINK\n")
+		return 2
+	}
+	if o.apiPort != 0 && o.demo {
+		fmt.Fprintf(stderr, "smp-chat: --api-port does not go with --demo\n")
+		return 2
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	out := &console{w: stdout}

@@ -17,6 +17,7 @@ var help = map[string]string{
   /p [name]           show or change your profile
   /users              list your profiles; /create user <name>, /user <name>
   /smp                show the relays in use
+  /migrate to device [file]  move this profile to another device (the terminal only)
   /q                  quit`,
 	"contacts": `Contacts:
   /c, /c i            make an invitation link (i: with a random profile)
@@ -52,7 +53,7 @@ var help = map[string]string{
   /ad                       make your long-term address
   /sa                       show it
   /da                       delete it (accepted contacts stay connected)
-  /auto_accept on [text]    accept requests automatically, replying with text
+  /auto_accept on [text <message>]  accept requests automatically, replying with the message
   /auto_accept off`,
 	"incognito": `Incognito:
   /c i, /c i <link>         a new random profile for this one contact (or address request)

@@ -29,6 +29,7 @@ var parseCases = []struct {
 	{"/profile_address off", Command{Op: OpProfileAddress}},
 	{"/auto_accept on", Command{Op: OpAutoAccept, On: true}},
 	{"/auto_accept on hello there", Command{Op: OpAutoAccept, On: true, Text: "hello there"}},
+	{"/auto_accept on text hello there", Command{Op: OpAutoAccept, On: true, Text: "hello there"}},
 	{"/auto_accept on incognito=on", Command{Op: OpAutoAccept, On: true, Incognito: true}},
 	{"/auto_accept off", Command{Op: OpAutoAccept}},
 	{"/ac bob", Command{Op: OpAccept, Name: "bob"}},

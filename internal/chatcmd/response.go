@@ -4,10 +4,7 @@
 // lines the terminal prints and as the JSON the bot API sends.
 package chatcmd
 
-import (
-	"context"
-	"encoding/json"
-)
+import "context"
 
 // Response is one answer to a command or one event of the chat.
 type Response struct {
@@ -22,15 +19,8 @@ type Response struct {
 	Lines []string
 }
 
-// MarshalJSON writes {"type": Type, ...Fields}.
-func (r Response) MarshalJSON() ([]byte, error) {
-	m := make(map[string]any, len(r.Fields)+1)
-	for k, v := range r.Fields {
-		m[k] = apiValue(v)
-	}
-	m["type"] = r.Type
-	return json.Marshal(m)
-}
+// MarshalJSON writes {"type": Type, ...Fields}, as EncodeAPI does.
+func (r Response) MarshalJSON() ([]byte, error) { return EncodeAPI(r) }
 
 // Session runs commands for one running chat client. The terminal and the
 // bot API are two front ends of one Session.

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/smpkit/smpkit/internal/chatapi"
+	"github.com/smpkit/smpkit/internal/chatcmd"
+	"github.com/smpkit/smpkit/reference/chat"
+	"github.com/smpkit/smpkit/reference/chatmsg"
+	"github.com/smpkit/smpkit/reference/db"
+	"github.com/smpkit/smpkit/reference/relay"
+)
+
+func openClient(t *testing.T, rl *relay.Loopback, name string) *chat.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := chat.Open(ctx, chat.Config{Dir: t.TempDir(), Passphrase: "echo test", Relay: rl.Server,
+		DBOptions: &db.Options{KDF: db.KDFParams{Time: 1, MemoryKiB: 64, Threads: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if _, err := c.CreateUser(ctx, chatmsg.Profile{DisplayName: name}); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// The bot against smp-chat's session over a reference relay: a person
+// connects to the address the bot printed and gets each message back.
+func TestEchoBotAgainstRealSession(t *testing.T) {
+	rl, err := relay.StartLoopback(relay.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rl.Close()
+	botClient := openClient(t, rl, "echo")
+	person := openClient(t, rl, "bob smith")
+	sess := chatcmd.New(botClient, chatcmd.Options{})
+	defer sess.Close()
+	srv := chatapi.New(sess, chatapi.Config{})
+	ln, err := chatapi.Listen(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
+	defer cancel()
+	sctx, stop := context.WithCancel(ctx)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(sctx, ln) }()
+	defer func() { stop(); <-served }()
+
+	b, err := Dial(ctx, "ws://"+ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	link, err := b.Setup(ctx, "hi, I echo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Setup again finds the address.
+	if again, err := b.Setup(ctx, "hi, I echo"); err != nil || again != link {
+		t.Fatalf("second Setup: %q, %v; want %q", again, err, link)
+	}
+	var log syncBuilder
+	go b.Echo(ctx, &log)
+
+	if _, err := person.ConnectAddress(ctx, link); err != nil {
+		t.Fatal(err)
+	}
+	bot := waitEvent[chat.ContactConnected](t, person).Contact
+	for _, msg := range []string{"", "ping", "hello, echo"} {
+		if msg == "" { // the welcome of the address
+			if got := waitEvent[chat.NewItem](t, person).Item.Text; got != "hi, I echo" {
+				t.Fatalf("welcome: %q", got)
+			}
+			continue
+		}
+		if _, err := person.SendText(ctx, bot.ID, msg); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			it := waitEvent[chat.NewItem](t, person).Item
+			if it.ContactID == bot.ID && !it.Sent {
+				if it.Text != msg {
+					t.Fatalf("echo of %q: got %q", msg, it.Text)
+				}
+				break
+			}
+		}
+	}
+	if got := log.String(); !strings.Contains(got, "echoed to bob smith: ping") {
+		t.Errorf("bot log: %q", got)
+	}
+}
+
+func waitEvent[T chat.Event](t *testing.T, c *chat.Client) T {
+	t.Helper()
+	timeout := time.After(15 * time.Second)
+	for {
+		select {
+		case ev := <-c.Events():
+			if e, ok := ev.(T); ok {
+				return e
+			}
+		case <-timeout:
+			var zero T
+			t.Fatalf("no %T event", zero)
+		}
+	}
+}
