@@ -567,4 +567,69 @@ func TestAPIGroupSend(t *testing.T) {
 	if at(ev, "chatItems", 0, "chatItem", "chatDir", "type") != "groupRcv" || at(ev, "chatItems", 0, "chatItem", "chatDir", "groupMember", "localDisplayName") != "bob" {
 		t.Fatalf("group message from bob: %v", ev)
 	}
+	// A reply in the group: the quote names bob's item.
+	qid, _ := at(ev, "chatItems", 0, "chatItem", "meta", "itemId").(float64)
+	cmd = fmt.Sprintf(`/_send #%d json [{"quotedItemId":%d,"msgContent":{"type":"text","text":"hi bob"}}]`, int64(gid), int64(qid))
+	send(t, ws, `{"corrId":"5","cmd":`+strconvQuote(cmd)+`}`)
+	for id, _ = awaitMap(t, ws, "newChatItems"); id != "5"; id, _ = awaitMap(t, ws, "newChatItems") {
+	}
+	reply := waitEvent[chat.NewGroupItem](t, person).Item
+	if reply.Text != "hi bob" || reply.Quote == nil || reply.QuoteID == 0 {
+		t.Fatalf("bob got the reply %+v", reply)
+	}
+}
+
+// TestAPIAcceptIncognito: /_accept incognito=on accepts a request with a
+// random profile, so the requester never sees the bot's own.
+func TestAPIAcceptIncognito(t *testing.T) {
+	rl, err := relay.StartLoopback(relay.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rl.Close()
+	botClient := openClient(t, rl, "bot")
+	person := openClient(t, rl, "bob")
+	sess := chatcmd.New(botClient, chatcmd.Options{})
+	defer sess.Close()
+	srv := New(sess, Config{})
+	ln, err := Listen(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
+	defer cancel()
+	sctx, stop := context.WithCancel(ctx)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(sctx, ln) }()
+	defer func() { stop(); <-served }()
+	ws := dial(t, "ws://"+ln.Addr().String())
+
+	addr, err := botClient.CreateAddress(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := person.ConnectAddress(ctx, addr.Link); err != nil {
+		t.Fatal(err)
+	}
+	var req chat.Request
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		u, _ := botClient.ActiveUser(ctx)
+		rs, _ := botClient.Requests(ctx, u.ID)
+		if len(rs) == 1 {
+			req = rs[0]
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no contact request")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	send(t, ws, fmt.Sprintf(`{"corrId":"1","cmd":"/_accept incognito=on %d"}`, req.ID))
+	if _, r := awaitMap(t, ws, "acceptingContactRequest"); at(r, "contact", "contactId") == nil {
+		t.Fatalf("/_accept incognito=on: %v", r)
+	}
+	ct := waitEvent[chat.ContactConnected](t, person).Contact
+	if ct.Profile == nil || ct.Profile.DisplayName == "bot" {
+		t.Fatalf("bob sees the bot's profile %+v", ct.Profile)
+	}
 }

@@ -253,10 +253,13 @@ func (s *Engine) apiSendGroup(ctx context.Context, u chat.User, id int64, msgs [
 	var items []AChatItem
 	var lines []string
 	for _, m := range msgs {
+		var it chat.GroupItem
+		var err error
 		if m.QuotedItemID != nil {
-			return Response{}, notSupported("replies in groups")
+			it, err = s.c.SendGroupReply(ctx, g.ID, m.MsgContent.Text, *m.QuotedItemID)
+		} else {
+			it, err = s.c.SendGroupText(ctx, g.ID, m.MsgContent.Text)
 		}
-		it, err := s.c.SendGroupText(ctx, g.ID, m.MsgContent.Text)
 		if err != nil {
 			return Response{}, err
 		}
@@ -290,15 +293,17 @@ func (s *Engine) request(ctx context.Context, arg string) (chat.User, chat.Reque
 
 // apiAccept: /_accept[ incognito=on] <contactReqId>.
 func (s *Engine) apiAccept(ctx context.Context, args string) (Response, error) {
-	if strings.HasPrefix(args, "incognito=on ") {
-		return Response{}, notSupported("accepting incognito")
-	}
-	args = strings.TrimPrefix(args, "incognito=off ")
+	incognito := strings.HasPrefix(args, "incognito=on ")
+	args = strings.TrimPrefix(strings.TrimPrefix(args, "incognito=on "), "incognito=off ")
 	u, r, err := s.request(ctx, args)
 	if err != nil {
 		return Response{}, err
 	}
-	c, err := s.c.AcceptRequest(ctx, r.ID)
+	accept := s.c.AcceptRequest
+	if incognito {
+		accept = s.c.AcceptRequestIncognito
+	}
+	c, err := accept(ctx, r.ID)
 	if err != nil {
 		return Response{}, err
 	}
