@@ -284,4 +284,7 @@ ALTER TABLE chat_users ADD COLUMN show_ntfs INTEGER NOT NULL DEFAULT 1;
 -- When the profile was exported to another device: its agent never runs
 -- here again (CH-DEV-2).
 ALTER TABLE chat_users ADD COLUMN moved_at INTEGER;`,
-}}}
+},
+	// Appended: item ids never reused (itemids.go).
+	itemIDsMigration,
+}}
