@@ -96,7 +96,7 @@ func TestGroupInvitationAndIntroductions(t *testing.T) {
 			t.Fatalf("user %d: group %+v members %+v", x.uid, gs[0], ms)
 		}
 	}
-	deadline := time.After(10 * time.Second)
+	deadline := time.After(testWait)
 	for {
 		var n int
 		alice.db.View(ctx, func(tx *db.Tx) error {
@@ -157,7 +157,7 @@ func TestGroupRoles(t *testing.T) {
 		} else {
 			t.Log(e.Err)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(testWait):
 		t.Fatal("no event")
 	}
 	if its, _ := alice.GroupItems(ctx, g.ID, 0, 10); len(its) != 0 {
@@ -322,7 +322,7 @@ func TestGroupRemoveAndLeave(t *testing.T) {
 	if _, err := bob.c.SendGroupText(ctx, bob.group, "gone"); err == nil {
 		t.Fatal("sent after leaving")
 	}
-	deadline := time.After(10 * time.Second)
+	deadline := time.After(testWait)
 	for {
 		var n int
 		bob.c.db.View(ctx, func(tx *db.Tx) error {
