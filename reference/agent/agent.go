@@ -69,8 +69,9 @@ const (
 	EventConf   EventKind = "CONF"   // the joiner's info arrived; Allow the connection
 	EventInfo   EventKind = "INFO"   // the initiator's info arrived
 	EventCon    EventKind = "CON"    // the connection is established
-	EventMsg    EventKind = "MSG"    // a message arrived; Ack it to send a receipt
+	EventMsg    EventKind = "MSG"    // a message arrived; Ack it (with a receipt) or AckWithoutReceipt
 	EventRcvd   EventKind = "RCVD"   // the peer received our message MsgID
+	EventSent   EventKind = "SENT"   // a relay accepted our message MsgID (SendReportSent only)
 	EventReq    EventKind = "REQ"    // a request to a contact address; Join its Invitation
 	EventSwitch EventKind = "SWITCH" // a queue rotation finished
 	EventRSync  EventKind = "RSYNC"  // the ratchets were re-agreed (GC-RESYNC-1)
@@ -686,8 +687,42 @@ func (a *Agent) Send(ctx context.Context, connID string, body []byte) (int64, er
 	return id, err
 }
 
+// SendReportSent is Send, and SENT with the message id follows once a
+// relay accepted the message. Upstream's agent reports SENT for every
+// message; here it is asked for, as the chat waits for it only before
+// deleting a connection it said goodbye on (x.direct.del, x.grp.leave,
+// x.grp.mem.del, x.grp.del: upstream deletes such a connection once its
+// pending messages are delivered, and no receipt comes for them).
+func (a *Agent) SendReportSent(ctx context.Context, connID string, body []byte) (int64, error) {
+	var id int64
+	err := a.update(ctx, connID, func(c *Conn) error {
+		if c.Status != "ready" {
+			return fmt.Errorf("agent: connection %s is not ready", connID)
+		}
+		var err error
+		if id, err = a.sendMessage(ctx, c, AMsg{Body: body}); err != nil {
+			return err
+		}
+		c.emitWhenSent(Event{ConnID: c.ID, Kind: EventSent, MsgID: id})
+		return nil
+	})
+	return id, err
+}
+
 // Ack acknowledges a received message: the agent sends a receipt.
 func (a *Agent) Ack(ctx context.Context, connID string, msgID int64) error {
+	return a.ack(ctx, connID, msgID, true)
+}
+
+// AckWithoutReceipt acknowledges a received message without a receipt:
+// the sender gets no RCVD for it. Upstream's ackMessage takes the
+// receipt's info as a Maybe, Nothing for this; its chat asks for a
+// receipt only for some messages (spec/chat.md, CH-RCPT-1).
+func (a *Agent) AckWithoutReceipt(ctx context.Context, connID string, msgID int64) error {
+	return a.ack(ctx, connID, msgID, false)
+}
+
+func (a *Agent) ack(ctx context.Context, connID string, msgID int64, receipt bool) error {
 	return a.update(ctx, connID, func(c *Conn) error {
 		h, err := unackedHash(ctx, a.db, c.ID, msgID)
 		if err != nil {
@@ -697,6 +732,9 @@ func (a *Agent) Ack(ctx context.Context, connID string, msgID int64) error {
 			return fmt.Errorf("agent: no message %d to acknowledge", msgID)
 		}
 		c.op.acked = append(c.op.acked, msgID)
+		if !receipt {
+			return nil
+		}
 		_, err = a.sendMessage(ctx, c, ARcvd{Receipts: []Receipt{{AgentMsgID: msgID, MsgHash: h, Info: []byte{}}}})
 		return err
 	})

@@ -202,6 +202,12 @@ func (a *Agent) deliveryLoop(qk string, srv smp.Server, kick chan struct{}) {
 // outbox in the transaction that records the queue's new state.
 func (a *Agent) sendRow(qk string, srv smp.Server, row *outboxRow) error {
 	c, unlock, err := a.lockConn(row.conn)
+	if errors.Is(err, ErrClosed) {
+		// Closing, not a connection gone: the envelope stays for the
+		// next run (deleting it here lost a message sent just before
+		// Close).
+		return err
+	}
 	var snap SndQueue
 	var q *SndQueue
 	if err == nil {

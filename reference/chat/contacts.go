@@ -21,7 +21,7 @@ const (
 	StatusRequested     ContactStatus = "requested" // we asked through the contact's address
 	StatusAccepted      ContactStatus = "accepted"  // we accepted the contact's request
 	StatusConnected     ContactStatus = "connected"
-	StatusDeleting      ContactStatus = "deleting"        // x.direct.del sent, waiting for its receipt
+	StatusDeleting      ContactStatus = "deleting"        // x.direct.del sent, until a relay accepted it
 	StatusDeletedByPeer ContactStatus = "deleted_by_peer" // CH-CONN-4
 )
 
@@ -288,8 +288,9 @@ func randomProfile(r io.Reader) (*chatmsg.Profile, error) {
 }
 
 // DeleteContact deletes a contact. A connected contact is first told
-// (x.direct.del, CH-CONN-4); its connection is deleted when the receipt
-// of that message arrives. The contact's history goes with it.
+// (x.direct.del, CH-CONN-4); its connection is deleted once a relay
+// accepted that message (SENT, CH-RCPT-1). The contact's history goes
+// with it.
 func (c *Client) DeleteContact(ctx context.Context, id int64) error {
 	var ct Contact
 	var conn string

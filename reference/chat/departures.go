@@ -33,8 +33,8 @@ func readyMembers(tx *db.Tx, groupID int64) ([]Member, []string, error) {
 }
 
 // LeaveGroup leaves a group (x.grp.leave to every member, CH-GRP-LEAVE-1).
-// Each member connection is deleted when its receipt arrives; the
-// history stays.
+// Each member connection is deleted once a relay accepted the message
+// (SENT, CH-RCPT-1); the history stays.
 func (c *Client) LeaveGroup(ctx context.Context, groupID int64) error {
 	var g Group
 	if err := c.db.View(ctx, func(tx *db.Tx) error {

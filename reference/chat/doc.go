@@ -78,15 +78,26 @@
 // the address accepts automatically; accepting joins the requester's
 // invitation with x.info, and a welcome message, if set, is the first
 // message once connected (CH-CONN-2). Deleting a contact sends x.direct.del
-// and deletes the connection when its receipt arrives (CH-CONN-4).
+// and deletes the connection once a relay accepted it (the agent's SENT,
+// CH-CONN-4).
 //
 // # Receipts
 //
-// The receiver acknowledges every agent message, so the agent sends a
-// receipt for each (the agent has no way to acknowledge without one); the
-// sender shows an item delivered when the receipt for its agent message
-// arrives (CH-RCPT-1). Upstream asks for receipts only for x.msg.new and
-// x.grp.inv: that needs a per-message receipt flag in the agent.
+// The receiver acknowledges every agent message once processed, asking
+// its agent for a receipt only where upstream does (receipts.go,
+// CH-RCPT-1..2): for x.msg.new, x.grp.inv and x.call.inv, and in groups
+// only while the group has at most 20 current members with us; the rest
+// are acknowledged without one (agent.AckWithoutReceipt). The sender
+// shows an item delivered when the receipt for its agent message arrives.
+// Upstream's users can turn receipts off; this library has no such
+// setting, and keeps them on as upstream's new users have them.
+//
+// A goodbye (x.direct.del, x.grp.leave, x.grp.mem.del, x.grp.del) gets no
+// receipt, upstream's or ours, so the sender does not wait for one: it
+// sends it with agent.SendReportSent and deletes the connection on SENT,
+// when a relay has accepted it (upstream deletes such a connection once
+// its pending messages are delivered). A receipt of it, from a peer of an
+// earlier revision, does the same.
 //
 // # Groups
 //
@@ -151,13 +162,14 @@
 //
 // LeaveGroup sends x.grp.leave and RemoveMember x.grp.mem.del (admins and
 // owners, CH-ROLE-2) to every member; the sender deletes its connection
-// with the departing member when that member's receipt arrives. Receivers
+// with the departing member once a relay accepted the message (SENT, see
+// Receipts). Receivers
 // stop sending to a member that left or was removed, and ignore what it
 // sends, and a removed member stops sending (CH-GRP-DEL-1..2,
-// CH-GRP-LEAVE-1), but they keep their connection with it: the agent does
-// not say when our receipt has reached the relay, and deleting the
-// connection before would drop it. Members of a deleted group keep theirs
-// alike until DeleteGroup.
+// CH-GRP-LEAVE-1), but they keep their connection with it (a peer of an
+// earlier revision waits for a receipt of its goodbye, which deleting the
+// connection could drop). Members of a deleted group keep theirs alike
+// until DeleteGroup.
 //
 // Not yet built: group links carry no groupLinkId (our links have no chat
 // data); no join approval (x.grp.link.acpt, x.grp.link.reject); no

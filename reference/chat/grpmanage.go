@@ -96,8 +96,8 @@ func (c *Client) UpdateGroupProfile(ctx context.Context, groupID int64, p chatms
 
 // DeleteGroup deletes a group. The owner of an active group first tells
 // every member (x.grp.del, CH-GRP-DEL-3): the group stays, deleted, with
-// its history, and each member connection goes when that member's receipt
-// arrives. A group we left, were removed from, that its owner deleted, or
+// its history, and each member connection goes once a relay accepted the
+// message to that member (SENT, CH-RCPT-1). A group we left, were removed from, that its owner deleted, or
 // an invitation not accepted is removed here with its connections and
 // history. A current member that is not an owner leaves instead.
 func (c *Client) DeleteGroup(ctx context.Context, groupID int64) error {

@@ -129,11 +129,11 @@ func (c *Client) handle(ua *userAgent, ev agent.Event) ([]Event, error) {
 		return []Event{ContactConnected{Contact: ct}}, nil
 	case agent.EventMsg:
 		return c.onMessage(ctx, ua, ct, conn, ev)
-	case agent.EventRcvd:
+	case agent.EventRcvd, agent.EventSent:
 		if ev.ConnID != conn {
 			return nil, nil // a receipt on a merged contact's older connection
 		}
-		return c.onReceipt(ctx, ua, ct, conn, ev.MsgID)
+		return c.onReceipt(ctx, ua, ct, conn, ev.MsgID, ev.Kind == agent.EventSent)
 	}
 	return nil, nil
 }
@@ -256,10 +256,10 @@ func (c *Client) onMessage(ctx context.Context, ua *userAgent, ct Contact, conn 
 	if err != nil {
 		return nil, err
 	}
-	// A receipt for every message, so that the agent forgets it and the
-	// sender can finish what waits for it (x.direct.del). Already sent
-	// when this is a repeat.
-	if err := ua.a.Ack(ctx, ev.ConnID, ev.MsgID); err != nil {
+	// Acknowledged once processed, with a receipt only where upstream
+	// asks for one (CH-RCPT-1). Already acknowledged when this is a
+	// repeat.
+	if err := c.ack(ctx, ua, ev.ConnID, ev.MsgID, wantsReceipt(items)); err != nil {
 		c.cfg.Log.Debug("chat: ack", "err", err)
 	}
 	if perr != nil {
@@ -406,8 +406,10 @@ func (c *Client) receiveItem(tx *db.Tx, ct *Contact, agentMsg int64, shared []by
 }
 
 // onReceipt marks our message delivered (CH-RCPT-1) and finishes a
-// contact deletion waiting for the receipt of its x.direct.del.
-func (c *Client) onReceipt(ctx context.Context, ua *userAgent, ct Contact, conn string, msgID int64) ([]Event, error) {
+// contact deletion once a relay accepted its x.direct.del (SENT; sent,
+// the peer has it once it reads its queue) or, from a peer of an earlier
+// revision, its receipt came (CH-CONN-4).
+func (c *Client) onReceipt(ctx context.Context, ua *userAgent, ct Contact, conn string, msgID int64, sent bool) ([]Event, error) {
 	var out []Event
 	var del bool
 	err := c.db.Update(ctx, func(tx *db.Tx) error {
@@ -418,6 +420,9 @@ func (c *Client) onReceipt(ctx context.Context, ua *userAgent, ct Contact, conn 
 		}
 		if ct.Status == StatusDeleting && dm.Valid && dm.Int64 == msgID {
 			del = true
+			return nil
+		}
+		if sent {
 			return nil
 		}
 		var id int64

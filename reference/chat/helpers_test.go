@@ -13,6 +13,12 @@ import (
 
 const testPassphrase = "chat test passphrase"
 
+// testWait bounds every wait of a test for something the protocol
+// promises (an event, a state reached). It is generous: CI runs the race
+// detector on two shared cores, where a step taking milliseconds alone
+// can take seconds; a test that passes waits no longer for it.
+const testWait = 60 * time.Second
+
 func startRelay(t *testing.T) smp.Server {
 	t.Helper()
 	l, err := relay.StartLoopback(relay.Config{})
@@ -30,7 +36,7 @@ func testConfig(dir string, srv smp.Server) Config {
 
 func open(t *testing.T, dir string, srv smp.Server) *Client {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testWait)
 	defer cancel()
 	c, err := Open(ctx, testConfig(dir, srv))
 	if err != nil {
@@ -55,7 +61,7 @@ func newUser(t *testing.T, name string, srv smp.Server) (*Client, User) {
 // others; an Error event fails the test.
 func waitFor[T Event](t *testing.T, c *Client, ok func(T) bool) T {
 	t.Helper()
-	timeout := time.After(15 * time.Second)
+	timeout := time.After(testWait)
 	for {
 		select {
 		case ev := <-c.Events():
@@ -101,5 +107,5 @@ func received(t *testing.T, c *Client, txt string) Item {
 	return waitFor(t, c, func(e NewItem) bool { return e.Item.Text == txt }).Item
 }
 
-func timeAfter(s int) <-chan time.Time    { return time.After(time.Duration(s) * time.Second) }
+func timeAfterWait() <-chan time.Time     { return time.After(testWait) }
 func timeAfterMs(ms int) <-chan time.Time { return time.After(time.Duration(ms) * time.Millisecond) }

@@ -112,9 +112,10 @@ func (c *Client) handleMember(ctx context.Context, ua *userAgent, m Member, conn
 		return c.memberConnected(ctx, ua, g, m)
 	case agent.EventMsg:
 		return c.onMemberMessage(ctx, ua, g, m, conn, ev)
-	case agent.EventRcvd:
-		// The receipt of our x.grp.leave or x.grp.mem.del: the member
-		// has it, the connection can go.
+	case agent.EventRcvd, agent.EventSent:
+		// A relay accepted our x.grp.leave, x.grp.mem.del or x.grp.del
+		// (SENT), or the member's receipt of it came (a peer of an
+		// earlier revision): the connection can go.
 		var dm *int64
 		if err := c.db.View(ctx, func(tx *db.Tx) error {
 			return tx.QueryRow(`SELECT del_msg FROM chat_members WHERE id = ?`, m.ID).Scan(&dm)
@@ -294,7 +295,17 @@ func (c *Client) onMemberMessage(ctx context.Context, ua *userAgent, g Group, m 
 	if err != nil {
 		return nil, err
 	}
-	if err := ua.a.Ack(ctx, conn, ev.MsgID); err != nil {
+	rcpt := wantsReceipt(items)
+	if rcpt {
+		var n int
+		err := c.db.View(ctx, func(tx *db.Tx) error {
+			return tx.QueryRow(`SELECT count(*) FROM chat_members WHERE group_id = ? AND status NOT IN (?, ?, ?)`, g.ID, MemberInvited, MemberHasLeft, MemberWasRemoved).Scan(&n)
+		})
+		// Small groups only: upstream counts its current members, itself
+		// included.
+		rcpt = err == nil && n+1 <= smallGroupReceipts
+	}
+	if err := c.ack(ctx, ua, conn, ev.MsgID, rcpt); err != nil {
 		c.cfg.Log.Debug("chat: ack", "err", err)
 	}
 	return out, perr
@@ -448,7 +459,7 @@ func (c *Client) applyMember(tx *db.Tx, g Group, m Member, msg *chatmsg.Message,
 	case *chatmsg.GrpLeave:
 		// CH-GRP-LEAVE-1: no more sending to it. Its connection stays
 		// until the user deletes the group: deleting it now could drop
-		// the receipt the leaving member waits for.
+		// the receipt a leaving member of an earlier revision waits for.
 		if _, err := tx.Exec(`UPDATE chat_members SET status = ? WHERE id = ?`, MemberHasLeft, m.ID); err != nil {
 			return nil, err
 		}

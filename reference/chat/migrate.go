@@ -538,7 +538,13 @@ func insertChatRows(tx *db.Tx, tables []chatarchive.Table) (User, error) {
 		if err := tx.QueryRow(fmt.Sprintf(`SELECT coalesce(max(%q), 0) FROM %q`, pk, t)).Scan(&m); err != nil {
 			return User{}, err
 		}
-		off[t] = m
+		// An AUTOINCREMENT table never reuses an id, deleted rows'
+		// included: the moved ids start above the largest ever used.
+		var seq int64
+		if err := tx.QueryRow(`SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = ?), 0)`, t).Scan(&seq); err != nil {
+			return User{}, err
+		}
+		off[t] = max(m, seq)
 	}
 	var noActive bool
 	if err := tx.QueryRow(`SELECT count(*) = 0 FROM chat_users WHERE active = 1`).Scan(&noActive); err != nil {

@@ -146,7 +146,7 @@ func TestHiddenUser(t *testing.T) {
 // waitErr waits for an Error event whose text holds want.
 func waitErr(t *testing.T, c *Client, want string) Error {
 	t.Helper()
-	timeout := time.After(15 * time.Second)
+	timeout := time.After(testWait)
 	for {
 		select {
 		case ev := <-c.Events():
@@ -243,7 +243,7 @@ func TestProfileUpdateReachesContactsAndGroups(t *testing.T) {
 	if up.Contact.ID != ab.ID || up.Contact.Profile.DisplayName != "robert" || up.Contact.Profile.Preferences == nil {
 		t.Fatalf("contact update %+v", up.Contact)
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(testWait)
 	for {
 		ms, err := alice.Members(ctx, g.ID)
 		if err != nil {
@@ -302,7 +302,7 @@ func TestProfilesSeparateSessions(t *testing.T) {
 	if err := me.DeleteUser(ctx, ids[1]); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(testWait)
 	for connections(t, mine) != 2 {
 		if time.Now().After(deadline) {
 			t.Fatalf("%d sessions after deleting one of three users", connections(t, mine))

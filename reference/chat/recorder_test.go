@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -75,10 +76,10 @@ func (r *recorder) errorsSeen() []error {
 	return errs
 }
 
-// eventually polls f until it holds, failing the test after 20 seconds.
+// eventually polls f until it holds, failing the test after testWait.
 func eventually(t *testing.T, what string, f func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(testWait)
 	for !f() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
@@ -182,16 +183,35 @@ func (m *gm) memberNamed(t *testing.T, name string) Member {
 // meshed waits until every one of ms is connected with all the others.
 func meshed(t *testing.T, ms ...*gm) {
 	t.Helper()
-	for _, m := range ms {
-		eventually(t, m.name+" connected to all", func() bool {
-			n := 0
-			for _, x := range m.members(t) {
-				if x.Status == MemberReady {
-					n++
-				}
+	ready := func(m *gm) bool {
+		n := 0
+		for _, x := range m.members(t) {
+			if x.Status == MemberReady {
+				n++
 			}
-			return n == len(ms)-1
-		})
+		}
+		return n == len(ms)-1
+	}
+	deadline := time.Now().Add(testWait)
+	for _, m := range ms {
+		for !ready(m) {
+			if time.Now().After(deadline) {
+				// Where everyone is, to tell a lost message from a slow one.
+				for _, x := range ms {
+					var st []string
+					for _, y := range x.members(t) {
+						name := "?"
+						if y.Profile != nil {
+							name = y.Profile.DisplayName
+						}
+						st = append(st, fmt.Sprintf("%s:%s", name, y.Status))
+					}
+					t.Logf("%s sees %v; errors %v", x.name, st, x.r.errorsSeen())
+				}
+				t.Fatalf("timed out waiting for %s connected to all", m.name)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 	}
 }
 

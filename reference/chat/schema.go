@@ -292,4 +292,7 @@ ALTER TABLE chat_users ADD COLUMN moved_at INTEGER;`,
 ALTER TABLE chat_groups ADD COLUMN incognito BLOB;
 -- 1: requests accepted automatically get a random profile each (CH-INCOG-6).
 ALTER TABLE chat_addresses ADD COLUMN auto_incognito INTEGER NOT NULL DEFAULT 0;`,
-}}}
+},
+	// Appended: item ids never reused (itemids.go).
+	itemIDsMigration,
+}}

@@ -236,7 +236,7 @@ func TestSyncRepairsRestoredBackup(t *testing.T) {
 // waitForEvent is waitFor that tolerates Error events (expected ones).
 func waitForEvent[T Event](t *testing.T, c *Client, ok func(T) bool) T {
 	t.Helper()
-	timeout := time.After(15 * time.Second)
+	timeout := time.After(testWait)
 	for {
 		select {
 		case ev := <-c.Events():
@@ -263,7 +263,7 @@ func waitDelivered(t *testing.T, c *Client, contactID int64) {
 		t.Fatal(err)
 	}
 	conn := connOf(t, c, contactID)
-	deadline := time.After(15 * time.Second)
+	deadline := time.After(testWait)
 	for {
 		n, err := ua.a.Pending(context.Background(), conn)
 		if err != nil {

@@ -23,8 +23,8 @@ type task struct {
 	// call, the welcome). DelContact: the x.direct.del of that contact.
 	Announce   bool  `json:"announce,omitempty"`
 	DelContact int64 `json:"del_contact,omitempty"`
-	// DelMember: the x.grp.leave or x.grp.mem.del to that member, whose
-	// receipt ends our connection with it.
+	// DelMember: the x.grp.leave, x.grp.mem.del or x.grp.del to that
+	// member, whose SENT ends our connection with it.
 	DelMember int64 `json:"del_member,omitempty"`
 	// intro_inv: make an invitation for Member and send it to the host on
 	// Conn (CH-GRP-INTRO-3). join_member: join Link for Member with our
@@ -105,7 +105,12 @@ func (c *Client) doTask(ctx context.Context, ua *userAgent, id int64, t task) ([
 	}
 	switch t.Kind {
 	case "send":
-		msg, err := ua.a.Send(ctx, t.Conn, t.Body)
+		send := ua.a.Send
+		if t.DelContact != 0 || t.DelMember != 0 {
+			// A goodbye: its connection goes once a relay has it (SENT).
+			send = ua.a.SendReportSent
+		}
+		msg, err := send(ctx, t.Conn, t.Body)
 		if err != nil {
 			return nil, err
 		}

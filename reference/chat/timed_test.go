@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -37,8 +38,11 @@ func TestDisappearingMessages(t *testing.T) {
 	if err := bob.ReadItems(ctx, ba.ID); err != nil {
 		t.Fatal(err)
 	}
-	if it, _ := bob.Item(ctx, got.ID); it.DeleteAt.IsZero() {
+	// Gone already is fine: its second may be over on a loaded machine.
+	if it, err := bob.Item(ctx, got.ID); err == nil && it.DeleteAt.IsZero() {
 		t.Fatal("read item without a time")
+	} else if err != nil && !errors.Is(err, ErrNotFound) {
+		t.Fatal(err)
 	}
 	waitFor(t, alice, func(e ItemExpired) bool { return e.Item.ID == sent.ID })
 	waitFor(t, bob, func(e ItemExpired) bool { return e.Item.ID == got.ID })
@@ -104,13 +108,16 @@ func TestDisappearingAfterRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	received(t, bob, "gone after restart")
+	// Closed at once, so that the second runs out while it is closed (on
+	// a loaded machine it may not: then the item went before, which is
+	// no failure either). The message is sent after the restart.
 	if err := alice.Close(); err != nil {
 		t.Fatal(err)
 	}
 	alice = open(t, dir, srv)
-	waitFor(t, alice, func(e ItemExpired) bool { return e.Item.ID == sent.ID })
-	if _, err := alice.Item(ctx, sent.ID); err == nil {
-		t.Fatal("expired item still there")
-	}
+	received(t, bob, "gone after restart")
+	eventually(t, "the expired item deleted", func() bool {
+		_, err := alice.Item(ctx, sent.ID)
+		return errors.Is(err, ErrNotFound)
+	})
 }
