@@ -217,6 +217,9 @@ func TestIncognitoGroupByLink(t *testing.T) {
 	}
 	bob.group = bg.ID
 	seen(t, bob.r, func(e MemberConnected) bool { return e.Member.Host })
+	// The host sends only to members it has seen connect, which may come
+	// after the joiner saw its host.
+	seen(t, alice.r, func(e MemberConnected) bool { return e.Group.ID == g.ID && !e.Member.Host })
 	if _, err := alice.c.SendGroupText(ctx, g.ID, "welcome"); err != nil {
 		t.Fatal(err)
 	}
