@@ -21,6 +21,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"syscall"
 	"time"
 
@@ -40,6 +41,10 @@ const envProfile = "SMPKIT_RELAYBENCH_MEMPROFILE"
 
 // envCPUProfile, if set, is where servers write their CPU profiles.
 const envCPUProfile = "SMPKIT_RELAYBENCH_CPUPROFILE"
+
+// envTrace, if set, is where servers write execution traces (go tool
+// trace), for finding where latency goes.
+const envTrace = "SMPKIT_RELAYBENCH_TRACE"
 
 // Server kinds.
 const (
@@ -145,6 +150,17 @@ func serve(spec serverSpec, in io.Reader, out io.Writer) error {
 			return err
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if p := os.Getenv(envTrace); p != "" {
+		f, err := os.Create(fmt.Sprintf("%s.%s-%s", p, spec.Kind, spec.Fsync))
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := trace.Start(f); err != nil {
+			return err
+		}
+		defer trace.Stop()
 	}
 	hello, _ := json.Marshal(serverHello{Addr: ln.Addr().String(), Identity: base64.StdEncoding.EncodeToString(creds.Identity())})
 	if _, err := fmt.Fprintf(out, "%s\n", hello); err != nil {

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"runtime"
 	"time"
 
 	"golang.org/x/crypto/sha3"
@@ -104,6 +105,16 @@ func (c *conn) processBlock(raws [][]byte) {
 			// for its fsync: deliver it only once it is durable too.
 			seq = max(seq, c.r.store.Written())
 		}
+	}
+	if c.delivering {
+		// A message push started an idle subscriber's writer: let it run
+		// now, on this thread, rather than after this reader has answered
+		// and read on (or once another thread wakes to steal it). Under
+		// paced load that wait was most of the relay's SEND → MSG tail;
+		// the writer still does the write, so a subscriber that does not
+		// read blocks only its own writer.
+		c.delivering = false
+		runtime.Gosched()
 	}
 	encode := func(err error) [][]byte {
 		var rsps [][]byte
@@ -719,10 +730,12 @@ func (c *conn) execLocked(env *cmdEnv, rc received) ([]out, error) {
 		if to != nil {
 			// Sealed by the subscriber's writer, outside r.qmu, once durable.
 			seq := r.store.Written()
-			to.eventFill(seq, func() [][]byte {
+			if to.eventFill(seq, func() [][]byte {
 				r.durable(seq)
 				return [][]byte{to.encodeTx(nil, q.RecipientID, msgResponse(q, m))}
-			})
+			}) {
+				c.delivering = true
+			}
 		}
 		if err != nil {
 			return nil, err

@@ -48,6 +48,10 @@ type conn struct {
 	proxySem chan struct{}
 
 	cmdEnv *cmdEnv // made by env on the first block
+
+	// delivering is set by the reader when a command of its block started
+	// another connection's writer to push a message (see processBlock).
+	delivering bool
 }
 
 // proxySlot waits for room for one more proxy command and returns the
@@ -116,15 +120,17 @@ func (c *conn) close() {
 	})
 }
 
-// enqueueLocked adds a group and starts the writer if none runs. The caller
-// holds c.omu.
-func (c *conn) enqueueLocked(g outGroup) {
+// enqueueLocked adds a group and starts the writer if none runs, reporting
+// whether it did. The caller holds c.omu.
+func (c *conn) enqueueLocked(g outGroup) bool {
 	c.queue = append(c.queue, g)
-	if !c.writing {
-		c.writing = true
-		c.writers.Add(1)
-		go c.writer()
+	if c.writing {
+		return false
 	}
+	c.writing = true
+	c.writers.Add(1)
+	go c.writer()
+	return true
 }
 
 // writer sends queued groups until the queue is empty or the connection
@@ -226,25 +232,27 @@ func (c *conn) enqueueWait(g outGroup) {
 func (c *conn) event(group ...[]byte) { c.queueEvent(outGroup{txs: group}) }
 
 // eventFill is event with the transmissions made later by the writer, once
-// the store's record seq is durable.
-func (c *conn) eventFill(seq uint64, fill func() [][]byte) {
-	c.queueEvent(outGroup{fill: fill, seq: seq})
+// the store's record seq is durable. It reports whether it started the
+// connection's writer goroutine.
+func (c *conn) eventFill(seq uint64, fill func() [][]byte) bool {
+	return c.queueEvent(outGroup{fill: fill, seq: seq})
 }
 
-func (c *conn) queueEvent(g outGroup) {
+func (c *conn) queueEvent(g outGroup) (started bool) {
 	c.omu.Lock()
 	if c.closed {
 		c.omu.Unlock()
-		return
+		return false
 	}
 	if len(c.queue) >= c.r.cfg.EventBuffer {
 		c.omu.Unlock()
 		c.r.log.Warn("closing a connection that does not read its events")
 		c.close()
-		return
+		return false
 	}
-	c.enqueueLocked(g)
+	started = c.enqueueLocked(g)
 	c.omu.Unlock()
+	return started
 }
 
 // reader processes blocks until the connection ends.
