@@ -94,7 +94,10 @@ func TestDuplexConnectionOverTwoRelays(t *testing.T) {
 	aConn, bConn := connect(t, alice, bob)
 	ctx := context.Background()
 
-	const n = 1000
+	n := 1000
+	if raceEnabled {
+		n = 200
+	}
 	exchange := func(alice, bob *agent.Agent, from, to int) {
 		for i := from; i < to; i++ {
 			aID, err := alice.Send(ctx, aConn, []byte(fmt.Sprint("a", i)))

@@ -354,7 +354,10 @@ func TestThousandConnections(t *testing.T) {
 	aDir, bDir := t.TempDir(), t.TempDir()
 	alice := newAgentWith(t, aDir, r1, &dbOpts{})
 	bob := newAgentWith(t, bDir, r2, &dbOpts{})
-	const n = 1000
+	n := 1000
+	if raceEnabled {
+		n = 200
+	}
 	pairs := connectMany(t, alice, bob, n)
 	exchangeAll(t, alice, bob, pairs, "x")
 	alice.Close()
