@@ -240,27 +240,8 @@ func at(v any, keys ...any) any {
 // Upstream's API-only commands, as its bot libraries send them
 // (bots/api/COMMANDS.md), over the real session.
 func TestUpstreamAPICommands(t *testing.T) {
-	rl, err := relay.StartLoopback(relay.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rl.Close()
-	botClient := openClient(t, rl, "bot")
-	person := openClient(t, rl, "bob")
-	sess := chatcmd.New(botClient, chatcmd.Options{})
-	defer sess.Close()
-	srv := New(sess, Config{})
-	ln, err := Listen(0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
-	defer cancel()
-	sctx, stop := context.WithCancel(ctx)
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(sctx, ln) }()
-	defer func() { stop(); <-served }()
-	ws := dial(t, "ws://"+ln.Addr().String())
+	ctx, _, person, wsURL := servedBot(t)
+	ws := dial(t, wsURL)
 
 	errType := func(cmd string) any {
 		t.Helper()
@@ -403,28 +384,9 @@ func strconvQuote(s string) string {
 // Several API clients send at once through one session; every message
 // arrives and each client gets its own answers.
 func TestConcurrentClientsRealSession(t *testing.T) {
-	rl, err := relay.StartLoopback(relay.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rl.Close()
-	botClient := openClient(t, rl, "bot")
-	person := openClient(t, rl, "bob")
-	sess := chatcmd.New(botClient, chatcmd.Options{})
-	defer sess.Close()
-	srv := New(sess, Config{})
-	ln, err := Listen(0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
-	defer cancel()
-	sctx, stop := context.WithCancel(ctx)
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(sctx, ln) }()
-	defer func() { stop(); <-served }()
+	ctx, _, person, wsURL := servedBot(t)
 
-	ws := dial(t, "ws://"+ln.Addr().String())
+	ws := dial(t, wsURL)
 	send(t, ws, `{"corrId":"1","cmd":"/c"}`)
 	_, r := awaitMap(t, ws, "invitation")
 	link, _ := at(r, "connLinkInvitation", "connFullLink").(string)
@@ -437,7 +399,7 @@ func TestConcurrentClientsRealSession(t *testing.T) {
 	const clients, each = 3, 5
 	conns := []*websocket.Conn{ws}
 	for len(conns) < clients {
-		conns = append(conns, dial(t, "ws://"+ln.Addr().String()))
+		conns = append(conns, dial(t, wsURL))
 	}
 	errs := make(chan error, clients)
 	for i, c := range conns {
@@ -494,27 +456,8 @@ func TestConcurrentClientsRealSession(t *testing.T) {
 
 // /_send #<groupId> sends to a group made and joined over the API.
 func TestAPIGroupSend(t *testing.T) {
-	rl, err := relay.StartLoopback(relay.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rl.Close()
-	botClient := openClient(t, rl, "bot")
-	person := openClient(t, rl, "bob")
-	sess := chatcmd.New(botClient, chatcmd.Options{})
-	defer sess.Close()
-	srv := New(sess, Config{})
-	ln, err := Listen(0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
-	defer cancel()
-	sctx, stop := context.WithCancel(ctx)
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(sctx, ln) }()
-	defer func() { stop(); <-served }()
-	ws := dial(t, "ws://"+ln.Addr().String())
+	ctx, _, person, wsURL := servedBot(t)
+	ws := dial(t, wsURL)
 
 	send(t, ws, `{"corrId":"1","cmd":"/c"}`)
 	_, r := awaitMap(t, ws, "invitation")
@@ -582,27 +525,8 @@ func TestAPIGroupSend(t *testing.T) {
 // TestAPIAcceptIncognito: /_accept incognito=on accepts a request with a
 // random profile, so the requester never sees the bot's own.
 func TestAPIAcceptIncognito(t *testing.T) {
-	rl, err := relay.StartLoopback(relay.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rl.Close()
-	botClient := openClient(t, rl, "bot")
-	person := openClient(t, rl, "bob")
-	sess := chatcmd.New(botClient, chatcmd.Options{})
-	defer sess.Close()
-	srv := New(sess, Config{})
-	ln, err := Listen(0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
-	defer cancel()
-	sctx, stop := context.WithCancel(ctx)
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(sctx, ln) }()
-	defer func() { stop(); <-served }()
-	ws := dial(t, "ws://"+ln.Addr().String())
+	ctx, botClient, person, wsURL := servedBot(t)
+	ws := dial(t, wsURL)
 
 	addr, err := botClient.CreateAddress(ctx)
 	if err != nil {
@@ -632,4 +556,32 @@ func TestAPIAcceptIncognito(t *testing.T) {
 	if ct.Profile == nil || ct.Profile.DisplayName == "bot" {
 		t.Fatalf("bob sees the bot's profile %+v", ct.Profile)
 	}
+}
+
+// servedBot starts a loopback relay, a bot client whose session the API
+// serves, and a second client (bob) to talk to it; all stop with the test.
+func servedBot(t *testing.T) (ctx context.Context, botClient, person *chat.Client, wsURL string) {
+	t.Helper()
+	rl, err := relay.StartLoopback(relay.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rl.Close() })
+	botClient = openClient(t, rl, "bot")
+	person = openClient(t, rl, "bob")
+	sess := chatcmd.New(botClient, chatcmd.Options{})
+	t.Cleanup(func() { sess.Close() })
+	srv := New(sess, Config{})
+	ln, err := Listen(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
+	t.Cleanup(cancel)
+	sctx, stop := context.WithCancel(ctx)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(sctx, ln) }()
+	// Cleanups run last first: serving stops before the session and the relay.
+	t.Cleanup(func() { stop(); <-served })
+	return ctx, botClient, person, "ws://" + ln.Addr().String()
 }
