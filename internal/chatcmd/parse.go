@@ -352,6 +352,45 @@ func groupMember(op Op, words ...string) rule {
 	}
 }
 
+// contactOnly: WORD [@]NAME, where NAME is not a #group (groupMember
+// takes those).
+func contactOnly(op Op, word string) rule {
+	return func(s *scan) (Command, bool) {
+		if !s.lit(word) || s.lit("#") {
+			return Command{}, false
+		}
+		s.optChar('@')
+		n, ok := s.name()
+		return Command{Op: op, Name: n}, ok
+	}
+}
+
+// withForce: the rule, then an optional " force=on" (/sync).
+func withForce(r rule) rule {
+	return func(s *scan) (Command, bool) {
+		c, ok := r(s)
+		if ok && s.lit(" force=on") {
+			c.On = true
+		}
+		return c, ok
+	}
+}
+
+// withCode: the rule, then an optional security code of digits and
+// spaces (/verify).
+func withCode(r rule) rule {
+	return func(s *scan) (Command, bool) {
+		c, ok := r(s)
+		if ok && s.space() {
+			c.Text = s.rest()
+			if strings.Trim(c.Text, "0123456789 ") != "" {
+				return Command{}, false
+			}
+		}
+		return c, ok
+	}
+}
+
 var rules []rule
 
 func init() {
@@ -449,66 +488,12 @@ func init() {
 		},
 		groupMember(OpMemberCode, "/code #"),
 		groupMember(OpMemberSwitch, "/switch #"),
-		func(s *scan) (Command, bool) {
-			c, ok := groupMember(OpMemberSync, "/sync #")(s)
-			if ok && s.lit(" force=on") {
-				c.On = true
-			}
-			return c, ok
-		},
-		func(s *scan) (Command, bool) {
-			c, ok := groupMember(OpMemberVerify, "/verify #")(s)
-			if ok && s.space() {
-				c.Text = s.rest()
-				if strings.Trim(c.Text, "0123456789 ") != "" {
-					return Command{}, false
-				}
-			}
-			return c, ok
-		},
-		func(s *scan) (Command, bool) {
-			if !s.lit("/switch ") || s.lit("#") {
-				return Command{}, false
-			}
-			s.optChar('@')
-			n, ok := s.name()
-			return Command{Op: OpSwitch, Name: n}, ok
-		},
-		func(s *scan) (Command, bool) {
-			if !s.lit("/sync ") || s.lit("#") {
-				return Command{}, false
-			}
-			s.optChar('@')
-			n, ok := s.name()
-			c := Command{Op: OpSync, Name: n}
-			if ok && s.lit(" force=on") {
-				c.On = true
-			}
-			return c, ok
-		},
-		func(s *scan) (Command, bool) {
-			if !s.lit("/code ") || s.lit("#") {
-				return Command{}, false
-			}
-			s.optChar('@')
-			n, ok := s.name()
-			return Command{Op: OpCode, Name: n}, ok
-		},
-		func(s *scan) (Command, bool) {
-			if !s.lit("/verify ") || s.lit("#") {
-				return Command{}, false
-			}
-			s.optChar('@')
-			n, ok := s.name()
-			c := Command{Op: OpVerify, Name: n}
-			if ok && s.space() {
-				c.Text = s.rest()
-				if strings.Trim(c.Text, "0123456789 ") != "" {
-					return Command{}, false
-				}
-			}
-			return c, ok
-		},
+		withForce(groupMember(OpMemberSync, "/sync #")),
+		withCode(groupMember(OpMemberVerify, "/verify #")),
+		contactOnly(OpSwitch, "/switch "),
+		withForce(contactOnly(OpSync, "/sync ")),
+		contactOnly(OpCode, "/code "),
+		withCode(contactOnly(OpVerify, "/verify ")),
 		func(s *scan) (Command, bool) {
 			for _, h := range []struct{ sec, words string }{
 				{"groups", "/help groups|/help group|/hg"}, {"contacts", "/help contacts|/help contact|/hc"},
