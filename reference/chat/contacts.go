@@ -184,11 +184,7 @@ func (c *Client) CreateIncognitoInvitation(ctx context.Context) (Contact, string
 }
 
 func (c *Client) createInvitation(ctx context.Context, incognito bool) (Contact, string, error) {
-	uid, err := c.activeID(ctx)
-	if err != nil {
-		return Contact{}, "", err
-	}
-	ua, err := c.user(uid)
+	uid, ua, err := c.activeAgent(ctx)
 	if err != nil {
 		return Contact{}, "", err
 	}
@@ -227,24 +223,13 @@ func (c *Client) ConnectIncognito(ctx context.Context, link string) (Contact, er
 }
 
 func (c *Client) connect(ctx context.Context, link string, incognito bool) (Contact, error) {
-	uid, err := c.activeID(ctx)
+	uid, ua, err := c.activeAgent(ctx)
 	if err != nil {
 		return Contact{}, err
 	}
-	ua, err := c.user(uid)
+	p, inc, err := c.newContactProfile(ctx, uid, incognito)
 	if err != nil {
 		return Contact{}, err
-	}
-	p, err := c.userProfile(ctx, uid)
-	if err != nil {
-		return Contact{}, err
-	}
-	var inc *chatmsg.Profile
-	if incognito {
-		if inc, err = randomProfile(c.cfg.Rand); err != nil {
-			return Contact{}, err
-		}
-		p = inc
 	}
 	ua.mu.Lock()
 	defer ua.mu.Unlock()
@@ -352,11 +337,7 @@ type Address struct {
 
 // CreateAddress makes the active user's long-term address (one per user).
 func (c *Client) CreateAddress(ctx context.Context) (Address, error) {
-	uid, err := c.activeID(ctx)
-	if err != nil {
-		return Address{}, err
-	}
-	ua, err := c.user(uid)
+	uid, ua, err := c.activeAgent(ctx)
 	if err != nil {
 		return Address{}, err
 	}
@@ -448,24 +429,13 @@ func (c *Client) ConnectAddress(ctx context.Context, link string) (Contact, erro
 }
 
 func (c *Client) connectAddress(ctx context.Context, link string, incognito bool) (Contact, error) {
-	uid, err := c.activeID(ctx)
+	uid, ua, err := c.activeAgent(ctx)
 	if err != nil {
 		return Contact{}, err
 	}
-	ua, err := c.user(uid)
+	p, inc, err := c.newContactProfile(ctx, uid, incognito)
 	if err != nil {
 		return Contact{}, err
-	}
-	p, err := c.userProfile(ctx, uid)
-	if err != nil {
-		return Contact{}, err
-	}
-	var inc *chatmsg.Profile
-	if incognito {
-		if inc, err = randomProfile(c.cfg.Rand); err != nil {
-			return Contact{}, err
-		}
-		p = inc
 	}
 	ua.mu.Lock()
 	defer ua.mu.Unlock()
@@ -587,16 +557,9 @@ func (c *Client) accept(ctx context.Context, ua *userAgent, id int64, welcome st
 	if err != nil {
 		return Contact{}, err
 	}
-	p, err := c.userProfile(ctx, ua.id)
+	p, inc, err := c.newContactProfile(ctx, ua.id, incognito)
 	if err != nil {
 		return Contact{}, err
-	}
-	var inc *chatmsg.Profile
-	if incognito {
-		if inc, err = randomProfile(c.cfg.Rand); err != nil {
-			return Contact{}, err
-		}
-		p = inc
 	}
 	conn, err := ua.a.Join(ctx, inv, infoBody(p))
 	if err != nil {

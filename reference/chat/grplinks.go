@@ -110,11 +110,7 @@ func (c *Client) JoinGroupLink(ctx context.Context, link string) (Group, error) 
 }
 
 func (c *Client) joinGroupLink(ctx context.Context, link string, incognito bool) (Group, error) {
-	uid, err := c.activeID(ctx)
-	if err != nil {
-		return Group{}, err
-	}
-	ua, err := c.user(uid)
+	uid, ua, err := c.activeAgent(ctx)
 	if err != nil {
 		return Group{}, err
 	}

@@ -484,3 +484,25 @@ func (c *Client) activeID(ctx context.Context) (int64, error) {
 	}
 	return id, err
 }
+
+// activeAgent is the active user's id and agent.
+func (c *Client) activeAgent(ctx context.Context) (int64, *userAgent, error) {
+	uid, err := c.activeID(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	ua, err := c.user(uid)
+	return uid, ua, err
+}
+
+// newContactProfile is the profile user uid shows a new contact: its own,
+// or with incognito a fresh random one, which inc also returns so that it
+// is recorded for the contact (CH-INCOG-1).
+func (c *Client) newContactProfile(ctx context.Context, uid int64, incognito bool) (p, inc *chatmsg.Profile, err error) {
+	if incognito {
+		inc, err = randomProfile(c.cfg.Rand)
+		return inc, inc, err
+	}
+	p, err = c.userProfile(ctx, uid)
+	return p, nil, err
+}
