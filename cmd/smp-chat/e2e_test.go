@@ -201,43 +201,34 @@ func (tm *terminal) next() string {
 // may come between).
 func (tm *terminal) expect(want string) {
 	tm.t.Helper()
-	deadline := time.After(waitLine)
-	for {
-		select {
-		case l, ok := <-tm.lines:
-			if !ok {
-				tm.t.Fatalf("%s: smp-chat exited waiting for %q", tm.name, want)
-			}
-			tm.mu.Lock()
-			tm.seen = append(tm.seen, l)
-			tm.mu.Unlock()
-			if dropTime(l) == want {
-				return
-			}
-		case <-deadline:
-			tm.t.Fatalf("%s: no line %q in %v", tm.name, want, waitLine)
-		}
-	}
+	tm.expectLine(fmt.Sprintf("%q", want), func(l string) bool { return l == want })
 }
 
 // expectPrefix waits for a line that starts with prefix.
 func (tm *terminal) expectPrefix(prefix string) string {
 	tm.t.Helper()
+	return tm.expectLine(fmt.Sprintf("%q...", prefix), func(l string) bool { return strings.HasPrefix(l, prefix) })
+}
+
+// expectLine waits for a line (its time dropped) that ok accepts, skipping
+// and keeping the others, and returns it; what names it in failures.
+func (tm *terminal) expectLine(what string, ok func(string) bool) string {
+	tm.t.Helper()
 	deadline := time.After(waitLine)
 	for {
 		select {
-		case l, ok := <-tm.lines:
-			if !ok {
-				tm.t.Fatalf("%s: smp-chat exited waiting for %q", tm.name, prefix)
+		case l, open := <-tm.lines:
+			if !open {
+				tm.t.Fatalf("%s: smp-chat exited waiting for %s", tm.name, what)
 			}
 			tm.mu.Lock()
 			tm.seen = append(tm.seen, l)
 			tm.mu.Unlock()
-			if l = dropTime(l); strings.HasPrefix(l, prefix) {
+			if l = dropTime(l); ok(l) {
 				return l
 			}
 		case <-deadline:
-			tm.t.Fatalf("%s: no line %q... in %v", tm.name, prefix, waitLine)
+			tm.t.Fatalf("%s: no line %s in %v", tm.name, what, waitLine)
 		}
 	}
 }

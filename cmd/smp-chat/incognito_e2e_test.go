@@ -1,31 +1,15 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 	"testing"
-	"time"
 )
 
 // expectSuffix waits for a line that ends with suffix and returns it.
 func (tm *terminal) expectSuffix(suffix string) string {
 	tm.t.Helper()
-	deadline := time.After(waitLine)
-	for {
-		select {
-		case l, ok := <-tm.lines:
-			if !ok {
-				tm.t.Fatalf("%s: smp-chat exited waiting for ...%q", tm.name, suffix)
-			}
-			tm.mu.Lock()
-			tm.seen = append(tm.seen, l)
-			tm.mu.Unlock()
-			if l = dropTime(l); strings.HasSuffix(l, suffix) {
-				return l
-			}
-		case <-deadline:
-			tm.t.Fatalf("%s: no line ...%q in %v", tm.name, suffix, waitLine)
-		}
-	}
+	return tm.expectLine(fmt.Sprintf("...%q", suffix), func(l string) bool { return strings.HasSuffix(l, suffix) })
 }
 
 // afterPrefix waits for a line with prefix and returns the rest of it.
