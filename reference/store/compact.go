@@ -116,3 +116,13 @@ func (s *Store) Compact() error {
 }
 
 func (l *appendLog) name() string { return filepath.Base(l.path) }
+
+// Save rewrites both logs from memory now, each one fsynced and renamed
+// into place (and its directory fsynced) before Save returns: everything
+// written so far is durable whatever the sync policy, and messages.log
+// holds only live messages. The control port's "save" runs it.
+func (s *Store) Save() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rewriteLogs()
+}
