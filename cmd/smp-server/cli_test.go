@@ -230,7 +230,7 @@ func TestControlCommands(t *testing.T) {
 	if code := c.run("stats", "--dir", dir); code != 0 || !strings.Contains(c.out.String(), "qBlocked: 1\n") {
 		t.Fatalf("stats: %d %q %q", code, c.out.String(), c.err.String())
 	}
-	if code := c.run("control", "--dir", dir, "status", smp.EncodeB64(ids.SndID)); code != 0 || strings.TrimSpace(c.out.String()) != "status: EntityBlocked (reason=content)" {
+	if code := c.run("control", "--dir", dir, "status", smp.EncodeB64(ids.SndID)); code != 0 || !strings.HasPrefix(c.out.String(), "status: EntityBlocked (BlockingInfo {reason = BRContent, notice = Nothing}), updatedAt: Just (") {
 		t.Fatalf("control status: %d %q %q", code, c.out.String(), c.err.String())
 	}
 	if code := c.run("control", "--dir", dir, "reload"); code != 1 || strings.TrimSpace(c.out.String()) != "AUTH" {

@@ -41,7 +41,8 @@ Usage:
                                the relay runs, directly in the store while it is stopped
   smp-server stats [flags]     print a running relay's counters (control port)
   smp-server control [flags] COMMAND...
-                               send another control port command (status, delete, help)
+                               send another control port command (status, server-info, sockets;
+                               with --admin: clients, threads, save, delete; help lists all)
   smp-server delete [flags]    remove --dir with its configuration, certificates and data
   smp-server --version         print the version
 

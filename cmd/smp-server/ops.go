@@ -129,12 +129,12 @@ func cmdStats(args []string, stdout, stderr io.Writer) error {
 
 // cmdControl sends one command line to the running relay's control port
 // and prints the answer: the commands block and stats do not cover
-// (status, delete, help).
+// (status, server-info, clients, save, delete, help, ...).
 func cmdControl(args []string, stdout, stderr io.Writer) error {
 	fs, dir := newFlags("control", "Send one command to the running relay's control port and print the answer,\n"+
 		"for example: smp-server control status QUEUE_ID, or smp-server control --admin delete QUEUE_ID.\n"+
 		"'help' lists the commands.", stderr)
-	admin := fs.Bool("admin", false, "authenticate with the admin password (delete and reload need it)")
+	admin := fs.Bool("admin", false, "authenticate with the admin password (clients, threads, save, delete and reload need it)")
 	// Flags end at the command: what follows is the relay's (a base64url
 	// queue id may start with '-').
 	fs.SetInterspersed(false)

@@ -37,6 +37,12 @@ type conn struct {
 	closeOnce sync.Once
 	lastUsed  atomic.Int64 // Unix nanoseconds of the last block either way
 
+	// For the control port's clients: a number in order of arrival, and
+	// Unix seconds of the start and of the last block each way.
+	id                   int64
+	createdAt            int64
+	rcvActive, sndActive atomic.Int64
+
 	// Guarded by r.qmu.
 	queues map[string]*qsub // recipient id → SUB or GET use (SMP-SUBS-3)
 	ntfs   map[string]bool  // notifier ids this connection is subscribed to
@@ -93,9 +99,13 @@ func (r *Relay) serveSession(sess *transport.Session) {
 		queues: map[string]*qsub{},
 		ntfs:   map[string]bool{},
 		svc:    r.sessionService(sess),
+		id:     r.clientSeq.Add(1) - 1,
 	}
 	c.ocond.L = &c.omu
 	c.touch()
+	c.createdAt = c.lastUsed.Load() / 1e9
+	c.rcvActive.Store(c.createdAt)
+	c.sndActive.Store(c.createdAt)
 	r.mu.Lock()
 	r.sessions = append(r.sessions, c)
 	r.mu.Unlock()
@@ -106,6 +116,10 @@ func (r *Relay) serveSession(sess *transport.Session) {
 }
 
 func (c *conn) touch() { c.lastUsed.Store(time.Now().UnixNano()) }
+
+// touchRcv and touchSnd are touch for a block received and sent.
+func (c *conn) touchRcv() { c.touch(); c.rcvActive.Store(c.lastUsed.Load() / 1e9) }
+func (c *conn) touchSnd() { c.touch(); c.sndActive.Store(c.lastUsed.Load() / 1e9) }
 
 // close ends the connection once; safe from any goroutine.
 func (c *conn) close() {
@@ -195,7 +209,7 @@ func (c *conn) write(batch [][]byte) bool {
 		c.close()
 		return false
 	}
-	c.touch()
+	c.touchSnd()
 	return true
 }
 
@@ -267,7 +281,7 @@ func (c *conn) reader() {
 			}
 			return
 		}
-		c.touch()
+		c.touchRcv()
 		if h := c.r.hooks; h != nil && h.block != nil {
 			content = h.block(c, content)
 		}

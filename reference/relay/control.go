@@ -47,8 +47,20 @@ func (r cpRole) String() string {
 	return [...]string{"CPRNone", "CPRUser", "CPRAdmin"}[r]
 }
 
-// cpHelp lists the commands smpkit answers.
-const cpHelp = "commands: stats, status, block, unblock, delete, reload, help, quit"
+// cpHelp lists the commands smpkit answers, in upstream's format (whose
+// list leaves out auth, status, block and unblock).
+const cpHelp = "commands: auth, stats, stats-rts, clients, sockets, threads, server-info, " +
+	"status, block, unblock, delete, save, reload, help, quit"
+
+// cpRoles is the role each command needs, as upstream's runCPClient
+// checks it (reload is smpkit's). stats-rts needs none there either.
+var cpRoles = map[string]cpRole{
+	"auth": cpNone, "help": cpNone, "quit": cpNone, "": cpNone, "stats-rts": cpNone,
+	"stats": cpUser, "sockets": cpUser, "server-info": cpUser,
+	"status": cpUser, "block": cpUser, "unblock": cpUser,
+	"suspend": cpAdmin, "resume": cpAdmin, "clients": cpAdmin, "threads": cpAdmin,
+	"socket-threads": cpAdmin, "delete": cpAdmin, "save": cpAdmin, "reload": cpAdmin,
+}
 
 // ServeControl serves the control port on ln until Close. ln should listen
 // on a loopback address: the passwords travel in clear, as upstream's do.
@@ -75,18 +87,16 @@ func (r *Relay) controlSession(c io.ReadWriter, cfg ControlConfig) {
 	for sc.Scan() {
 		line := strings.TrimRight(sc.Text(), "\r")
 		cmd, arg, _ := strings.Cut(line, " ")
-		need := cpUser
-		switch cmd {
-		case "auth", "help", "quit", "":
-			need = cpNone
-		case "reload", "delete":
-			need = cpAdmin
-		}
+		need, known := cpRoles[cmd]
 		if cmd != "auth" && cmd != "help" && cmd != "quit" && cmd != "" {
 			// Upstream logs every command but auth at warn level.
 			r.log.Warn("control port", "command", cmd)
 		}
 		switch {
+		case !known:
+			// Upstream parses before it checks the role; this is its
+			// parser's message.
+			say("error: Failed reading: bad ControlProtocol command")
 		case role < need:
 			r.log.Error("unauthorized control port command")
 			say("AUTH")
@@ -112,62 +122,26 @@ func (r *Relay) controlSession(c io.ReadWriter, cfg ControlConfig) {
 			} else {
 				say("Current role is %s, start new session to change.", role)
 			}
-		case cmd == "stats":
-			r.controlStats(say)
 		case cmd == "status":
 			say("%s", r.controlStatus(arg))
 		case cmd == "block":
 			say("%s", r.controlBlock(arg))
 		case cmd == "unblock":
 			say("%s", r.controlUnblock(arg))
-		case cmd == "reload":
-			say("%s", r.controlReload(cfg))
 		case cmd == "delete":
 			say("%s", r.controlDelete(arg))
-		case knownUpstream(cmd):
-			say("error: %s is not supported by smpkit", cmd)
+		case cmd == "reload":
+			say("%s", r.controlReload(cfg))
+		case arg != "":
+			say("error: %s takes no argument", cmd)
 		default:
-			say("error: bad ControlProtocol command")
+			r.controlInfo(cmd, role, say)
 		}
 		w.Flush()
 	}
 }
 
 func equal(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
-
-// knownUpstream are upstream's control commands smpkit does not have.
-func knownUpstream(cmd string) bool {
-	switch cmd {
-	case "suspend", "resume", "clients", "stats-rts", "threads", "sockets", "socket-threads", "server-info", "save":
-		return true
-	}
-	return false
-}
-
-// controlStats prints counters with upstream's labels where they mean the
-// same, then smpkit's.
-func (r *Relay) controlStats(say func(string, ...any)) {
-	st := &r.stats
-	queues, messages := r.store.Counts()
-	say("qCreated: %d", st.queuesCreated.Load())
-	say("qSecured: %d", st.queuesSecured.Load())
-	say("qDeletedAll: %d", st.queuesDeleted.Load())
-	say("qBlocked: %d", st.queuesBlocked.Load())
-	say("qSub: %d", st.subscriptions.Load())
-	say("msgSent: %d", st.messagesIn.Load())
-	say("msgRecv: %d", st.messagesAcked.Load())
-	say("msgExpired: %d", st.messagesExpired.Load())
-	say("msgNtfs: %d", st.notifications.Load())
-	say("qCount: %d", queues)
-	say("msgCount: %d", messages)
-	say("pRelays: requests=%d, successes=%d, errorsConnect=%d, errorsCompat=%d, errorsOther=%d",
-		st.pRelays.requests.Load(), st.pRelays.successes.Load(), st.pRelays.errConnect.Load(), st.pRelays.errCompat.Load(), st.pRelays.errOther.Load())
-	say("pMsgFwds: requests=%d, successes=%d, errorsConnect=%d, errorsCompat=%d, errorsOther=%d",
-		st.pMsgFwds.requests.Load(), st.pMsgFwds.successes.Load(), st.pMsgFwds.errConnect.Load(), st.pMsgFwds.errCompat.Load(), st.pMsgFwds.errOther.Load())
-	say("pMsgFwdsRecv: %d", st.pMsgFwdsRecv.Load())
-	say("connections: %d", st.connections.Load())
-	say("storeErrors: %d", st.storeErrors.Load())
-}
 
 // FindQueue looks a queue up by its sender id or link id (as upstream's
 // control port does), then by its recipient or notifier id.
@@ -192,24 +166,56 @@ func (r *Relay) queueArg(arg string) (*store.Queue, string) {
 	return q, ""
 }
 
+// The answers about a queue print its state as upstream prints its
+// values (Haskell's show), so that scripts written for upstream's control
+// port read ours.
+
+func showBlockingInfo(reason string) string {
+	switch reason {
+	case "spam":
+		reason = "BRSpam"
+	case "content":
+		reason = "BRContent"
+	}
+	return "BlockingInfo {reason = " + reason + ", notice = Nothing}"
+}
+
 func queueStatus(q *store.Queue) string {
-	if q.Status == store.Blocked {
-		return "EntityBlocked (reason=" + q.BlockInfo + ")"
+	switch q.Status {
+	case store.Blocked:
+		return "EntityBlocked (" + showBlockingInfo(q.BlockInfo) + ")"
+	case store.Off:
+		return "EntityOff"
 	}
 	return "EntityActive"
 }
 
+// controlStatus executes "status <id>": upstream's line is
+// "status: S, updatedAt: Maybe SystemDate, queueMode: Maybe QueueMode".
 func (r *Relay) controlStatus(arg string) string {
 	q, e := r.queueArg(arg)
 	if q == nil {
 		return e
 	}
-	return "status: " + queueStatus(q)
+	updated := "Nothing"
+	if q.UpdatedAt != 0 {
+		updated = fmt.Sprintf("Just (RoundedSystemTime {roundedSeconds = %d})", q.UpdatedAt)
+	}
+	mode := "Nothing"
+	switch q.Mode {
+	case 'M':
+		mode = "Just QMMessaging"
+	case 'C':
+		mode = "Just QMContact"
+	}
+	return "status: " + queueStatus(q) + ", updatedAt: " + updated + ", queueMode: " + mode
 }
 
 // controlBlock executes "block <id> reason=spam|content": the queue's
 // commands get ERR BLOCKED (SMP-QSTATE-3) and its subscriber is told at
-// once, as upstream does. Limited by DailyBlockQuota.
+// once, as upstream does. Blocking an active queue counts against
+// DailyBlockQuota; a queue already off or blocked for another reason
+// takes the new state and is answered "already inactive", as upstream's.
 func (r *Relay) controlBlock(arg string) string {
 	id, info, _ := strings.Cut(strings.TrimSpace(arg), " ")
 	reason, ok := strings.CutPrefix(info, "reason=")
@@ -226,7 +232,8 @@ func (r *Relay) controlBlock(arg string) string {
 	if q.Status == store.Blocked && q.BlockInfo == reason {
 		return "ok, already inactive: " + queueStatus(q)
 	}
-	if !r.blocks.take(r.cfg.DailyBlockQuota, r.cfg.Now()) {
+	active := q.Status == store.Active
+	if active && !r.blocks.take(r.cfg.DailyBlockQuota, r.cfg.Now()) {
 		return fmt.Sprintf("error: reached limit of %d queues blocked daily", r.cfg.DailyBlockQuota)
 	}
 	r.qmu.Lock()
@@ -236,24 +243,34 @@ func (r *Relay) controlBlock(arg string) string {
 		return nil
 	})
 	if err != nil {
-		r.blocks.undo()
+		if active {
+			r.blocks.undo()
+		}
 		return "error: " + err.Error()
 	}
 	if sub := r.subs[string(q.RecipientID)]; sub != nil {
 		sub.event(sub.errTx(nil, q.RecipientID, smp.ErrorType{Kind: smp.ErrBLOCKED, Blocked: &smp.BlockingInfo{Reason: reason}}))
 	}
-	r.stats.queuesBlocked.Add(1)
 	r.log.Info("queue blocked by the operator", "reason", reason)
+	if !active {
+		return "ok, already inactive: " + queueStatus(q)
+	}
+	r.stats.queuesBlocked.Add(1)
 	return "ok, queue blocked: " + queueStatus(q)
 }
 
+// controlUnblock executes "unblock <id>"; a queue its recipient turned off
+// stays off, as upstream's.
 func (r *Relay) controlUnblock(arg string) string {
 	q, e := r.queueArg(arg)
 	if q == nil {
 		return e
 	}
-	if q.Status != store.Blocked {
+	switch q.Status {
+	case store.Active:
 		return "ok, queue was active"
+	case store.Off:
+		return "error, queue is inactive"
 	}
 	was := q.BlockInfo
 	r.qmu.Lock()
@@ -265,7 +282,7 @@ func (r *Relay) controlUnblock(arg string) string {
 		return "error: " + err.Error()
 	}
 	r.log.Info("queue unblocked by the operator")
-	return "ok, queue unblocked, reason to block was: reason=" + was
+	return "ok, queue unblocked, reason to block was: " + showBlockingInfo(was)
 }
 
 // controlDelete executes "delete <id>" (admin): the queue and its messages

@@ -2,7 +2,13 @@ package relay_test
 
 import (
 	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"io"
 	"net"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -76,11 +82,14 @@ func TestControlPort(t *testing.T) {
 	}
 	conn.Close()
 
-	if out := control(t, addr, "usr", "status "+sid); strings.TrimSpace(out) != "status: EntityActive" {
-		t.Fatalf("status: %q", out)
+	// status prints upstream's Haskell values: the day of the last
+	// change, and the queue mode (none given in NEW).
+	day := time.Now().Unix() / 86400 * 86400
+	if out, want := control(t, addr, "usr", "status "+sid), fmt.Sprintf("status: EntityActive, updatedAt: Just (RoundedSystemTime {roundedSeconds = %d}), queueMode: Nothing\n", day); out != want {
+		t.Fatalf("status: %q, want %q", out, want)
 	}
 	out := control(t, addr, "usr", "block "+sid+" reason=content")
-	if !strings.HasPrefix(out, "ok, queue blocked") {
+	if out != "ok, queue blocked: EntityBlocked (BlockingInfo {reason = BRContent, notice = Nothing})\n" {
 		t.Fatalf("block: %q", out)
 	}
 	// The subscriber hears of it, and the queue answers ERR BLOCKED.
@@ -90,7 +99,7 @@ func TestControlPort(t *testing.T) {
 	}
 	_, err = do(t, cl, client.Request{EntityID: q.ids.SndID, Command: smp.CmdSEND{Body: []byte("x")}})
 	wantErr(t, err, blocked)
-	if out := control(t, addr, "usr", "unblock "+sid); !strings.Contains(out, "ok, queue unblocked, reason to block was: reason=content") {
+	if out := control(t, addr, "usr", "unblock "+sid); out != "ok, queue unblocked, reason to block was: BlockingInfo {reason = BRContent, notice = Nothing}\n" {
 		t.Fatalf("unblock: %q", out)
 	}
 	mustDo(t, cl, client.Request{EntityID: q.ids.SndID, Command: smp.CmdSEND{Body: []byte("x")}})
@@ -106,8 +115,10 @@ func TestControlPort(t *testing.T) {
 	if out := control(t, addr, "usr", "stats"); !strings.Contains(out, "qBlocked: 2\n") || !strings.Contains(out, "qCount: 1\n") || !strings.Contains(out, "msgSent: 1\n") {
 		t.Fatalf("stats:\n%s", out)
 	}
+	// An unknown command gets upstream's parser error before any role
+	// check; an admin command from the user role gets AUTH.
 	if out := control(t, addr, "usr", "block AAAA reason=spam", "block "+sid+" reason=spam,notice={}", "frobnicate", "clients"); out !=
-		"error: AUTH\nerror: a blocking notice is not supported by smpkit\nerror: bad ControlProtocol command\nerror: clients is not supported by smpkit\n" {
+		"error: AUTH\nerror: a blocking notice is not supported by smpkit\nerror: Failed reading: bad ControlProtocol command\nAUTH\n" {
 		t.Fatalf("errors: %q", out)
 	}
 
@@ -149,7 +160,188 @@ func TestControlPort(t *testing.T) {
 	}
 }
 
+// noRole sends cmds without auth, then quit, and returns the answers.
+func noRole(t *testing.T, addr string, cmds ...string) string {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(c, strings.Join(append(cmds, "quit"), "\n")+"\n"); err != nil {
+		t.Fatal(err)
+	}
+	out, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatalf("%q: %v", cmds, err)
+	}
+	const greeting = "SMP server control port\n'help' for supported commands\n"
+	if !strings.HasPrefix(string(out), greeting) {
+		t.Fatalf("%q: greeting %q", cmds, out)
+	}
+	return string(out[len(greeting):])
+}
+
 func isErr(rsp smp.Response, e smp.ErrorType) bool {
 	er, ok := rsp.(smp.RspERR)
 	return ok && er.Err.Equal(e)
+}
+
+// TestControlPortReports runs upstream's reporting commands (clients,
+// sockets, threads, server-info, stats-rts, stats), save, and those smpkit
+// answers as upstream does or declines with a reason, each with the role
+// upstream's runCPClient asks for, against a relay with two clients.
+func TestControlPortReports(t *testing.T) {
+	tr := startRelay(t, relay.Config{})
+	addr := startControl(t, tr, relay.ControlConfig{AdminPassword: "adm", UserPassword: "usr"})
+	before := time.Now().Unix()
+	subscriber, idle := tr.dial(smp.SupportedRange.Max), tr.dial(smp.SupportedRange.Max)
+	q := newQueue(t, subscriber, smp.CmdNEW{}, smpcrypto.Ed25519)
+	mustDo(t, idle, client.Request{EntityID: q.ids.SndID, Command: smp.CmdSEND{Body: []byte("x")}})
+	nextEvent(t, subscriber) // the MSG
+
+	// No role: help and stats-rts (as upstream, which checks none for it).
+	if out := noRole(t, addr, "help"); out != "commands: auth, stats, stats-rts, clients, sockets, threads, server-info, status, block, unblock, delete, save, reload, help, quit\n" {
+		t.Errorf("help: %q", out)
+	}
+	if out := noRole(t, addr, "stats-rts"); !strings.HasPrefix(out, "runtime: go") || !strings.Contains(out, "\ngcs: ") || !strings.Contains(out, "\nallocated_bytes: ") {
+		t.Errorf("stats-rts:\n%s", out)
+	}
+	// Admin commands refused to the user role.
+	for _, cmd := range []string{"clients", "threads", "save", "suspend", "resume", "socket-threads"} {
+		if out := control(t, addr, "usr", cmd); out != "AUTH\n" {
+			t.Errorf("%s as user: %q, want AUTH", cmd, out)
+		}
+	}
+	// and user commands to no role.
+	for _, cmd := range []string{"stats", "sockets", "server-info"} {
+		if out := noRole(t, addr, cmd); out != "AUTH\n" {
+			t.Errorf("%s without a role: %q, want AUTH", cmd, out)
+		}
+	}
+
+	// clients: upstream's columns, a row per connection.
+	rows := strings.Split(strings.TrimSuffix(control(t, addr, "adm", "clients"), "\n"), "\n")
+	if rows[0] != "clientId,sessionId,connected,createdAt,rcvActiveAt,sndActiveAt,age,subscriptions" || len(rows) != 3 {
+		t.Fatalf("clients:\n%s", strings.Join(rows, "\n"))
+	}
+	now := time.Now().Unix()
+	for i, cl := range []*client.Client{subscriber, idle} {
+		sid := base64.StdEncoding.EncodeToString(cl.Session().SessionID)
+		var row []string
+		for _, r := range rows[1:] {
+			if f := strings.Split(r, ","); len(f) == 8 && f[1] == sid {
+				row = f
+			}
+		}
+		if row == nil {
+			t.Fatalf("clients: no row with session id %s:\n%s", sid, strings.Join(rows, "\n"))
+		}
+		n := make([]int64, 8)
+		for _, j := range []int{0, 3, 4, 5, 6, 7} {
+			v, err := strconv.ParseInt(row[j], 10, 64)
+			if err != nil {
+				t.Fatalf("clients: column %d of %q: %v", j, row, err)
+			}
+			n[j] = v
+		}
+		created, rcv, snd, age, subs := n[3], n[4], n[5], n[6], n[7]
+		if row[2] != "True" || created < before || created > now || rcv < created || rcv > now || snd < created || snd > now ||
+			age < 0 || age > now-before || subs != int64(1-i) {
+			t.Errorf("clients row %q (subscriber: %v): want connected, times in [%d, %d], %d subscriptions", row, i == 0, before, now, 1-i)
+		}
+	}
+
+	// sockets: the relay's port, two connections open.
+	port := tr.srv.Port
+	want := "Sockets for port " + port + ":\naccepted: 2\nclosed: 0\nactive: 2\nleaked: 0\n"
+	if out := control(t, addr, "usr", "sockets"); out != want {
+		t.Errorf("sockets: %q, want %q", out, want)
+	}
+
+	// server-info: upstream's lines; the admin sees the per-client counts.
+	info := func(pw string) []string {
+		lines := strings.Split(strings.TrimSuffix(control(t, addr, pw, "server-info"), "\n"), "\n")
+		if !strings.HasPrefix(lines[0], "Threads: ") {
+			t.Fatalf("server-info: %q", lines)
+		}
+		return lines[1:]
+	}
+	tail := []string{
+		"SMP subscriptions: 1", "SMP subscribed clients: 1", "SMP subscribed clients count 2: 1",
+		"Ntf subscriptions: 0", "Ntf subscribed clients: 0 []", "Ntf subscribed clients count 2: 0 fromList []",
+	}
+	if got, want := info("usr"), append([]string{"Clients: 2"}, tail...); !slices.Equal(got, want) {
+		t.Errorf("server-info as user:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	wantAdmin := append([]string{"Clients: 2",
+		"Client queues (rcvQ, sndQ, msgQ): (0,0,0)",
+		"SMP subscriptions (via clients): 1",
+		"SMP subscriptions (by group: NoSub, SubPending, SubThread, ProhibitSub): (1,0,0,0)",
+		"SMP subscribed clients (via clients): 1",
+		"SMP subscribed clients queues (via clients, rcvQ, sndQ, msgQ): (0,0,0)",
+		"Ntf subscriptions (via clients): 0",
+		"Ntf subscribed clients (via clients): 0",
+		"Ntf subscribed clients queues (via clients, rcvQ, sndQ, msgQ): (0,0,0)",
+	}, tail...)
+	if got := info("adm"); !slices.Equal(got, wantAdmin) {
+		t.Errorf("server-info as admin:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(wantAdmin, "\n"))
+	}
+
+	// threads: the goroutines, among them one per connection.
+	lines := strings.Split(strings.TrimSuffix(control(t, addr, "adm", "threads"), "\n"), "\n")
+	line := regexp.MustCompile(`^goroutine \d+ \([^)]+\) \S+$`)
+	conns := 0
+	for _, l := range lines[1:] {
+		if !line.MatchString(l) {
+			t.Errorf("threads: line %q", l)
+		}
+		if strings.HasSuffix(l, " relay.(*Relay).acceptLoop.func1") {
+			conns++
+		}
+	}
+	if !strings.HasPrefix(lines[0], "Threads: ") || conns < 3 { // two clients and this control session
+		t.Errorf("threads: %d connection goroutines in\n%s", conns, strings.Join(lines, "\n"))
+	}
+
+	// save: both logs rewritten; the message just delivered (not yet
+	// acknowledged) is kept.
+	compactions := tr.r.Store().Stats().Compactions
+	if out := control(t, addr, "adm", "save"); out != "saving server state...\n"+
+		"store: queues.log and messages.log rewritten and synced (1 queues, 1 messages)\n"+
+		"not saved: pending notifications and counters (smpkit keeps them in memory only)\n"+
+		"server state saved!\n" {
+		t.Errorf("save: %q", out)
+	}
+	if got := tr.r.Store().Stats().Compactions; got != compactions+2 {
+		t.Errorf("save: %d compactions, want %d", got, compactions+2)
+	}
+
+	// What upstream does not implement either, what smpkit cannot, and
+	// arguments where none belong.
+	if out := control(t, addr, "adm", "suspend", "resume", "socket-threads", "stats now"); out != "suspend not implemented\nresume not implemented\n"+
+		"error: socket-threads is not supported by smpkit: Go gives goroutines no ids or labels to list per socket; see sockets, clients and threads\n"+
+		"error: stats takes no argument\n" {
+		t.Errorf("unsupported: %q", out)
+	}
+	if out := control(t, addr, "usr", "stats"); !strings.HasPrefix(out, "fromTime: ") || !strings.Contains(out, "\nmsgSent: 1\n") || !strings.Contains(out, "\npRelaysOwn: requests=0,") {
+		t.Errorf("stats:\n%s", out)
+	}
+
+	// A closed connection leaves sockets and clients.
+	idle.Close()
+	want = "Sockets for port " + port + ":\naccepted: 2\nclosed: 1\nactive: 1\nleaked: 0\n"
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		out := control(t, addr, "usr", "sockets")
+		if out == want {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sockets after a close: %q, want %q", out, want)
+		}
+	}
+	if rows := strings.Split(strings.TrimSuffix(control(t, addr, "adm", "clients"), "\n"), "\n"); len(rows) != 2 {
+		t.Errorf("clients after a close:\n%s", strings.Join(rows, "\n"))
+	}
 }

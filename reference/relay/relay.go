@@ -121,6 +121,9 @@ type Relay struct {
 	tls    atomic.Pointer[tlsState] // the online credentials; replaced by ReloadCredentials
 	blocks blockQuota               // control-port blocks today
 	web    *webServer               // nil without Config.Web
+
+	clientSeq atomic.Int64 // the next connection's number (control port clients)
+	started   time.Time    // for the control port's fromTime
 }
 
 // tlsState is the credentials in use and the TLS configuration made from
@@ -198,6 +201,7 @@ func New(cfg Config) (*Relay, error) {
 		px:    &proxies{byAddr: map[string]*dest{}, bySess: map[string]*dest{}},
 		stop:  make(chan struct{}),
 	}
+	r.started = cfg.Now()
 	r.tls.Store(&tlsState{creds: cfg.Credentials})
 	if cfg.Web != nil {
 		r.web = newWebServer(cfg.Web)
