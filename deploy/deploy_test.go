@@ -206,6 +206,11 @@ func TestMain(m *testing.M) {
 // first time.
 func buildAsDocker(t *testing.T) string {
 	t.Helper()
+	if testing.Short() {
+		// With an empty build cache this build compiles everything
+		// again (-trimpath): about 35 CPU seconds.
+		t.Skip("-short: not building smp-server as the Dockerfile does")
+	}
 	built.once.Do(func() {
 		stages := readDockerfile(t)
 		b, err := findGoBuild(stages[0])
