@@ -236,6 +236,10 @@ func TestControlCommands(t *testing.T) {
 	if code := c.run("control", "--dir", dir, "reload"); code != 1 || strings.TrimSpace(c.out.String()) != "AUTH" {
 		t.Fatalf("control reload with the user password: %d %q", code, c.out.String())
 	}
+	// save (admin) on the running relay's store, on disk.
+	if code := c.run("control", "--dir", dir, "--admin", "save"); code != 0 || !strings.HasSuffix(c.out.String(), "(1 queues, 0 messages)\nnot saved: pending notifications and counters (smpkit keeps them in memory only)\nserver state saved!\n") {
+		t.Fatalf("control --admin save: %d %q %q", code, c.out.String(), c.err.String())
+	}
 	if code := c.run("cert", "--dir", dir); code != 0 || !strings.Contains(c.err.String(), "loaded by the running relay") {
 		t.Fatalf("cert while running: %d %q", code, c.err.String())
 	}

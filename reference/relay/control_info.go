@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/smpkit/smpkit/reference/smp"
 )
@@ -108,7 +109,7 @@ func (r *Relay) sessionsNow() []*conn {
 // to or used with GET, as upstream's map of them does.
 func (r *Relay) controlClients(say func(string, ...any)) {
 	say("clientId,sessionId,connected,createdAt,rcvActiveAt,sndActiveAt,age,subscriptions")
-	now := r.cfg.Now().Unix()
+	now := time.Now().Unix() // the clock of createdAt
 	for _, c := range r.sessionsNow() {
 		c.omu.Lock()
 		connected := !c.closed
@@ -184,18 +185,19 @@ func goroutines() []goroutine {
 	var gs []goroutine
 	for _, block := range bytes.Split(buf, []byte("\n\n")) {
 		lines := strings.Split(strings.TrimSpace(string(block)), "\n")
-		// "goroutine 7 [IO wait, 2 minutes]:"
+		// "goroutine 7 [IO wait, 2 minutes]:", maybe with more
+		// fields before the state.
 		head, ok := strings.CutPrefix(lines[0], "goroutine ")
-		if !ok {
+		i, j := strings.IndexByte(head, '['), strings.LastIndexByte(head, ']')
+		if !ok || i < 0 || j < i {
 			continue
 		}
-		num, state, _ := strings.Cut(head, " ")
+		num, _, _ := strings.Cut(head, " ")
 		id, err := strconv.Atoi(num)
 		if err != nil {
 			continue
 		}
-		state = strings.TrimSuffix(strings.TrimPrefix(state, "["), "]:")
-		g := goroutine{id: id, state: state}
+		g := goroutine{id: id, state: head[i+1 : j]}
 		// Frames are a function line then a tab-indented file line; the
 		// last frame before "created by" is the goroutine's own function.
 		for _, l := range lines[1:] {
