@@ -118,8 +118,14 @@ func (r *Relay) serveSession(sess *transport.Session) {
 func (c *conn) touch() { c.lastUsed.Store(time.Now().UnixNano()) }
 
 // touchRcv and touchSnd are touch for a block received and sent.
-func (c *conn) touchRcv() { c.touch(); c.rcvActive.Store(c.lastUsed.Load() / 1e9) }
-func (c *conn) touchSnd() { c.touch(); c.sndActive.Store(c.lastUsed.Load() / 1e9) }
+func (c *conn) touchRcv() { c.touchWay(&c.rcvActive) }
+func (c *conn) touchSnd() { c.touchWay(&c.sndActive) }
+
+func (c *conn) touchWay(at *atomic.Int64) {
+	now := time.Now().UnixNano()
+	c.lastUsed.Store(now)
+	at.Store(now / 1e9)
+}
 
 // close ends the connection once; safe from any goroutine.
 func (c *conn) close() {
