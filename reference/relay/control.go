@@ -237,12 +237,12 @@ func (r *Relay) controlBlock(arg string) string {
 		return fmt.Sprintf("error: reached limit of %d queues blocked daily", r.cfg.DailyBlockQuota)
 	}
 	r.qmu.Lock()
-	defer r.qmu.Unlock()
 	q, err := r.store.UpdateQueue(q.RecipientID, func(q *store.Queue) error {
 		q.Status, q.BlockInfo = store.Blocked, reason
 		return nil
 	})
 	if err != nil {
+		r.qmu.Unlock()
 		if active {
 			r.blocks.undo()
 		}
@@ -250,6 +250,11 @@ func (r *Relay) controlBlock(arg string) string {
 	}
 	if sub := r.subs[string(q.RecipientID)]; sub != nil {
 		sub.event(sub.errTx(nil, q.RecipientID, smp.ErrorType{Kind: smp.ErrBLOCKED, Blocked: &smp.BlockingInfo{Reason: reason}}))
+	}
+	seq := r.store.Written()
+	r.qmu.Unlock()
+	if e := r.controlDurable(seq); e != "" {
+		return e
 	}
 	r.log.Info("queue blocked by the operator", "reason", reason)
 	if !active {
@@ -274,12 +279,17 @@ func (r *Relay) controlUnblock(arg string) string {
 	}
 	was := q.BlockInfo
 	r.qmu.Lock()
-	defer r.qmu.Unlock()
 	if _, err := r.store.UpdateQueue(q.RecipientID, func(q *store.Queue) error {
 		q.Status, q.BlockInfo = store.Active, ""
 		return nil
 	}); err != nil {
+		r.qmu.Unlock()
 		return "error: " + err.Error()
+	}
+	seq := r.store.Written()
+	r.qmu.Unlock()
+	if e := r.controlDurable(seq); e != "" {
+		return e
 	}
 	r.log.Info("queue unblocked by the operator")
 	return "ok, queue unblocked, reason to block was: " + showBlockingInfo(was)
@@ -293,17 +303,33 @@ func (r *Relay) controlDelete(arg string) string {
 		return e
 	}
 	r.qmu.Lock()
-	defer r.qmu.Unlock()
 	n, _ := r.store.Size(q.RecipientID)
 	if err := r.store.DeleteQueue(q.RecipientID); err != nil {
+		r.qmu.Unlock()
 		return "error: " + err.Error()
 	}
 	// No connection of the operator's is subscribed: every subscriber is
 	// told, as another client's DEL would tell it.
 	r.endQueue(&conn{r: r, queues: map[string]*qsub{}, ntfs: map[string]bool{}}, q)
 	r.stats.queuesDeleted.Add(1)
+	seq := r.store.Written()
+	r.qmu.Unlock()
+	if e := r.controlDurable(seq); e != "" {
+		return e
+	}
 	r.log.Info("queue deleted by the operator")
 	return fmt.Sprintf("ok, %d messages deleted", n)
+}
+
+// controlDurable waits, outside r.qmu, until the operator's change (the
+// store's records up to seq) is durable, so that "ok" is never answered
+// for a block, unblock or delete a power loss could undo; it returns the
+// error line to answer instead, or "".
+func (r *Relay) controlDurable(seq uint64) string {
+	if err := r.durable(seq); err != nil {
+		return "error: store: " + err.Error()
+	}
+	return ""
 }
 
 func (r *Relay) controlReload(cfg ControlConfig) string {
