@@ -284,7 +284,7 @@ func (r *Relay) controlDelete(arg string) string {
 	// No connection of the operator's is subscribed: every subscriber is
 	// told, as another client's DEL would tell it.
 	r.endQueue(&conn{r: r, queues: map[string]*qsub{}, ntfs: map[string]bool{}}, q)
-	r.stats.queuesDeleted.Add(1)
+	r.stats.countDeleted(q)
 	r.log.Info("queue deleted by the operator")
 	return fmt.Sprintf("ok, %d messages deleted", n)
 }
