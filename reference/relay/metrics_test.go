@@ -348,6 +348,15 @@ func TestMetricsCounting(t *testing.T) {
 	err = send(q1, false, strings.Repeat("x", smp.MaxMessageLength(sc.Version())+1))
 	wantErr(t, err, smp.ErrorType{Kind: smp.ErrLARGEMSG})
 
+	// PFWD without a proxy session: a request and a connect error.
+	_, err = do(t, sc, client.Request{EntityID: bytes.Repeat([]byte{8}, 24),
+		Command: smp.CmdPFWD{Version: sc.Version(), Key: genKey(t, smpcrypto.X25519).Public(), EncTx: []byte("x")}})
+	wantErr(t, err, smp.ErrorType{Kind: smp.ErrPROXY, Proxy: &smp.ProxyError{Kind: smp.ProxyNOSESSION}})
+	wantMetrics(t, tr.r, map[string]int64{
+		`simplex_smp_relay_messages_requests{source="all"}`: 1, `simplex_smp_relay_messages_errors{source="all",type="connect"}`: 1,
+		`simplex_smp_relay_messages_requests{source="own"}`: 0,
+	})
+
 	// A waiting message and a new subscriber: qSub, and END for rc.
 	if err := send(q1, false, "three"); err != nil {
 		t.Fatal(err)

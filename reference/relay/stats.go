@@ -180,6 +180,13 @@ func (s *stats) countBatch(rcs []received) {
 	}
 }
 
+// countNoSession counts a PFWD without a proxy session, as upstream does:
+// a request and a connect error, never own.
+func (s *stats) countNoSession() {
+	s.pMsgFwds.requests.Add(1)
+	s.pMsgFwds.errConnect.Add(1)
+}
+
 // countDeleted counts a deleted queue (upstream updateDeletedStats).
 func (s *stats) countDeleted(q *store.Queue) {
 	s.queuesDeleted.Add(1)
