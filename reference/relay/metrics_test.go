@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"regexp"
 	"slices"
 	"strconv"
@@ -16,6 +18,7 @@ import (
 	"github.com/smpkit/smpkit/reference/relay"
 	"github.com/smpkit/smpkit/reference/smp"
 	"github.com/smpkit/smpkit/reference/smpcrypto"
+	"github.com/smpkit/smpkit/reference/transport"
 )
 
 // upstreamFamilies is every metric family upstream's smp-server writes,
@@ -446,5 +449,47 @@ func TestMetricsExpired(t *testing.T) {
 	wantMetrics(t, tr.r, map[string]int64{
 		"simplex_smp_messages_sent": 2, `simplex_smp_messages_sent_errors{type="quota"}`: 3,
 		"simplex_smp_messages_expired": 2, "simplex_smp_messages_total": 1,
+	})
+}
+
+// TestMetricsNotifierService: NSUB in a notifier service session moves the
+// ntf_services_* counters as upstream's subscribeNotifications does (new,
+// then duplicate association); NSUB outside one removes the association.
+func TestMetricsNotifierService(t *testing.T) {
+	tr := startRelay(t, relay.Config{})
+	creds, err := transport.GenerateCredentials("service", rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := smpcrypto.NewPrivateKey(smpcrypto.Ed25519, creds.CertKey.(ed25519.PrivateKey).Seed())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert := creds.TLSCertificate()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	svc, err := client.Dial(ctx, tr.srv, client.Config{PingInterval: -1, Certificate: &cert,
+		Service: &transport.ServiceCredentials{Role: smp.RoleNotifier, Chain: creds.Chain(), Leaf: leaf}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+	rc := tr.dial(smp.SupportedRange.Max)
+	q := newQueue(t, rc, smp.CmdNEW{}, smpcrypto.Ed25519)
+	nk := genKey(t, smpcrypto.Ed25519)
+	nid := mustDo(t, rc, q.rcv(smp.CmdNKEY{NotifierKey: nk.Public(), DHKey: genKey(t, smpcrypto.X25519).Public()})).(smp.RspNID)
+	nsub := client.Request{Key: nk, EntityID: nid.NotifierID, Command: smp.CmdNSUB{}}
+	mustDo(t, svc, nsub)
+	mustDo(t, svc, nsub)
+	wantMetrics(t, tr.r, map[string]int64{
+		"simplex_smp_ntf_services_count": 1, "simplex_smp_ntf_services_queues_count": 1,
+		"simplex_smp_ntf_services_assoc_new": 1, "simplex_smp_ntf_services_assoc_duplicate": 1,
+		"simplex_smp_ntf_services_sub_count": 1, "simplex_smp_ntf_services_sub_queues": 1,
+		"simplex_smp_subscription_ntf_requests": 0, "simplex_smp_subscription_ntf_clients_total": 1,
+	})
+	mustDo(t, tr.dial(smp.SupportedRange.Max), nsub)
+	wantMetrics(t, tr.r, map[string]int64{
+		"simplex_smp_ntf_services_assoc_removed": 1, "simplex_smp_ntf_services_queues_count": 0,
+		"simplex_smp_subscription_ntf_requests": 1,
 	})
 }

@@ -138,7 +138,7 @@ func (r *Relay) subscribeNotifier(c *conn, env *cmdEnv, q *store.Queue) smp.Resp
 	if env.svc != nil {
 		sid = env.svc.id
 	}
-	countNSUB := r.stats.nsubCounter(c, q.Notifier.ServiceID, sid, r.svcSubs[string(sid)] == c)
+	oldSID := q.Notifier.ServiceID
 	if !bytes.Equal(q.Notifier.ServiceID, sid) {
 		nq, err := r.store.UpdateQueue(q.RecipientID, func(q *store.Queue) error {
 			if q.Notifier == nil || string(q.Notifier.ID) != nid {
@@ -160,7 +160,7 @@ func (r *Relay) subscribeNotifier(c *conn, env *cmdEnv, q *store.Queue) smp.Resp
 		delete(old.ntfs, nid)
 		old.event(old.encodeTx(nil, q.Notifier.ID, smp.RspEND{}))
 	}
-	countNSUB(c.ntfs[nid])
+	r.stats.countNSUB(oldSID, sid, len(c.ntfs) > 0 || r.svcSubs[string(sid)] == c, c.ntfs[nid])
 	r.nsubs[nid] = c
 	c.ntfs[nid] = true
 	r.flushNtfs(nid, c)

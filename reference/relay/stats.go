@@ -225,42 +225,39 @@ func (s *stats) countRecv(rid []byte, sub *qsub, now time.Time) {
 	s.ackTimes.add(now.Unix() - sub.deliveredAt)
 }
 
-// nsubCounter returns the function that counts a successful NSUB, told
-// whether the connection was subscribed to the notifier already; oldSID
-// and sid are the notifier's service before and the session's (nil:
-// none), svcSub whether the connection holds the service's subscription.
-// As upstream's subscribeNotifications: in service sessions only the
-// service counters move.
-func (s *stats) nsubCounter(c *conn, oldSID, sid []byte, svcSub bool) func(subscribed bool) {
-	hasSvcSub := len(c.ntfs) > 0 || svcSub // upstream: the client's service queue count is not 0
-	return func(subscribed bool) {
-		switch {
-		case sid != nil && bytes.Equal(oldSID, sid):
-			if !hasSvcSub {
-				s.ntfSrv.subCount.Add(1)
-				s.ntfSrv.subQueues.Add(1)
-			}
-			s.ntfSrv.assocDuplicate.Add(1)
-			return
-		case sid != nil:
-			if !hasSvcSub {
-				s.ntfSrv.subCount.Add(1)
-			}
+// countNSUB counts a successful NSUB as upstream's
+// subscribeNotifications: oldSID and sid are the notifier's service before
+// and the session's (nil: none); svcSub whether the connection had
+// service-associated notifier subscriptions already (upstream: its
+// service queue count is not 0), subscribed whether it had this one. In
+// service sessions only the service counters move.
+func (s *stats) countNSUB(oldSID, sid []byte, svcSub, subscribed bool) {
+	switch {
+	case sid != nil && bytes.Equal(oldSID, sid):
+		if !svcSub {
+			s.ntfSrv.subCount.Add(1)
 			s.ntfSrv.subQueues.Add(1)
-			if oldSID == nil {
-				s.ntfSrv.assocNew.Add(1)
-			} else {
-				s.ntfSrv.assocUpdated.Add(1)
-			}
-			return
-		case oldSID != nil:
-			s.ntfSrv.assocRemoved.Add(1)
 		}
-		if subscribed {
-			s.ntfSubDuplicate.Add(1)
+		s.ntfSrv.assocDuplicate.Add(1)
+		return
+	case sid != nil:
+		if !svcSub {
+			s.ntfSrv.subCount.Add(1)
+		}
+		s.ntfSrv.subQueues.Add(1)
+		if oldSID == nil {
+			s.ntfSrv.assocNew.Add(1)
 		} else {
-			s.ntfSub.Add(1)
+			s.ntfSrv.assocUpdated.Add(1)
 		}
+		return
+	case oldSID != nil:
+		s.ntfSrv.assocRemoved.Add(1)
+	}
+	if subscribed {
+		s.ntfSubDuplicate.Add(1)
+	} else {
+		s.ntfSub.Add(1)
 	}
 }
 
