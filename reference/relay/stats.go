@@ -276,9 +276,10 @@ func (s *stats) countNtfs(n int) {
 // Instead of three sets, one map holds, for each queue seen, the last day,
 // week and month it was counted in; a queue already counted today costs a
 // lookup and no allocation. The map keeps only queues seen in the current
-// month or week: entries older than both are dropped when a week starts,
-// so it holds at most the monthly plus weekly active queues (about 40
-// bytes each; upstream's sets hold a hash per queue per period).
+// month or week: entries older than both are dropped when a week starts
+// (one pass over the map, under its lock, once a week), so it holds at
+// most the monthly plus weekly active queues, about 40 bytes each
+// (upstream's sets hold a hash per queue per period).
 type periodStats struct {
 	mu      sync.Mutex
 	seed    maphash.Seed
