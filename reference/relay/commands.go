@@ -88,6 +88,7 @@ func (c *conn) processBlock(raws [][]byte) {
 		}
 		ok = append(ok, rc)
 	}
+	c.r.stats.countBatch(ok)
 	c.send(errs)
 	type result struct {
 		rc   received
@@ -221,6 +222,7 @@ func (r *Relay) receive(env *cmdEnv, raw []byte) (received, *out) {
 	}
 	if err != nil {
 		r.stats.authFailures.Add(1)
+		r.stats.countAuthFailure(cmd, err)
 		return received{}, fail(err)
 	}
 	return received{t: t, cmd: cmd, q: q}, nil
@@ -568,16 +570,21 @@ func (c *conn) execLocked(env *cmdEnv, rc received) ([]out, error) {
 			return nil, errAuth
 		}
 		r.endQueue(c, q)
-		r.stats.queuesDeleted.Add(1)
+		r.stats.countDeleted(q)
 		return ok, nil
 	case smp.CmdNSUB:
 		return reply(r.subscribeNotifier(c, env, q)), nil
 	case smp.CmdSEND:
 		if len(cmd.Body) > smp.MaxMessageLength(env.v) {
+			r.stats.msgSentLarge.Add(1)
 			return nil, smp.Errorf(smp.ErrorType{Kind: smp.ErrLARGEMSG}, "body of %d bytes", len(cmd.Body))
 		}
 		if q.Status == store.Off {
+			r.stats.msgSentAuth.Add(1)
 			return nil, errAuth
+		}
+		if q.Status == store.Blocked {
+			r.stats.msgSentBlock.Add(1) // answered by blocked below
 		}
 	}
 	if err := blocked(q); err != nil {
@@ -704,6 +711,7 @@ func (c *conn) execLocked(env *cmdEnv, rc received) ([]out, error) {
 		if old != nil {
 			r.endNotifier(c, old.ID)
 		}
+		r.stats.ntfCreated.Add(1)
 		return reply(smp.RspNID{NotifierID: n.ID, DHKey: pub}), nil
 	case smp.CmdNDEL:
 		old := q.Notifier
@@ -712,6 +720,7 @@ func (c *conn) execLocked(env *cmdEnv, rc received) ([]out, error) {
 				return nil, err
 			}
 			r.endNotifier(c, old.ID)
+			r.stats.ntfDeleted.Add(1)
 		}
 		return ok, nil
 	case smp.CmdQUE:
@@ -821,6 +830,9 @@ func (c *conn) newQueue(env *cmdEnv, t smp.Transmission, cmd smp.CmdNEW) ([]out,
 		}
 	}
 	r.stats.queuesCreated.Add(1)
+	if q.Notifier != nil {
+		r.stats.ntfNewCreated.Add(1)
+	}
 	ids := smp.RspIDS{RcvID: q.RecipientID, SndID: q.SenderID, RcvDHKey: dh.Public(), LinkID: q.LinkID}
 	if mode != 0 && env.v >= smp.VersionSndAuthKey {
 		m := smp.QueueMode(mode)

@@ -90,6 +90,10 @@ type outGroup struct {
 type qsub struct {
 	get       bool   // GET use rather than a subscription
 	delivered []byte // id of the message in flight, nil when none (SMP-DLV-1)
+	// Of the message in flight, for the metrics: when it was delivered
+	// (Unix seconds) and its flags.
+	deliveredAt                     int64
+	deliveredQuota, deliveredNotify bool
 }
 
 func (r *Relay) serveSession(sess *transport.Session) {
@@ -323,6 +327,11 @@ func (c *conn) encodeTx(corrID, entityID []byte, rsp smp.Response) []byte {
 	if isMsg {
 		c.r.stats.messagesOut.Add(1)
 		buf = getTxBuf()
+	}
+	switch rsp.(type) {
+	case smp.RspEND, smp.RspDELD, smp.RspENDS: // each an event group of its own
+		c.r.stats.qSubEnd.Add(1)
+		c.r.stats.qSubEndB.Add(1)
 	}
 	t := smp.Transmission{SessionID: c.sess.SessionID, CorrID: corrID, EntityID: entityID}
 	b := wire.NewBuilder(buf)

@@ -311,7 +311,7 @@ func (r *Relay) controlDelete(arg string) string {
 	// No connection of the operator's is subscribed: every subscriber is
 	// told, as another client's DEL would tell it.
 	r.endQueue(&conn{r: r, queues: map[string]*qsub{}, ntfs: map[string]bool{}}, q)
-	r.stats.queuesDeleted.Add(1)
+	r.stats.countDeleted(q)
 	seq := r.store.Written()
 	r.qmu.Unlock()
 	if e := r.controlDurable(seq); e != "" {

@@ -32,9 +32,13 @@ func (r *Relay) subscribe(c *conn, q *store.Queue) (*store.Message, error) {
 	rid := string(q.RecipientID)
 	s := c.queues[rid]
 	if s != nil && s.get {
+		r.stats.qSubProhibited.Add(1)
 		return nil, protoErr(smp.CMDProhibited)
 	}
-	if s == nil {
+	dup := s != nil
+	if dup {
+		r.stats.qSubDuplicate.Add(1)
+	} else {
 		s = &qsub{}
 		c.queues[rid] = s
 	}
@@ -50,8 +54,17 @@ func (r *Relay) subscribe(c *conn, q *store.Queue) (*store.Message, error) {
 	if !ok {
 		return nil, nil
 	}
-	s.delivered = m.ID
+	r.setDelivered(s, &m)
+	if !dup {
+		r.stats.subscriptions.Add(1) // upstream qSub: only new subscriptions that deliver
+	}
 	return &m, nil
+}
+
+// setDelivered marks m in flight in s (SMP-DLV-1).
+func (r *Relay) setDelivered(s *qsub, m *store.Message) {
+	s.delivered, s.deliveredAt = m.ID, r.cfg.Now().Unix()
+	s.deliveredQuota, s.deliveredNotify = m.Quota, m.Notify
 }
 
 // get implements GET (SMP-DLV-5): the head, in flight, or nil.
@@ -59,18 +72,26 @@ func (r *Relay) get(c *conn, q *store.Queue) (*store.Message, error) {
 	rid := string(q.RecipientID)
 	s := c.queues[rid]
 	if s != nil && !s.get {
+		r.stats.msgGetProhibited.Add(1)
 		return nil, protoErr(smp.CMDProhibited)
 	}
 	if s == nil {
 		s = &qsub{get: true}
 		c.queues[rid] = s
 	}
+	again := s.delivered != nil
 	s.delivered = nil
 	m, ok := r.store.Head(q.RecipientID)
 	if !ok {
+		r.stats.msgGetNoMsg.Add(1)
 		return nil, nil
 	}
-	s.delivered = m.ID
+	if again {
+		r.stats.msgGetDuplicate.Add(1)
+	} else {
+		r.stats.msgGet.Add(1)
+	}
+	r.setDelivered(s, &m)
 	return &m, nil
 }
 
@@ -84,11 +105,14 @@ func (r *Relay) ack(c *conn, q *store.Queue, msgID []byte) (*store.Message, erro
 	}
 	s.delivered = nil
 	if len(msgID) > 0 {
-		if _, err := r.store.DeleteHead(q.RecipientID, msgID); err != nil {
+		done, err := r.store.DeleteHead(q.RecipientID, msgID)
+		if err != nil {
 			r.log.Error("delete message", "err", err)
 			return nil, protoErr(smp.ErrorType{Kind: smp.ErrSTORE, Store: "delete"})
 		}
-		r.stats.messagesAcked.Add(1)
+		if done {
+			r.stats.countRecv(q.RecipientID, s, r.cfg.Now())
+		}
 	}
 	if s.get {
 		return nil, nil
@@ -97,7 +121,7 @@ func (r *Relay) ack(c *conn, q *store.Queue, msgID []byte) (*store.Message, erro
 	if !ok {
 		return nil, nil
 	}
-	s.delivered = m.ID
+	r.setDelivered(s, &m)
 	return &m, nil
 }
 
@@ -111,6 +135,7 @@ func (r *Relay) storeMessage(q *store.Queue, notify bool, body []byte) (stored *
 	}
 	n, quotaLast := r.store.Size(q.RecipientID)
 	if quotaLast {
+		r.stats.msgSentQuota.Add(1)
 		return nil, nil, protoErr(smp.ErrorType{Kind: smp.ErrQUOTA})
 	}
 	id, err := r.newID()
@@ -131,15 +156,16 @@ func (r *Relay) storeMessage(q *store.Queue, notify bool, body []byte) (stored *
 	if n == 0 {
 		if sub := r.subs[string(q.RecipientID)]; sub != nil {
 			if s := sub.queues[string(q.RecipientID)]; s != nil && s.delivered == nil {
-				s.delivered = m.ID
+				r.setDelivered(s, &m)
 				to = sub
 			}
 		}
 	}
 	if full {
+		r.stats.msgSentQuota.Add(1)
 		return &m, to, protoErr(smp.ErrorType{Kind: smp.ErrQUOTA})
 	}
-	r.stats.messagesIn.Add(1)
+	r.stats.countSent(q.RecipientID, notify, r.cfg.Now())
 	return &m, to, nil
 }
 

@@ -126,7 +126,7 @@ func (r *Relay) flushNtfs(nid string, to *conn) {
 		group[i] = to.encodeTx(nil, []byte(nid), n.rsp)
 	}
 	to.event(group...)
-	r.stats.notifications.Add(int64(len(list)))
+	r.stats.countNtfs(len(list))
 }
 
 // subscribeNotifier executes NSUB (SMP-CMD-NSUB-2, SMP-NTF-3, SMP-SVC-7).
@@ -138,6 +138,7 @@ func (r *Relay) subscribeNotifier(c *conn, env *cmdEnv, q *store.Queue) smp.Resp
 	if env.svc != nil {
 		sid = env.svc.id
 	}
+	oldSID := q.Notifier.ServiceID
 	if !bytes.Equal(q.Notifier.ServiceID, sid) {
 		nq, err := r.store.UpdateQueue(q.RecipientID, func(q *store.Queue) error {
 			if q.Notifier == nil || string(q.Notifier.ID) != nid {
@@ -159,6 +160,7 @@ func (r *Relay) subscribeNotifier(c *conn, env *cmdEnv, q *store.Queue) smp.Resp
 		delete(old.ntfs, nid)
 		old.event(old.encodeTx(nil, q.Notifier.ID, smp.RspEND{}))
 	}
+	r.stats.countNSUB(oldSID, sid, len(c.ntfs) > 0 || r.svcSubs[string(sid)] == c, c.ntfs[nid])
 	r.nsubs[nid] = c
 	c.ntfs[nid] = true
 	r.flushNtfs(nid, c)

@@ -1,7 +1,6 @@
 package relay_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/ed25519"
@@ -11,13 +10,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/smpkit/smpkit/internal/buildinfo"
 	"github.com/smpkit/smpkit/reference/client"
 	"github.com/smpkit/smpkit/reference/relay"
 	"github.com/smpkit/smpkit/reference/smp"
@@ -25,88 +22,6 @@ import (
 	"github.com/smpkit/smpkit/reference/store"
 	"github.com/smpkit/smpkit/reference/transport"
 )
-
-// upstreamMetrics are the metric names upstream's smp-server writes
-// (simplexmq src/Simplex/Messaging/Server/Prometheus.hs, prometheusMetrics;
-// the service ones are built from a prefix there and are not used here).
-var upstreamMetrics = strings.Fields(`simplex_smp_clients_total simplex_smp_delivered_clients_total
-simplex_smp_delivered_total simplex_smp_delivery_ack_confirmed_count simplex_smp_delivery_ack_confirmed_time
-simplex_smp_delivery_ack_pending_count simplex_smp_delivery_ack_time_max simplex_smp_info
-simplex_smp_loaded_queues_ntf_count simplex_smp_loaded_queues_ntf_lock_count simplex_smp_loaded_queues_open_journal_count
-simplex_smp_loaded_queues_queue_count simplex_smp_loaded_queues_queue_lock_count simplex_smp_messages_expired
-simplex_smp_messages_notify_get_errors simplex_smp_messages_notify_get_received simplex_smp_messages_notify_get_sent
-simplex_smp_messages_notify_received simplex_smp_messages_notify_sent simplex_smp_messages_ntf_errors
-simplex_smp_messages_ntf_successes simplex_smp_messages_ntf_successes_batch simplex_smp_messages_received
-simplex_smp_messages_sent simplex_smp_messages_sent_errors simplex_smp_messages_total simplex_smp_ntf_services_count
-simplex_smp_ntf_services_queues_count simplex_smp_queues_blocked simplex_smp_queues_created simplex_smp_queues_daily
-simplex_smp_queues_deleted simplex_smp_queues_deleted_batch simplex_smp_queues_monthly simplex_smp_queues_notify_created
-simplex_smp_queues_notify_daily simplex_smp_queues_notify_deleted simplex_smp_queues_notify_deleted_batch
-simplex_smp_queues_notify_monthly simplex_smp_queues_notify_new_created simplex_smp_queues_notify_total1
-simplex_smp_queues_notify_total2 simplex_smp_queues_notify_weekly simplex_smp_queues_secured simplex_smp_queues_total1
-simplex_smp_queues_total2 simplex_smp_queues_weekly simplex_smp_rcv_services_count simplex_smp_rcv_services_queues_count
-simplex_smp_relay_messages_errors simplex_smp_relay_messages_received simplex_smp_relay_messages_requests
-simplex_smp_relay_messages_successes simplex_smp_relay_sessions_errors simplex_smp_relay_sessions_requests
-simplex_smp_relay_sessions_successes simplex_smp_sockets_accepted simplex_smp_sockets_active simplex_smp_sockets_closed
-simplex_smp_sockets_leaked simplex_smp_subscribtion_clients_total simplex_smp_subscribtion_end
-simplex_smp_subscribtion_end_batch simplex_smp_subscribtion_errors simplex_smp_subscribtion_ntf_errors
-simplex_smp_subscribtion_nts_services_total simplex_smp_subscribtion_services_total simplex_smp_subscribtion_successes
-simplex_smp_subscribtion_successes_batch simplex_smp_subscribtion_total simplex_smp_subscription_ntf_clients_total
-simplex_smp_subscription_ntf_requests simplex_smp_subscription_ntf_requests_batch simplex_smp_subscription_ntf_total
-simplex_smp_threads_total`)
-
-func metricsText(t *testing.T, r *relay.Relay) string {
-	t.Helper()
-	var b bytes.Buffer
-	if err := r.WriteMetrics(&b); err != nil {
-		t.Fatal(err)
-	}
-	return b.String()
-}
-
-// TestMetricsNames: every simplex_smp_* metric is one of upstream's, the
-// rest are smpkit_*; the text parses; the gauges follow the store.
-func TestMetricsNames(t *testing.T) {
-	tr := startRelay(t, relay.Config{})
-	cl := tr.dial(smp.SupportedRange.Max)
-	q := newQueue(t, cl, smp.CmdNEW{SubMode: smp.SubModeOnlyCreate}, smpcrypto.Ed25519)
-	mustDo(t, cl, client.Request{EntityID: q.ids.SndID, Command: smp.CmdSEND{Body: []byte("hi")}})
-	text := metricsText(t, tr.r)
-	known := map[string]bool{}
-	for _, n := range upstreamMetrics {
-		known[n] = true
-	}
-	sample := regexp.MustCompile(`^([a-z_][a-z0-9_]*)(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? -?[0-9]+$`)
-	sc := bufio.NewScanner(strings.NewReader(text))
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "# HELP ") || strings.HasPrefix(line, "# TYPE ") {
-			continue
-		}
-		m := sample.FindStringSubmatch(line)
-		if m == nil {
-			t.Errorf("not a Prometheus sample line: %q", line)
-			continue
-		}
-		switch name := m[1]; {
-		case strings.HasPrefix(name, "simplex_smp_"):
-			if !known[name] {
-				t.Errorf("%s is not an upstream metric name", name)
-			}
-		case !strings.HasPrefix(name, "smpkit_"):
-			t.Errorf("%s: neither upstream's nor smpkit_", name)
-		}
-	}
-	for _, want := range []string{
-		"simplex_smp_queues_created 1\n", "simplex_smp_messages_sent 1\n", "simplex_smp_queues_total1 1\n",
-		"simplex_smp_messages_total 1\n", "simplex_smp_clients_total 1\n", "smpkit_store_errors_total 0\n",
-		`simplex_smp_info{version="` + buildinfo.Version() + `"} 1`, `smpkit_build_info{version="` + buildinfo.Version() + `"`,
-		`simplex_smp_sockets_accepted{port="` + tr.srv.Port + `"} 1`,
-	} {
-		if !strings.Contains(text, want) {
-			t.Errorf("metrics lack %q", want)
-		}
-	}
-}
 
 // TestExpireOnSend (upstream expire_messages_on_send): SEND first drops the
 // queue's expired messages; without the setting they wait for the

@@ -285,6 +285,7 @@ func (r *Relay) proxyForward(t smp.Transmission, cmd smp.CmdPFWD) smp.Response {
 	d := r.px.bySess[string(t.EntityID)]
 	r.px.mu.Unlock()
 	if d == nil || d.cl == nil {
+		r.stats.countNoSession()
 		return proxyErr(smp.ProxyError{Kind: smp.ProxyNOSESSION})
 	}
 	ps := r.stats.proxyFor(&r.stats.pMsgFwds, &r.stats.pMsgFwdsOwn, ownDestination(r.proxyConfig().OwnDomains, d.srv))
@@ -295,11 +296,11 @@ func (r *Relay) proxyForward(t smp.Transmission, cmd smp.CmdPFWD) smp.Response {
 		ps.inc(func(c *proxyCounts) *atomic.Int64 { return &c.successes })
 	case smp.RspERR:
 		switch {
+		case e.Err.Proxy != nil && e.Err.Proxy.Kind == smp.ProxyPROTOCOL: // the destination's ERR: a success upstream
+			ps.inc(func(c *proxyCounts) *atomic.Int64 { return &c.successes })
 		case e.Err.Proxy != nil && e.Err.Proxy.Kind == smp.ProxyBROKER && e.Err.Proxy.Broker.Kind == smp.BrokerTRANSPORT:
 			ps.inc(func(c *proxyCounts) *atomic.Int64 { return &c.errCompat })
-		case e.Err.Proxy != nil && e.Err.Proxy.Kind == smp.ProxyBROKER && (e.Err.Proxy.Broker.Kind == smp.BrokerNETWORK || e.Err.Proxy.Broker.Kind == smp.BrokerTIMEOUT):
-			ps.inc(func(c *proxyCounts) *atomic.Int64 { return &c.errConnect })
-		default:
+		default: // network and timeout errors too: upstream's PFWD counts connect errors only for NO_SESSION
 			ps.inc(func(c *proxyCounts) *atomic.Int64 { return &c.errOther })
 		}
 	}

@@ -203,6 +203,7 @@ func New(cfg Config) (*Relay, error) {
 	}
 	r.started = cfg.Now()
 	r.tls.Store(&tlsState{creds: cfg.Credentials})
+	r.stats.startedAt = cfg.Now()
 	if cfg.Web != nil {
 		r.web = newWebServer(cfg.Web)
 	}
@@ -446,6 +447,7 @@ func (r *Relay) expire() {
 		for i < len(list) && list[i].ts < cut {
 			i++
 		}
+		r.stats.msgNtfExpired.Add(int64(i))
 		if i == len(list) {
 			delete(r.ntfs, nid)
 		} else if i > 0 {
