@@ -171,6 +171,10 @@ func ReadSettings(r io.Reader) (Settings, []string, error) {
 		errs = append(errs, err.Error())
 	}
 	warnings = append(warnings, publishedInformation(s.Information)...)
+	if s.ProxySOCKS == "" && (s.ProxySOCKSAlways || s.ProxyHostOnion) {
+		// As upstream: both only choose how socks_proxy is used.
+		warnings = append(warnings, "[PROXY] socks_mode = always and host_mode = onion have no effect without socks_proxy")
+	}
 	if len(errs) > 0 {
 		return Settings{}, warnings, fmt.Errorf("config: %s", strings.Join(errs, "; "))
 	}

@@ -255,6 +255,10 @@ func TestParseSOCKSProxy(t *testing.T) {
 			t.Errorf("%q: settings error %v", in, err)
 		}
 	}
+	_, warn, err := ReadSettings(strings.NewReader("[PROXY]\nsocks_mode = always\n"))
+	if err != nil || len(warn) != 1 || !strings.Contains(warn[0], "without socks_proxy") {
+		t.Errorf("socks_mode = always without socks_proxy: %v %q", err, warn)
+	}
 	for _, in := range []string{"[PROXY]\nhost_mode = tor\n", "[PROXY]\nsocks_mode = never\n", "[PROXY]\nrequired_host_mode = maybe\n"} {
 		if _, _, err := ReadSettings(strings.NewReader(in)); err == nil {
 			t.Errorf("%q accepted", in)

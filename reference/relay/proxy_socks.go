@@ -45,6 +45,7 @@ func chooseHost(hosts []string, pc ProxyConfig) (string, bool) {
 // host is refused when private, and so are "localhost" and names under
 // ".localhost" (RFC 6761); any other name is the SOCKS proxy's to resolve
 // and its own policy's to refuse (Tor refuses private addresses by default).
+// The SOCKS proxy's own address is the operator's choice and not checked.
 func destDialer(pc ProxyConfig) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	direct := pc.Client.Dial
 	if direct == nil {
