@@ -171,6 +171,9 @@ func ReadSettings(r io.Reader) (Settings, []string, error) {
 		errs = append(errs, err.Error())
 	}
 	warnings = append(warnings, publishedInformation(s.Information)...)
+	if len(s.Information) == 0 {
+		s.Information = nil
+	}
 	if s.ProxySOCKS == "" && (s.ProxySOCKSAlways || s.ProxyHostOnion) {
 		// As upstream: both only choose how socks_proxy is used.
 		warnings = append(warnings, "[PROXY] socks_mode = always and host_mode = onion have no effect without socks_proxy")
