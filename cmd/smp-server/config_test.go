@@ -1,6 +1,9 @@
 package main
 
 import (
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -24,6 +27,38 @@ func TestStoreOptions(t *testing.T) {
 		o := storeOptions(s)
 		if o.Backups != want.Backups || o.CompactMin != want.CompactMin || o.Sync != store.SyncEachWrite {
 			t.Errorf("%q: %+v, want backups %d, compact_min %d", in, o, want.Backups, want.CompactMin)
+		}
+	}
+}
+
+// TestStartKeepsConfiguredBackups: `start` keeps as many generations of
+// each log in backups/ as [STORE_LOG] backups says (1 here, where the
+// default would keep 2 after three starts), and with backups = 0 none.
+func TestStartKeepsConfiguredBackups(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts relay processes")
+	}
+	for backups, want := range map[string]int{"1": 1, "0": 0} {
+		dir, port := t.TempDir(), freePort(t)
+		if code := run([]string{"init", "--dir", dir, "--host", "127.0.0.1", "--port", port, "--no-password"}, io.Discard, os.Stderr); code != 0 {
+			t.Fatalf("init exited %d", code)
+		}
+		ini := filepath.Join(dir, configFile)
+		b, err := os.ReadFile(ini)
+		if err != nil || !strings.Contains(string(b), "\nbackups = 3\n") {
+			t.Fatalf("init wrote no backups = 3: %v", err)
+		}
+		if err := os.WriteFile(ini, []byte(strings.Replace(string(b), "\nbackups = 3\n", "\nbackups = "+backups+"\n", 1)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for range 3 {
+			child := startChild(t, dir, port)
+			child.Process.Kill()
+			child.Wait()
+		}
+		names, _ := filepath.Glob(filepath.Join(dir, "backups", "queues.log.*"))
+		if len(names) != want {
+			t.Errorf("backups = %s: %d generations of queues.log kept, want %d: %q", backups, len(names), want, names)
 		}
 	}
 }
