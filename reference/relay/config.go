@@ -22,6 +22,7 @@ import (
 type Settings struct {
 	// [STORE_LOG]
 	StoreEnabled       bool             // enable: keep queues and messages on disk
+	RestoreMessages    bool             // restore_messages: off only with enable = off
 	Fsync              store.SyncPolicy // fsync (smpkit): each | interval | never
 	FsyncInterval      time.Duration    // fsync_interval_ms (smpkit)
 	ExpireMessagesDays int              // expire_messages_days; 0 = expire at every check
@@ -82,6 +83,7 @@ type Settings struct {
 func DefaultSettings() Settings {
 	return Settings{
 		StoreEnabled:             true,
+		RestoreMessages:          true,
 		Fsync:                    store.SyncEachWrite,
 		FsyncInterval:            time.Second,
 		Backups:                  3,
@@ -186,6 +188,9 @@ func ReadSettings(r io.Reader) (Settings, []string, error) {
 
 // check applies the rules between keys.
 func (s *Settings) check() error {
+	if s.StoreEnabled && !s.RestoreMessages {
+		return fmt.Errorf("[STORE_LOG] restore_messages = off: %w: smpkit always restores undelivered messages on restart (off works only with enable = off)", ErrRefused)
+	}
 	if s.ControlPort != "" && s.ControlAdminPassword == "" && s.ControlUserPassword == "" {
 		return errors.New("[TRANSPORT] control_port needs [AUTH] control_port_admin_password or control_port_user_password")
 	}

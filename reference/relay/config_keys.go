@@ -41,8 +41,10 @@ var configKeys = map[string]map[string]keyFn{
 		"backups":     whole(func(s *Settings) *int { return &s.Backups }, 0),
 		"compact_min": bytesKey(func(s *Settings) *int64 { return &s.CompactMin }),
 		// restore_messages = off drops undelivered messages on restart
-		// upstream; smpkit's store always keeps them.
-		"restore_messages":         only("on", "smpkit always restores undelivered messages on restart"),
+		// upstream; smpkit's store always keeps them, so off is refused
+		// unless the store log is off too (upstream's init writes it so),
+		// where neither keeps anything (Settings.check).
+		"restore_messages":         onOff(func(s *Settings) *bool { return &s.RestoreMessages }),
 		"expire_messages_days":     whole(func(s *Settings) *int { return &s.ExpireMessagesDays }, 0),
 		"expire_messages_on_start": onOff(func(s *Settings) *bool { return &s.ExpireOnStart }),
 		"expire_messages_on_send":  onOff(func(s *Settings) *bool { return &s.ExpireOnSend }),

@@ -134,6 +134,13 @@ func TestSettingsRefused(t *testing.T) {
 	if _, warn, err := ReadSettings(strings.NewReader(ok)); err != nil || len(warn) > 0 {
 		t.Fatalf("accepted values: %v %q", err, warn)
 	}
+	// What upstream's init writes when the store log is declined:
+	// enable = off and restore_messages = off, which keeps nothing there
+	// either.
+	s, _, err := ReadSettings(strings.NewReader(upstreamWith(t, nil, map[string]string{"enable": "enable = off", "restore_messages": "restore_messages = off"})))
+	if err != nil || s.StoreEnabled || s.RestoreMessages {
+		t.Fatalf("store log off, restore_messages off: %v %+v", err, s)
+	}
 }
 
 // upstreamWith is upstream's default smp-server.ini with the given

@@ -52,7 +52,7 @@ enable = %s
 # smpkit keeps queues and messages in its store log: only memory is accepted.
 store_queues = memory
 store_messages = memory
-restore_messages = on
+restore_messages = %s
 # smpkit: when writes reach the disk: each (a message answered OK survives
 # kill -9), interval (every fsync_interval_ms), or never.
 fsync = %s
@@ -69,7 +69,7 @@ expire_messages_on_send = %s
 expire_ntfs_hours = %d
 log_stats = off
 # Write Prometheus metrics to smp-server-metrics.txt every this many seconds.
-`, onOff(s.StoreEnabled), fsync, s.FsyncInterval.Milliseconds(), s.Backups, s.CompactMin, s.ExpireMessagesDays,
+`, onOff(s.StoreEnabled), onOff(s.RestoreMessages), fsync, s.FsyncInterval.Milliseconds(), s.Backups, s.CompactMin, s.ExpireMessagesDays,
 		onOff(s.ExpireOnStart), onOff(s.ExpireOnSend), s.ExpireNtfsHours)
 	if s.PrometheusInterval > 0 {
 		opt("prometheus_interval", secs(s.PrometheusInterval))
