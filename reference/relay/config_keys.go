@@ -16,7 +16,8 @@ type keyFn func(s *Settings, v string) error
 // configKeys lists every key of upstream's smp-server.ini (the keys
 // Server/Main.hs reads and Main/Init.hs writes) and smpkit's own. An
 // upstream key smpkit cannot honour is refused with the reason, never
-// accepted and ignored.
+// accepted and ignored; one that does nothing upstream either in the only
+// configuration smpkit accepts (noEffect) loads with a warning.
 var configKeys = map[string]map[string]keyFn{
 	"STORE_LOG": {
 		"enable":            onOff(func(s *Settings) *bool { return &s.StoreEnabled }),
