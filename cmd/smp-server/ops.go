@@ -83,7 +83,7 @@ func cmdBlock(args []string, stdout, stderr io.Writer) error {
 	}
 	// Offline: the store has one writer, so this only works while the
 	// relay is stopped (the store refuses a directory in use).
-	st, _, err := store.Open(*dir, store.Options{})
+	st, _, err := store.Open(*dir, storeOptions(s))
 	if err != nil {
 		return fmt.Errorf("%w (while the relay runs, block needs [TRANSPORT] control_port)", err)
 	}

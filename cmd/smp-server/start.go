@@ -76,7 +76,7 @@ func cmdStart(args []string, stdout, stderr io.Writer) error {
 	var st *store.Store
 	if s.StoreEnabled {
 		var rec *store.Recovery
-		st, rec, err = store.Open(*dir, store.Options{Sync: s.Fsync, SyncInterval: s.FsyncInterval})
+		st, rec, err = store.Open(*dir, storeOptions(s))
 		if err != nil {
 			return err
 		}
@@ -186,6 +186,19 @@ func cmdStart(args []string, stdout, stderr io.Writer) error {
 	queues, messages := r.Store().Counts()
 	log.Info("stopped", "reason", why, "uptime", time.Since(started).Round(time.Second).String(), "queues", queues, "messages", messages)
 	return err
+}
+
+// storeOptions maps [STORE_LOG] to the store's options, where zero means
+// the default: a configured 0 keeps no backups and compacts at any size.
+func storeOptions(s relay.Settings) store.Options {
+	o := store.Options{Sync: s.Fsync, SyncInterval: s.FsyncInterval, Backups: s.Backups, CompactMin: s.CompactMin}
+	if o.Backups == 0 {
+		o.Backups = -1
+	}
+	if o.CompactMin == 0 {
+		o.CompactMin = 1
+	}
+	return o
 }
 
 // writeMetrics writes the metrics file every interval, replacing it

@@ -22,6 +22,7 @@ import (
 type Settings struct {
 	// [STORE_LOG]
 	StoreEnabled       bool             // enable: keep queues and messages on disk
+	RestoreMessages    bool             // restore_messages: off only with enable = off
 	Fsync              store.SyncPolicy // fsync (smpkit): each | interval | never
 	FsyncInterval      time.Duration    // fsync_interval_ms (smpkit)
 	ExpireMessagesDays int              // expire_messages_days; 0 = expire at every check
@@ -29,6 +30,8 @@ type Settings struct {
 	ExpireOnSend       bool             // expire_messages_on_send
 	ExpireNtfsHours    int              // expire_ntfs_hours; 0 = expire at every check
 	PrometheusInterval time.Duration    // prometheus_interval (s): write smp-server-metrics.txt; 0 = off
+	Backups            int              // backups (smpkit): log generations kept in backups/; 0 = none
+	CompactMin         int64            // compact_min (smpkit): bytes below which messages.log is not compacted
 	// [AUTH]
 	NewQueues            bool   // new_queues: allow NEW
 	CreatePassword       string // create_password: basic auth for NEW and PRXY
@@ -50,6 +53,11 @@ type Settings struct {
 	ProxyAllowPrivate bool     // allow_private_destinations (smpkit)
 	ProxyOwnDomains   []string // own_server_domains: counted apart in metrics
 	ProxyConcurrency  int      // client_concurrency: proxy commands in flight per client
+	// socks_proxy as written ([user:pass@|@][ip][:port]); empty = none
+	ProxySOCKS            string
+	ProxySOCKSAlways      bool // socks_mode = always (default onion: .onion hosts only)
+	ProxyHostOnion        bool // host_mode = onion (default public)
+	ProxyRequiredHostMode bool // required_host_mode
 	// [INACTIVE_CLIENTS]
 	DisconnectInactive bool          // disconnect
 	InactiveTTL        time.Duration // ttl (seconds); 0 = any idle client at the next check
@@ -75,8 +83,11 @@ type Settings struct {
 func DefaultSettings() Settings {
 	return Settings{
 		StoreEnabled:             true,
+		RestoreMessages:          true,
 		Fsync:                    store.SyncEachWrite,
 		FsyncInterval:            time.Second,
+		Backups:                  3,
+		CompactMin:               1 << 20,
 		ExpireMessagesDays:       21,
 		ExpireOnStart:            true,
 		ExpireOnSend:             true,
@@ -147,11 +158,27 @@ func ReadSettings(r io.Reader) (Settings, []string, error) {
 			continue // "key =" leaves the default, as a commented-out key does
 		}
 		if err := apply(&s, v); err != nil {
+			var note noEffectError
+			if errors.As(err, &note) {
+				warnings = append(warnings, fmt.Sprintf("line %d: [%s] %s %v", f.lines[id], sec, key, err))
+				continue
+			}
 			errs = append(errs, fmt.Sprintf("line %d: [%s] %s = %s: %v", f.lines[id], sec, key, v, err))
 		}
 	}
 	if err := s.check(); err != nil {
 		errs = append(errs, err.Error())
+	}
+	if err := checkInformation(s.Information); err != nil {
+		errs = append(errs, err.Error())
+	}
+	warnings = append(warnings, publishedInformation(s.Information)...)
+	if len(s.Information) == 0 {
+		s.Information = nil
+	}
+	if s.ProxySOCKS == "" && (s.ProxySOCKSAlways || s.ProxyHostOnion) {
+		// As upstream: both only choose how socks_proxy is used.
+		warnings = append(warnings, "[PROXY] socks_mode = always and host_mode = onion have no effect without socks_proxy")
 	}
 	if len(errs) > 0 {
 		return Settings{}, warnings, fmt.Errorf("config: %s", strings.Join(errs, "; "))
@@ -161,6 +188,9 @@ func ReadSettings(r io.Reader) (Settings, []string, error) {
 
 // check applies the rules between keys.
 func (s *Settings) check() error {
+	if s.StoreEnabled && !s.RestoreMessages {
+		return fmt.Errorf("[STORE_LOG] restore_messages = off: %w: smpkit always restores undelivered messages on restart (off works only with enable = off)", ErrRefused)
+	}
 	if s.ControlPort != "" && s.ControlAdminPassword == "" && s.ControlUserPassword == "" {
 		return errors.New("[TRANSPORT] control_port needs [AUTH] control_port_admin_password or control_port_user_password")
 	}
@@ -220,8 +250,24 @@ func ConfigFromSettings(s Settings, creds *transport.Credentials, st *store.Stor
 			AllowPrivate: s.ProxyAllowPrivate,
 			OwnDomains:   s.ProxyOwnDomains,
 			Concurrency:  s.ProxyConcurrency,
+			SOCKSAlways:  s.ProxySOCKSAlways,
+			HostOnion:    s.ProxyHostOnion,
+			// Upstream's name: required_host_mode.
+			RequiredHostMode: s.ProxyRequiredHostMode,
 		},
 		Logger: log,
+	}
+	if s.ProxySOCKS != "" {
+		// Checked when read; a Settings built in code with a bad value
+		// gets proxying refused rather than direct connections.
+		if sp, err := ParseSOCKSProxy(s.ProxySOCKS); err == nil {
+			cfg.Proxy.SOCKS = sp.proxy(time.Now())
+		} else {
+			cfg.Proxy.Disabled = true
+			if log != nil {
+				log.Error("[PROXY] socks_proxy: sending proxy disabled", "err", err)
+			}
+		}
 	}
 	if s.DisconnectInactive {
 		cfg.IdleTimeout = literal(s.InactiveTTL)

@@ -16,7 +16,8 @@ type keyFn func(s *Settings, v string) error
 // configKeys lists every key of upstream's smp-server.ini (the keys
 // Server/Main.hs reads and Main/Init.hs writes) and smpkit's own. An
 // upstream key smpkit cannot honour is refused with the reason, never
-// accepted and ignored.
+// accepted and ignored; one that does nothing upstream either in the only
+// configuration smpkit accepts (noEffect) loads with a warning.
 var configKeys = map[string]map[string]keyFn{
 	"STORE_LOG": {
 		"enable":            onOff(func(s *Settings) *bool { return &s.StoreEnabled }),
@@ -27,14 +28,24 @@ var configKeys = map[string]map[string]keyFn{
 		// restore_messages does upstream.
 		"store_queues":   only("memory", "smpkit keeps queues in its store log (store_queues = memory); PostgreSQL is not available"),
 		"store_messages": only("memory", "smpkit keeps messages in its store log (store_messages = memory); journal and PostgreSQL are not available"),
-		"db_connection":  refuse("PostgreSQL storage is not available"),
-		"db_schema":      refuse("PostgreSQL storage is not available"),
-		"db_pool_size":   refuse("PostgreSQL storage is not available"),
-		"db_store_log":   refuse("PostgreSQL storage is not available"),
-		"db_deleted_ttl": refuse("PostgreSQL storage is not available"),
+		// Upstream reads the db_* keys only with store_queues = database
+		// (Main.hs iniStoreCfg SQSPostgres); with memory, the only queue
+		// store smpkit accepts, they do nothing there either.
+		"db_connection":  noEffect("used only with store_queues = database"),
+		"db_schema":      noEffect("used only with store_queues = database"),
+		"db_pool_size":   noEffect("used only with store_queues = database"),
+		"db_store_log":   noEffect("used only with store_queues = database"),
+		"db_deleted_ttl": noEffect("used only with store_queues = database"),
+		// smpkit: how many previous generations of each log start keeps
+		// in backups/ (0 = none), and the size in bytes below which
+		// messages.log is not compacted while the relay runs.
+		"backups":     whole(func(s *Settings) *int { return &s.Backups }, 0),
+		"compact_min": bytesKey(func(s *Settings) *int64 { return &s.CompactMin }),
 		// restore_messages = off drops undelivered messages on restart
-		// upstream; smpkit's store always keeps them.
-		"restore_messages":         only("on", "smpkit always restores undelivered messages on restart"),
+		// upstream; smpkit's store always keeps them, so off is refused
+		// unless the store log is off too (upstream's init writes it so),
+		// where neither keeps anything (Settings.check).
+		"restore_messages":         onOff(func(s *Settings) *bool { return &s.RestoreMessages }),
 		"expire_messages_days":     whole(func(s *Settings) *int { return &s.ExpireMessagesDays }, 0),
 		"expire_messages_on_start": onOff(func(s *Settings) *bool { return &s.ExpireOnStart }),
 		"expire_messages_on_send":  onOff(func(s *Settings) *bool { return &s.ExpireOnSend }),
@@ -73,12 +84,34 @@ var configKeys = map[string]map[string]keyFn{
 		},
 		// Upstream waits for a free slot at 0, forever; smpkit wants 1 or more.
 		"client_concurrency": whole(func(s *Settings) *int { return &s.ProxyConcurrency }, 1),
-		// smpkit has no SOCKS client: it reaches destinations directly,
-		// which is upstream's host_mode = public without a SOCKS proxy.
-		"host_mode":          only("public", "smpkit connects to destination relays directly, by their public host names"),
-		"required_host_mode": only("off", "smpkit tries each host of a destination in turn"),
-		"socks_proxy":        refuse("smpkit has no SOCKS client to forward messages through"),
-		"socks_mode":         refuse("smpkit has no SOCKS client to forward messages through"),
+		// Upstream Client.hs textToHostMode: public, or onion (prefer a
+		// destination's onion host when socks_proxy is set).
+		"host_mode": func(s *Settings, v string) error {
+			switch v {
+			case "public", "onion":
+				s.ProxyHostOnion = v == "onion"
+				return nil
+			}
+			return fmt.Errorf("want public or onion")
+		},
+		"required_host_mode": onOff(func(s *Settings) *bool { return &s.ProxyRequiredHostMode }),
+		"socks_proxy": func(s *Settings, v string) error {
+			if _, err := ParseSOCKSProxy(v); err != nil {
+				return err
+			}
+			s.ProxySOCKS = v
+			return nil
+		},
+		// Upstream Client.hs SocksMode: onion (the default) uses the SOCKS
+		// proxy for .onion hosts only, always for every host.
+		"socks_mode": func(s *Settings, v string) error {
+			switch v {
+			case "onion", "always":
+				s.ProxySOCKSAlways = v == "always"
+				return nil
+			}
+			return fmt.Errorf("want onion or always")
+		},
 	},
 	"INACTIVE_CLIENTS": {
 		"disconnect": onOff(func(s *Settings) *bool { return &s.DisconnectInactive }),
@@ -214,6 +247,27 @@ func only(value, why string) keyFn {
 
 func refuse(why string) keyFn {
 	return func(*Settings, string) error { return fmt.Errorf("%w: %s", ErrRefused, why) }
+}
+
+// noEffectError marks a key that is accepted and does nothing, as it does
+// upstream in the same configuration; ReadSettings reports it as a warning.
+type noEffectError string
+
+func (e noEffectError) Error() string { return "has no effect: " + string(e) }
+
+func noEffect(why string) keyFn {
+	return func(*Settings, string) error { return noEffectError(why) }
+}
+
+func bytesKey(field func(*Settings) *int64) keyFn {
+	return func(s *Settings, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return fmt.Errorf("want a whole number of bytes, at least 0")
+		}
+		*field(s) = n
+		return nil
+	}
 }
 
 func setFsync(s *Settings, v string) error {

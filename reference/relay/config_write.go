@@ -52,11 +52,16 @@ enable = %s
 # smpkit keeps queues and messages in its store log: only memory is accepted.
 store_queues = memory
 store_messages = memory
-restore_messages = on
+restore_messages = %s
 # smpkit: when writes reach the disk: each (a message answered OK survives
 # kill -9), interval (every fsync_interval_ms), or never.
 fsync = %s
 fsync_interval_ms = %d
+# smpkit: previous generations of each log kept in backups/ at start
+# (0 = none; they hold delivered message bodies until they rotate out), and
+# the size in bytes below which messages.log is not compacted while running.
+backups = %d
+compact_min = %d
 # Messages and notifications expiration periods (0 = at every check).
 expire_messages_days = %d
 expire_messages_on_start = %s
@@ -64,7 +69,7 @@ expire_messages_on_send = %s
 expire_ntfs_hours = %d
 log_stats = off
 # Write Prometheus metrics to smp-server-metrics.txt every this many seconds.
-`, onOff(s.StoreEnabled), fsync, s.FsyncInterval.Milliseconds(), s.ExpireMessagesDays,
+`, onOff(s.StoreEnabled), onOff(s.RestoreMessages), fsync, s.FsyncInterval.Milliseconds(), s.Backups, s.CompactMin, s.ExpireMessagesDays,
 		onOff(s.ExpireOnStart), onOff(s.ExpireOnSend), s.ExpireNtfsHours)
 	if s.PrometheusInterval > 0 {
 		opt("prometheus_interval", secs(s.PrometheusInterval))
@@ -113,7 +118,32 @@ allow_private_destinations = %s
 `, s.MaxConnections, s.MaxConnectionsPerIP, int64(s.HandshakeTimeout/time.Second),
 		onOff(s.ProxyEnabled), onOff(s.ProxyAllowPrivate))
 	opt("own_server_domains", strings.Join(s.ProxyOwnDomains, " "))
-	fmt.Fprintf(&b, `# Proxy commands a client may have in flight.
+	hostMode := "public"
+	if s.ProxyHostOnion {
+		hostMode = "onion"
+	}
+	socksMode := "onion"
+	if s.ProxySOCKSAlways {
+		socksMode = "always"
+	}
+	fmt.Fprintf(&b, `# Which host of a destination relay with several to connect to: public
+# (the first that is not .onion), or onion (its .onion host, when
+# socks_proxy is set). With required_host_mode = on, a destination without
+# such a host is refused; otherwise its first host is used.
+host_mode = %s
+required_host_mode = %s
+# SOCKS5 proxy (e.g. Tor) for connections to destination relays, as
+# [user:password@ or @]ip[:port]: without "@" each run of the relay sends
+# its own username, so Tor keeps its circuits apart; "@" sends none.
+`, hostMode, onOff(s.ProxyRequiredHostMode))
+	if s.ProxySOCKS != "" {
+		opt("socks_proxy", s.ProxySOCKS)
+	} else {
+		b.WriteString("# socks_proxy = 127.0.0.1:9050\n")
+	}
+	fmt.Fprintf(&b, `# Use socks_proxy for .onion hosts only (onion), or for every host (always).
+socks_mode = %s
+# Proxy commands a client may have in flight.
 client_concurrency = %d
 
 [INACTIVE_CLIENTS]
@@ -125,7 +155,7 @@ check_interval = %s
 
 [WEB]
 # Where the server information page (index.html) is written at start.
-`, s.ProxyConcurrency, onOff(s.DisconnectInactive), secs(s.InactiveTTL), secs(s.InactiveCheck))
+`, socksMode, s.ProxyConcurrency, onOff(s.DisconnectInactive), secs(s.InactiveTTL), secs(s.InactiveCheck))
 	opt("static_path", s.WebStaticPath)
 	b.WriteString("# Serve static_path over HTTP, and over HTTPS with a certificate and key;\n# on an SMP port, clients that send SNI get HTTPS, as upstream.\n")
 	opt("http", s.WebHTTP)

@@ -40,6 +40,27 @@ type ProxyConfig struct {
 	// Concurrency is how many proxy commands one client connection may
 	// have in flight; more wait (default 32, upstream client_concurrency).
 	Concurrency int
+	// SOCKS, when set, is the SOCKS5 proxy that destinations are reached
+	// through (upstream socks_proxy): the .onion ones, or all of them with
+	// SOCKSAlways (upstream socks_mode).
+	SOCKS       *SOCKSProxy
+	SOCKSAlways bool
+	// HostOnion makes the proxy connect to a destination's .onion host
+	// when SOCKS is set (upstream host_mode = onion); otherwise, and
+	// without SOCKS, it uses the first host that is not .onion. Like
+	// upstream (Client.hs chooseTransportHost) it connects to that one
+	// host only; when a destination has no host of the wanted kind it uses
+	// the first, or with RequiredHostMode answers PROXY BROKER HOST.
+	HostOnion        bool
+	RequiredHostMode bool
+}
+
+// SOCKSProxy is a SOCKS5 proxy and the credentials sent to it.
+type SOCKSProxy struct {
+	Addr string // IP:port
+	// Username, when not empty, is sent with Password (RFC 1929);
+	// otherwise no authentication is offered.
+	Username, Password string
 }
 
 // errPrivateDestination is the dial failure for a refused destination.
@@ -105,10 +126,7 @@ func (r *Relay) proxyConfig() ProxyConfig {
 	if pc.Concurrency <= 0 {
 		pc.Concurrency = 32
 	}
-	if !pc.AllowPrivate && pc.Client.Dial == nil {
-		d := net.Dialer{Control: publicOnly}
-		pc.Client.Dial = d.DialContext
-	}
+	pc.Client.Dial = destDialer(pc)
 	pc.Client.ProxyServer = true
 	if pc.Client.Logger == nil {
 		pc.Client.Logger = r.log
@@ -200,7 +218,15 @@ func (r *Relay) connectDest(srv smp.Server, d *dest) {
 		case <-ctx.Done():
 		}
 	}()
-	cl, err := client.Dial(ctx, srv, pc.Client)
+	host, ok := chooseHost(srv.Hosts, pc)
+	if !ok {
+		d.at = time.Now()
+		d.err = brokerErr(smp.BrokerError{Kind: smp.BrokerHOST})
+		return
+	}
+	one := srv
+	one.Hosts = []string{host}
+	cl, err := client.Dial(ctx, one, pc.Client)
 	d.at = time.Now()
 	if err != nil {
 		r.log.Debug("proxy: destination unreachable", "err", err)
