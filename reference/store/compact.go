@@ -21,8 +21,8 @@ import (
 // callers (nor the relay, which calls the store under its own lock). One
 // job runs at a time, in its own goroutine:
 //
-//  1. start (s.mu): take the live state — copies of the maps, that is of
-//     slice headers and pointers, no record is encoded — and from now on
+//  1. start (s.mu): take the live state — clones of the maps, that is of
+//     slice headers and pointers; nothing is encoded — and from now on
 //     keep a copy of every frame written to the logs the job rewrites
 //     (the tail);
 //  2. write the snapshot to <log>.tmp and fsync it (no lock);
@@ -53,8 +53,8 @@ type compactJob struct {
 	// never changed in place, so sharing them is safe; popHead's
 	// clearing of delivered messages is put off to the job's end.
 	msgs   map[string][]Message
-	queue  []*Queue
-	svcs   []*Service
+	queue  map[string]*Queue
+	svcs   map[string]*Service
 	qcount int64 // records of the queues snapshot
 	zero   []*Message
 
@@ -66,6 +66,7 @@ type compactJob struct {
 	mtail, qtail []byte
 	qtailN       int64
 	switched     bool          // step 4 done: writes go to the new files
+	moved        []*appendLog  // the new files switched to
 	view         [2]*appendLog // the logs after the switch, for the group commit
 	old          []*appendLog
 }
@@ -103,14 +104,7 @@ func (s *Store) startJob(queues, rewrite bool) *compactJob {
 	j := &compactJob{queues: queues || rewrite, rewrite: rewrite, done: make(chan struct{})}
 	j.msgs = maps.Clone(s.msgs)
 	if j.queues {
-		j.queue = make([]*Queue, 0, len(s.queues))
-		for _, q := range s.queues {
-			j.queue = append(j.queue, q)
-		}
-		j.svcs = make([]*Service, 0, len(s.services))
-		for _, sv := range s.services {
-			j.svcs = append(j.svcs, sv)
-		}
+		j.queue, j.svcs = maps.Clone(s.queues), maps.Clone(s.services)
 		j.qcount = int64(len(j.queue) + len(j.svcs))
 	}
 	if rewrite {
@@ -146,10 +140,14 @@ func (s *Store) runJob(j *compactJob) {
 	if err == nil {
 		err = s.switchLogs(j)
 	}
-	if err == nil {
-		err = s.finish(j)
+	var ferr error
+	if j.switched {
+		// Also when queues.log failed to switch after messages.log
+		// did: what goes to the new messages.log needs its name
+		// durable.
+		ferr = s.finish(j)
 	}
-	s.endJob(j, err)
+	s.endJob(j, err, ferr)
 }
 
 // writeNew is step 2: the snapshots, written and fsynced without a lock.
@@ -278,6 +276,7 @@ func (s *Store) switchLogs(j *compactJob) error {
 			return fmt.Errorf("store: compact %s: %w", l.name(), err)
 		}
 		l.written.Store(s.seq)
+		j.moved = append(j.moved, l)
 		if l == j.m {
 			j.old = append(j.old, s.mlog)
 			s.mlog = l
@@ -298,28 +297,22 @@ func (s *Store) switchLogs(j *compactJob) error {
 // finish is step 5: the new files and the directory fsynced without a
 // lock; then the group commit fsyncs the new files and the hold ends.
 func (s *Store) finish(j *compactJob) error {
-	var err error
 	var ws []uint64
-	for _, l := range j.logs() {
+	for _, l := range j.moved {
 		ws = append(ws, l.written.Load())
 	}
-	for _, l := range j.logs() {
-		if err = l.f.Sync(); err != nil {
-			err = fmt.Errorf("store: compact %s: fsync: %w", l.name(), err)
-			break
+	for _, l := range j.moved {
+		if err := l.f.Sync(); err != nil {
+			return fmt.Errorf("store: compact %s: fsync: %w", l.name(), err)
 		}
 	}
-	if err == nil {
-		if err = syncDir(s.fs, s.dir); err != nil {
-			err = fmt.Errorf("store: compact: fsync %s: %w", s.dir, err)
-		}
+	if err := syncDir(s.fs, s.dir); err != nil {
+		return fmt.Errorf("store: compact: fsync %s: %w", s.dir, err)
 	}
-	if err == nil {
-		for i, l := range j.logs() {
-			l.synced.Store(ws[i])
-		}
+	for i, l := range j.moved {
+		l.synced.Store(ws[i])
 	}
-	return err
+	return nil
 }
 
 // endJob ends a job, whether it succeeded or not: the group commit moves
@@ -327,15 +320,16 @@ func (s *Store) finish(j *compactJob) error {
 // a failure is counted (the logs are intact, only larger: a compaction is
 // retried once the log has grown by half, a rewrite at the next write).
 // It never waits for syncMu (an fsync in flight) while holding s.mu.
-func (s *Store) endJob(j *compactJob, err error) {
-	if err != nil && j.switched {
+func (s *Store) endJob(j *compactJob, err, ferr error) {
+	if ferr != nil {
 		// Records written to the new files since the switch may not
 		// survive a power loss: fail their waits (before the hold
 		// ends, so that no later fsync acknowledges them) and rewrite
 		// the logs from memory.
 		s.mu.Lock()
-		s.markInDoubt(err)
+		s.markInDoubt(ferr)
 		s.mu.Unlock()
+		err = errors.Join(err, ferr)
 	}
 	// The group commit must not fsync a file being closed.
 	s.syncMu.Lock()
@@ -357,7 +351,7 @@ func (s *Store) endJob(j *compactJob, err error) {
 	}
 	if err != nil {
 		s.writeErrors.Add(1)
-		if j.rewrite && !j.switched {
+		if j.rewrite {
 			s.rewrite.Store(true)
 		}
 		if s.mlog != j.m {

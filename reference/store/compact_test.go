@@ -171,7 +171,11 @@ func TestCompactionHoldsAcks(t *testing.T) {
 	gate.release <- struct{}{}
 	<-held // the compaction is in its finish, new file renamed, not yet durable
 	answered := make(chan error, 1)
+	w := s.Written()
 	go func() { answered <- s.AddMessage(qid('r', 1), msg(5000)) }()
+	for s.Written() == w { // written to the new file
+		time.Sleep(time.Millisecond)
+	}
 	// Give a wrong acknowledgement the time to happen; a right one
 	// cannot happen before the release.
 	time.Sleep(20 * time.Millisecond)
@@ -201,5 +205,80 @@ func TestCompactionHoldsAcks(t *testing.T) {
 	}
 	if err != nil && !errors.Is(err, storetest.ErrCrashed) {
 		t.Fatalf("write: %v", err)
+	}
+}
+
+// TestCompactionFinishFails: when the fsync that ends a compaction fails
+// (here the directory's, after the rename), the writes it covered fail,
+// the logs are rewritten from memory at the next write, and from then on
+// writes are answered and survive a power loss.
+func TestCompactionFinishFails(t *testing.T) {
+	mem := storetest.NewMemFS()
+	ffs := &storetest.FaultFS{FS: mem}
+	s, _ := mustOpen(t, "/data", store.Options{FS: ffs, CompactMin: 4 << 10})
+	if err := s.CreateQueue(newQueue(1)); err != nil {
+		t.Fatal(err)
+	}
+	gate := newCompactGate(mem)
+	gate.arm(true)
+	n := 0
+	for ; !s.Compacting(); n++ {
+		if err := s.AddMessage(qid('r', 1), msg(n)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.DeleteHead(qid('r', 1), qid('m', n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-gate.parked
+	finish := make(chan struct{})
+	mem.SyncHook = func(name string) {
+		if strings.HasSuffix(name, "/messages.log") && finish != nil {
+			c := finish
+			finish = nil
+			c <- struct{}{}
+			<-c
+		}
+	}
+	held := finish
+	gate.release <- struct{}{}
+	<-held // in the finish: its file fsync is under way, the directory's next
+	answered := make(chan error, 1)
+	w := s.Written()
+	go func() { answered <- s.AddMessage(qid('r', 1), msg(5000)) }()
+	for s.Written() == w { // written, and waiting for the hold
+		time.Sleep(time.Millisecond)
+	}
+	ffs.SetSyncError(syscall.EIO)
+	held <- struct{}{}
+	s.WaitCompaction()
+	if err := <-answered; !errors.Is(err, syscall.EIO) {
+		t.Fatalf("write covered by the failed finish: %v", err)
+	}
+	ffs.SetSyncError(nil)
+	mem.SyncHook = nil
+	if err := s.AddMessage(qid('r', 1), msg(5001)); err != nil { // starts the rewrite
+		t.Fatal(err)
+	}
+	s.WaitCompaction()
+	if err := s.AddMessage(qid('r', 1), msg(5002)); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Stats(); st.Compactions != 2 || st.WriteErrors != 1 {
+		t.Fatalf("stats %+v, want 2 compactions and 1 error (the directory's fsync)", st)
+	}
+	mem.CrashAfter(0)
+	mem.Restart()
+	s2, rec := mustOpen(t, "/data", store.Options{FS: mem})
+	defer s2.Close()
+	if len(rec.Dropped) != 0 {
+		t.Fatalf("recovery %+v", rec)
+	}
+	var ids []string
+	for _, m := range s2.AllMessages(qid('r', 1)) {
+		ids = append(ids, string(m.ID[len(m.ID)-4:]))
+	}
+	if got := strings.Join(ids, " "); got != "5000 5001 5002" {
+		t.Fatalf("messages after power loss: %s (5000 was in doubt and kept in memory, so the rewrite keeps it)", got)
 	}
 }
