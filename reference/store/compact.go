@@ -44,10 +44,11 @@ import (
 // record fsynced through it) or the new one (with every record
 // acknowledged).
 type compactJob struct {
-	queues  bool // queues.log too (messages.log always)
-	rewrite bool // started by a failed fsync
-	done    chan struct{}
-	err     error
+	queues       bool // queues.log too (messages.log always)
+	rewrite      bool // started by a failed fsync
+	mpath, qpath string
+	done         chan struct{}
+	err          error
 
 	// The snapshot, taken at step 1. Stored messages and queues are
 	// never changed in place, so sharing them is safe; popHead's
@@ -101,7 +102,8 @@ func (s *Store) maybeCompactQueues() {
 
 // startJob is step 1; called with s.mu held and no job running.
 func (s *Store) startJob(queues, rewrite bool) *compactJob {
-	j := &compactJob{queues: queues || rewrite, rewrite: rewrite, done: make(chan struct{})}
+	j := &compactJob{queues: queues || rewrite, rewrite: rewrite, done: make(chan struct{}),
+		mpath: s.mlog.path, qpath: s.qlog.path}
 	j.msgs = maps.Clone(s.msgs)
 	if j.queues {
 		j.queue, j.svcs = maps.Clone(s.queues), maps.Clone(s.services)
@@ -153,7 +155,7 @@ func (s *Store) runJob(j *compactJob) {
 // writeNew is step 2: the snapshots, written and fsynced without a lock.
 func (s *Store) writeNew(j *compactJob) error {
 	var err error
-	j.m, err = s.newLog(s.mlog.path, func(emit func([]byte) error) error {
+	j.m, err = s.newLog(j.mpath, func(emit func([]byte) error) error {
 		for rid, ms := range j.msgs {
 			for i := range ms {
 				if err := emit(encodeAddMessage([]byte(rid), &ms[i])); err != nil {
@@ -166,7 +168,7 @@ func (s *Store) writeNew(j *compactJob) error {
 	if err != nil || !j.queues {
 		return err
 	}
-	j.q, err = s.newLog(s.qlog.path, func(emit func([]byte) error) error {
+	j.q, err = s.newLog(j.qpath, func(emit func([]byte) error) error {
 		for _, sv := range j.svcs {
 			if err := emit(encodeService(sv)); err != nil {
 				return err

@@ -117,7 +117,9 @@ func (g *compactGate) arm(on bool) {
 // waits for a compaction to be held or done after each step, so the
 // interleaving (and rapid's shrinking) stays deterministic.
 func TestPowerLoss(t *testing.T) {
-	crashes, compactions := 0, 0
+	// inside: the power went during a compaction's catch-up, switch or
+	// finish; during: while one was held at its snapshot's fsync.
+	crashes, started, compactions, inside, during := 0, 0, 0, 0, 0
 	rapid.Check(t, func(rt *rapid.T) {
 		mem := storetest.NewMemFS()
 		if rapid.Bool().Draw(rt, "torn tails") {
@@ -131,7 +133,7 @@ func TestPowerLoss(t *testing.T) {
 				held = false
 			}
 		}
-		opts := store.Options{FS: mem, CompactMin: 512, Backups: rapid.IntRange(-1, 2).Draw(rt, "backups")}
+		opts := store.Options{FS: mem, CompactMin: 256, Backups: rapid.IntRange(-1, 2).Draw(rt, "backups")}
 		var ids []string
 		model := state{queues: map[string]store.Queue{}, msgs: map[string][]store.Message{}}
 
@@ -140,6 +142,9 @@ func TestPowerLoss(t *testing.T) {
 		// made it to disk.
 		var s *store.Store
 		reopen := func(pending *state) {
+			if held && mem.Crashed() {
+				during++
+			}
 			if s != nil {
 				let()
 				s.WaitCompaction()
@@ -190,9 +195,15 @@ func TestPowerLoss(t *testing.T) {
 				mem.CrashAfter(rapid.IntRange(1, 6).Draw(rt, "ops before crash"))
 			}
 			if held && rapid.IntRange(0, 2).Draw(rt, "let compaction go") == 0 {
+				if rapid.Bool().Draw(rt, "crash inside the compaction") {
+					mem.CrashAfter(rapid.IntRange(1, 8).Draw(rt, "compaction ops before crash"))
+				}
 				let()
 				s.WaitCompaction()
 				compactions++
+				if mem.Crashed() {
+					inside++
+				}
 			}
 			gate.arm(!held)
 			after := model.clone()
@@ -264,6 +275,7 @@ func TestPowerLoss(t *testing.T) {
 				select {
 				case <-gate.parked:
 					held = true
+					started++
 				case <-s.CompactionDone():
 				}
 			}
@@ -287,7 +299,8 @@ func TestPowerLoss(t *testing.T) {
 		let()
 		s.Close()
 	})
-	t.Logf("%d power losses survived, %d compactions let go mid-workload", crashes, compactions)
+	t.Logf("%d power losses survived (%d inside the end of a compaction, %d while one was held); %d online compactions, %d let go mid-workload",
+		crashes, inside, during, started, compactions)
 }
 
 // TestGroupCommit: writers pending at the same moment share one fsync, and
