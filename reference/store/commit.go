@@ -55,12 +55,18 @@ func (s *Store) syncTo(seq uint64) error {
 		if s.synced >= seq {
 			return nil
 		}
-		if s.syncing {
+		// A compaction near its end holds records written after
+		// holdSeq: they count as durable only once it has made its new
+		// files and their names durable (compact.go).
+		if s.syncing || s.hold && seq > s.holdSeq {
 			s.cond.Wait()
 			continue
 		}
 		s.syncing = true
 		target := s.written.Load()
+		if s.hold && target > s.holdSeq {
+			target = s.holdSeq
+		}
 		s.smu.Unlock()
 		s.syncMu.Lock()
 		err := s.syncFiles()
@@ -90,8 +96,13 @@ func (s *Store) markInDoubt(err error) {
 }
 
 // syncFiles fsyncs the logs with unsynced records. Called with syncMu.
+// While a compaction's new files are not yet durable under the logs'
+// names, the logs are the old ones (synclogs is switched when it ends).
 func (s *Store) syncFiles() error {
-	for _, l := range []*appendLog{s.qlog, s.mlog} {
+	s.smu.Lock()
+	logs := s.synclogs
+	s.smu.Unlock()
+	for _, l := range logs {
 		w := l.written.Load()
 		if w <= l.synced.Load() {
 			continue
@@ -122,10 +133,10 @@ func (s *Store) syncLoop(every time.Duration) {
 // write appends one framed record to *which (s.qlog or s.mlog); called with s.mu held. It
 // returns the record's sequence number.
 func (s *Store) write(which **appendLog, payload []byte) (uint64, error) {
-	if s.rewrite.Load() {
-		if err := s.rewriteLogs(); err != nil {
-			return 0, err
-		}
+	if s.rewrite.Load() && s.job == nil && !s.closing {
+		// In the background: until it is done, records go on to the
+		// old logs, whose later fsyncs cover them.
+		s.startJob(true, true)
 	}
 	l := *which
 	s.frame = appendFrame(s.frame[:0], payload)
@@ -136,6 +147,7 @@ func (s *Store) write(which **appendLog, payload []byte) (uint64, error) {
 	if l == s.qlog {
 		s.qrecords++
 	}
+	s.tail(l, s.frame)
 	s.seq++
 	l.written.Store(s.seq)
 	s.written.Store(s.seq)

@@ -305,6 +305,10 @@ func TestWriteErrorsClear(t *testing.T) {
 	if err := s.AddMessage(qid('r', 3), msg(4)); err != nil {
 		t.Fatal(err)
 	}
+	s.WaitCompaction() // the rewrite runs in the background
+	if st := s.Stats(); st.Compactions != 1 || st.WriteErrors != 3 {
+		t.Fatalf("after the rewrite: %+v", st)
+	}
 	mem.CrashAfter(0) // power loss: only durable writes remain
 	mem.Restart()
 	s2, rec := mustOpen(t, "/data", store.Options{FS: mem})
@@ -338,6 +342,9 @@ func TestOnlineCompaction(t *testing.T) {
 				t.Fatal(ok, err)
 			}
 		}
+		// The bound holds once the compaction a write started is done
+		// (it runs in the background).
+		s.WaitCompaction()
 		st := s.Stats()
 		if bound := max(2*st.LiveMessages, min) + 64; st.MessagesLog > bound {
 			t.Fatalf("after %d: messages.log %d bytes > bound %d (live %d)", i, st.MessagesLog, bound, st.LiveMessages)
@@ -379,6 +386,7 @@ func TestOnlineQueueCompaction(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		s.WaitCompaction()
 		st := s.Stats()
 		if bound := max(2*int64(st.Queues), min/256); st.QueueRecords > bound {
 			t.Fatalf("after %d: %d records in queues.log > %d", i, st.QueueRecords, bound)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -64,6 +65,42 @@ func (st state) diff(s *store.Store, ids []string) string {
 	return fmt.Sprint(d)
 }
 
+// compactGate holds each online compaction at the fsync of its snapshot
+// (the first fsync of a file named *.tmp after arm), so that a test's
+// workload goes on while the compaction is in progress, and lets it go on
+// cue. Open's own snapshots are fsynced under the same names: disarm
+// around Open.
+type compactGate struct {
+	mu      sync.Mutex
+	armed   bool
+	parked  chan struct{}
+	release chan struct{}
+}
+
+func newCompactGate(mem *storetest.MemFS) *compactGate {
+	g := &compactGate{parked: make(chan struct{}), release: make(chan struct{})}
+	mem.SyncHook = func(name string) {
+		if !strings.HasSuffix(name, ".tmp") {
+			return
+		}
+		g.mu.Lock()
+		park := g.armed
+		g.armed = false
+		g.mu.Unlock()
+		if park {
+			g.parked <- struct{}{}
+			<-g.release
+		}
+	}
+	return g
+}
+
+func (g *compactGate) arm(on bool) {
+	g.mu.Lock()
+	g.armed = on
+	g.mu.Unlock()
+}
+
 // TestPowerLoss runs random workloads on a file system that loses every
 // write not made durable when the power goes, cutting the power at random
 // points (during writes, fsyncs, compactions, restarts). After each crash,
@@ -71,14 +108,32 @@ func (st state) diff(s *store.Store, ids []string) string {
 // OK, plus possibly the one in flight when the power went: every message
 // and queue record answered OK survives, nothing never written appears.
 // Half the runs leave torn or zero-filled tails, as real file systems do.
+//
+// Online compactions run in the background: with a small CompactMin they
+// start often; each is held at the fsync of its snapshot while the
+// workload goes on (its records go to the old logs and the compaction's
+// tail), and let go at a random later step, often with a crash planned so
+// that the power goes inside its catch-up, switch or finish. The test
+// waits for a compaction to be held or done after each step, so the
+// interleaving (and rapid's shrinking) stays deterministic.
 func TestPowerLoss(t *testing.T) {
-	crashes := 0
+	// inside: the power went during a compaction's catch-up, switch or
+	// finish; during: while one was held at its snapshot's fsync.
+	crashes, started, compactions, inside, during := 0, 0, 0, 0, 0
 	rapid.Check(t, func(rt *rapid.T) {
 		mem := storetest.NewMemFS()
 		if rapid.Bool().Draw(rt, "torn tails") {
 			mem.Torn = storetest.TornTail(rand.New(rand.NewPCG(rapid.Uint64().Draw(rt, "seed"), 1)))
 		}
-		opts := store.Options{FS: mem, CompactMin: 1024, Backups: rapid.IntRange(-1, 2).Draw(rt, "backups")}
+		gate := newCompactGate(mem)
+		held := false // a compaction is parked at its snapshot's fsync
+		let := func() {
+			if held {
+				gate.release <- struct{}{}
+				held = false
+			}
+		}
+		opts := store.Options{FS: mem, CompactMin: 256, Backups: rapid.IntRange(-1, 2).Draw(rt, "backups")}
 		var ids []string
 		model := state{queues: map[string]store.Queue{}, msgs: map[string][]store.Message{}}
 
@@ -87,6 +142,14 @@ func TestPowerLoss(t *testing.T) {
 		// made it to disk.
 		var s *store.Store
 		reopen := func(pending *state) {
+			if held && mem.Crashed() {
+				during++
+			}
+			if s != nil {
+				let()
+				s.WaitCompaction()
+			}
+			gate.arm(false)
 			for {
 				mem.Restart()
 				if rapid.IntRange(0, 4).Draw(rt, "crash during open") == 0 {
@@ -131,6 +194,18 @@ func TestPowerLoss(t *testing.T) {
 			if rapid.IntRange(0, 5).Draw(rt, "plan crash") == 0 {
 				mem.CrashAfter(rapid.IntRange(1, 6).Draw(rt, "ops before crash"))
 			}
+			if held && rapid.IntRange(0, 2).Draw(rt, "let compaction go") == 0 {
+				if rapid.Bool().Draw(rt, "crash inside the compaction") {
+					mem.CrashAfter(rapid.IntRange(1, 8).Draw(rt, "compaction ops before crash"))
+				}
+				let()
+				s.WaitCompaction()
+				compactions++
+				if mem.Crashed() {
+					inside++
+				}
+			}
+			gate.arm(!held)
 			after := model.clone()
 			var err error
 			switch op := rapid.IntRange(0, 6).Draw(rt, "op"); op {
@@ -184,6 +259,7 @@ func TestPowerLoss(t *testing.T) {
 					delete(after.msgs, rid)
 				}
 			case 6: // clean restart, unless the power goes meanwhile
+				let()
 				if err := s.Close(); err != nil && !mem.Crashed() {
 					rt.Fatal(err)
 				}
@@ -193,10 +269,24 @@ func TestPowerLoss(t *testing.T) {
 				reopen(nil)
 				continue
 			}
+			if !held {
+				// A compaction this step started runs to its
+				// snapshot's fsync, or fails before.
+				select {
+				case <-gate.parked:
+					held = true
+					started++
+				case <-s.CompactionDone():
+				}
+			}
 			if err == nil {
 				model = after
 				if mem.Crashed() {
-					rt.Fatal("a change was answered OK while the power was off")
+					// The compaction this change started, running
+					// beside its fsync, cut the power after the
+					// change was durable: it must survive.
+					crashes++
+					reopen(nil)
 				}
 				continue
 			}
@@ -206,9 +296,11 @@ func TestPowerLoss(t *testing.T) {
 			crashes++
 			reopen(&after)
 		}
+		let()
 		s.Close()
 	})
-	t.Logf("%d power losses survived", crashes)
+	t.Logf("%d power losses survived (%d inside the end of a compaction, %d while one was held); %d online compactions, %d let go mid-workload",
+		crashes, inside, during, started, compactions)
 }
 
 // TestGroupCommit: writers pending at the same moment share one fsync, and
@@ -279,6 +371,7 @@ func TestGroupCommit(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	s.WaitCompaction()
 	mem.Restart()
 	s2, _ := mustOpen(t, "/data", store.Options{FS: mem})
 	defer s2.Close()

@@ -170,9 +170,11 @@ type Store struct {
 	// (the kernel may drop the dirty pages), so the next write rewrites
 	// both logs from memory.
 	rewrite      atomic.Bool
-	compactRetry int64 // messages.log size before which a failed compaction is not retried
-	qrecords     int64 // records in queues.log
-	qRetry       int64 // queues.log record count before which a failed compaction is not retried
+	compactRetry int64       // messages.log size before which a failed compaction is not retried
+	qrecords     int64       // records in queues.log
+	qRetry       int64       // queues.log record count before which a failed compaction is not retried
+	job          *compactJob // the online compaction running, if any (compact.go)
+	closing      bool
 
 	deferred    atomic.Bool
 	writeErrors atomic.Int64
@@ -189,6 +191,11 @@ type Store struct {
 	syncing bool
 	failTo  uint64 // records up to failTo were covered by a failed fsync
 	failErr error
+	// synclogs are the files the group commit fsyncs; hold holds back
+	// records after holdSeq while a compaction ends (compact.go).
+	synclogs [2]*appendLog
+	hold     bool
+	holdSeq  uint64
 
 	stop, done chan struct{}
 }
@@ -318,6 +325,7 @@ func (s *Store) load() (*Recovery, error) {
 		s.qlog.close()
 		return nil, err
 	}
+	s.synclogs = [2]*appendLog{s.qlog, s.mlog}
 	s.qrecords = int64(len(s.queues) + len(s.services))
 	rec.Queues = len(s.queues)
 	for _, ms := range s.msgs {
@@ -452,8 +460,16 @@ func (s *Store) snapshotMessages() error {
 	})
 }
 
-// Close makes everything written durable and closes the logs.
+// Close makes everything written durable and closes the logs, after the
+// compaction running, if any.
 func (s *Store) Close() error {
+	s.mu.Lock()
+	s.closing = true
+	j := s.job
+	s.mu.Unlock()
+	if j != nil {
+		<-j.done
+	}
 	if s.stop != nil {
 		close(s.stop)
 		<-s.done
@@ -762,7 +778,12 @@ func (s *Store) DeleteHead(rid, msgID []byte) (bool, error) {
 func (s *Store) popHead(rid string) {
 	ms := s.msgs[rid]
 	s.live -= msgRecordSize(rid, &ms[0])
-	ms[0] = Message{}
+	if s.job != nil {
+		// The job's snapshot may still be reading it.
+		s.job.zero = append(s.job.zero, &ms[0])
+	} else {
+		ms[0] = Message{} // for the GC: the body is delivered
+	}
 	if len(ms) == 1 {
 		delete(s.msgs, rid)
 		return

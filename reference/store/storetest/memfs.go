@@ -44,8 +44,13 @@ type MemFS struct {
 	Torn func(tail []byte) []byte
 	// SyncDelay is how long an fsync of a file takes, as on a disk.
 	SyncDelay time.Duration
-	ops       int
-	syncs     int
+	// SyncHook, if set, is called before each fsync of a file with the
+	// file's name at that moment (after a rename, the new one; with hard
+	// links, the first in order), outside the file system's lock: a test
+	// can hold an fsync there (a slow disk, on cue) while others go on.
+	SyncHook func(name string)
+	ops      int
+	syncs    int
 }
 
 type inode struct {
@@ -266,6 +271,23 @@ func (m *MemFS) Lock(name string) (store.File, error) {
 	return mf, nil
 }
 
+// nameOf returns the first name an inode has ("" for none).
+func (m *MemFS) nameOf(ino *inode) string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var names []string
+	for name, i := range m.files {
+		if i == ino {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	if len(names) == 0 {
+		return ""
+	}
+	return names[0]
+}
+
 // ReadFile returns a file's current contents, for tests.
 func (m *MemFS) ReadFile(name string) ([]byte, error) {
 	m.mu.Lock()
@@ -365,6 +387,9 @@ func (f *memFile) Write(p []byte) (int, error) {
 func (f *memFile) Sync() error {
 	if d := f.m.SyncDelay; d > 0 && f.ino != nil {
 		time.Sleep(d)
+	}
+	if h := f.m.SyncHook; h != nil && f.ino != nil {
+		h(f.m.nameOf(f.ino))
 	}
 	f.m.mu.Lock()
 	defer f.m.mu.Unlock()
