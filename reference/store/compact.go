@@ -405,7 +405,21 @@ func (l *appendLog) name() string { return filepath.Base(l.path) }
 // written so far is durable whatever the sync policy, and messages.log
 // holds only live messages. The control port's "save" runs it.
 func (s *Store) Save() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.rewriteLogs()
+	for {
+		s.mu.Lock()
+		if s.closing {
+			s.mu.Unlock()
+			return errors.New("store: closed")
+		}
+		if j := s.job; j != nil {
+			// Started before Save was asked: its snapshot may be older.
+			s.mu.Unlock()
+			<-j.done
+			continue
+		}
+		j := s.startJob(true, false) // both logs
+		s.mu.Unlock()
+		<-j.done
+		return j.err
+	}
 }
