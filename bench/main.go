@@ -8,8 +8,11 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/smpkit/smpkit/internal/buildinfo"
 	"github.com/smpkit/smpkit/internal/relaybench"
@@ -50,6 +53,8 @@ func main() {
 	fs.BoolVar(&o.SerialCommit, "serial-commit", false, "baseline and floor fsync each record on its own (no group commit)")
 	fs.BoolVar(&o.SingleCommand, "single-command", false, "the relay's load client sends each command in its own block, as upstream's client sends SEND and ACK")
 	fs.StringVar(&o.Dir, "dir", "", "directory for the servers' data (default: the system temporary directory)")
+	rate := fs.Float64("rate", 0, "instead of the comparison, run each system at the largest pair count paced at this many msgs/s, and print its latency and server costs")
+	cpuprofile := fs.String("cpuprofile", "", "with --rate: write the load generator's CPU profile to this file (the servers': SMPKIT_RELAYBENCH_CPUPROFILE)")
 	version := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		if err == flag.ErrHelp {
@@ -94,6 +99,30 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench: --duration must be positive")
 		os.Exit(2)
 	}
+	if *rate < 0 {
+		fmt.Fprintln(os.Stderr, "bench: --rate must not be negative")
+		os.Exit(2)
+	}
+	if *rate > 0 {
+		if *cpuprofile != "" {
+			f, err := os.Create(*cpuprofile)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "bench:", err)
+				os.Exit(1)
+			}
+			if err := pprof.StartCPUProfile(f); err != nil {
+				fmt.Fprintln(os.Stderr, "bench:", err)
+				os.Exit(1)
+			}
+			defer pprof.StopCPUProfile()
+		}
+		if err := paced(o, *rate); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		pprof.StopCPUProfile()
+		return
+	}
 	o.Progress = os.Stderr
 	rep, err := relaybench.Compare(o)
 	if err != nil {
@@ -113,4 +142,26 @@ func parseInts(s string) ([]int, error) {
 		out = append(out, n)
 	}
 	return out, nil
+}
+
+// paced runs each system and fsync policy once at a fixed rate, for
+// looking at latency and per-message cost at one load (with the
+// SMPKIT_RELAYBENCH_CPUPROFILE or _TRACE environment variables, say).
+func paced(o relaybench.Options, rate float64) error {
+	p := slices.Max(o.Pairs)
+	fmt.Printf("Paced at %.0f msgs/s, %d pairs (SEND → MSG from the scheduled send time; server costs per message):\n", rate, p)
+	fmt.Printf("  %8s  %5s  %7s  %6s  %6s  %12s  %10s  %10s\n", "system", "fsync", "msgs/s", "p50 ms", "p99 ms", "p99 begun ms", "cpu µs/msg", "blocks/msg")
+	for _, f := range o.Fsyncs {
+		for _, s := range o.Systems {
+			r, err := relaybench.Run(relaybench.Load{System: s, Fsync: f, Pairs: p, Conns: o.Conns, Body: o.Body,
+				Rate: rate, Duration: o.Duration, SerialCommit: o.SerialCommit, SingleCommand: o.SingleCommand, Dir: o.Dir})
+			if err != nil {
+				return fmt.Errorf("%s fsync=%s: %w", s, f, err)
+			}
+			ms := func(d time.Duration) float64 { return float64(d) / 1e6 }
+			fmt.Printf("  %8s  %5s  %7.0f  %6.2f  %6.2f  %12.2f  %10.0f  %10.2f\n", s, f, r.Rate, ms(r.P50), ms(r.P99), ms(r.P99Sent),
+				float64(r.CPUPerMsg)/1e3, r.BlocksPerMsg)
+		}
+	}
+	return nil
 }

@@ -25,4 +25,13 @@ func TestCompareSmall(t *testing.T) {
 	if len(rep.Half) != 3 || rep.Idle == nil {
 		t.Fatalf("half-load runs %d, idle %v", len(rep.Half), rep.Idle)
 	}
+	// The baseline and the floor again, at the relay's half-load rate.
+	if len(rep.SameRate) != 2 {
+		t.Fatalf("same-rate runs %d, want 2", len(rep.SameRate))
+	}
+	for _, r := range rep.SameRate {
+		if r.Msgs != 15 || r.P99Sent <= 0 || r.P99Sent > r.P99 {
+			t.Fatalf("%s at the relay's rate: %+v", r.System, r)
+		}
+	}
 }

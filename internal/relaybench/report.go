@@ -44,7 +44,11 @@ type Report struct {
 	Results []Result
 	Runs    []Result // every full-load run
 	Half    []Result
-	Idle    *IdleResult
+	// SameRate has the other systems paced at the relay's half-load rate,
+	// so that the relay's latency there can be set against what the
+	// protocol floor and the baseline do at the same rate on this machine.
+	SameRate []Result
+	Idle     *IdleResult
 }
 
 // Compare runs every system at every fsync policy and pair count, one after
@@ -114,6 +118,22 @@ func Compare(o Options) (*Report, error) {
 				rep.Half = append(rep.Half, r)
 			}
 		}
+		for _, h := range rep.Half {
+			if h.System != Relay {
+				continue
+			}
+			for _, s := range o.Systems {
+				if s == Relay {
+					continue
+				}
+				r, err := run(Load{System: s, Fsync: h.Fsync, Pairs: p, Conns: o.Conns, Body: o.Body, Rate: h.Load.Rate,
+					Messages: o.Messages / 2, Duration: o.Duration, SerialCommit: o.SerialCommit, Exe: o.Exe, Dir: o.Dir})
+				if err != nil {
+					return rep, err
+				}
+				rep.SameRate = append(rep.SameRate, r)
+			}
+		}
 	}
 	if o.Idle > 0 {
 		ir, err := Idle(o.Idle, o.Exe, o.Dir)
@@ -146,6 +166,7 @@ func medians(runs []Result) []Result {
 		m.Rate = median(same, func(x Result) float64 { return x.Rate })
 		m.P50 = time.Duration(median(same, func(x Result) float64 { return float64(x.P50) }))
 		m.P99 = time.Duration(median(same, func(x Result) float64 { return float64(x.P99) }))
+		m.P99Sent = time.Duration(median(same, func(x Result) float64 { return float64(x.P99Sent) }))
 		m.CPUPerMsg = time.Duration(median(same, func(x Result) float64 { return float64(x.CPUPerMsg) }))
 		m.BytesPerMsg = median(same, func(x Result) float64 { return x.BytesPerMsg })
 		m.AllocsPerMsg = median(same, func(x Result) float64 { return x.AllocsPerMsg })
@@ -252,6 +273,22 @@ func (r *Report) Print(w io.Writer) {
 		fmt.Fprintln(tw, "system\tfsync\ttarget msgs/s\tmsgs/s\tp50 ms\tp99 ms\t")
 		for _, x := range r.Half {
 			fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.0f\t%s\t%s\t\n", x.System, x.Fsync, x.Load.Rate, x.Rate, ms(x.P50), ms(x.P99))
+		}
+		tw.Flush()
+	}
+	if len(r.SameRate) > 0 {
+		fmt.Fprintln(w, "\nLatency and server costs at the relay's half-load rate, every system at the same msgs/s:")
+		fmt.Fprintln(tw, "system\tfsync\tmsgs/s\tp50 ms\tp99 ms\tp99 from SEND begun ms\tcpu µs/msg\tblocks/msg\t")
+		for _, h := range r.Half {
+			if h.System != Relay {
+				continue
+			}
+			for _, x := range append([]Result{h}, r.SameRate...) {
+				if x.Fsync != h.Fsync {
+					continue
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%s\t%s\t%d\t%.2f\t\n", x.System, x.Fsync, x.Rate, ms(x.P50), ms(x.P99), ms(x.P99Sent), x.CPUPerMsg.Microseconds(), x.BlocksPerMsg)
+			}
 		}
 		tw.Flush()
 	}

@@ -64,6 +64,10 @@ type Result struct {
 	Elapsed  time.Duration
 	Rate     float64 // messages per second
 	P50, P99 time.Duration
+	// P99Sent is the p99 of SEND → MSG from the moment the load client
+	// began encoding the SEND, which leaves out how late the client's own
+	// timer woke it; a diagnostic next to P99, which counts that too.
+	P99Sent time.Duration
 	// Server-side costs per message.
 	BytesPerMsg, AllocsPerMsg float64
 	CPUPerMsg                 time.Duration
@@ -248,9 +252,16 @@ func Run(l Load) (Result, error) {
 	}
 	r := Result{Load: l, Msgs: len(lat), Elapsed: elapsed}
 	if n := len(lat); n > 0 {
-		slices.Sort(lat)
+		sched := make([]time.Duration, n)
+		sent := make([]time.Duration, n)
+		for i, s := range lat {
+			sched[i], sent[i] = s.sched, s.sent
+		}
+		slices.Sort(sched)
+		slices.Sort(sent)
 		r.Rate = float64(n) / elapsed.Seconds()
-		r.P50, r.P99 = lat[n/2], lat[n*99/100]
+		r.P50, r.P99 = sched[n/2], sched[n*99/100]
+		r.P99Sent = sent[n*99/100]
 		r.BytesPerMsg = float64(after.Bytes-before.Bytes) / float64(n)
 		r.AllocsPerMsg = float64(after.Mallocs-before.Mallocs) / float64(n)
 		r.CPUPerMsg = time.Duration(float64(after.CPU-before.CPU) / float64(n))
@@ -259,12 +270,16 @@ func Run(l Load) (Result, error) {
 	return r, nil
 }
 
+// sample is one message's SEND → MSG latency, from its scheduled time and
+// from the moment its SEND was begun.
+type sample struct{ sched, sent time.Duration }
+
 // drive runs the pairs for total messages (split between them) or for d,
 // and returns the SEND → MSG latencies.
-func drive(pairs []*pair, body []byte, total int, d time.Duration, rate float64) ([]time.Duration, error) {
+func drive(pairs []*pair, body []byte, total int, d time.Duration, rate float64) ([]sample, error) {
 	var (
 		mu   sync.Mutex
-		lat  []time.Duration
+		lat  []sample
 		ferr error
 		wg   sync.WaitGroup
 	)
@@ -300,8 +315,8 @@ func drive(pairs []*pair, body []byte, total int, d time.Duration, rate float64)
 const stepTimeout = 30 * time.Second
 
 // loop sends n messages (n < 0: until deadline), one at a time.
-func (p *pair) loop(body []byte, n int, deadline time.Time, every, offset time.Duration) ([]time.Duration, error) {
-	var lat []time.Duration
+func (p *pair) loop(body []byte, n int, deadline time.Time, every, offset time.Duration) ([]sample, error) {
+	var lat []sample
 	next := time.Now().Add(offset)
 	var corr uint32
 	for i := 0; n < 0 || i < n; i++ {
@@ -317,6 +332,7 @@ func (p *pair) loop(body []byte, n int, deadline time.Time, every, offset time.D
 			next = next.Add(every)
 		}
 		corr++
+		sent := time.Now()
 		if err := p.snd.send(p, corr, body); err != nil {
 			return lat, err
 		}
@@ -333,7 +349,7 @@ func (p *pair) loop(body []byte, n int, deadline time.Time, every, offset time.D
 		if msg.kind != 'M' {
 			return lat, errors.New("no MSG after SEND")
 		}
-		lat = append(lat, msg.at.Sub(t0))
+		lat = append(lat, sample{sched: msg.at.Sub(t0), sent: msg.at.Sub(sent)})
 		corr++
 		if err := p.rcv.ack(p, corr, msg.id); err != nil {
 			return lat, err
