@@ -401,7 +401,7 @@ func TestModelFailureReport(t *testing.T) {
 		}
 	}
 	target := startMutant(t, nm.hooks())
-	rep := conformance.Run(context.Background(), target, conformance.Options{Run: regexp.MustCompile("^SM-DELIVERY-MODEL$"), Seed: 7, Wait: time.Second, ModelShrink: 5 * time.Second})
+	rep := conformance.Run(context.Background(), target, conformance.Options{Run: regexp.MustCompile("^SM-DELIVERY-MODEL$"), Seed: 7, Wait: 300 * time.Millisecond, ModelShrink: 3 * time.Second})
 	r := rep.Results[0]
 	if r.Status != conformance.Fail {
 		t.Fatalf("model case %s against no-end", r.Status)
