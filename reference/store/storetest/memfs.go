@@ -1,6 +1,7 @@
 // Package storetest holds file systems for testing package store: MemFS,
-// which loses every write not made durable when it "loses power", and
-// FaultFS, which fails writes as a full disk does. They are faults for
+// which loses every write and every name not made durable by an fsync
+// (of the file, of the directory holding the name) when it "loses power",
+// and FaultFS, which fails writes as a full disk does. They are faults for
 // tests; no program uses them.
 package storetest
 
