@@ -14,7 +14,8 @@ import (
 //
 // Durability follows POSIX: a write is durable after File.Sync of the file;
 // a create, rename, link or remove is durable after Sync of the directory,
-// opened with OpenFile(dir, os.O_RDONLY, 0).
+// opened with OpenFile(dir, os.O_RDONLY, 0); a directory MkdirAll makes is
+// such a create too, in its parent.
 type FS interface {
 	OpenFile(name string, flag int, perm fs.FileMode) (File, error)
 	Rename(oldpath, newpath string) error

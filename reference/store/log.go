@@ -1,8 +1,10 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -149,6 +151,37 @@ func syncDir(fsys FS, dir string) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// mkdirDurable makes dir and its missing parents, and makes each new
+// name durable by syncing the directory that holds it: a directory made
+// but not synced into its parent can vanish at a power loss, with every
+// log in it.
+func mkdirDurable(fsys FS, dir string) error {
+	var made []string
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		f, err := fsys.OpenFile(d, os.O_RDONLY, 0)
+		if err == nil {
+			f.Close()
+			break
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			break // MkdirAll says what is wrong
+		}
+		made = append(made, d)
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	if err := fsys.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	for _, d := range made {
+		if err := syncDir(fsys, filepath.Dir(d)); err != nil {
+			return fmt.Errorf("sync %s: %w", filepath.Dir(d), err)
+		}
+	}
+	return nil
 }
 
 // copyFile copies src to dst and makes the copy durable (but not its name).

@@ -222,7 +222,7 @@ func Open(dir string, opts Options) (*Store, *Recovery, error) {
 		opts.SyncInterval = time.Second
 	}
 	fsys := opts.FS
-	if err := fsys.MkdirAll(dir, 0o700); err != nil {
+	if err := mkdirDurable(fsys, dir); err != nil {
 		return nil, nil, err
 	}
 	lock, err := lockDir(fsys, dir)
@@ -394,7 +394,7 @@ func (s *Store) backup() error {
 		return nil
 	}
 	bdir := filepath.Join(s.dir, backupDir)
-	if err := s.fs.MkdirAll(bdir, 0o700); err != nil {
+	if err := mkdirDurable(s.fs, bdir); err != nil {
 		return err
 	}
 	stamp := s.opts.Now().UTC().Format("20060102T150405.000000000Z")

@@ -1,6 +1,7 @@
 // Package storetest holds file systems for testing package store: MemFS,
-// which loses every write not made durable when it "loses power", and
-// FaultFS, which fails writes as a full disk does. They are faults for
+// which loses every write and every name not made durable by an fsync
+// (of the file, of the directory holding the name) when it "loses power",
+// and FaultFS, which fails writes as a full disk does. They are faults for
 // tests; no program uses them.
 package storetest
 
@@ -9,11 +10,15 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/smpkit/smpkit/reference/store"
@@ -24,17 +29,27 @@ import (
 var ErrCrashed = errors.New("storetest: power lost")
 
 // MemFS is an in-memory file system with strict durability, in the way of
-// pebble's strict MemFS: at a crash, a file keeps only the contents it had
-// at its last Sync, and a directory only the entries (creates, renames,
-// links, removals) it had at its last Sync. Directories themselves are
-// durable once made.
+// pebble's strict MemFS (vfs.NewStrictMem). A crash keeps only what was made
+// durable:
+//
+//   - a file's contents revert to what its last Sync made durable;
+//   - a directory's entries (files and directories created, renamed in or
+//     out, linked, removed) revert to what they were at the directory's
+//     last Sync. Each directory counts alone: a rename from a to b is a
+//     removal from a and an addition to b, and a crash after syncing only
+//     one of them leaves the file in both or in neither;
+//   - a directory (MkdirAll's too) survives only if its parent was synced
+//     after it was made, and its parent survives, up to the root, which
+//     always does. Whatever a lost directory held is lost with it.
+//
+// Hard links share one inode: the data is durable after a Sync through
+// any name, each name after a Sync of its directory.
 type MemFS struct {
-	mu      sync.Mutex
-	gen     int // incremented by each crash; files of older generations are dead
-	files   map[string]*inode
-	durable map[string]*inode
-	dirs    map[string]bool
-	locks   map[string]bool
+	mu   sync.Mutex
+	gen  int // incremented by each crash; files of older generations are dead
+	root *node
+	// locks holds the inodes of locked files.
+	locks map[*node]bool
 	// countdown of operations until a crash; <0 when none is planned.
 	crashIn int
 	crashed bool
@@ -53,19 +68,28 @@ type MemFS struct {
 	syncs    int
 }
 
-type inode struct {
-	data, synced []byte
+// node is a file (data) or a directory (children). The synced fields are
+// what a crash reverts to.
+type node struct {
+	isDir          bool
+	data, synced   []byte
+	children       map[string]*node
+	syncedChildren map[string]*node
+}
+
+func newDir() *node {
+	return &node{isDir: true, children: map[string]*node{}, syncedChildren: map[string]*node{}}
 }
 
 // NewMemFS returns an empty MemFS.
 func NewMemFS() *MemFS {
-	return &MemFS{files: map[string]*inode{}, durable: map[string]*inode{}, dirs: map[string]bool{"/": true, ".": true}, locks: map[string]bool{}, crashIn: -1}
+	return &MemFS{root: newDir(), locks: map[*node]bool{}, crashIn: -1}
 }
 
 // CrashAfter makes the n-th next mutating operation (write, sync, rename,
-// link, remove, truncate, create) fail as the power goes: the state becomes
-// what was durable, and every operation fails with ErrCrashed until
-// Restart. n = 0 crashes now.
+// link, remove, truncate, create, mkdir) fail as the power goes: the state
+// becomes what was durable, and every operation fails with ErrCrashed
+// until Restart. n = 0 crashes now.
 func (m *MemFS) CrashAfter(n int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -108,22 +132,31 @@ func (m *MemFS) crashLocked() {
 	m.crashed = true
 	m.crashIn = -1
 	m.gen++
-	m.locks = map[string]bool{}
-	files := map[string]*inode{}
-	seen := map[*inode]bool{}
-	for name, ino := range m.durable {
-		if !seen[ino] {
-			seen[ino] = true
-			data := bytes.Clone(ino.synced)
-			if m.Torn != nil && len(ino.data) > len(ino.synced) && bytes.HasPrefix(ino.data, ino.synced) {
-				data = append(data, m.Torn(bytes.Clone(ino.data[len(ino.synced):]))...)
-			}
-			ino.data = data
-			ino.synced = bytes.Clone(data)
-		}
-		files[name] = ino
+	m.locks = map[*node]bool{}
+	m.revert(m.root, map[*node]bool{})
+}
+
+// revert sets n and everything reachable from it through durable entries
+// back to its durable state; seen keeps a hard-linked file from being
+// reverted (and torn) twice.
+func (m *MemFS) revert(n *node, seen map[*node]bool) {
+	if seen[n] {
+		return
 	}
-	m.files = files
+	seen[n] = true
+	if n.isDir {
+		n.children = maps.Clone(n.syncedChildren)
+		for _, c := range n.children {
+			m.revert(c, seen)
+		}
+		return
+	}
+	data := bytes.Clone(n.synced)
+	if m.Torn != nil && len(n.data) > len(n.synced) && bytes.HasPrefix(n.data, n.synced) {
+		data = append(data, m.Torn(bytes.Clone(n.data[len(n.synced):]))...)
+	}
+	n.data = data
+	n.synced = bytes.Clone(data)
 }
 
 // step counts a mutating operation and crashes when the countdown ends.
@@ -145,142 +178,220 @@ func (m *MemFS) step() error {
 
 func clean(name string) string { return filepath.Clean(name) }
 
+// errIsDir is returned for reading or writing a directory as a file.
+var errIsDir = errors.New("storetest: is a directory")
+
+// parts splits a path into its names below the root; "/a/b" and "a/b" are
+// the same file.
+func parts(name string) []string {
+	name = strings.TrimLeft(filepath.ToSlash(filepath.Clean(name)), "/")
+	if name == "" || name == "." {
+		return nil
+	}
+	return strings.Split(name, "/")
+}
+
+// lookup returns the node at name, or nil.
+func (m *MemFS) lookup(name string) *node {
+	n := m.root
+	for _, p := range parts(name) {
+		if !n.isDir {
+			return nil
+		}
+		if n = n.children[p]; n == nil {
+			return nil
+		}
+	}
+	return n
+}
+
+// parent returns the directory that holds name and name's last element;
+// nil if that directory does not exist.
+func (m *MemFS) parent(name string) (*node, string) {
+	ps := parts(name)
+	if len(ps) == 0 {
+		return nil, ""
+	}
+	d := m.lookup(strings.Join(ps[:len(ps)-1], "/"))
+	if d == nil || !d.isDir {
+		return nil, ""
+	}
+	return d, ps[len(ps)-1]
+}
+
 func (m *MemFS) OpenFile(name string, flag int, perm fs.FileMode) (store.File, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	name = clean(name)
 	if m.crashed {
 		return nil, ErrCrashed
 	}
-	if m.dirs[name] {
-		return &memFile{m: m, gen: m.gen, dir: name}, nil
+	return m.openLocked(name, flag)
+}
+
+func (m *MemFS) openLocked(name string, flag int) (*memFile, error) {
+	n := m.lookup(name)
+	if n != nil && n.isDir {
+		return &memFile{m: m, gen: m.gen, n: n, name: clean(name)}, nil
 	}
-	ino := m.files[name]
-	if ino == nil {
+	if n == nil {
 		if flag&os.O_CREATE == 0 {
 			return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 		}
-		if !m.dirs[filepath.Dir(name)] {
+		d, base := m.parent(name)
+		if d == nil {
 			return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 		}
 		if err := m.step(); err != nil {
 			return nil, err
 		}
-		ino = &inode{}
-		m.files[name] = ino
+		n = &node{}
+		d.children[base] = n
 	} else if flag&os.O_TRUNC != 0 {
 		if err := m.step(); err != nil {
 			return nil, err
 		}
-		ino.data = nil
+		n.data = nil
 	}
-	return &memFile{m: m, gen: m.gen, ino: ino, name: name, appendOnly: flag&os.O_APPEND != 0}, nil
+	return &memFile{m: m, gen: m.gen, n: n, name: clean(name), appendOnly: flag&os.O_APPEND != 0}, nil
 }
 
 func (m *MemFS) Rename(o, n string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	o, n = clean(o), clean(n)
 	if err := m.step(); err != nil {
 		return err
 	}
-	ino := m.files[o]
-	if ino == nil {
+	od, obase := m.parent(o)
+	if od == nil || od.children[obase] == nil {
 		return &fs.PathError{Op: "rename", Path: o, Err: fs.ErrNotExist}
 	}
-	m.files[n] = ino
-	delete(m.files, o)
+	nd, nbase := m.parent(n)
+	if nd == nil {
+		return &fs.PathError{Op: "rename", Path: n, Err: fs.ErrNotExist}
+	}
+	if t := nd.children[nbase]; t != nil && t.isDir {
+		return &fs.PathError{Op: "rename", Path: n, Err: fs.ErrExist}
+	}
+	ino := od.children[obase]
+	delete(od.children, obase)
+	nd.children[nbase] = ino
 	return nil
 }
 
 func (m *MemFS) Link(o, n string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	o, n = clean(o), clean(n)
 	if err := m.step(); err != nil {
 		return err
 	}
-	ino := m.files[o]
-	if ino == nil {
+	ino := m.lookup(o)
+	if ino == nil || ino.isDir {
 		return &fs.PathError{Op: "link", Path: o, Err: fs.ErrNotExist}
 	}
-	if m.files[n] != nil {
+	nd, nbase := m.parent(n)
+	if nd == nil {
+		return &fs.PathError{Op: "link", Path: n, Err: fs.ErrNotExist}
+	}
+	if nd.children[nbase] != nil {
 		return &fs.PathError{Op: "link", Path: n, Err: fs.ErrExist}
 	}
-	m.files[n] = ino
+	nd.children[nbase] = ino
 	return nil
 }
 
+// Remove removes a file or an empty directory.
 func (m *MemFS) Remove(name string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	name = clean(name)
 	if err := m.step(); err != nil {
 		return err
 	}
-	if m.files[name] == nil {
+	d, base := m.parent(name)
+	if d == nil || d.children[base] == nil {
 		return &fs.PathError{Op: "remove", Path: name, Err: fs.ErrNotExist}
 	}
-	delete(m.files, name)
+	if c := d.children[base]; c.isDir && len(c.children) > 0 {
+		return &fs.PathError{Op: "remove", Path: name, Err: syscall.ENOTEMPTY}
+	}
+	delete(d.children, base)
 	return nil
 }
 
+// MkdirAll makes the directories of p that are missing, one operation for
+// each; each is durable only once its parent is synced.
 func (m *MemFS) MkdirAll(p string, _ fs.FileMode) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.crashed {
 		return ErrCrashed
 	}
-	for p = clean(p); !m.dirs[p]; p = filepath.Dir(p) {
-		m.dirs[p] = true
+	d := m.root
+	for _, name := range parts(p) {
+		c := d.children[name]
+		if c == nil {
+			if err := m.step(); err != nil {
+				return err
+			}
+			c = newDir()
+			d.children[name] = c
+		} else if !c.isDir {
+			return &fs.PathError{Op: "mkdir", Path: p, Err: syscall.ENOTDIR}
+		}
+		d = c
 	}
 	return nil
 }
 
+// ReadDir returns the names of the files and directories in dir.
 func (m *MemFS) ReadDir(dir string) ([]string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.crashed {
 		return nil, ErrCrashed
 	}
-	dir = clean(dir)
-	var names []string
-	for name := range m.files {
-		if filepath.Dir(name) == dir {
-			names = append(names, filepath.Base(name))
-		}
+	d := m.lookup(dir)
+	if d == nil || !d.isDir {
+		return nil, &fs.PathError{Op: "readdir", Path: dir, Err: fs.ErrNotExist}
 	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(d.children))
 	return names, nil
 }
 
 func (m *MemFS) Lock(name string) (store.File, error) {
-	f, err := m.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o600)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.crashed {
+		return nil, ErrCrashed
+	}
+	f, err := m.openLocked(name, os.O_RDWR|os.O_CREATE)
 	if err != nil {
 		return nil, err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	name = clean(name)
-	if m.locks[name] {
+	if m.locks[f.n] {
 		return nil, store.ErrLocked
 	}
-	m.locks[name] = true
-	mf := f.(*memFile)
-	mf.lock = true
-	return mf, nil
+	m.locks[f.n] = true
+	f.lock = true
+	return f, nil
 }
 
 // nameOf returns the first name an inode has ("" for none).
-func (m *MemFS) nameOf(ino *inode) string {
+func (m *MemFS) nameOf(ino *node) string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var names []string
-	for name, i := range m.files {
-		if i == ino {
-			names = append(names, name)
+	var walk func(dir string, d *node)
+	walk = func(dir string, d *node) {
+		for name, c := range d.children {
+			if c == ino {
+				names = append(names, dir+name)
+			}
+			if c.isDir {
+				walk(dir+name+"/", c)
+			}
 		}
 	}
+	walk("/", m.root)
 	sort.Strings(names)
 	if len(names) == 0 {
 		return ""
@@ -292,30 +403,37 @@ func (m *MemFS) nameOf(ino *inode) string {
 func (m *MemFS) ReadFile(name string) ([]byte, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	ino := m.files[clean(name)]
-	if ino == nil {
+	n := m.lookup(name)
+	if n == nil || n.isDir {
 		return nil, fs.ErrNotExist
 	}
-	return bytes.Clone(ino.data), nil
+	return bytes.Clone(n.data), nil
 }
 
-// WriteFile replaces a file's contents, durably, for tests.
+// WriteFile replaces a file's contents, durably (with its directories),
+// for tests.
 func (m *MemFS) WriteFile(name string, b []byte) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	name = clean(name)
-	for d := filepath.Dir(name); !m.dirs[d]; d = filepath.Dir(d) {
-		m.dirs[d] = true
+	ps := parts(name)
+	d := m.root
+	for _, p := range ps[:len(ps)-1] {
+		c := d.children[p]
+		if c == nil {
+			c = newDir()
+			d.children[p], d.syncedChildren[p] = c, c
+		}
+		d = c
 	}
-	ino := &inode{data: bytes.Clone(b), synced: bytes.Clone(b)}
-	m.files[name], m.durable[name] = ino, ino
+	base := ps[len(ps)-1]
+	n := &node{data: bytes.Clone(b), synced: bytes.Clone(b)}
+	d.children[base], d.syncedChildren[base] = n, n
 }
 
 type memFile struct {
 	m          *MemFS
 	gen        int
-	ino        *inode // nil for a directory
-	dir        string
+	n          *node
 	name       string
 	pos        int64
 	appendOnly bool
@@ -333,16 +451,27 @@ func (f *memFile) live() error {
 	return nil
 }
 
+// file is live for the operations of a file, not a directory.
+func (f *memFile) file() error {
+	if err := f.live(); err != nil {
+		return err
+	}
+	if f.n.isDir {
+		return &fs.PathError{Op: "read", Path: f.name, Err: errIsDir}
+	}
+	return nil
+}
+
 func (f *memFile) Read(p []byte) (int, error) {
 	f.m.mu.Lock()
 	defer f.m.mu.Unlock()
-	if err := f.live(); err != nil {
+	if err := f.file(); err != nil {
 		return 0, err
 	}
-	if f.pos >= int64(len(f.ino.data)) {
+	if f.pos >= int64(len(f.n.data)) {
 		return 0, io.EOF
 	}
-	n := copy(p, f.ino.data[f.pos:])
+	n := copy(p, f.n.data[f.pos:])
 	f.pos += int64(n)
 	return n, nil
 }
@@ -350,13 +479,13 @@ func (f *memFile) Read(p []byte) (int, error) {
 func (f *memFile) ReadAt(p []byte, off int64) (int, error) {
 	f.m.mu.Lock()
 	defer f.m.mu.Unlock()
-	if err := f.live(); err != nil {
+	if err := f.file(); err != nil {
 		return 0, err
 	}
-	if off >= int64(len(f.ino.data)) {
+	if off >= int64(len(f.n.data)) {
 		return 0, io.EOF
 	}
-	n := copy(p, f.ino.data[off:])
+	n := copy(p, f.n.data[off:])
 	if n < len(p) {
 		return n, io.EOF
 	}
@@ -366,30 +495,30 @@ func (f *memFile) ReadAt(p []byte, off int64) (int, error) {
 func (f *memFile) Write(p []byte) (int, error) {
 	f.m.mu.Lock()
 	defer f.m.mu.Unlock()
-	if err := f.live(); err != nil {
+	if err := f.file(); err != nil {
 		return 0, err
 	}
 	if err := f.m.step(); err != nil {
 		return 0, err
 	}
 	if f.appendOnly {
-		f.pos = int64(len(f.ino.data))
+		f.pos = int64(len(f.n.data))
 	}
-	for int64(len(f.ino.data)) < f.pos {
-		f.ino.data = append(f.ino.data, 0)
+	for int64(len(f.n.data)) < f.pos {
+		f.n.data = append(f.n.data, 0)
 	}
-	n := copy(f.ino.data[f.pos:], p)
-	f.ino.data = append(f.ino.data, p[n:]...)
+	n := copy(f.n.data[f.pos:], p)
+	f.n.data = append(f.n.data, p[n:]...)
 	f.pos += int64(len(p))
 	return len(p), nil
 }
 
 func (f *memFile) Sync() error {
-	if d := f.m.SyncDelay; d > 0 && f.ino != nil {
+	if d := f.m.SyncDelay; d > 0 && !f.n.isDir {
 		time.Sleep(d)
 	}
-	if h := f.m.SyncHook; h != nil && f.ino != nil {
-		h(f.m.nameOf(f.ino))
+	if h := f.m.SyncHook; h != nil && !f.n.isDir {
+		h(f.m.nameOf(f.n))
 	}
 	f.m.mu.Lock()
 	defer f.m.mu.Unlock()
@@ -399,20 +528,11 @@ func (f *memFile) Sync() error {
 	if err := f.m.step(); err != nil {
 		return err
 	}
-	if f.ino == nil {
-		for name, ino := range f.m.files {
-			if filepath.Dir(name) == f.dir {
-				f.m.durable[name] = ino
-			}
-		}
-		for name := range f.m.durable {
-			if filepath.Dir(name) == f.dir && f.m.files[name] == nil {
-				delete(f.m.durable, name)
-			}
-		}
+	if f.n.isDir {
+		f.n.syncedChildren = maps.Clone(f.n.children)
 		return nil
 	}
-	f.ino.synced = bytes.Clone(f.ino.data)
+	f.n.synced = bytes.Clone(f.n.data)
 	f.m.syncs++
 	return nil
 }
@@ -420,17 +540,17 @@ func (f *memFile) Sync() error {
 func (f *memFile) Truncate(size int64) error {
 	f.m.mu.Lock()
 	defer f.m.mu.Unlock()
-	if err := f.live(); err != nil {
+	if err := f.file(); err != nil {
 		return err
 	}
 	if err := f.m.step(); err != nil {
 		return err
 	}
-	if size < int64(len(f.ino.data)) {
-		f.ino.data = f.ino.data[:size:size]
+	if size < int64(len(f.n.data)) {
+		f.n.data = f.n.data[:size:size]
 	}
-	for int64(len(f.ino.data)) < size {
-		f.ino.data = append(f.ino.data, 0)
+	for int64(len(f.n.data)) < size {
+		f.n.data = append(f.n.data, 0)
 	}
 	return nil
 }
@@ -438,17 +558,17 @@ func (f *memFile) Truncate(size int64) error {
 func (f *memFile) Size() (int64, error) {
 	f.m.mu.Lock()
 	defer f.m.mu.Unlock()
-	if err := f.live(); err != nil {
+	if err := f.file(); err != nil {
 		return 0, err
 	}
-	return int64(len(f.ino.data)), nil
+	return int64(len(f.n.data)), nil
 }
 
 func (f *memFile) Close() error {
 	f.m.mu.Lock()
 	defer f.m.mu.Unlock()
-	if f.lock && f.gen == f.m.gen {
-		delete(f.m.locks, f.name)
+	if f.lock && !f.closed && f.gen == f.m.gen {
+		delete(f.m.locks, f.n)
 	}
 	f.closed = true
 	return nil
