@@ -11,6 +11,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/smpkit/smpkit/internal/buildinfo"
 )
 
 const envArgs = "SMPKIT_MAINTEST_ARGS"
@@ -45,4 +47,24 @@ func Run(t testing.TB, args ...string) (stdout, stderr string, code int) {
 		t.Fatalf("run %q: %v", args, err)
 	}
 	return out.String(), errb.String(), code
+}
+
+// Version checks that --version prints the build line of the command
+// called name (buildinfo.Line) and exits 0.
+func Version(t *testing.T, name string) {
+	t.Helper()
+	out, errOut, code := Run(t, "--version")
+	if code != 0 || strings.TrimSpace(out) != buildinfo.Line(name) || errOut != "" {
+		t.Fatalf("--version: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}
+
+// FlagError checks that an unknown flag is printed on stderr, after the
+// command's name, and exits 2.
+func FlagError(t *testing.T, name string) {
+	t.Helper()
+	out, errOut, code := Run(t, "--no-such-flag")
+	if code != 2 || out != "" || !strings.HasPrefix(errOut, name+": ") || !strings.Contains(errOut, "no-such-flag") {
+		t.Fatalf("unknown flag: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
 }
