@@ -379,24 +379,7 @@ func (s *Store) endJob(j *compactJob, err, ferr error) {
 
 // Compact rewrites messages.log from memory now, after the job running,
 // if any, and returns when it is done.
-func (s *Store) Compact() error {
-	for {
-		s.mu.Lock()
-		if s.closing {
-			s.mu.Unlock()
-			return errors.New("store: closed")
-		}
-		if j := s.job; j != nil {
-			s.mu.Unlock()
-			<-j.done
-			continue
-		}
-		j := s.startJob(false, false)
-		s.mu.Unlock()
-		<-j.done
-		return j.err
-	}
-}
+func (s *Store) Compact() error { return s.compactNow(false) }
 
 func (l *appendLog) name() string { return filepath.Base(l.path) }
 
@@ -404,7 +387,12 @@ func (l *appendLog) name() string { return filepath.Base(l.path) }
 // into place (and its directory fsynced) before Save returns: everything
 // written so far is durable whatever the sync policy, and messages.log
 // holds only live messages. The control port's "save" runs it.
-func (s *Store) Save() error {
+func (s *Store) Save() error { return s.compactNow(true) }
+
+// compactNow waits for the job running, if any (its snapshot may be older
+// than the call), then runs one of messages.log, and of queues.log too if
+// queues, and returns its result.
+func (s *Store) compactNow(queues bool) error {
 	for {
 		s.mu.Lock()
 		if s.closing {
@@ -412,12 +400,11 @@ func (s *Store) Save() error {
 			return errors.New("store: closed")
 		}
 		if j := s.job; j != nil {
-			// Started before Save was asked: its snapshot may be older.
 			s.mu.Unlock()
 			<-j.done
 			continue
 		}
-		j := s.startJob(true, false) // both logs
+		j := s.startJob(queues, false)
 		s.mu.Unlock()
 		<-j.done
 		return j.err
