@@ -174,7 +174,7 @@ func (r *Relay) queueArg(arg string) (*store.Queue, string) {
 func showBlockingInfo(bi store.BlockInfo) string {
 	reason := bi.Reason
 	switch reason {
-	case "spam":
+	case "spam", "": // what blockedError sends for a record without a reason
 		reason = "BRSpam"
 	case "content":
 		reason = "BRContent"
