@@ -92,6 +92,7 @@ var untestable = map[string]string{
 	"SMP-QSTATE-3": "needs a queue blocked by the operator; no protocol command blocks one (reference relay: TestBlockedQueue)",
 	"SMP-ERR-2":    "ERR BLOCKED needs an operator-blocked queue (reference relay: TestBlockedQueue)",
 	"SMP-NOTICE-1": "ERR BLOCKED notices need an operator-blocked queue (reference relay: TestBlockedQueue)",
+	"SMP-NOTICE-2": "the notice a queue is blocked with is set by the operator (reference relay: TestControlBlockNotice, TestControlChangesAreDurable)",
 	"SMP-EXP-3":    "notification time to live is hours; not observable in a test run (reference relay: TestExpiry)",
 	"SMP-EXP-4":    "idle timeout is hours and optional",
 }

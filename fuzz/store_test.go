@@ -52,6 +52,11 @@ func storeSeed(f *testing.F) (queues, messages []byte) {
 		s.AddMessage(q.RecipientID, store.Message{ID: []byte{byte(i), 1}, Timestamp: 9, Quota: true})
 	}
 	s.UpdateQueue([]byte(fmt.Sprintf("r%023d", 0)), func(q *store.Queue) error { q.SenderKey = []byte("k"); return nil })
+	ttl := int64(3600)
+	s.UpdateQueue([]byte(fmt.Sprintf("r%023d", 1)), func(q *store.Queue) error {
+		q.Status, q.BlockInfo = store.Blocked, store.BlockInfo{Reason: "spam", Notice: &store.Notice{TTL: &ttl}}
+		return nil
+	})
 	s.DeleteHead([]byte(fmt.Sprintf("r%023d", 1)), []byte{1})
 	s.DeleteQueue([]byte(fmt.Sprintf("r%023d", 2)))
 	queues, _ = mem.ReadFile("/d/queues.log")

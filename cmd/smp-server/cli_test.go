@@ -113,6 +113,7 @@ func TestFlagErrors(t *testing.T) {
 		{[]string{"start", "--dir", dir, "--fsync", "sometimes"}, "sometimes"},
 		{[]string{"block", "--dir", dir, "--id", "!!"}, "--id"},
 		{[]string{"block", "--dir", dir, "--id", "AAAA", "--reason", "boredom"}, "--reason"},
+		{[]string{"block", "--dir", dir, "--id", "AAAA", "--notice", "null"}, "--notice"},
 		{[]string{"address", "extra"}, `unexpected argument "extra"`},
 	} {
 		if code := c.run(tc.args...); code != 2 || !strings.Contains(c.err.String(), tc.want) {
@@ -219,7 +220,7 @@ func TestControlCommands(t *testing.T) {
 	ids := rsp.(smp.RspIDS)
 	certBefore := cl.Session().ServerChain[0]
 
-	if code := c.run("block", "--dir", dir, "--id", smp.EncodeB64(ids.SndID), "--reason", "content"); code != 0 || !strings.Contains(c.err.String(), "ok, queue blocked") {
+	if code := c.run("block", "--dir", dir, "--id", smp.EncodeB64(ids.SndID), "--reason", "content", "--notice", "{}"); code != 0 || !strings.Contains(c.err.String(), "ok, queue blocked") {
 		t.Fatalf("block while running: %d %q", code, c.err.String())
 	}
 	_, err = cl.Do(ctx, client.Request{EntityID: ids.SndID, Command: smp.CmdSEND{Body: []byte("x")}})
@@ -230,7 +231,7 @@ func TestControlCommands(t *testing.T) {
 	if code := c.run("stats", "--dir", dir); code != 0 || !strings.Contains(c.out.String(), "qBlocked: 1\n") {
 		t.Fatalf("stats: %d %q %q", code, c.out.String(), c.err.String())
 	}
-	if code := c.run("control", "--dir", dir, "status", smp.EncodeB64(ids.SndID)); code != 0 || !strings.HasPrefix(c.out.String(), "status: EntityBlocked (BlockingInfo {reason = BRContent, notice = Nothing}), updatedAt: Just (") {
+	if code := c.run("control", "--dir", dir, "status", smp.EncodeB64(ids.SndID)); code != 0 || !strings.HasPrefix(c.out.String(), "status: EntityBlocked (BlockingInfo {reason = BRContent, notice = Just (ClientNotice {ttl = Nothing})}), updatedAt: Just (") {
 		t.Fatalf("control status: %d %q %q", code, c.out.String(), c.err.String())
 	}
 	if code := c.run("control", "--dir", dir, "reload"); code != 1 || strings.TrimSpace(c.out.String()) != "AUTH" {

@@ -203,11 +203,12 @@ func crashLosesNothing(t *testing.T, args ...string) {
 	}
 	t.Logf("%d messages delivered after restart", len(got))
 
-	// The operator blocks the queue (relay stopped): clients get ERR BLOCKED.
+	// The operator blocks the queue (relay stopped): clients get ERR BLOCKED,
+	// with the notice.
 	cl.Close()
 	child.Process.Kill()
 	child.Wait()
-	if code := run([]string{"block", "--dir", dir, "--id", smp.EncodeB64(ids.SndID), "--reason", "content"}, os.Stdout, os.Stderr); code != 0 {
+	if code := run([]string{"block", "--dir", dir, "--id", smp.EncodeB64(ids.SndID), "--reason", "content", "--notice", `{"ttl":3600}`}, os.Stdout, os.Stderr); code != 0 {
 		t.Fatalf("block exited %d", code)
 	}
 	startChild(t, dir, port)
@@ -218,7 +219,8 @@ func crashLosesNothing(t *testing.T, args ...string) {
 	defer cl.Close()
 	_, err = cl.Do(ctx, client.Request{Key: rk, EntityID: ids.RcvID, Command: smp.CmdSUB{}})
 	var se *client.ServerError
-	want := smp.ErrorType{Kind: smp.ErrBLOCKED, Blocked: &smp.BlockingInfo{Reason: "content"}}
+	ttl := int64(3600)
+	want := smp.ErrorType{Kind: smp.ErrBLOCKED, Blocked: &smp.BlockingInfo{Reason: "content", Notice: &smp.ClientNotice{TTL: &ttl}}}
 	if !errors.As(err, &se) || !se.Err.Equal(want) {
 		t.Fatalf("SUB on a blocked queue: %v", err)
 	}

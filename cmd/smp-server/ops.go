@@ -50,12 +50,23 @@ func cmdBlock(args []string, stdout, stderr io.Writer) error {
 		"While the relay runs this needs its control port; while it is stopped it edits the store.", stderr)
 	id := fs.String("id", "", "the queue id, base64url as clients show it (required)")
 	reason := fs.String("reason", "spam", "blocking reason sent to clients: spam or content")
+	notice := fs.String("notice", "", `client notice sent with the reason from v18, JSON: {"ttl":SECONDS}, or {} for indefinitely`)
 	unblock := fs.Bool("unblock", false, "make a blocked queue active again")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *reason != "spam" && *reason != "content" {
 		return usageError{fmt.Errorf("--reason must be spam or content, not %q", *reason)}
+	}
+	info := store.BlockInfo{Reason: *reason}
+	text := "reason=" + *reason
+	if *notice != "" {
+		n, err := smp.ParseClientNotice([]byte(*notice))
+		if err != nil {
+			return usageError{fmt.Errorf("--notice: %w", err)}
+		}
+		info.Notice = &store.Notice{TTL: n.TTL}
+		text += ",notice=" + *notice
 	}
 	raw, err := smp.DecodeB64(*id)
 	if err != nil || len(raw) == 0 {
@@ -65,7 +76,7 @@ func cmdBlock(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cmd := "block " + *id + " reason=" + *reason
+	cmd := "block " + *id + " " + text
 	if *unblock {
 		cmd = "unblock " + *id
 	}
@@ -94,9 +105,9 @@ func cmdBlock(args []string, stdout, stderr io.Writer) error {
 	}
 	if _, err := st.UpdateQueue(q.RecipientID, func(q *store.Queue) error {
 		if *unblock {
-			q.Status, q.BlockInfo = store.Active, ""
+			q.Status, q.BlockInfo = store.Active, store.BlockInfo{}
 		} else {
-			q.Status, q.BlockInfo = store.Blocked, *reason
+			q.Status, q.BlockInfo = store.Blocked, info
 		}
 		return nil
 	}); err != nil {
@@ -105,7 +116,7 @@ func cmdBlock(args []string, stdout, stderr io.Writer) error {
 	if *unblock {
 		fmt.Fprintln(stderr, "queue unblocked")
 	} else {
-		fmt.Fprintf(stderr, "queue blocked (reason=%s)\n", *reason)
+		fmt.Fprintf(stderr, "queue blocked (%s)\n", text)
 	}
 	return nil
 }

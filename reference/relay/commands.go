@@ -451,11 +451,25 @@ func blocked(q *store.Queue) error {
 	if q.Status != store.Blocked {
 		return nil
 	}
-	reason := q.BlockInfo
-	if reason == "" {
-		reason = "spam"
+	return smp.Errorf(blockedError(q.BlockInfo), "queue blocked")
+}
+
+// blockedError is the ERR BLOCKED of a queue blocked with bi, notice
+// included: the encoder drops it below v18 and sends AUTH below v12
+// (SMP-ERR-2), so every session gets what its version allows.
+func blockedError(bi store.BlockInfo) smp.ErrorType {
+	info := &smp.BlockingInfo{Reason: bi.Reason}
+	if info.Reason == "" {
+		info.Reason = "spam"
 	}
-	return smp.Errorf(smp.ErrorType{Kind: smp.ErrBLOCKED, Blocked: &smp.BlockingInfo{Reason: reason}}, "queue blocked")
+	if n := bi.Notice; n != nil {
+		info.Notice = &smp.ClientNotice{}
+		if n.TTL != nil {
+			ttl := *n.TTL
+			info.Notice.TTL = &ttl
+		}
+	}
+	return smp.ErrorType{Kind: smp.ErrBLOCKED, Blocked: info}
 }
 
 // exec runs a verified command and returns its responses (spec §6.5) and

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -170,14 +171,61 @@ func (r *Relay) queueArg(arg string) (*store.Queue, string) {
 // values (Haskell's show), so that scripts written for upstream's control
 // port read ours.
 
-func showBlockingInfo(reason string) string {
+func showBlockingInfo(bi store.BlockInfo) string {
+	reason := bi.Reason
 	switch reason {
-	case "spam":
+	case "spam", "": // what blockedError sends for a record without a reason
 		reason = "BRSpam"
 	case "content":
 		reason = "BRContent"
 	}
-	return "BlockingInfo {reason = " + reason + ", notice = Nothing}"
+	return "BlockingInfo {reason = " + reason + ", notice = " + showNotice(bi.Notice) + "}"
+}
+
+// showNotice is the Maybe ClientNotice field as derived Show prints it at
+// precedence 11 (an argument of Just): a record in parentheses, and a
+// negative number in parentheses too.
+func showNotice(n *store.Notice) string {
+	if n == nil {
+		return "Nothing"
+	}
+	ttl := "Nothing"
+	if n.TTL != nil {
+		ttl = "Just " + strconv.FormatInt(*n.TTL, 10)
+		if *n.TTL < 0 {
+			ttl = "Just (" + strconv.FormatInt(*n.TTL, 10) + ")"
+		}
+	}
+	return "Just (ClientNotice {ttl = " + ttl + "})"
+}
+
+// parseBlock reads block's argument "<id> reason=spam|content[,notice=<JSON>]"
+// (upstream's CPBlock: the JSON runs to the end of the line).
+func parseBlock(arg string) (id string, bi store.BlockInfo, err error) {
+	id, info, _ := strings.Cut(strings.TrimSpace(arg), " ")
+	if !strings.HasPrefix(info, "reason=") {
+		return "", bi, errors.New("want block <queue id> reason=spam|content[,notice={\"ttl\":seconds}]")
+	}
+	sbi, err := smp.ParseBlockingInfo([]byte(info))
+	if err != nil {
+		return "", bi, err
+	}
+	bi.Reason = sbi.Reason
+	if sn := sbi.Notice; sn != nil {
+		bi.Notice = &store.Notice{TTL: sn.TTL}
+	}
+	return id, bi, nil
+}
+
+func sameBlockInfo(a, b store.BlockInfo) bool {
+	if a.Reason != b.Reason || (a.Notice == nil) != (b.Notice == nil) {
+		return false
+	}
+	if a.Notice == nil {
+		return true
+	}
+	at, bt := a.Notice.TTL, b.Notice.TTL
+	return (at == nil) == (bt == nil) && (at == nil || *at == *bt)
 }
 
 func queueStatus(q *store.Queue) string {
@@ -211,25 +259,22 @@ func (r *Relay) controlStatus(arg string) string {
 	return "status: " + queueStatus(q) + ", updatedAt: " + updated + ", queueMode: " + mode
 }
 
-// controlBlock executes "block <id> reason=spam|content": the queue's
-// commands get ERR BLOCKED (SMP-QSTATE-3) and its subscriber is told at
-// once, as upstream does. Blocking an active queue counts against
-// DailyBlockQuota; a queue already off or blocked for another reason
-// takes the new state and is answered "already inactive", as upstream's.
+// controlBlock executes "block <id> reason=spam|content[,notice=<JSON>]":
+// the queue's commands get ERR BLOCKED (SMP-QSTATE-3), with the notice
+// from v18 (SMP-ERR-2), and its subscriber is told at once, as upstream
+// does. Blocking an active queue counts against DailyBlockQuota; a queue
+// already off or blocked with other info takes the new state and is
+// answered "already inactive", as upstream's.
 func (r *Relay) controlBlock(arg string) string {
-	id, info, _ := strings.Cut(strings.TrimSpace(arg), " ")
-	reason, ok := strings.CutPrefix(info, "reason=")
-	if strings.Contains(reason, ",notice=") {
-		return "error: a blocking notice is not supported by smpkit"
-	}
-	if !ok || (reason != "spam" && reason != "content") {
-		return "error: want block <queue id> reason=spam|content"
+	id, info, err := parseBlock(arg)
+	if err != nil {
+		return "error: " + err.Error()
 	}
 	q, e := r.queueArg(id)
 	if q == nil {
 		return e
 	}
-	if q.Status == store.Blocked && q.BlockInfo == reason {
+	if q.Status == store.Blocked && sameBlockInfo(q.BlockInfo, info) {
 		return "ok, already inactive: " + queueStatus(q)
 	}
 	active := q.Status == store.Active
@@ -237,8 +282,8 @@ func (r *Relay) controlBlock(arg string) string {
 		return fmt.Sprintf("error: reached limit of %d queues blocked daily", r.cfg.DailyBlockQuota)
 	}
 	r.qmu.Lock()
-	q, err := r.store.UpdateQueue(q.RecipientID, func(q *store.Queue) error {
-		q.Status, q.BlockInfo = store.Blocked, reason
+	q, err = r.store.UpdateQueue(q.RecipientID, func(q *store.Queue) error {
+		q.Status, q.BlockInfo = store.Blocked, info
 		return nil
 	})
 	if err != nil {
@@ -249,14 +294,14 @@ func (r *Relay) controlBlock(arg string) string {
 		return "error: " + err.Error()
 	}
 	if sub := r.subs[string(q.RecipientID)]; sub != nil {
-		sub.event(sub.errTx(nil, q.RecipientID, smp.ErrorType{Kind: smp.ErrBLOCKED, Blocked: &smp.BlockingInfo{Reason: reason}}))
+		sub.event(sub.errTx(nil, q.RecipientID, blockedError(q.BlockInfo)))
 	}
 	seq := r.store.Written()
 	r.qmu.Unlock()
 	if e := r.controlDurable(seq); e != "" {
 		return e
 	}
-	r.log.Info("queue blocked by the operator", "reason", reason)
+	r.log.Info("queue blocked by the operator", "reason", info.Reason, "notice", info.Notice != nil)
 	if !active {
 		return "ok, already inactive: " + queueStatus(q)
 	}
@@ -280,7 +325,7 @@ func (r *Relay) controlUnblock(arg string) string {
 	was := q.BlockInfo
 	r.qmu.Lock()
 	if _, err := r.store.UpdateQueue(q.RecipientID, func(q *store.Queue) error {
-		q.Status, q.BlockInfo = store.Active, ""
+		q.Status, q.BlockInfo = store.Active, store.BlockInfo{}
 		return nil
 	}); err != nil {
 		r.qmu.Unlock()

@@ -12,7 +12,7 @@ import (
 
 // TestControlChangesAreDurable: the power goes right after the control
 // port answers ok to block, unblock or delete, and after the restart the
-// queue is as the answer said. Before, the relay's deferred fsync (group
+// queue is as the answer said (a block with its notice). Before, the relay's deferred fsync (group
 // commit) left the change in the page cache until some client's command
 // asked for an fsync, so an operator's block could be undone.
 func TestControlChangesAreDurable(t *testing.T) {
@@ -20,7 +20,10 @@ func TestControlChangesAreDurable(t *testing.T) {
 		cmd  string
 		want func(*store.Queue, error) bool
 	}{
-		{"block", func(q *store.Queue, err error) bool { return err == nil && q.Status == store.Blocked }},
+		{"block", func(q *store.Queue, err error) bool {
+			return err == nil && q.Status == store.Blocked && q.BlockInfo.Reason == "content" &&
+				q.BlockInfo.Notice != nil && q.BlockInfo.Notice.TTL != nil && *q.BlockInfo.Notice.TTL == 86400
+		}},
 		{"unblock", func(q *store.Queue, err error) bool { return err == nil && q.Status == store.Active }},
 		{"delete", func(q *store.Queue, err error) bool { return err != nil }},
 	} {
@@ -37,7 +40,7 @@ func TestControlChangesAreDurable(t *testing.T) {
 			cmds := []string{step.cmd + " " + sid}
 			switch step.cmd {
 			case "block":
-				cmds[0] += " reason=spam"
+				cmds[0] += ` reason=content,notice={"ttl":86400}`
 			case "unblock":
 				cmds = []string{"block " + sid + " reason=spam", "unblock " + sid}
 			}

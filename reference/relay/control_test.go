@@ -117,8 +117,8 @@ func TestControlPort(t *testing.T) {
 	}
 	// An unknown command gets upstream's parser error before any role
 	// check; an admin command from the user role gets AUTH.
-	if out := control(t, addr, "usr", "block AAAA reason=spam", "block "+sid+" reason=spam,notice={}", "frobnicate", "clients"); out !=
-		"error: AUTH\nerror: a blocking notice is not supported by smpkit\nerror: Failed reading: bad ControlProtocol command\nAUTH\n" {
+	if out := control(t, addr, "usr", "block AAAA reason=spam", "block "+sid+" reason=spam,notice=null", "frobnicate", "clients"); out !=
+		"error: AUTH\nerror: blocking info: at byte 23: bad client notice: not a JSON object\nerror: Failed reading: bad ControlProtocol command\nAUTH\n" {
 		t.Fatalf("errors: %q", out)
 	}
 
@@ -344,5 +344,79 @@ func TestControlPortReports(t *testing.T) {
 	}
 	if rows := strings.Split(strings.TrimSuffix(control(t, addr, "adm", "clients"), "\n"), "\n"); len(rows) != 2 {
 		t.Errorf("clients after a close:\n%s", strings.Join(rows, "\n"))
+	}
+}
+
+// TestControlBlockNotice: block with a notice over the control port. The
+// store keeps the notice (status and unblock print it as upstream's
+// derived Show does), the subscriber's event and the answers to SEND and
+// SUB carry it at v18 and not at v17 (SMP-NOTICE-2, SMP-ERR-2, SMP-QSTATE-3/4), and
+// blocking again with another notice takes the new one.
+func TestControlBlockNotice(t *testing.T) {
+	tr := startRelay(t, relay.Config{})
+	addr := startControl(t, tr, relay.ControlConfig{UserPassword: "usr"})
+	ttl := int64(3600)
+	withNotice := smp.ErrorType{Kind: smp.ErrBLOCKED, Blocked: &smp.BlockingInfo{Reason: "spam", Notice: &smp.ClientNotice{TTL: &ttl}}}
+	bare := smp.ErrorType{Kind: smp.ErrBLOCKED, Blocked: &smp.BlockingInfo{Reason: "spam"}}
+	const shown = "EntityBlocked (BlockingInfo {reason = BRSpam, notice = Just (ClientNotice {ttl = Just 3600})})"
+	for _, c := range []struct {
+		v    smp.Version
+		want smp.ErrorType
+	}{{17, bare}, {18, withNotice}} {
+		t.Run(c.v.String(), func(t *testing.T) {
+			cl := tr.dial(c.v)
+			q := newQueue(t, cl, smp.CmdNEW{QueueReq: &smp.QueueReq{Mode: smp.QueueMessaging}}, smpcrypto.Ed25519)
+			sid := smp.EncodeB64(q.ids.SndID)
+			if out := control(t, addr, "usr", "block "+sid+` reason=spam,notice={"ttl": 3600}`); out != "ok, queue blocked: "+shown+"\n" {
+				t.Fatalf("block: %q", out)
+			}
+			if ev := nextEvent(t, cl); !isErr(ev.Response, c.want) {
+				t.Fatalf("subscriber got %v, want ERR %s", ev.Response, c.want)
+			}
+			_, err := do(t, cl, client.Request{EntityID: q.ids.SndID, Command: smp.CmdSEND{Body: []byte("x")}})
+			wantErr(t, err, c.want)
+			_, err = do(t, cl, q.rcv(smp.CmdSUB{}))
+			wantErr(t, err, c.want)
+			if out := control(t, addr, "usr", "status "+sid); !strings.HasPrefix(out, "status: "+shown+", ") {
+				t.Fatalf("status: %q", out)
+			}
+			// The same info again changes nothing; a notice without ttl
+			// replaces it, and the subscriber hears the new one.
+			if out := control(t, addr, "usr", "block "+sid+` reason=spam,notice={"ttl":3600}`); out != "ok, already inactive: "+shown+"\n" {
+				t.Fatalf("block again: %q", out)
+			}
+			noTTL := "EntityBlocked (BlockingInfo {reason = BRContent, notice = Just (ClientNotice {ttl = Nothing})})"
+			if out := control(t, addr, "usr", "block "+sid+" reason=content,notice={}"); out != "ok, already inactive: "+noTTL+"\n" {
+				t.Fatalf("block with another notice: %q", out)
+			}
+			want := smp.ErrorType{Kind: smp.ErrBLOCKED, Blocked: &smp.BlockingInfo{Reason: "content"}}
+			if c.v >= smp.VersionClientNotices {
+				want.Blocked.Notice = &smp.ClientNotice{}
+			}
+			if ev := nextEvent(t, cl); !isErr(ev.Response, want) {
+				t.Fatalf("subscriber got %v, want ERR %s", ev.Response, want)
+			}
+			if out := control(t, addr, "usr", "unblock "+sid); out != "ok, queue unblocked, reason to block was: BlockingInfo {reason = BRContent, notice = Just (ClientNotice {ttl = Nothing})}\n" {
+				t.Fatalf("unblock: %q", out)
+			}
+		})
+	}
+	// What upstream's parser refuses, ours refuses.
+	cl := tr.dial(smp.VersionMax)
+	q := newQueue(t, cl, smp.CmdNEW{}, smpcrypto.Ed25519)
+	sid := smp.EncodeB64(q.ids.SndID)
+	for _, bad := range []string{"reason=spam,notice=", "reason=spam,notice={", `reason=spam,notice={"ttl":1.5}`, `reason=spam,notice={"ttl":"1"}`,
+		"reason=spam,notice=[]", "reason=spam,notice={}x", "reason=spam,", "reason=other", "spam"} {
+		if out := control(t, addr, "usr", "block "+sid+" "+bad); !strings.HasPrefix(out, "error: ") {
+			t.Fatalf("block %s: %q", bad, out)
+		}
+	}
+	if out := control(t, addr, "usr", "status "+sid); !strings.HasPrefix(out, "status: EntityActive,") {
+		t.Fatalf("after refused blocks: %q", out)
+	}
+	// A negative ttl is shown in parentheses, as Haskell shows negative
+	// numbers in an argument position.
+	if out := control(t, addr, "usr", "block "+sid+` reason=spam,notice={"ttl":-5,"other":1}`); out != "ok, queue blocked: EntityBlocked (BlockingInfo {reason = BRSpam, notice = Just (ClientNotice {ttl = Just (-5)})})\n" {
+		t.Fatalf("block with a negative ttl: %q", out)
 	}
 }

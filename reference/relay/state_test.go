@@ -24,7 +24,7 @@ func TestBlockedQueue(t *testing.T) {
 			n := &struct{ key smpcrypto.PrivateKey }{genKey(t, smpcrypto.Ed25519)}
 			nid := mustDo(t, cl, q.rcv(smp.CmdNKEY{NotifierKey: n.key.Public(), DHKey: genKey(t, smpcrypto.X25519).Public()})).(smp.RspNID)
 			if _, err := tr.r.Store().UpdateQueue(q.ids.RcvID, func(sq *store.Queue) error {
-				sq.Status, sq.BlockInfo = store.Blocked, "spam"
+				sq.Status, sq.BlockInfo = store.Blocked, store.BlockInfo{Reason: "spam"}
 				return nil
 			}); err != nil {
 				t.Fatal(err)

@@ -388,13 +388,12 @@ func parseBlockingInfo(p *wire.Parser) *BlockingInfo {
 	}
 	if p.HasPrefix(",notice=") {
 		p.Literal(",notice=")
-		var n ClientNotice
-		dec := json.NewDecoder(bytes.NewReader(p.Tail()))
-		if err := dec.Decode(&n); err != nil || dec.More() {
-			p.Failf("bad client notice JSON")
+		n, err := ParseClientNotice(p.Tail())
+		if err != nil {
+			p.Failf("bad %v", err)
 			return nil
 		}
-		bi.Notice = &n
+		bi.Notice = n
 	}
 	return bi
 }

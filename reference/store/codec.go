@@ -8,9 +8,9 @@ import (
 
 // Records use the SMP primitives (package wire). A format change must keep
 // reading old records or bump a version byte here. Version 2 adds the
-// notifier's service id at the end.
+// notifier's service id at the end, version 3 the blocking notice after it.
 const (
-	queueRecordVersion   = 2
+	queueRecordVersion   = 3
 	serviceRecordVersion = 1
 )
 
@@ -43,7 +43,7 @@ func encodeQueue(q *Queue) []byte {
 		b.Short(n.DHSecret)
 	}
 	b.Byte(byte(q.Status))
-	b.Large([]byte(q.BlockInfo))
+	b.Large([]byte(q.BlockInfo.Reason))
 	b.Int64(q.UpdatedAt)
 	var nsrv []byte
 	if q.Notifier != nil {
@@ -52,6 +52,14 @@ func encodeQueue(q *Queue) []byte {
 	b.Maybe(nsrv != nil)
 	if nsrv != nil {
 		b.Short(nsrv)
+	}
+	n := q.BlockInfo.Notice
+	b.Maybe(n != nil)
+	if n != nil {
+		b.Maybe(n.TTL != nil)
+		if n.TTL != nil {
+			b.Int64(*n.TTL)
+		}
 	}
 	out, err := b.Bytes()
 	if err != nil {
@@ -87,7 +95,7 @@ func decodeQueue(rec []byte) (*Queue, error) {
 		q.Notifier = &Notifier{ID: clone(p.Short()), Key: clone(p.Short()), DHSecret: clone(p.Short())}
 	}
 	q.Status = Status(p.Byte())
-	q.BlockInfo = string(p.Large())
+	q.BlockInfo.Reason = string(p.Large())
 	q.UpdatedAt = p.Int64()
 	if version >= 2 && p.Maybe() {
 		sid := clone(p.Short())
@@ -95,6 +103,14 @@ func decodeQueue(rec []byte) (*Queue, error) {
 			return nil, errDamaged
 		}
 		q.Notifier.ServiceID = sid
+	}
+	if version >= 3 && p.Maybe() {
+		n := &Notice{}
+		if p.Maybe() {
+			ttl := p.Int64()
+			n.TTL = &ttl
+		}
+		q.BlockInfo.Notice = n
 	}
 	if err := p.Finish(); err != nil {
 		return nil, err
@@ -206,6 +222,14 @@ func cloneQueue(q *Queue) *Queue {
 		n := *q.Notifier
 		n.ID, n.Key, n.DHSecret, n.ServiceID = cp(n.ID), cp(n.Key), cp(n.DHSecret), cp(n.ServiceID)
 		c.Notifier = &n
+	}
+	if bn := q.BlockInfo.Notice; bn != nil {
+		n := Notice{}
+		if bn.TTL != nil {
+			ttl := *bn.TTL
+			n.TTL = &ttl
+		}
+		c.BlockInfo.Notice = &n
 	}
 	return &c
 }

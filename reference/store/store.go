@@ -49,8 +49,20 @@ type Queue struct {
 	LinkUser      []byte
 	Notifier      *Notifier
 	Status        Status
-	BlockInfo     string // the ERR BLOCKED detail when Status is Blocked
-	UpdatedAt     int64  // day precision, as Unix seconds
+	BlockInfo     BlockInfo // why the operator blocked it, when Status is Blocked
+	UpdatedAt     int64     // day precision, as Unix seconds
+}
+
+// BlockInfo is the detail of a blocked queue's ERR BLOCKED (upstream's
+// BlockingInfo): the reason, and the client notice the operator attached.
+type BlockInfo struct {
+	Reason string  // "spam" or "content"; "" when not blocked
+	Notice *Notice // nil: no notice
+}
+
+// Notice is a client notice (upstream's ClientNotice, SMP-NOTICE-1).
+type Notice struct {
+	TTL *int64 // seconds; nil: indefinitely
 }
 
 // Notifier holds a queue's notification credentials.

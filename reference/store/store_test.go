@@ -103,6 +103,22 @@ func TestStoreMatchesModel(t *testing.T) {
 				q.Notifier = n
 				m.queues[rid] = q
 			},
+			"block": func(rt *rapid.T) {
+				rid, ok := pick(rt)
+				if !ok {
+					rt.Skip()
+				}
+				st, bi := Active, genBlockInfo().Draw(rt, "info")
+				if bi.Reason != "" {
+					st = Blocked
+				}
+				if _, err := s.UpdateQueue([]byte(rid), func(q *Queue) error { q.Status, q.BlockInfo = st, bi; return nil }); err != nil {
+					rt.Fatal(err)
+				}
+				q := m.queues[rid]
+				q.Status, q.BlockInfo = st, bi
+				m.queues[rid] = q
+			},
 			"delete": func(rt *rapid.T) {
 				rid, ok := pick(rt)
 				if !ok {
@@ -486,25 +502,80 @@ func TestServicesPersist(t *testing.T) {
 	check(0)
 }
 
+// genBlockInfo draws a queue's blocking info: none, or a reason with no
+// notice, a notice without ttl, or a notice with any ttl.
+func genBlockInfo() *rapid.Generator[BlockInfo] {
+	return rapid.Custom(func(rt *rapid.T) BlockInfo {
+		var bi BlockInfo
+		switch rapid.IntRange(0, 3).Draw(rt, "kind") {
+		case 0:
+			return bi
+		case 1:
+		case 2:
+			bi.Notice = &Notice{}
+		case 3:
+			ttl := rapid.Int64().Draw(rt, "ttl")
+			bi.Notice = &Notice{TTL: &ttl}
+		}
+		bi.Reason = rapid.SampledFrom([]string{"spam", "content"}).Draw(rt, "reason")
+		return bi
+	})
+}
+
+// TestQueueRecordBlockInfo: a blocked queue's reason and notice round-trip
+// through the version 3 record, and a copy does not share the notice.
+func TestQueueRecordBlockInfo(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		q := testQueue(1)
+		q.Status, q.BlockInfo = Blocked, genBlockInfo().Draw(rt, "info")
+		got, err := decodeQueue(encodeQueue(&q))
+		if err != nil {
+			rt.Fatal(err)
+		}
+		if d := cmp.Diff(&q, got, cmpOpts...); d != "" {
+			rt.Fatal(d)
+		}
+		c := cloneQueue(&q)
+		if d := cmp.Diff(&q, c, cmpOpts...); d != "" {
+			rt.Fatal(d)
+		}
+		if n := c.BlockInfo.Notice; n != nil && (n == q.BlockInfo.Notice || n.TTL != nil && n.TTL == q.BlockInfo.Notice.TTL) {
+			rt.Fatal("the copy shares the notice")
+		}
+	})
+}
+
 // TestQueueRecordVersion1: queue records written before the notifier's
-// service id was added still decode.
+// service id was added (version 1) and before the blocking notice was
+// added (version 2) still decode.
 func TestQueueRecordVersion1(t *testing.T) {
 	q := testQueue(1)
 	q.Notifier = &Notifier{ID: []byte("n"), Key: []byte("k"), DHSecret: []byte("d")}
+	q.Status, q.BlockInfo = Blocked, BlockInfo{Reason: "content"}
 	rec := encodeQueue(&q)
-	if rec[len(rec)-1] != '0' {
-		t.Fatal("version 2 record does not end with an absent service id")
+	if rec[1] != 3 || !bytes.HasSuffix(rec, []byte("00")) {
+		t.Fatal("version 3 record does not end with an absent service id and an absent notice")
 	}
-	v1 := append([]byte(nil), rec[:len(rec)-1]...)
+	v2 := append([]byte(nil), rec[:len(rec)-1]...)
+	v2[1] = 2
+	v1 := append([]byte(nil), rec[:len(rec)-2]...)
 	v1[1] = 1
-	got, err := decodeQueue(v1)
-	if err != nil {
-		t.Fatal(err)
+	for _, old := range [][]byte{v1, v2} {
+		got, err := decodeQueue(old)
+		if err != nil {
+			t.Fatalf("version %d: %v", old[1], err)
+		}
+		if d := cmp.Diff(&q, got, cmpOpts...); d != "" {
+			t.Fatalf("version %d: %s", old[1], d)
+		}
 	}
-	if d := cmp.Diff(&q, got, cmpOpts...); d != "" {
-		t.Fatal(d)
+	// A version 2 record never holds a notice: the bytes of one are
+	// trailing garbage there.
+	v2n := append(append([]byte(nil), v2...), '1', '0')
+	if _, err := decodeQueue(v2n); err == nil {
+		t.Fatal("version 2 record with a notice decoded")
 	}
-	v1[1] = 3
+	v1[1] = 4
 	if _, err := decodeQueue(v1); err == nil {
 		t.Fatal("unknown version decoded")
 	}
