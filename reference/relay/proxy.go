@@ -169,6 +169,23 @@ func connectErr(err error) smp.ErrorType {
 	return brokerErr(smp.BrokerError{Kind: smp.BrokerNETWORK})
 }
 
+// temporaryConnectErr reports a failure to reach a destination that
+// upstream counts as a connect error (errorsConnect): a network failure or
+// a timeout, which may pass. The others (handshake and version failures,
+// no usable host, a host refused by SMP-PROXY-13) are counted as
+// errorsOther. Upstream decides on its client error before mapping it to
+// the wire (Server.hs proxyServerResponse, Client.hs temporaryClientError:
+// PCENetworkError, PCEResponseTimeout, PCEIOError); on the wire those are
+// BROKER NETWORK, BROKER TIMEOUT and INTERNAL (Client.hs smpProxyError),
+// and smpkit's connection failures are never INTERNAL.
+func temporaryConnectErr(e smp.ErrorType) bool {
+	if e.Kind != smp.ErrPROXY || e.Proxy == nil || e.Proxy.Kind != smp.ProxyBROKER {
+		return false
+	}
+	k := e.Proxy.Broker.Kind
+	return k == smp.BrokerNETWORK || k == smp.BrokerTIMEOUT
+}
+
 // destination returns the shared connection to a relay, connecting when
 // there is none (SMP-PROXY-1).
 func (r *Relay) destination(srv smp.Server) (*client.Client, *smp.ErrorType) {
@@ -271,7 +288,11 @@ func (r *Relay) proxyConnect(cmd smp.CmdPRXY) smp.Response {
 	ps.inc(func(c *proxyCounts) *atomic.Int64 { return &c.requests })
 	cl, e := r.destination(cmd.Server)
 	if e != nil {
-		ps.inc(func(c *proxyCounts) *atomic.Int64 { return &c.errConnect })
+		if temporaryConnectErr(*e) {
+			ps.inc(func(c *proxyCounts) *atomic.Int64 { return &c.errConnect })
+		} else {
+			ps.inc(func(c *proxyCounts) *atomic.Int64 { return &c.errOther })
+		}
 		return smp.RspERR{Err: *e}
 	}
 	sess := cl.Session()
@@ -316,17 +337,22 @@ func (r *Relay) proxyForward(t smp.Transmission, cmd smp.CmdPFWD) smp.Response {
 	}
 	ps := r.stats.proxyFor(&r.stats.pMsgFwds, &r.stats.pMsgFwdsOwn, ownDestination(r.proxyConfig().OwnDomains, d.srv))
 	ps.inc(func(c *proxyCounts) *atomic.Int64 { return &c.requests })
+	// As upstream (Server.hs, PFWD): a session below the proxying version
+	// is the only compatibility error; whatever forwarding then returns
+	// is a success or another error, never a connect error (those are
+	// only for NO_SESSION, countNoSession).
+	if d.cl.Session().Version < smp.VersionSendingProxy {
+		ps.inc(func(c *proxyCounts) *atomic.Int64 { return &c.errCompat })
+		return smp.RspERR{Err: transportErr("VERSION")}
+	}
 	rsp := r.forwardTo(d, t, cmd)
 	switch e := rsp.(type) {
 	case smp.RspPRES:
 		ps.inc(func(c *proxyCounts) *atomic.Int64 { return &c.successes })
 	case smp.RspERR:
-		switch {
-		case e.Err.Proxy != nil && e.Err.Proxy.Kind == smp.ProxyPROTOCOL: // the destination's ERR: a success upstream
+		if e.Err.Proxy != nil && e.Err.Proxy.Kind == smp.ProxyPROTOCOL { // the destination's ERR: a success upstream
 			ps.inc(func(c *proxyCounts) *atomic.Int64 { return &c.successes })
-		case e.Err.Proxy != nil && e.Err.Proxy.Kind == smp.ProxyBROKER && e.Err.Proxy.Broker.Kind == smp.BrokerTRANSPORT:
-			ps.inc(func(c *proxyCounts) *atomic.Int64 { return &c.errCompat })
-		default: // network and timeout errors too: upstream's PFWD counts connect errors only for NO_SESSION
+		} else { // NO_AUTH, network and timeout errors too
 			ps.inc(func(c *proxyCounts) *atomic.Int64 { return &c.errOther })
 		}
 	}
@@ -337,9 +363,6 @@ func (r *Relay) proxyForward(t smp.Transmission, cmd smp.CmdPFWD) smp.Response {
 // into PRES (SMP-PROXY-5, PROXY-6, PROXY-10).
 func (r *Relay) forwardTo(d *dest, t smp.Transmission, cmd smp.CmdPFWD) smp.Response {
 	sess := d.cl.Session()
-	if sess.Version < smp.VersionSendingProxy {
-		return smp.RspERR{Err: transportErr("VERSION")}
-	}
 	if sess.Secret == nil {
 		return smp.RspERR{Err: transportErr("NO_AUTH")}
 	}

@@ -43,7 +43,9 @@ func TestProxyDestinationPolicy(t *testing.T) {
 	if k, b := proxyErrKind(proxyAnswer(t, strict, dest)); k != smp.ProxyBROKER || b != smp.BrokerHOST {
 		t.Errorf("default policy to a loopback destination: %s %s, want PROXY BROKER HOST", k, b)
 	}
-	if m := metricsText(t, strict.r); !strings.Contains(m, `simplex_smp_relay_sessions_errors{source="all",type="connect"} 1`) {
+	// Counted as upstream counts BROKER HOST (PCEIncompatibleHost, not a
+	// temporary error): errorsOther.
+	if m := metricsText(t, strict.r); !strings.Contains(m, `simplex_smp_relay_sessions_errors{source="all",type="other"} 1`) {
 		t.Errorf("refused destination not counted:\n%s", m)
 	}
 	open := startRelay(t, relay.Config{Proxy: &relay.ProxyConfig{AllowPrivate: true, OwnDomains: []string{"127.0.0.1"}}})
