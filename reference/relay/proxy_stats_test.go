@@ -3,6 +3,7 @@ package relay_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"net"
 	"strconv"
 	"strings"
@@ -105,6 +106,32 @@ func TestProxyErrorCounting(t *testing.T) {
 		t.Errorf("PFWD without a session secret: %v, want PROXY BROKER TRANSPORT NO_AUTH", err)
 	}
 	wantProxyCounts(t, noKey, "", "relay_messages", "pMsgFwds", proxyCounts{requests: 1, other: 1})
+
+	// A proxy whose client speaks every version agrees v7 with old: PRXY
+	// is a compatibility error, but the session stays open, as upstream's
+	// does. A PFWD on it (its id read from old's control port, the
+	// proxy's connection being old's only client) is a compatibility
+	// error too, the only one PFWD has.
+	oldAddr := startControl(t, old, relay.ControlConfig{AdminPassword: "adm"})
+	full := startRelay(t, relay.Config{Proxy: &relay.ProxyConfig{AllowPrivate: true}})
+	ac := full.dial(smp.SupportedRange.Max)
+	_, err = ac.ProxyTo(ctx, old.srv, nil, smp.VersionRange{})
+	wantErr(t, err, smp.ErrorType{Kind: smp.ErrPROXY, Proxy: &smp.ProxyError{Kind: smp.ProxyBROKER,
+		Broker: smp.BrokerError{Kind: smp.BrokerTRANSPORT, Transport: smp.TransportError{Kind: "VERSION"}}}})
+	rows := strings.Split(strings.TrimSuffix(control(t, oldAddr, "adm", "clients"), "\n"), "\n")
+	if len(rows) != 2 {
+		t.Fatalf("clients of the v7 destination:\n%s", strings.Join(rows, "\n"))
+	}
+	sid, err := base64.StdEncoding.DecodeString(strings.Split(rows[1], ",")[1])
+	if err != nil {
+		t.Fatalf("clients: %q: %v", rows[1], err)
+	}
+	_, err = ac.Do(ctx, client.Request{EntityID: sid,
+		Command: smp.CmdPFWD{Version: smp.VersionSendingProxy, Key: genKey(t, smpcrypto.X25519).Public(), EncTx: []byte("x")}})
+	wantErr(t, err, smp.ErrorType{Kind: smp.ErrPROXY, Proxy: &smp.ProxyError{Kind: smp.ProxyBROKER,
+		Broker: smp.BrokerError{Kind: smp.BrokerTRANSPORT, Transport: smp.TransportError{Kind: "VERSION"}}}})
+	wantProxyCounts(t, full, "", "relay_sessions", "pRelays", proxyCounts{requests: 1, compat: 1})
+	wantProxyCounts(t, full, "", "relay_messages", "pMsgFwds", proxyCounts{requests: 1, compat: 1})
 }
 
 type proxyCounts struct{ requests, successes, connect, compat, other int64 }
