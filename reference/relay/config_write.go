@@ -112,7 +112,8 @@ handshake_timeout = %d
 [PROXY]
 # smpkit: serve as a sending proxy (PRXY/PFWD; with create_password when set).
 enable = %s
-# smpkit: allow destinations on loopback, private and link-local networks.
+# smpkit: allow destinations on loopback, private, link-local and other
+# special-purpose networks (CGNAT, multicast, ...).
 allow_private_destinations = %s
 # Domain suffixes of relays you operate, counted apart in proxy metrics.
 `, s.MaxConnections, s.MaxConnectionsPerIP, int64(s.HandshakeTimeout/time.Second),

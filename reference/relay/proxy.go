@@ -30,7 +30,8 @@ type ProxyConfig struct {
 	// command (default 30 s).
 	Timeout time.Duration
 	// AllowPrivate lets the proxy connect to destinations on loopback,
-	// private, link-local and unspecified addresses, which it refuses by
+	// private, link-local, unspecified, shared (CGNAT), multicast and the
+	// other special-purpose networks of refusedNets, which it refuses by
 	// default (SMP-PROXY-13). Tests with loopback relays set it.
 	AllowPrivate bool
 	// OwnDomains are host suffixes of the operator's own relays; proxying
@@ -64,7 +65,7 @@ type SOCKSProxy struct {
 }
 
 // errPrivateDestination is the dial failure for a refused destination.
-var errPrivateDestination = errors.New("relay: proxy destination is on a loopback, private or link-local network")
+var errPrivateDestination = errors.New("relay: proxy destination is on a loopback, private or special-purpose network")
 
 // publicOnly is the dialer Control hook enforcing SMP-PROXY-13 on the
 // address actually dialled, after name resolution.
@@ -83,10 +84,59 @@ func publicOnly(_, address string, _ syscall.RawConn) error {
 	return nil
 }
 
+// refusedNets are the networks the proxy does not dial on behalf of its
+// clients unless AllowPrivate (SMP-PROXY-13): the special-purpose ranges
+// of the IANA registries (RFC 6890) that are not reachable on the public
+// internet, so that a destination there can only be the proxy's own host,
+// its network or its provider's. The documentation ranges (192.0.2.0/24,
+// 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32) are not listed: nothing
+// is there to reach.
+var refusedNets = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/8"),      // "this network", unspecified
+	netip.MustParsePrefix("10.0.0.0/8"),     // private (RFC 1918)
+	netip.MustParsePrefix("100.64.0.0/10"),  // shared address space, carrier-grade NAT (RFC 6598)
+	netip.MustParsePrefix("127.0.0.0/8"),    // loopback
+	netip.MustParsePrefix("169.254.0.0/16"), // link-local, cloud metadata services
+	netip.MustParsePrefix("172.16.0.0/12"),  // private
+	netip.MustParsePrefix("192.0.0.0/24"),   // IETF protocol assignments
+	netip.MustParsePrefix("192.168.0.0/16"), // private
+	netip.MustParsePrefix("198.18.0.0/15"),  // benchmarking (RFC 2544), used inside networks
+	netip.MustParsePrefix("224.0.0.0/4"),    // multicast
+	netip.MustParsePrefix("240.0.0.0/4"),    // reserved, with 255.255.255.255 broadcast
+	netip.MustParsePrefix("::/128"),         // unspecified
+	netip.MustParsePrefix("::1/128"),        // loopback
+	netip.MustParsePrefix("fc00::/7"),       // unique local (RFC 4193)
+	netip.MustParsePrefix("fe80::/10"),      // link-local
+	netip.MustParsePrefix("ff00::/8"),       // multicast
+}
+
+// nat64 is the well-known NAT64 prefix (RFC 6052): on a network with a
+// NAT64 gateway, 64:ff9b::a.b.c.d reaches the IPv4 address a.b.c.d, so it
+// is refused when that address is. RFC 6052 forbids the prefix for
+// non-global IPv4 addresses, but a gateway that translates them anyway
+// would open the refused networks to anyone; public ones stay reachable,
+// as IPv6-only hosts behind DNS64 need them.
+var nat64 = netip.MustParsePrefix("64:ff9b::/96")
+
+// privateAddr reports an address in refusedNets, directly, as an
+// IPv4-mapped IPv6 address (::ffff:a.b.c.d, which the kernel dials as
+// IPv4) or through the NAT64 prefix. Zones are ignored (fe80::1%eth0 is
+// link-local); an invalid address is refused.
 func privateAddr(ip netip.Addr) bool {
-	ip = ip.Unmap()
-	return ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
-		ip.IsInterfaceLocalMulticast() || ip.IsUnspecified()
+	if !ip.IsValid() {
+		return true
+	}
+	ip = ip.WithZone("").Unmap()
+	if nat64.Contains(ip) {
+		b := ip.As16()
+		ip = netip.AddrFrom4([4]byte(b[12:]))
+	}
+	for _, n := range refusedNets {
+		if n.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }
 
 // proxiedRange is what PKEY offers at most: v8 (the first version with
@@ -167,6 +217,23 @@ func connectErr(err error) smp.ErrorType {
 		return brokerErr(smp.BrokerError{Kind: smp.BrokerTIMEOUT})
 	}
 	return brokerErr(smp.BrokerError{Kind: smp.BrokerNETWORK})
+}
+
+// temporaryConnectErr reports a failure to reach a destination that
+// upstream counts as a connect error (errorsConnect): a network failure or
+// a timeout, which may pass. The others (handshake and version failures,
+// no usable host, a host refused by SMP-PROXY-13) are counted as
+// errorsOther. Upstream decides on its client error before mapping it to
+// the wire (Server.hs proxyServerResponse, Client.hs temporaryClientError:
+// PCENetworkError, PCEResponseTimeout, PCEIOError); on the wire those are
+// BROKER NETWORK, BROKER TIMEOUT and INTERNAL (Client.hs smpProxyError),
+// and smpkit's connection failures are never INTERNAL.
+func temporaryConnectErr(e smp.ErrorType) bool {
+	if e.Kind != smp.ErrPROXY || e.Proxy == nil || e.Proxy.Kind != smp.ProxyBROKER {
+		return false
+	}
+	k := e.Proxy.Broker.Kind
+	return k == smp.BrokerNETWORK || k == smp.BrokerTIMEOUT
 }
 
 // destination returns the shared connection to a relay, connecting when
@@ -271,7 +338,11 @@ func (r *Relay) proxyConnect(cmd smp.CmdPRXY) smp.Response {
 	ps.inc(func(c *proxyCounts) *atomic.Int64 { return &c.requests })
 	cl, e := r.destination(cmd.Server)
 	if e != nil {
-		ps.inc(func(c *proxyCounts) *atomic.Int64 { return &c.errConnect })
+		if temporaryConnectErr(*e) {
+			ps.inc(func(c *proxyCounts) *atomic.Int64 { return &c.errConnect })
+		} else {
+			ps.inc(func(c *proxyCounts) *atomic.Int64 { return &c.errOther })
+		}
 		return smp.RspERR{Err: *e}
 	}
 	sess := cl.Session()
@@ -316,17 +387,22 @@ func (r *Relay) proxyForward(t smp.Transmission, cmd smp.CmdPFWD) smp.Response {
 	}
 	ps := r.stats.proxyFor(&r.stats.pMsgFwds, &r.stats.pMsgFwdsOwn, ownDestination(r.proxyConfig().OwnDomains, d.srv))
 	ps.inc(func(c *proxyCounts) *atomic.Int64 { return &c.requests })
+	// As upstream (Server.hs, PFWD): a session below the proxying version
+	// is the only compatibility error; whatever forwarding then returns
+	// is a success or another error, never a connect error (those are
+	// only for NO_SESSION, countNoSession).
+	if d.cl.Session().Version < smp.VersionSendingProxy {
+		ps.inc(func(c *proxyCounts) *atomic.Int64 { return &c.errCompat })
+		return smp.RspERR{Err: transportErr("VERSION")}
+	}
 	rsp := r.forwardTo(d, t, cmd)
 	switch e := rsp.(type) {
 	case smp.RspPRES:
 		ps.inc(func(c *proxyCounts) *atomic.Int64 { return &c.successes })
 	case smp.RspERR:
-		switch {
-		case e.Err.Proxy != nil && e.Err.Proxy.Kind == smp.ProxyPROTOCOL: // the destination's ERR: a success upstream
+		if e.Err.Proxy != nil && e.Err.Proxy.Kind == smp.ProxyPROTOCOL { // the destination's ERR: a success upstream
 			ps.inc(func(c *proxyCounts) *atomic.Int64 { return &c.successes })
-		case e.Err.Proxy != nil && e.Err.Proxy.Kind == smp.ProxyBROKER && e.Err.Proxy.Broker.Kind == smp.BrokerTRANSPORT:
-			ps.inc(func(c *proxyCounts) *atomic.Int64 { return &c.errCompat })
-		default: // network and timeout errors too: upstream's PFWD counts connect errors only for NO_SESSION
+		} else { // NO_AUTH, network and timeout errors too
 			ps.inc(func(c *proxyCounts) *atomic.Int64 { return &c.errOther })
 		}
 	}
@@ -337,9 +413,6 @@ func (r *Relay) proxyForward(t smp.Transmission, cmd smp.CmdPFWD) smp.Response {
 // into PRES (SMP-PROXY-5, PROXY-6, PROXY-10).
 func (r *Relay) forwardTo(d *dest, t smp.Transmission, cmd smp.CmdPFWD) smp.Response {
 	sess := d.cl.Session()
-	if sess.Version < smp.VersionSendingProxy {
-		return smp.RspERR{Err: transportErr("VERSION")}
-	}
 	if sess.Secret == nil {
 		return smp.RspERR{Err: transportErr("NO_AUTH")}
 	}

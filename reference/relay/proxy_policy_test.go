@@ -43,7 +43,9 @@ func TestProxyDestinationPolicy(t *testing.T) {
 	if k, b := proxyErrKind(proxyAnswer(t, strict, dest)); k != smp.ProxyBROKER || b != smp.BrokerHOST {
 		t.Errorf("default policy to a loopback destination: %s %s, want PROXY BROKER HOST", k, b)
 	}
-	if m := metricsText(t, strict.r); !strings.Contains(m, `simplex_smp_relay_sessions_errors{source="all",type="connect"} 1`) {
+	// Counted as upstream counts BROKER HOST (PCEIncompatibleHost, not a
+	// temporary error): errorsOther.
+	if m := metricsText(t, strict.r); !strings.Contains(m, `simplex_smp_relay_sessions_errors{source="all",type="other"} 1`) {
 		t.Errorf("refused destination not counted:\n%s", m)
 	}
 	open := startRelay(t, relay.Config{Proxy: &relay.ProxyConfig{AllowPrivate: true, OwnDomains: []string{"127.0.0.1"}}})
@@ -55,22 +57,73 @@ func TestProxyDestinationPolicy(t *testing.T) {
 		!strings.Contains(m, `simplex_smp_relay_sessions_successes{source="own"} 1`) {
 		t.Errorf("proxy session counters:\n%s", m)
 	}
+	// Addresses in the other refused networks are refused on the address
+	// being dialled (the dialer's Control hook runs before connect, so
+	// nothing is sent to them): shared address space, benchmarking, and
+	// loopback through the NAT64 prefix. (IPv4-mapped literals cannot be
+	// named: they have no canonical host form, SMP-ADDR-3.)
+	for _, host := range []string{"100.64.0.1", "198.18.0.1", "64:ff9b::7f00:1"} {
+		srv := dest.srv
+		srv.Hosts = []string{host}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_, err := strict.dial(smp.SupportedRange.Max).ProxyTo(ctx, srv, nil, smp.VersionRange{})
+		cancel()
+		if k, b := proxyErrKind(err); k != smp.ProxyBROKER || b != smp.BrokerHOST {
+			t.Errorf("default policy to %s: %v, want PROXY BROKER HOST", host, err)
+		}
+	}
 	off := startRelay(t, relay.Config{Proxy: &relay.ProxyConfig{Disabled: true, AllowPrivate: true}})
 	if k, _ := proxyErrKind(proxyAnswer(t, off, dest)); k != smp.ProxyBASICAUTH {
 		t.Errorf("disabled proxy answered %v, want PROXY BASIC_AUTH", k)
 	}
 }
 
+// TestPrivateAddresses (SMP-PROXY-13): the networks a proxy refuses by
+// default, at their edges, directly, IPv4-mapped and through the NAT64
+// prefix, and their neighbours it dials.
 func TestPrivateAddresses(t *testing.T) {
-	for addr, private := range map[string]bool{
-		"127.0.0.1": true, "127.8.9.1": true, "::1": true, "10.1.2.3": true, "172.16.0.1": true,
-		"192.168.1.1": true, "169.254.169.254": true, "fe80::1": true, "fd00::1": true, "0.0.0.0": true,
-		"::": true, "::ffff:127.0.0.1": true, "::ffff:10.0.0.1": true,
-		"8.8.8.8": false, "172.32.0.1": false, "2001:db8::1": false, "1.1.1.1": false,
+	for _, tc := range []struct {
+		addr    string
+		refused bool
+		what    string
+	}{
+		{"127.0.0.1", true, "loopback"}, {"127.255.255.254", true, "loopback"}, {"::1", true, "loopback"},
+		{"10.1.2.3", true, "private"}, {"172.16.0.1", true, "private"}, {"172.31.255.255", true, "private"},
+		{"192.168.1.1", true, "private"}, {"fd00::1", true, "unique local"}, {"fc00::1", true, "unique local"},
+		{"fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", true, "unique local"},
+		{"169.254.169.254", true, "link-local (metadata)"}, {"fe80::1", true, "link-local"},
+		{"fe80::1%eth0", true, "link-local with a zone"}, {"febf::1", true, "link-local"},
+		{"0.0.0.0", true, "unspecified"}, {"0.1.2.3", true, "this network"}, {"::", true, "unspecified"},
+		{"100.64.0.1", true, "shared (CGNAT)"}, {"100.127.255.255", true, "shared (CGNAT)"},
+		{"192.0.0.8", true, "IETF protocol assignments"}, {"192.0.0.255", true, "IETF protocol assignments"},
+		{"198.18.0.1", true, "benchmarking"}, {"198.19.255.255", true, "benchmarking"},
+		{"224.0.0.1", true, "multicast"}, {"239.255.255.250", true, "multicast"},
+		{"ff02::1", true, "multicast"}, {"ff0e::1", true, "multicast"},
+		{"240.0.0.1", true, "reserved"}, {"255.255.255.255", true, "broadcast"},
+		{"::ffff:127.0.0.1", true, "mapped loopback"}, {"::ffff:10.0.0.1", true, "mapped private"},
+		{"::ffff:100.64.0.1", true, "mapped CGNAT"}, {"::ffff:169.254.169.254", true, "mapped link-local"},
+		{"::ffff:255.255.255.255", true, "mapped broadcast"}, {"::ffff:0.0.0.0", true, "mapped unspecified"},
+		{"64:ff9b::127.0.0.1", true, "NAT64 loopback"}, {"64:ff9b::10.0.0.1", true, "NAT64 private"},
+		{"64:ff9b::a9fe:a9fe", true, "NAT64 link-local"}, {"64:ff9b::100.64.0.1", true, "NAT64 CGNAT"},
+		{"64:ff9b::224.0.0.1", true, "NAT64 multicast"},
+
+		{"8.8.8.8", false, "public"}, {"1.1.1.1", false, "public"}, {"2606:4700::1111", false, "public"},
+		{"172.15.255.255", false, "below 172.16/12"}, {"172.32.0.1", false, "above 172.16/12"},
+		{"100.63.255.255", false, "below 100.64/10"}, {"100.128.0.0", false, "above 100.64/10"},
+		{"192.0.1.1", false, "above 192.0.0/24"}, {"198.17.255.255", false, "below 198.18/15"},
+		{"198.20.0.0", false, "above 198.18/15"}, {"223.255.255.255", false, "below multicast"},
+		{"1.0.0.0", false, "above 0/8"}, {"fbff:ffff::1", false, "below fc00::/7"}, {"fec0::1", false, "above fe80::/10"},
+		{"192.0.2.1", false, "documentation"}, {"198.51.100.7", false, "documentation"},
+		{"203.0.113.9", false, "documentation"}, {"2001:db8::1", false, "documentation"},
+		{"::ffff:8.8.8.8", false, "mapped public"}, {"64:ff9b::8.8.8.8", false, "NAT64 public"},
+		{"64:ff9c::10.0.0.1", false, "not the NAT64 prefix"},
 	} {
-		if got := relay.PrivateAddr(netip.MustParseAddr(addr)); got != private {
-			t.Errorf("%s: private %v, want %v", addr, got, private)
+		if got := relay.PrivateAddr(netip.MustParseAddr(tc.addr)); got != tc.refused {
+			t.Errorf("%s (%s): refused %v, want %v", tc.addr, tc.what, got, tc.refused)
 		}
+	}
+	if !relay.PrivateAddr(netip.Addr{}) {
+		t.Error("the zero address is not refused")
 	}
 }
 

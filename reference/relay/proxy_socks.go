@@ -75,7 +75,7 @@ func destDialer(pc ProxyConfig) func(ctx context.Context, network, addr string) 
 }
 
 // privateName reports a host sent through SOCKS that is known to name a
-// loopback, private or link-local address without resolving it.
+// refused address (refusedNets) without resolving it.
 func privateName(host string) bool {
 	if ip, err := netip.ParseAddr(host); err == nil {
 		return privateAddr(ip)
