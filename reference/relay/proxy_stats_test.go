@@ -118,7 +118,15 @@ func TestProxyErrorCounting(t *testing.T) {
 	_, err = ac.ProxyTo(ctx, old.srv, nil, smp.VersionRange{})
 	wantErr(t, err, smp.ErrorType{Kind: smp.ErrPROXY, Proxy: &smp.ProxyError{Kind: smp.ProxyBROKER,
 		Broker: smp.BrokerError{Kind: smp.BrokerTRANSPORT, Transport: smp.TransportError{Kind: "VERSION"}}}})
-	rows := strings.Split(strings.TrimSuffix(control(t, oldAddr, "adm", "clients"), "\n"), "\n")
+	// The destination lists the session once its side of the handshake
+	// has registered it, which may come after the proxy's side is done.
+	var rows []string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		rows = strings.Split(strings.TrimSuffix(control(t, oldAddr, "adm", "clients"), "\n"), "\n")
+		if len(rows) >= 2 || time.Now().After(deadline) {
+			break
+		}
+	}
 	if len(rows) != 2 {
 		t.Fatalf("clients of the v7 destination:\n%s", strings.Join(rows, "\n"))
 	}
