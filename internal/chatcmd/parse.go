@@ -219,6 +219,19 @@ func (s *scan) chat(direct bool) (Chat, bool) {
 	return Chat{Type: t, Name: n}, ok
 }
 
+// optChat reads an optional " @name" or " #name" (as /tail and /search
+// take one), leaving the scan where it was without one.
+func (s *scan) optChat() Chat {
+	save := s.i
+	if s.space() {
+		if ch, ok := s.chat(false); ok {
+			return ch
+		}
+	}
+	s.i = save
+	return Chat{}
+}
+
 // quoted reads "(text)" and an optional space after it.
 func (s *scan) quoted() (string, bool) {
 	if !s.char('(') {
@@ -739,14 +752,7 @@ func init() {
 				return Command{}, false
 			}
 			c := Command{Op: OpTail}
-			save := s.i
-			if s.space() {
-				if ch, ok := s.chat(false); ok {
-					c.Chat = ch
-				} else {
-					s.i = save
-				}
-			}
+			c.Chat = s.optChat()
 			c.Count = s.count()
 			return c, s.done()
 		},
@@ -755,14 +761,7 @@ func init() {
 				return Command{}, false
 			}
 			c := Command{Op: OpSearch}
-			save := s.i
-			if s.space() {
-				if ch, ok := s.chat(false); ok {
-					c.Chat = ch
-				} else {
-					s.i = save
-				}
-			}
+			c.Chat = s.optChat()
 			c.Count = s.count()
 			if !s.space() {
 				return Command{}, false
