@@ -12,7 +12,7 @@ import (
 	"github.com/smpkit/smpkit/internal/chatcmd"
 	"github.com/smpkit/smpkit/reference/chat"
 	"github.com/smpkit/smpkit/reference/chatmsg"
-	"github.com/smpkit/smpkit/reference/db"
+	"github.com/smpkit/smpkit/reference/db/dbtest"
 	"github.com/smpkit/smpkit/reference/relay"
 )
 
@@ -64,7 +64,7 @@ func FuzzAPICommand(f *testing.F) {
 	defer rl.Close()
 	ctx := context.Background()
 	c, err := chat.Open(ctx, chat.Config{Dir: f.TempDir(), Passphrase: "fuzz", Relay: rl.Server,
-		DBOptions: &db.Options{KDF: db.KDFParams{Time: 1, MemoryKiB: 64, Threads: 1}}})
+		DBOptions: dbtest.Options()})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -12,8 +12,7 @@ import (
 
 	"github.com/smpkit/smpkit/internal/chatcmd"
 	"github.com/smpkit/smpkit/reference/chat"
-	"github.com/smpkit/smpkit/reference/chatmsg"
-	"github.com/smpkit/smpkit/reference/db"
+	"github.com/smpkit/smpkit/reference/chat/chattest"
 	"github.com/smpkit/smpkit/reference/relay"
 )
 
@@ -21,19 +20,7 @@ import (
 // and a person's client, over a reference relay on loopback.
 
 func openClient(t *testing.T, rl *relay.Loopback, name string) *chat.Client {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := chat.Open(ctx, chat.Config{Dir: t.TempDir(), Passphrase: "api test", Relay: rl.Server,
-		DBOptions: &db.Options{KDF: db.KDFParams{Time: 1, MemoryKiB: 64, Threads: 1}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	if _, err := c.CreateUser(ctx, chatmsg.Profile{DisplayName: name}); err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return chattest.Open(t, rl.Server, name)
 }
 
 // apiMsg is what the tests read of an API message.

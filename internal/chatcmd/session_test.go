@@ -9,7 +9,7 @@ import (
 
 	"github.com/smpkit/smpkit/reference/chat"
 	"github.com/smpkit/smpkit/reference/chatmsg"
-	"github.com/smpkit/smpkit/reference/db"
+	"github.com/smpkit/smpkit/reference/db/dbtest"
 	"github.com/smpkit/smpkit/reference/relay"
 	"pgregory.net/rapid"
 )
@@ -24,7 +24,7 @@ func openClient(t *testing.T, name string) *chat.Client {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	c, err := chat.Open(ctx, chat.Config{Dir: t.TempDir(), Passphrase: "p", Relay: l.Server,
-		DBOptions: &db.Options{KDF: db.KDFParams{Time: 1, MemoryKiB: 64, Threads: 1}}})
+		DBOptions: dbtest.Options()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/smpkit/smpkit/reference/db"
+	"github.com/smpkit/smpkit/reference/db/dbtest"
 )
 
 const testPassphrase = "agent test passphrase"
@@ -13,7 +14,7 @@ const testPassphrase = "agent test passphrase"
 // testDB keeps key derivation cheap in tests; the real parameters are
 // exercised in package db.
 func testDB() *db.Options {
-	return &db.Options{KDF: db.KDFParams{Time: 1, MemoryKiB: 64, Threads: 1}}
+	return dbtest.Options()
 }
 
 // snapshotDir reads every file of an agent's directory: a backup.

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/smpkit/smpkit/reference/client"
-	"github.com/smpkit/smpkit/reference/db"
+	"github.com/smpkit/smpkit/reference/db/dbtest"
 	"github.com/smpkit/smpkit/reference/relay"
 	"github.com/smpkit/smpkit/reference/smp"
 )
@@ -29,7 +29,7 @@ func TestRedeliveryProcessedOnce(t *testing.T) {
 	r1, r2 := start(), start()
 	newA := func(srv smp.Server) *Agent {
 		a, err := New(context.Background(), Config{Dir: t.TempDir(), Relay: srv, Passphrase: "p",
-			DBOptions: &db.Options{KDF: db.KDFParams{Time: 1, MemoryKiB: 64, Threads: 1}}})
+			DBOptions: dbtest.Options()})
 		if err != nil {
 			t.Fatal(err)
 		}

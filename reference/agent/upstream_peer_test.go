@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/smpkit/smpkit/reference/client"
-	"github.com/smpkit/smpkit/reference/db"
+	"github.com/smpkit/smpkit/reference/db/dbtest"
 	"github.com/smpkit/smpkit/reference/ratchet"
 	"github.com/smpkit/smpkit/reference/relay"
 	"github.com/smpkit/smpkit/reference/smp"
@@ -378,7 +378,7 @@ func startAgent(t *testing.T, srv smp.Server) *Agent {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	a, err := New(ctx, Config{Dir: t.TempDir(), Relay: srv, Passphrase: "test", DBOptions: &db.Options{KDF: db.KDFParams{Time: 1, MemoryKiB: 64, Threads: 1}}})
+	a, err := New(ctx, Config{Dir: t.TempDir(), Relay: srv, Passphrase: "test", DBOptions: dbtest.Options()})
 	if err != nil {
 		t.Fatal(err)
 	}

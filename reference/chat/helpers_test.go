@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/smpkit/smpkit/reference/chatmsg"
-	"github.com/smpkit/smpkit/reference/db"
+	"github.com/smpkit/smpkit/reference/db/dbtest"
 	"github.com/smpkit/smpkit/reference/relay"
 	"github.com/smpkit/smpkit/reference/smp"
 )
@@ -31,7 +31,7 @@ func startRelay(t *testing.T) smp.Server {
 
 func testConfig(dir string, srv smp.Server) Config {
 	// Cheap key derivation: the real parameters are package db's tests.
-	return Config{Dir: dir, Passphrase: testPassphrase, Relay: srv, DBOptions: &db.Options{KDF: db.KDFParams{Time: 1, MemoryKiB: 64, Threads: 1}}}
+	return Config{Dir: dir, Passphrase: testPassphrase, Relay: srv, DBOptions: dbtest.Options()}
 }
 
 func open(t *testing.T, dir string, srv smp.Server) *Client {

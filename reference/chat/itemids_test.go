@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/smpkit/smpkit/reference/db"
+	"github.com/smpkit/smpkit/reference/db/dbtest"
 )
 
 // An item deleted here leaves its id unused: the next item gets a larger
@@ -40,7 +41,7 @@ func TestItemIDsNotReused(t *testing.T) {
 // every row, the reactions that refer to the items, and the indexes.
 func TestItemIDsMigration(t *testing.T) {
 	ctx := context.Background()
-	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "chat.db"), testPassphrase, &db.Options{KDF: db.KDFParams{Time: 1, MemoryKiB: 64, Threads: 1}})
+	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "chat.db"), testPassphrase, dbtest.Options())
 	if err != nil {
 		t.Fatal(err)
 	}
