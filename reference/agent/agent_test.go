@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"github.com/smpkit/smpkit/reference/db/dbtest"
 	"sync"
 	"testing"
 	"time"
@@ -473,7 +474,7 @@ func TestRatchetResync(t *testing.T) {
 	ctx := context.Background()
 	waitOutboxEmpty(t, alice, aConn)
 	alice.Close() // a backup of the closed database, everything sent
-	snapshot := snapshotDir(t, aDir)
+	snapshot := dbtest.SnapshotDir(t, aDir)
 	alice = newAgent(t, aDir, r1, nil)
 	for i := 0; i < 3; i++ { // several DH ratchet steps
 		alice.Send(ctx, aConn, []byte("a"))
@@ -483,7 +484,7 @@ func TestRatchetResync(t *testing.T) {
 	}
 	// Alice restores an old backup: her ratchet is behind.
 	alice.Close()
-	restoreDir(t, aDir, snapshot)
+	dbtest.RestoreDir(t, aDir, snapshot)
 	alice = newAgent(t, aDir, r1, nil)
 	bob.Send(ctx, bConn, []byte("lost"))
 	if ev := next(t, alice, "ERR", "MSG"); ev.Kind != "ERR" {

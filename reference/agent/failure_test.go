@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"github.com/smpkit/smpkit/reference/db/dbtest"
 	"io"
 	"net"
 	"runtime"
@@ -457,7 +458,7 @@ func TestNothingInTheClearOnDisk(t *testing.T) {
 	collect(t, bob, []string{"the secret canary message"}, nil)
 	check := func(when string) {
 		for _, dir := range []string{aDir, bDir} {
-			for name, b := range snapshotDir(t, dir) {
+			for name, b := range dbtest.SnapshotDir(t, dir) {
 				for _, s := range []string{"the secret canary message", "bob's profile", "alice's profile", "snd_msg_id", "SQLite format 3"} {
 					if strings.Contains(string(b), s) {
 						t.Errorf("%s: %s holds %q", when, name, s)

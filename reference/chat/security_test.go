@@ -3,8 +3,7 @@ package chat
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
+	"github.com/smpkit/smpkit/reference/db/dbtest"
 	"strings"
 	"testing"
 	"time"
@@ -200,14 +199,14 @@ func TestSyncRepairsRestoredBackup(t *testing.T) {
 	if err := alice.Close(); err != nil {
 		t.Fatal(err)
 	}
-	backup := readDir(t, agentDir)
+	backup := dbtest.SnapshotDir(t, agentDir)
 	alice = open(t, dir, srv)
 	for i := range 3 {
 		exchange(fmt.Sprint("step ", i)) // ratchet steps the backup lacks
 	}
 	waitDelivered(t, alice, ab.ID)
 	alice.Close()
-	writeDir(t, agentDir, backup)
+	dbtest.RestoreDir(t, agentDir, backup)
 	alice = open(t, dir, srv)
 
 	if _, err := bob.SendText(ctx, ba.ID, "lost"); err != nil {
@@ -276,36 +275,6 @@ func waitDelivered(t *testing.T, c *Client, contactID int64) {
 		case <-deadline:
 			t.Fatal("outbox not delivered")
 		case <-time.After(20 * time.Millisecond):
-		}
-	}
-}
-
-func readDir(t *testing.T, dir string) map[string][]byte {
-	t.Helper()
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	files := map[string][]byte{}
-	for _, e := range ents {
-		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		files[e.Name()] = b
-	}
-	return files
-}
-
-func writeDir(t *testing.T, dir string, files map[string][]byte) {
-	t.Helper()
-	ents, _ := os.ReadDir(dir)
-	for _, e := range ents {
-		os.Remove(filepath.Join(dir, e.Name()))
-	}
-	for name, b := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
-			t.Fatal(err)
 		}
 	}
 }
