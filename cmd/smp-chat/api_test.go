@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/smpkit/smpkit/reference/chat/chattest"
 	"net"
 	"os"
 	"os/exec"
@@ -83,24 +84,6 @@ func (a *apiClient) await(typ, corrID string) map[string]any {
 	}
 }
 
-// path reads a value from decoded JSON: keys and list indexes.
-func path(v any, keys ...any) any {
-	for _, k := range keys {
-		switch k := k.(type) {
-		case string:
-			m, _ := v.(map[string]any)
-			v = m[k]
-		case int:
-			l, _ := v.([]any)
-			if k >= len(l) {
-				return nil
-			}
-			v = l[k]
-		}
-	}
-	return v
-}
-
 // smp-chat --api-port: a bot drives alice's profile through the API while
 // her terminal goes on; bob is a person at a terminal.
 func TestAPIPort(t *testing.T) {
@@ -112,14 +95,14 @@ func TestAPIPort(t *testing.T) {
 	api := dialAPI(t, port)
 
 	r := api.await("invitation", api.cmd("/c"))
-	link, _ := path(r, "connLinkInvitation", "connFullLink").(string)
+	link, _ := chattest.JSONAt(r, "connLinkInvitation", "connFullLink").(string)
 	if !strings.HasPrefix(link, "simplex:/invitation") {
 		t.Fatalf("/c over the API: %v", r)
 	}
 	bob.send("/c " + link)
 	bob.expect("confirmation sent!")
 	ev := api.await("contactConnected", "")
-	if got := path(ev, "contact", "localDisplayName"); got != "bob" {
+	if got := chattest.JSONAt(ev, "contact", "localDisplayName"); got != "bob" {
 		t.Fatalf("contactConnected: %v", ev)
 	}
 	alice.expect("bob: contact is connected") // the terminal shows events too
@@ -127,24 +110,24 @@ func TestAPIPort(t *testing.T) {
 
 	bob.send("@alice hi bot")
 	ev = api.await("newChatItems", "")
-	if got := path(ev, "chatItems", 0, "chatItem", "content", "msgContent", "text"); got != "hi bot" {
+	if got := chattest.JSONAt(ev, "chatItems", 0, "chatItem", "content", "msgContent", "text"); got != "hi bot" {
 		t.Fatalf("newChatItems: %v", ev)
 	}
 	alice.expect("bob> hi bot")
 
 	r = api.await("newChatItems", api.cmd("@bob hello from the API"))
-	if got := path(r, "chatItems", 0, "chatItem", "chatDir", "type"); got != "directSnd" {
+	if got := chattest.JSONAt(r, "chatItems", 0, "chatItem", "chatDir", "type"); got != "directSnd" {
 		t.Fatalf("@bob over the API: %v", r)
 	}
 	bob.expect("alice> hello from the API")
 
 	// The API and the terminal take the same commands.
 	r = api.await("contactsList", api.cmd("/contacts"))
-	if got := path(r, "contacts", 0, "localDisplayName"); got != "bob" {
+	if got := chattest.JSONAt(r, "contacts", 0, "localDisplayName"); got != "bob" {
 		t.Fatalf("/contacts: %v", r)
 	}
 	r = api.await("chatCmdError", api.cmd("/q"))
-	if got := path(r, "chatError", "errorType", "type"); got != "commandError" {
+	if got := chattest.JSONAt(r, "chatError", "errorType", "type"); got != "commandError" {
 		t.Fatalf("/q over the API: %v", r)
 	}
 	alice.send("@bob and from the terminal")

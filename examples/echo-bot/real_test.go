@@ -60,10 +60,10 @@ func TestEchoBotAgainstRealSession(t *testing.T) {
 	if _, err := person.ConnectAddress(ctx, link); err != nil {
 		t.Fatal(err)
 	}
-	bot := waitEvent[chat.ContactConnected](t, person).Contact
+	bot := chattest.WaitEvent[chat.ContactConnected](t, person).Contact
 	for _, msg := range []string{"", "ping", "hello, echo"} {
 		if msg == "" { // the welcome of the address
-			if got := waitEvent[chat.NewItem](t, person).Item.Text; got != "hi, I echo" {
+			if got := chattest.WaitEvent[chat.NewItem](t, person).Item.Text; got != "hi, I echo" {
 				t.Fatalf("welcome: %q", got)
 			}
 			continue
@@ -72,7 +72,7 @@ func TestEchoBotAgainstRealSession(t *testing.T) {
 			t.Fatal(err)
 		}
 		for {
-			it := waitEvent[chat.NewItem](t, person).Item
+			it := chattest.WaitEvent[chat.NewItem](t, person).Item
 			if it.ContactID == bot.ID && !it.Sent {
 				if it.Text != msg {
 					t.Fatalf("echo of %q: got %q", msg, it.Text)
@@ -83,21 +83,5 @@ func TestEchoBotAgainstRealSession(t *testing.T) {
 	}
 	if got := log.String(); !strings.Contains(got, "echoed to bob smith: ping") {
 		t.Errorf("bot log: %q", got)
-	}
-}
-
-func waitEvent[T chat.Event](t *testing.T, c *chat.Client) T {
-	t.Helper()
-	timeout := time.After(15 * time.Second)
-	for {
-		select {
-		case ev := <-c.Events():
-			if e, ok := ev.(T); ok {
-				return e
-			}
-		case <-timeout:
-			var zero T
-			t.Fatalf("no %T event", zero)
-		}
 	}
 }

@@ -141,7 +141,7 @@ func TestAPIOverRealSession(t *testing.T) {
 	if m.CorrID != "" || m.Resp.Contact.LocalDisplayName != "bob" || m.Resp.Contact.ContactStatus != "active" || m.Resp.Contact.ActiveConn.ConnStatus != "ready" {
 		t.Fatalf("contactConnected: %s", m.raw)
 	}
-	bob := waitEvent[chat.ContactConnected](t, person).Contact
+	bob := chattest.WaitEvent[chat.ContactConnected](t, person).Contact
 	if _, err := person.SendText(ctx, bob.ID, "hello bot"); err != nil {
 		t.Fatal(err)
 	}
@@ -159,25 +159,8 @@ func TestAPIOverRealSession(t *testing.T) {
 	if m.CorrID != "4" || len(m.Resp.ChatItems) != 1 || m.Resp.ChatItems[0].ChatItem.ChatDir.Type != "directSnd" || m.Resp.ChatItems[0].ChatItem.Content.Type != "sndMsgContent" {
 		t.Fatalf("@bob: %s", m.raw)
 	}
-	if got := waitEvent[chat.NewItem](t, person).Item.Text; got != "hello bob" {
+	if got := chattest.WaitEvent[chat.NewItem](t, person).Item.Text; got != "hello bob" {
 		t.Fatalf("bob got %q", got)
-	}
-}
-
-// waitEvent returns the next library event of type T.
-func waitEvent[T chat.Event](t *testing.T, c *chat.Client) T {
-	t.Helper()
-	timeout := time.After(15 * time.Second)
-	for {
-		select {
-		case ev := <-c.Events():
-			if e, ok := ev.(T); ok {
-				return e
-			}
-		case <-timeout:
-			var zero T
-			t.Fatalf("no %T event", zero)
-		}
 	}
 }
 
@@ -207,23 +190,6 @@ func awaitMap(t *testing.T, c *websocket.Conn, typ string) (corrID string, resp 
 	}
 }
 
-func at(v any, keys ...any) any {
-	for _, k := range keys {
-		switch k := k.(type) {
-		case string:
-			m, _ := v.(map[string]any)
-			v = m[k]
-		case int:
-			l, _ := v.([]any)
-			if k >= len(l) {
-				return nil
-			}
-			v = l[k]
-		}
-	}
-	return v
-}
-
 // Upstream's API-only commands, as its bot libraries send them
 // (bots/api/COMMANDS.md), over the real session.
 func TestUpstreamAPICommands(t *testing.T) {
@@ -237,7 +203,7 @@ func TestUpstreamAPICommands(t *testing.T) {
 		if id != "e" {
 			t.Fatalf("%s: corrId %q", cmd, id)
 		}
-		return at(r, "chatError", "errorType", "type")
+		return chattest.JSONAt(r, "chatError", "errorType", "type")
 	}
 	if got := errType("/_show_address 1"); got == nil {
 		t.Fatal("/_show_address without an address: no error type")
@@ -247,14 +213,14 @@ func TestUpstreamAPICommands(t *testing.T) {
 	}
 	send(t, ws, `{"corrId":"1","cmd":"/_address 1"}`)
 	_, r := awaitMap(t, ws, "userContactLinkCreated")
-	link, _ := at(r, "connLinkContact", "connFullLink").(string)
+	link, _ := chattest.JSONAt(r, "connLinkContact", "connFullLink").(string)
 	send(t, ws, `{"corrId":"2","cmd":`+strconvQuote(`/_address_settings 1 {"businessAddress":false,"autoAccept":{"acceptIncognito":false},"autoReply":{"type":"text","text":"welcome!"}}`)+`}`)
 	_, r = awaitMap(t, ws, "userContactLinkUpdated")
-	if at(r, "contactLink", "addressSettings", "autoReply", "text") != "welcome!" || at(r, "contactLink", "addressSettings", "autoAccept") == nil {
+	if chattest.JSONAt(r, "contactLink", "addressSettings", "autoReply", "text") != "welcome!" || chattest.JSONAt(r, "contactLink", "addressSettings", "autoAccept") == nil {
 		t.Fatalf("/_address_settings: %v", r)
 	}
 	send(t, ws, `{"corrId":"3","cmd":"/_show_address 1"}`)
-	if _, r = awaitMap(t, ws, "userContactLink"); at(r, "contactLink", "connLinkContact", "connFullLink") != link {
+	if _, r = awaitMap(t, ws, "userContactLink"); chattest.JSONAt(r, "contactLink", "connLinkContact", "connFullLink") != link {
 		t.Fatalf("/_show_address: %v", r)
 	}
 
@@ -262,19 +228,19 @@ func TestUpstreamAPICommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, ev := awaitMap(t, ws, "contactConnected")
-	cid := int64(at(ev, "contact", "contactId").(float64))
-	bot := waitEvent[chat.ContactConnected](t, person).Contact
-	if got := waitEvent[chat.NewItem](t, person).Item.Text; got != "welcome!" {
+	cid := int64(chattest.JSONAt(ev, "contact", "contactId").(float64))
+	bot := chattest.WaitEvent[chat.ContactConnected](t, person).Contact
+	if got := chattest.WaitEvent[chat.NewItem](t, person).Item.Text; got != "welcome!" {
 		t.Fatalf("auto-reply: %q", got)
 	}
 	mine, err := person.SendText(ctx, bot.ID, "question")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for at(ev, "chatItems", 0, "chatItem", "meta", "itemText") != "question" { // the welcome may come first
+	for chattest.JSONAt(ev, "chatItems", 0, "chatItem", "meta", "itemText") != "question" { // the welcome may come first
 		_, ev = awaitMap(t, ws, "newChatItems")
 	}
-	qid := int64(at(ev, "chatItems", 0, "chatItem", "meta", "itemId").(float64))
+	qid := int64(chattest.JSONAt(ev, "chatItems", 0, "chatItem", "meta", "itemId").(float64))
 
 	cmd := fmt.Sprintf(`/_send @%d json [{"msgContent":{"type":"text","text":"one"}},{"quotedItemId":%d,"msgContent":{"type":"text","text":"answer"}}]`, cid, qid)
 	send(t, ws, `{"corrId":"4","cmd":`+strconvQuote(cmd)+`}`)
@@ -282,42 +248,42 @@ func TestUpstreamAPICommands(t *testing.T) {
 	for id != "4" {
 		id, r = awaitMap(t, ws, "newChatItems")
 	}
-	if at(r, "chatItems", 1, "chatItem", "meta", "itemText") != "answer" || at(r, "chatItems", 0, "chatItem", "chatDir", "type") != "directSnd" {
+	if chattest.JSONAt(r, "chatItems", 1, "chatItem", "meta", "itemText") != "answer" || chattest.JSONAt(r, "chatItems", 0, "chatItem", "chatDir", "type") != "directSnd" {
 		t.Fatalf("/_send: %v", r)
 	}
-	if got := waitEvent[chat.NewItem](t, person).Item; got.Text != "one" || got.QuoteID != 0 {
+	if got := chattest.WaitEvent[chat.NewItem](t, person).Item; got.Text != "one" || got.QuoteID != 0 {
 		t.Fatalf("bob got %+v", got)
 	}
-	if got := waitEvent[chat.NewItem](t, person).Item; got.Text != "answer" || got.QuoteID != mine.ID {
+	if got := chattest.WaitEvent[chat.NewItem](t, person).Item; got.Text != "answer" || got.QuoteID != mine.ID {
 		t.Fatalf("bob got %+v, want a reply to item %d", got, mine.ID)
 	}
 
-	oneID := int64(at(r, "chatItems", 0, "chatItem", "meta", "itemId").(float64))
-	answerID := int64(at(r, "chatItems", 1, "chatItem", "meta", "itemId").(float64))
+	oneID := int64(chattest.JSONAt(r, "chatItems", 0, "chatItem", "meta", "itemId").(float64))
+	answerID := int64(chattest.JSONAt(r, "chatItems", 1, "chatItem", "meta", "itemId").(float64))
 
 	// Edit, react, delete by id.
 	cmd = fmt.Sprintf(`/_update item @%d %d json {"msgContent":{"type":"text","text":"one, edited"}}`, cid, oneID)
 	send(t, ws, `{"corrId":"u","cmd":`+strconvQuote(cmd)+`}`)
-	if _, r = awaitMap(t, ws, "chatItemUpdated"); at(r, "chatItem", "chatItem", "meta", "itemText") != "one, edited" || at(r, "chatItem", "chatItem", "meta", "itemEdited") != true {
+	if _, r = awaitMap(t, ws, "chatItemUpdated"); chattest.JSONAt(r, "chatItem", "chatItem", "meta", "itemText") != "one, edited" || chattest.JSONAt(r, "chatItem", "chatItem", "meta", "itemEdited") != true {
 		t.Fatalf("/_update item: %v", r)
 	}
-	if got := waitEvent[chat.ItemUpdated](t, person).Item; got.Text != "one, edited" || !got.Edited {
+	if got := chattest.WaitEvent[chat.ItemUpdated](t, person).Item; got.Text != "one, edited" || !got.Edited {
 		t.Fatalf("bob's edited item: %+v", got)
 	}
 	cmd = fmt.Sprintf(`/_reaction @%d %d on {"type":"emoji","emoji":"👍"}`, cid, qid)
 	send(t, ws, `{"corrId":"r","cmd":`+strconvQuote(cmd)+`}`)
-	if _, r = awaitMap(t, ws, "chatItemReaction"); at(r, "added") != true || at(r, "reaction", "chatReaction", "reaction", "emoji") != "👍" {
+	if _, r = awaitMap(t, ws, "chatItemReaction"); chattest.JSONAt(r, "added") != true || chattest.JSONAt(r, "reaction", "chatReaction", "reaction", "emoji") != "👍" {
 		t.Fatalf("/_reaction: %v", r)
 	}
-	if got := waitEvent[chat.ItemUpdated](t, person).Item; len(got.Reactions) != 1 || got.Reactions[0].Emoji != "👍" {
+	if got := chattest.WaitEvent[chat.ItemUpdated](t, person).Item; len(got.Reactions) != 1 || got.Reactions[0].Emoji != "👍" {
 		t.Fatalf("bob's reacted item: %+v", got)
 	}
 	cmd = fmt.Sprintf(`/_delete item @%d %d broadcast`, cid, answerID)
 	send(t, ws, `{"corrId":"d","cmd":`+strconvQuote(cmd)+`}`)
-	if _, r = awaitMap(t, ws, "chatItemsDeleted"); at(r, "byUser") != true || at(r, "chatItemDeletions", 0, "deletedChatItem", "chatItem", "meta", "itemId") != float64(answerID) {
+	if _, r = awaitMap(t, ws, "chatItemsDeleted"); chattest.JSONAt(r, "byUser") != true || chattest.JSONAt(r, "chatItemDeletions", 0, "deletedChatItem", "chatItem", "meta", "itemId") != float64(answerID) {
 		t.Fatalf("/_delete item: %v", r)
 	}
-	if got := waitEvent[chat.ItemUpdated](t, person).Item; got.Text != "answer" || !got.Deleted {
+	if got := chattest.WaitEvent[chat.ItemUpdated](t, person).Item; got.Text != "answer" || !got.Deleted {
 		t.Fatalf("bob's deleted item: %+v", got)
 	}
 
@@ -328,19 +294,19 @@ func TestUpstreamAPICommands(t *testing.T) {
 	for id != "t" {
 		id, r = awaitMap(t, ws, "newChatItems")
 	}
-	if at(r, "chatItems", 0, "chatItem", "meta", "itemTimed", "ttl") != float64(30) {
+	if chattest.JSONAt(r, "chatItems", 0, "chatItem", "meta", "itemTimed", "ttl") != float64(30) {
 		t.Fatalf("/_send ttl=30: %v", r)
 	}
-	if got := waitEvent[chat.NewItem](t, person).Item; got.Text != "fleeting" || got.TTL != 30*time.Second {
+	if got := chattest.WaitEvent[chat.NewItem](t, person).Item; got.Text != "fleeting" || got.TTL != 30*time.Second {
 		t.Fatalf("bob got %+v", got)
 	}
 
 	send(t, ws, `{"corrId":"5","cmd":"/_contacts 1"}`)
-	if _, r = awaitMap(t, ws, "contactsList"); at(r, "contacts", 0, "localDisplayName") != "bob" {
+	if _, r = awaitMap(t, ws, "contactsList"); chattest.JSONAt(r, "contacts", 0, "localDisplayName") != "bob" {
 		t.Fatalf("/_contacts: %v", r)
 	}
 	send(t, ws, `{"corrId":"6","cmd":"/_connect 1"}`)
-	if _, r = awaitMap(t, ws, "invitation"); at(r, "connLinkInvitation", "connFullLink") == nil {
+	if _, r = awaitMap(t, ws, "invitation"); chattest.JSONAt(r, "connLinkInvitation", "connFullLink") == nil {
 		t.Fatalf("/_connect: %v", r)
 	}
 	for cmd, want := range map[string]string{
@@ -376,12 +342,12 @@ func TestConcurrentClientsRealSession(t *testing.T) {
 	ws := dial(t, wsURL)
 	send(t, ws, `{"corrId":"1","cmd":"/c"}`)
 	_, r := awaitMap(t, ws, "invitation")
-	link, _ := at(r, "connLinkInvitation", "connFullLink").(string)
+	link, _ := chattest.JSONAt(r, "connLinkInvitation", "connFullLink").(string)
 	if _, err := person.Connect(ctx, link); err != nil {
 		t.Fatal(err)
 	}
 	awaitMap(t, ws, "contactConnected")
-	waitEvent[chat.ContactConnected](t, person)
+	chattest.WaitEvent[chat.ContactConnected](t, person)
 
 	const clients, each = 3, 5
 	conns := []*websocket.Conn{ws}
@@ -430,7 +396,7 @@ func TestConcurrentClientsRealSession(t *testing.T) {
 	}
 	seen := map[string]bool{}
 	for len(seen) < clients*each {
-		seen[waitEvent[chat.NewItem](t, person).Item.Text] = true
+		seen[chattest.WaitEvent[chat.NewItem](t, person).Item.Text] = true
 	}
 	for i := range clients {
 		for j := range each {
@@ -448,32 +414,32 @@ func TestAPIGroupSend(t *testing.T) {
 
 	send(t, ws, `{"corrId":"1","cmd":"/c"}`)
 	_, r := awaitMap(t, ws, "invitation")
-	link, _ := at(r, "connLinkInvitation", "connFullLink").(string)
+	link, _ := chattest.JSONAt(r, "connLinkInvitation", "connFullLink").(string)
 	if _, err := person.Connect(ctx, link); err != nil {
 		t.Fatal(err)
 	}
 	awaitMap(t, ws, "contactConnected")
-	waitEvent[chat.ContactConnected](t, person)
+	chattest.WaitEvent[chat.ContactConnected](t, person)
 
 	send(t, ws, `{"corrId":"2","cmd":"/g team"}`)
 	_, r = awaitMap(t, ws, "groupCreated")
-	gid, _ := at(r, "groupInfo", "groupId").(float64)
-	if at(r, "groupInfo", "groupProfile", "displayName") != "team" || at(r, "groupInfo", "membership", "memberRole") != "owner" {
+	gid, _ := chattest.JSONAt(r, "groupInfo", "groupId").(float64)
+	if chattest.JSONAt(r, "groupInfo", "groupProfile", "displayName") != "team" || chattest.JSONAt(r, "groupInfo", "membership", "memberRole") != "owner" {
 		t.Fatalf("/g team: %v", r)
 	}
 	send(t, ws, `{"corrId":"3","cmd":"/a team bob"}`)
-	if _, r = awaitMap(t, ws, "sentGroupInvitation"); at(r, "member", "memberStatus") != "invited" || at(r, "member", "memberCategory") != "invitee" {
+	if _, r = awaitMap(t, ws, "sentGroupInvitation"); chattest.JSONAt(r, "member", "memberStatus") != "invited" || chattest.JSONAt(r, "member", "memberCategory") != "invitee" {
 		t.Fatalf("/a team bob: %v", r)
 	}
-	inv := waitEvent[chat.GroupInvited](t, person)
+	inv := chattest.WaitEvent[chat.GroupInvited](t, person)
 	if err := person.JoinGroup(ctx, inv.Group.ID); err != nil {
 		t.Fatal(err)
 	}
 	_, ev := awaitMap(t, ws, "joinedGroupMember")
-	if at(ev, "member", "localDisplayName") != "bob" || at(ev, "groupInfo", "groupId") != gid {
+	if chattest.JSONAt(ev, "member", "localDisplayName") != "bob" || chattest.JSONAt(ev, "groupInfo", "groupId") != gid {
 		t.Fatalf("joinedGroupMember: %v", ev)
 	}
-	waitEvent[chat.MemberConnected](t, person)
+	chattest.WaitEvent[chat.MemberConnected](t, person)
 
 	cmd := fmt.Sprintf(`/_send #%d json [{"msgContent":{"type":"text","text":"hello team"}}]`, int64(gid))
 	send(t, ws, `{"corrId":"4","cmd":`+strconvQuote(cmd)+`}`)
@@ -481,29 +447,29 @@ func TestAPIGroupSend(t *testing.T) {
 	for id != "4" {
 		id, r = awaitMap(t, ws, "newChatItems")
 	}
-	if at(r, "chatItems", 0, "chatInfo", "type") != "group" || at(r, "chatItems", 0, "chatItem", "chatDir", "type") != "groupSnd" {
+	if chattest.JSONAt(r, "chatItems", 0, "chatInfo", "type") != "group" || chattest.JSONAt(r, "chatItems", 0, "chatItem", "chatDir", "type") != "groupSnd" {
 		t.Fatalf("/_send #: %v", r)
 	}
-	if got := waitEvent[chat.NewGroupItem](t, person).Item.Text; got != "hello team" {
+	if got := chattest.WaitEvent[chat.NewGroupItem](t, person).Item.Text; got != "hello team" {
 		t.Fatalf("bob got %q", got)
 	}
 	if _, err := person.SendGroupText(ctx, inv.Group.ID, "hi bot"); err != nil {
 		t.Fatal(err)
 	}
 	_, ev = awaitMap(t, ws, "newChatItems")
-	for at(ev, "chatItems", 0, "chatItem", "meta", "itemText") != "hi bot" {
+	for chattest.JSONAt(ev, "chatItems", 0, "chatItem", "meta", "itemText") != "hi bot" {
 		_, ev = awaitMap(t, ws, "newChatItems")
 	}
-	if at(ev, "chatItems", 0, "chatItem", "chatDir", "type") != "groupRcv" || at(ev, "chatItems", 0, "chatItem", "chatDir", "groupMember", "localDisplayName") != "bob" {
+	if chattest.JSONAt(ev, "chatItems", 0, "chatItem", "chatDir", "type") != "groupRcv" || chattest.JSONAt(ev, "chatItems", 0, "chatItem", "chatDir", "groupMember", "localDisplayName") != "bob" {
 		t.Fatalf("group message from bob: %v", ev)
 	}
 	// A reply in the group: the quote names bob's item.
-	qid, _ := at(ev, "chatItems", 0, "chatItem", "meta", "itemId").(float64)
+	qid, _ := chattest.JSONAt(ev, "chatItems", 0, "chatItem", "meta", "itemId").(float64)
 	cmd = fmt.Sprintf(`/_send #%d json [{"quotedItemId":%d,"msgContent":{"type":"text","text":"hi bob"}}]`, int64(gid), int64(qid))
 	send(t, ws, `{"corrId":"5","cmd":`+strconvQuote(cmd)+`}`)
 	for id, _ = awaitMap(t, ws, "newChatItems"); id != "5"; id, _ = awaitMap(t, ws, "newChatItems") {
 	}
-	reply := waitEvent[chat.NewGroupItem](t, person).Item
+	reply := chattest.WaitEvent[chat.NewGroupItem](t, person).Item
 	if reply.Text != "hi bob" || reply.Quote == nil || reply.QuoteID == 0 {
 		t.Fatalf("bob got the reply %+v", reply)
 	}
@@ -536,10 +502,10 @@ func TestAPIAcceptIncognito(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	send(t, ws, fmt.Sprintf(`{"corrId":"1","cmd":"/_accept incognito=on %d"}`, req.ID))
-	if _, r := awaitMap(t, ws, "acceptingContactRequest"); at(r, "contact", "contactId") == nil {
+	if _, r := awaitMap(t, ws, "acceptingContactRequest"); chattest.JSONAt(r, "contact", "contactId") == nil {
 		t.Fatalf("/_accept incognito=on: %v", r)
 	}
-	ct := waitEvent[chat.ContactConnected](t, person).Contact
+	ct := chattest.WaitEvent[chat.ContactConnected](t, person).Contact
 	if ct.Profile == nil || ct.Profile.DisplayName == "bot" {
 		t.Fatalf("bob sees the bot's profile %+v", ct.Profile)
 	}

@@ -30,3 +30,41 @@ func Open(t testing.TB, srv smp.Server, name string) *chat.Client {
 	}
 	return c
 }
+
+// WaitEvent returns the client's next event of type T, skipping others,
+// and fails the test after 15 s without one.
+func WaitEvent[T chat.Event](t testing.TB, c *chat.Client) T {
+	t.Helper()
+	timeout := time.After(15 * time.Second)
+	for {
+		select {
+		case ev := <-c.Events():
+			if e, ok := ev.(T); ok {
+				return e
+			}
+		case <-timeout:
+			var zero T
+			t.Fatalf("no %T event", zero)
+		}
+	}
+}
+
+// JSONAt reads a value from loosely decoded JSON (maps and lists, as
+// encoding/json makes them into any) by keys and list indexes; nil where
+// the path leads nowhere. For tests of the bot API's JSON.
+func JSONAt(v any, keys ...any) any {
+	for _, k := range keys {
+		switch k := k.(type) {
+		case string:
+			m, _ := v.(map[string]any)
+			v = m[k]
+		case int:
+			l, _ := v.([]any)
+			if k >= len(l) {
+				return nil
+			}
+			v = l[k]
+		}
+	}
+	return v
+}
