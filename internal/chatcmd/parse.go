@@ -334,6 +334,32 @@ func simple(op Op, words ...string) rule {
 	return func(s *scan) (Command, bool) { return Command{Op: op}, s.lit(words...) && s.done() }
 }
 
+// withRest is a rule of words and the rest of the line, which may be empty.
+func withRest(op Op, words ...string) rule {
+	return func(s *scan) (Command, bool) {
+		if !s.lit(words...) {
+			return Command{}, false
+		}
+		return Command{Op: op, Text: s.rest()}, true
+	}
+}
+
+// nameText is a rule of words, a name and, after a space, an optional
+// rest of the line (a password, say).
+func nameText(op Op, words ...string) rule {
+	return func(s *scan) (Command, bool) {
+		if !s.lit(words...) {
+			return Command{}, false
+		}
+		n, ok := s.name()
+		c := Command{Op: op, Name: n}
+		if ok && s.space() {
+			c.Text = s.rest()
+		}
+		return c, ok
+	}
+}
+
 // named is a rule of words and a name, the prefix char optional.
 func named(op Op, prefix byte, words ...string) rule {
 	return func(s *scan) (Command, bool) {
@@ -416,55 +442,15 @@ func init() {
 			return Command{Op: OpCreateUser, Name: n, Text: f}, ok
 		},
 		simple(OpUsers, "/users"),
-		func(s *scan) (Command, bool) {
-			if !s.lit("/user ", "/u ") {
-				return Command{}, false
-			}
-			n, ok := s.name()
-			c := Command{Op: OpSetUser, Name: n}
-			if ok && s.space() {
-				c.Text = s.rest()
-			}
-			return c, ok
-		},
-		func(s *scan) (Command, bool) {
-			if !s.lit("/hide user ") {
-				return Command{}, false
-			}
-			return Command{Op: OpHideUser, Text: s.rest()}, true
-		},
-		func(s *scan) (Command, bool) {
-			if !s.lit("/unhide user ") {
-				return Command{}, false
-			}
-			return Command{Op: OpUnhideUser, Text: s.rest()}, true
-		},
-		func(s *scan) (Command, bool) {
-			if !s.lit("/delete user ") {
-				return Command{}, false
-			}
-			n, ok := s.name()
-			c := Command{Op: OpDeleteUser, Name: n}
-			if ok && s.space() {
-				c.Text = s.rest()
-			}
-			return c, ok
-		},
+		nameText(OpSetUser, "/user ", "/u "),
+		withRest(OpHideUser, "/hide user "),
+		withRest(OpUnhideUser, "/unhide user "),
+		nameText(OpDeleteUser, "/delete user "),
 		simple(OpMuteUser, "/mute user"),
 		simple(OpUnmuteUser, "/unmute user"),
 		simple(OpShowUser, "/user", "/u"),
-		func(s *scan) (Command, bool) {
-			if !s.lit("/smp test ") {
-				return Command{}, false
-			}
-			return Command{Op: OpTestServer, Text: s.rest()}, true
-		},
-		func(s *scan) (Command, bool) {
-			if !s.lit("/smp ") {
-				return Command{}, false
-			}
-			return Command{Op: OpSetServers, Text: s.rest()}, true
-		},
+		withRest(OpTestServer, "/smp test "),
+		withRest(OpSetServers, "/smp "),
 		simple(OpServers, "/smp"),
 		named(OpGroupInfo, 0, "/info #", "/i #"),
 		func(s *scan) (Command, bool) {
