@@ -46,23 +46,8 @@ func (f *fakeChat) Exec(_ context.Context, line string) []chatcmd.Response {
 
 func TestEchoBotAgainstFakeSession(t *testing.T) {
 	f := &fakeChat{events: make(chan chatcmd.Response), sent: make(chan string, 4)}
-	srv := chatapi.New(f, chatapi.Config{})
-	ln, err := chatapi.Listen(0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	sctx, stop := context.WithCancel(ctx)
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(sctx, ln) }()
-	defer func() { stop(); <-served }()
-
-	b, err := Dial(ctx, "ws://"+ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	ctx, b, done := servedBot(t, f, 20*time.Second)
+	defer done()
 	link, err := b.Setup(ctx, "")
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +72,7 @@ func TestEchoBotAgainstFakeSession(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("bot sent nothing")
 	}
-	stop()
+	done()
 	<-echoed
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -127,4 +112,36 @@ func (s *syncBuilder) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// servedBot serves the bot API over sess on a loopback port and dials
+// the bot to it. done, which may be called more than once, closes the
+// bot and stops the server (the caller defers it, so that they end before
+// the session does); ctx ends after timeout or at done.
+func servedBot(t *testing.T, sess chatcmd.Session, timeout time.Duration) (ctx context.Context, b *Bot, done func()) {
+	t.Helper()
+	srv := chatapi.New(sess, chatapi.Config{})
+	ln, err := chatapi.Listen(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	sctx, stop := context.WithCancel(ctx)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(sctx, ln) }()
+	if b, err = Dial(ctx, "ws://"+ln.Addr().String()); err != nil {
+		stop()
+		<-served
+		cancel()
+		t.Fatal(err)
+	}
+	var once sync.Once
+	return ctx, b, func() {
+		once.Do(func() {
+			b.Close()
+			stop()
+			<-served
+			cancel()
+		})
+	}
 }

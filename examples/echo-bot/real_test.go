@@ -1,12 +1,10 @@
 package main
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/smpkit/smpkit/internal/chatapi"
 	"github.com/smpkit/smpkit/internal/chatcmd"
 	"github.com/smpkit/smpkit/reference/chat"
 	"github.com/smpkit/smpkit/reference/chat/chattest"
@@ -29,23 +27,8 @@ func TestEchoBotAgainstRealSession(t *testing.T) {
 	person := openClient(t, rl, "bob smith")
 	sess := chatcmd.New(botClient, chatcmd.Options{})
 	defer sess.Close()
-	srv := chatapi.New(sess, chatapi.Config{})
-	ln, err := chatapi.Listen(0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
-	defer cancel()
-	sctx, stop := context.WithCancel(ctx)
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(sctx, ln) }()
-	defer func() { stop(); <-served }()
-
-	b, err := Dial(ctx, "ws://"+ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	ctx, b, done := servedBot(t, sess, 25*time.Second)
+	defer done()
 	link, err := b.Setup(ctx, "hi, I echo")
 	if err != nil {
 		t.Fatal(err)
