@@ -54,20 +54,27 @@ func (c *Client) LeaveGroup(ctx context.Context, groupID int64) error {
 	ua.mu.Lock()
 	defer ua.mu.Unlock()
 	return c.commit(ctx, ua, func(tx *db.Tx) error {
-		if _, err := tx.Exec(`UPDATE chat_groups SET status = ? WHERE id = ?`, GroupLeft, groupID); err != nil {
-			return err
-		}
-		ms, conns, err := readyMembers(tx, groupID)
-		if err != nil {
-			return err
-		}
-		for i, m := range ms {
-			if err := addTask(tx, g.UserID, task{Kind: "send", Conn: conns[i], Body: encode(&chatmsg.GrpLeave{}), DelMember: m.ID}); err != nil {
-				return err
-			}
-		}
-		return nil
+		return departGroup(tx, g.UserID, groupID, GroupLeft, &chatmsg.GrpLeave{})
 	})
+}
+
+// departGroup sets a group's status and queues the goodbye (x.grp.leave or
+// x.grp.del) to every connected member; each task ends that member's
+// connection once sent (DelMember).
+func departGroup(tx *db.Tx, userID, groupID int64, status GroupStatus, goodbye chatmsg.Event) error {
+	if _, err := tx.Exec(`UPDATE chat_groups SET status = ? WHERE id = ?`, status, groupID); err != nil {
+		return err
+	}
+	ms, conns, err := readyMembers(tx, groupID)
+	if err != nil {
+		return err
+	}
+	for i, m := range ms {
+		if err := addTask(tx, userID, task{Kind: "send", Conn: conns[i], Body: encode(goodbye), DelMember: m.ID}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // RemoveMember removes a member (x.grp.mem.del to every member, the

@@ -95,21 +95,7 @@ func groupItemOf(tx *db.Tx, groupID, author int64, shared []byte) (int64, error)
 // setGroupContent replaces a group item's content, keeping the rest of its
 // container.
 func setGroupContent(tx *db.Tx, id int64, content *chatmsg.Content) error {
-	var cb, shared []byte
-	if err := tx.QueryRow(`SELECT content, shared_id FROM chat_group_items WHERE id = ?`, id).Scan(&cb, &shared); err != nil {
-		return err
-	}
-	m, err := chatmsg.ParseMessage(cb)
-	if err != nil {
-		return err
-	}
-	n, ok := m.Event.(*chatmsg.MsgNew)
-	if !ok {
-		return fmt.Errorf("chat: group item %d holds %s", id, m.Event.Name())
-	}
-	n.Content = content
-	_, err = tx.Exec(`UPDATE chat_group_items SET content = ?, text = ?, edited = 1 WHERE id = ?`, newBody(shared, n.Container), content.DisplayText(), id)
-	return err
+	return replaceContent(tx, "chat_group_items", "group item", id, content)
 }
 
 func setGroupReaction(tx *db.Tx, itemID, member int64, reaction string, add bool) error {

@@ -117,19 +117,7 @@ func (c *Client) DeleteGroup(ctx context.Context, groupID int64) error {
 		ua.mu.Lock()
 		defer ua.mu.Unlock()
 		return c.commit(ctx, ua, func(tx *db.Tx) error {
-			if _, err := tx.Exec(`UPDATE chat_groups SET status = ? WHERE id = ?`, GroupWasDeleted, groupID); err != nil {
-				return err
-			}
-			ms, conns, err := readyMembers(tx, groupID)
-			if err != nil {
-				return err
-			}
-			for i, m := range ms {
-				if err := addTask(tx, g.UserID, task{Kind: "send", Conn: conns[i], Body: encode(&chatmsg.GrpDel{}), DelMember: m.ID}); err != nil {
-					return err
-				}
-			}
-			return nil
+			return departGroup(tx, g.UserID, groupID, GroupWasDeleted, &chatmsg.GrpDel{})
 		})
 	}
 	c.dropGroupLink(ctx, ua, groupID)

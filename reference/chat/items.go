@@ -288,8 +288,15 @@ func updateBody(it Item, content *chatmsg.Content) []byte {
 // setContent replaces an item's content, keeping the rest of its
 // container (the quote).
 func setContent(tx *db.Tx, id int64, content *chatmsg.Content) error {
+	return replaceContent(tx, "chat_items", "item", id, content)
+}
+
+// replaceContent sets the content of the x.msg.new kept for item id in
+// table (chat_items or chat_group_items, named what in errors), marks the
+// item edited and keeps the rest of its container.
+func replaceContent(tx *db.Tx, table, what string, id int64, content *chatmsg.Content) error {
 	var cb, shared []byte
-	if err := tx.QueryRow(`SELECT content, shared_id FROM chat_items WHERE id = ?`, id).Scan(&cb, &shared); err != nil {
+	if err := tx.QueryRow(`SELECT content, shared_id FROM `+table+` WHERE id = ?`, id).Scan(&cb, &shared); err != nil {
 		return err
 	}
 	m, err := chatmsg.ParseMessage(cb)
@@ -298,10 +305,10 @@ func setContent(tx *db.Tx, id int64, content *chatmsg.Content) error {
 	}
 	n, ok := m.Event.(*chatmsg.MsgNew)
 	if !ok {
-		return fmt.Errorf("chat: item %d holds %s", id, m.Event.Name())
+		return fmt.Errorf("chat: %s %d holds %s", what, id, m.Event.Name())
 	}
 	n.Content = content
-	_, err = tx.Exec(`UPDATE chat_items SET content = ?, text = ?, edited = 1 WHERE id = ?`, newBody(shared, n.Container), content.DisplayText(), id)
+	_, err = tx.Exec(`UPDATE `+table+` SET content = ?, text = ?, edited = 1 WHERE id = ?`, newBody(shared, n.Container), content.DisplayText(), id)
 	return err
 }
 
