@@ -161,19 +161,7 @@ func matchingContacts(tx *db.Tx, userID, except int64, p *chatmsg.Profile) ([]pa
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []party
-	for rows.Next() {
-		var r party
-		var pb []byte
-		if err := rows.Scan(&r.contact, &r.conn, &pb); err != nil {
-			return nil, err
-		}
-		if r.profile, err = parseInfo(pb); err == nil && sameProfile(r.profile, p) {
-			out = append(out, r)
-		}
-	}
-	return out, rows.Err()
+	return scanParties(rows, p, func(r *party) *int64 { return &r.contact })
 }
 
 // matchingMembers are the user's connected group members not linked to a
@@ -185,14 +173,21 @@ func matchingMembers(tx *db.Tx, userID int64, p *chatmsg.Profile) ([]party, erro
 	if err != nil {
 		return nil, err
 	}
+	return scanParties(rows, p, func(r *party) *int64 { return &r.member })
+}
+
+// scanParties reads rows of (id, conn_id, profile) into parties, the id
+// into the field id picks, and keeps those whose profile is p.
+func scanParties(rows *sql.Rows, p *chatmsg.Profile, id func(*party) *int64) ([]party, error) {
 	defer rows.Close()
 	var out []party
 	for rows.Next() {
 		var r party
 		var pb []byte
-		if err := rows.Scan(&r.member, &r.conn, &pb); err != nil {
+		if err := rows.Scan(id(&r), &r.conn, &pb); err != nil {
 			return nil, err
 		}
+		var err error
 		if r.profile, err = parseInfo(pb); err == nil && sameProfile(r.profile, p) {
 			out = append(out, r)
 		}
